@@ -1,0 +1,33 @@
+//! Wire formats at Weft's edge.
+//!
+//! Receivers call [`decode_otlp_protobuf`], [`decode_otlp_json`] or [`decode_zipkin_json`], then
+//! [`validate_and_limit`] on the OTLP request in place. The bus (WAL or Kafka) carries the
+//! validated OTLP protobuf; the pipeline converts it into `weft_model::Span` once, with
+//! [`spans_from_otlp`]. [`otlp_from_spans`] turns spans back into OTLP for query answers.
+//!
+//! Architecture invariant: no I/O, no HTTP or gRPC here. Bytes in, values out.
+
+mod error;
+mod json;
+mod limits;
+mod otlp;
+mod zipkin;
+
+pub use error::CodecError;
+pub use json::{decode_otlp_json, encode_otlp_json};
+pub use limits::{
+    validate_and_limit, ValidationLimits, ValidationReport, TRUNCATED_ATTRIBUTES_KEY,
+};
+pub use otlp::{
+    decode_otlp_protobuf, otlp_from_spans, spans_from_otlp, ConversionOptions, ConvertedSpans,
+};
+pub use zipkin::decode_zipkin_json;
+
+/// Re-exported so callers name one version of the OTLP types.
+pub use opentelemetry_proto::tonic as otlp_proto;
+
+pub type ExportTraceServiceRequest =
+    opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+#[cfg(test)]
+mod tests;

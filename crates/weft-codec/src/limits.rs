@@ -1,0 +1,260 @@
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, ArrayValue, KeyValue};
+use weft_model::{IdError, SpanId, TraceId};
+
+use crate::otlp::parent_from_otlp;
+use crate::ExportTraceServiceRequest;
+
+/// The attribute that lists the keys whose values Weft truncated, added next to them (on the span,
+/// event, link, resource or scope that held them) so nobody mistakes a cut value for the original.
+pub const TRUNCATED_ATTRIBUTES_KEY: &str = "weft.truncated_attributes";
+
+/// Per-span limits applied at ingest, so one misbehaving client cannot bloat storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidationLimits {
+    /// Longest string or bytes value kept (in bytes); longer ones are cut at a UTF-8 boundary.
+    /// Also applies to span names and status messages.
+    pub max_attribute_value_bytes: usize,
+    /// Most attributes kept per span, event, link, resource or scope; the rest are dropped and
+    /// added to the element's `dropped_attributes_count`, as the OpenTelemetry spec does.
+    pub max_attributes_per_span: usize,
+    pub max_events_per_span: usize,
+    pub max_links_per_span: usize,
+}
+
+impl Default for ValidationLimits {
+    fn default() -> Self {
+        ValidationLimits {
+            // Long enough for full SQL text and a Java stack trace, short enough to bound a span.
+            max_attribute_value_bytes: 16 * 1024,
+            // The OpenTelemetry SDKs' default span limits.
+            max_attributes_per_span: 128,
+            max_events_per_span: 128,
+            max_links_per_span: 128,
+        }
+    }
+}
+
+/// What [`validate_and_limit`] did to a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ValidationReport {
+    pub accepted_spans: u64,
+    pub rejected_spans: u64,
+    /// A message for OTLP's `partial_success.error_message`, naming the first problems found.
+    pub rejection_message: String,
+    pub truncated_values: u64,
+    pub dropped_attributes: u64,
+    pub dropped_events: u64,
+    pub dropped_links: u64,
+}
+
+impl ValidationReport {
+    /// Whether the request no longer equals what was received (so its original bytes can't be
+    /// reused).
+    pub fn modified_request(&self) -> bool {
+        self.rejected_spans > 0
+            || self.truncated_values > 0
+            || self.dropped_attributes > 0
+            || self.dropped_events > 0
+            || self.dropped_links > 0
+    }
+
+    fn reject(&mut self, span_index: usize, reason: IdError) {
+        self.rejected_spans += 1;
+        // Name the first few problems; a million bad spans must not make a megabyte message.
+        const MAX_REASONS: u64 = 3;
+        if self.rejected_spans <= MAX_REASONS {
+            if !self.rejection_message.is_empty() {
+                self.rejection_message.push_str("; ");
+            }
+            self.rejection_message
+                .push_str(&format!("span {span_index}: {reason}"));
+        } else if self.rejected_spans == MAX_REASONS + 1 {
+            self.rejection_message.push_str("; and more");
+        }
+    }
+}
+
+/// Rejects spans with malformed IDs (their batch-mates are kept), truncates oversized values and
+/// caps attribute, event and link counts, all in place. Empty `ScopeSpans` and `ResourceSpans`
+/// left behind are removed.
+pub fn validate_and_limit(
+    request: &mut ExportTraceServiceRequest,
+    limits: &ValidationLimits,
+) -> ValidationReport {
+    let mut report = ValidationReport::default();
+    let mut span_index = 0usize;
+    for resource_spans in &mut request.resource_spans {
+        if let Some(resource) = &mut resource_spans.resource {
+            limit_attributes(
+                &mut resource.attributes,
+                &mut resource.dropped_attributes_count,
+                limits,
+                &mut report,
+            );
+        }
+        for scope_spans in &mut resource_spans.scope_spans {
+            if let Some(scope) = &mut scope_spans.scope {
+                limit_attributes(
+                    &mut scope.attributes,
+                    &mut scope.dropped_attributes_count,
+                    limits,
+                    &mut report,
+                );
+            }
+            scope_spans.spans.retain_mut(|span| {
+                let index = span_index;
+                span_index += 1;
+                if let Err(reason) = check_ids(span) {
+                    report.reject(index, reason);
+                    return false;
+                }
+                limit_span(span, limits, &mut report);
+                report.accepted_spans += 1;
+                true
+            });
+        }
+        resource_spans
+            .scope_spans
+            .retain(|scope_spans| !scope_spans.spans.is_empty());
+    }
+    request
+        .resource_spans
+        .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+    report
+}
+
+fn check_ids(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Result<(), IdError> {
+    TraceId::try_from_slice(&span.trace_id)?;
+    SpanId::try_from_slice(&span.span_id)?;
+    parent_from_otlp(&span.parent_span_id)?;
+    for link in &span.links {
+        TraceId::try_from_slice(&link.trace_id)?;
+        SpanId::try_from_slice(&link.span_id)?;
+    }
+    Ok(())
+}
+
+fn limit_span(
+    span: &mut opentelemetry_proto::tonic::trace::v1::Span,
+    limits: &ValidationLimits,
+    report: &mut ValidationReport,
+) {
+    if truncate_string(&mut span.name, limits.max_attribute_value_bytes) {
+        report.truncated_values += 1;
+    }
+    if let Some(status) = &mut span.status {
+        if truncate_string(&mut status.message, limits.max_attribute_value_bytes) {
+            report.truncated_values += 1;
+        }
+    }
+    limit_attributes(
+        &mut span.attributes,
+        &mut span.dropped_attributes_count,
+        limits,
+        report,
+    );
+    if span.events.len() > limits.max_events_per_span {
+        let dropped = span.events.len() - limits.max_events_per_span;
+        span.events.truncate(limits.max_events_per_span);
+        span.dropped_events_count = span.dropped_events_count.saturating_add(dropped as u32);
+        report.dropped_events += dropped as u64;
+    }
+    for event in &mut span.events {
+        limit_attributes(
+            &mut event.attributes,
+            &mut event.dropped_attributes_count,
+            limits,
+            report,
+        );
+    }
+    if span.links.len() > limits.max_links_per_span {
+        let dropped = span.links.len() - limits.max_links_per_span;
+        span.links.truncate(limits.max_links_per_span);
+        span.dropped_links_count = span.dropped_links_count.saturating_add(dropped as u32);
+        report.dropped_links += dropped as u64;
+    }
+    for link in &mut span.links {
+        limit_attributes(
+            &mut link.attributes,
+            &mut link.dropped_attributes_count,
+            limits,
+            report,
+        );
+    }
+}
+
+fn limit_attributes(
+    attributes: &mut Vec<KeyValue>,
+    dropped_attributes_count: &mut u32,
+    limits: &ValidationLimits,
+    report: &mut ValidationReport,
+) {
+    if attributes.len() > limits.max_attributes_per_span {
+        let dropped = attributes.len() - limits.max_attributes_per_span;
+        attributes.truncate(limits.max_attributes_per_span);
+        *dropped_attributes_count = dropped_attributes_count.saturating_add(dropped as u32);
+        report.dropped_attributes += dropped as u64;
+    }
+    let mut truncated_keys = Vec::new();
+    for attribute in attributes.iter_mut() {
+        if let Some(value) = &mut attribute.value {
+            if truncate_value(value, limits.max_attribute_value_bytes) {
+                truncated_keys.push(attribute.key.clone());
+            }
+        }
+    }
+    if !truncated_keys.is_empty() {
+        report.truncated_values += truncated_keys.len() as u64;
+        attributes.retain(|attribute| attribute.key != TRUNCATED_ATTRIBUTES_KEY);
+        attributes.push(KeyValue {
+            key: TRUNCATED_ATTRIBUTES_KEY.to_owned(),
+            value: Some(AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue {
+                    values: truncated_keys
+                        .into_iter()
+                        .map(|key| AnyValue {
+                            value: Some(Value::StringValue(key)),
+                        })
+                        .collect(),
+                })),
+            }),
+            key_strindex: 0,
+        });
+    }
+}
+
+/// Cuts every string and bytes leaf of `value` to `max_bytes`; says whether anything was cut.
+fn truncate_value(value: &mut AnyValue, max_bytes: usize) -> bool {
+    match &mut value.value {
+        Some(Value::StringValue(text)) => truncate_string(text, max_bytes),
+        Some(Value::BytesValue(bytes)) if bytes.len() > max_bytes => {
+            bytes.truncate(max_bytes);
+            true
+        }
+        Some(Value::ArrayValue(array)) => array
+            .values
+            .iter_mut()
+            .fold(false, |cut, value| truncate_value(value, max_bytes) | cut),
+        Some(Value::KvlistValue(list)) => list.values.iter_mut().fold(false, |cut, entry| {
+            entry
+                .value
+                .as_mut()
+                .is_some_and(|value| truncate_value(value, max_bytes))
+                | cut
+        }),
+        _ => false,
+    }
+}
+
+/// Cuts `text` to at most `max_bytes` without splitting a UTF-8 character.
+pub(crate) fn truncate_string(text: &mut String, max_bytes: usize) -> bool {
+    if text.len() <= max_bytes {
+        return false;
+    }
+    let mut cut = max_bytes;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    true
+}

@@ -1,0 +1,559 @@
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
+use proptest::prelude::*;
+use prost::Message;
+
+use super::*;
+
+fn string_value(text: &str) -> AnyValue {
+    AnyValue {
+        value: Some(Value::StringValue(text.to_owned())),
+    }
+}
+
+fn key_value(key: &str, value: AnyValue) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(value),
+        key_strindex: 0,
+    }
+}
+
+fn valid_span(seed: u8) -> Span {
+    Span {
+        trace_id: vec![seed.max(1); 16],
+        span_id: vec![seed.max(1); 8],
+        name: format!("span-{seed}"),
+        kind: 2,
+        start_time_unix_nano: 1_000,
+        end_time_unix_nano: 2_000,
+        ..Span::default()
+    }
+}
+
+fn request_of(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![key_value("service.name", string_value("checkout"))],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope::default()),
+                spans,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+// ---- property tests: OTLP -> model -> OTLP is lossless ----
+
+fn any_value_strategy() -> impl Strategy<Value = AnyValue> {
+    let leaf = prop_oneof![
+        Just(AnyValue { value: None }),
+        ".{0,12}".prop_map(|text| AnyValue {
+            value: Some(Value::StringValue(text))
+        }),
+        any::<bool>().prop_map(|flag| AnyValue {
+            value: Some(Value::BoolValue(flag))
+        }),
+        any::<i64>().prop_map(|number| AnyValue {
+            value: Some(Value::IntValue(number))
+        }),
+        // NaN never equals itself, so compare only non-NaN doubles.
+        proptest::num::f64::NORMAL.prop_map(|number| AnyValue {
+            value: Some(Value::DoubleValue(number))
+        }),
+        proptest::collection::vec(any::<u8>(), 0..8).prop_map(|bytes| AnyValue {
+            value: Some(Value::BytesValue(bytes))
+        }),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(|values| AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue { values }))
+            }),
+            proptest::collection::vec(("[a-z.]{1,8}", inner), 0..4).prop_map(|entries| {
+                AnyValue {
+                    value: Some(Value::KvlistValue(KeyValueList {
+                        values: entries
+                            .into_iter()
+                            .map(|(key, value)| key_value(&key, value))
+                            .collect(),
+                    })),
+                }
+            }),
+        ]
+    })
+}
+
+fn attributes_strategy() -> impl Strategy<Value = Vec<KeyValue>> {
+    proptest::collection::vec(("[a-z._]{1,10}", any_value_strategy()), 0..5).prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(key, value)| key_value(&key, value))
+            .collect()
+    })
+}
+
+fn nonzero_bytes(length: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), length)
+        .prop_filter("all-zero ids are invalid", |bytes| {
+            bytes.iter().any(|&b| b != 0)
+        })
+}
+
+fn span_strategy() -> impl Strategy<Value = Span> {
+    (
+        (
+            nonzero_bytes(16),
+            nonzero_bytes(8),
+            prop_oneof![Just(Vec::new()), nonzero_bytes(8)],
+            "[a-z=,]{0,10}",
+            any::<u32>(),
+            ".{0,16}",
+            0i32..7,
+            any::<u64>(),
+            any::<u64>(),
+        ),
+        (
+            attributes_strategy(),
+            any::<u32>(),
+            proptest::collection::vec(
+                (any::<u64>(), ".{0,8}", attributes_strategy(), any::<u32>()),
+                0..3,
+            ),
+            any::<u32>(),
+            proptest::collection::vec(
+                (
+                    nonzero_bytes(16),
+                    nonzero_bytes(8),
+                    "[a-z=]{0,6}",
+                    attributes_strategy(),
+                    any::<u32>(),
+                    any::<u32>(),
+                ),
+                0..3,
+            ),
+            any::<u32>(),
+            prop_oneof![
+                Just(None),
+                (1i32..4, ".{0,10}").prop_map(|(code, message)| Some(Status { message, code }))
+            ],
+        ),
+    )
+        .prop_map(
+            |(
+                (trace_id, span_id, parent, trace_state, flags, name, kind, start, end),
+                (
+                    attributes,
+                    dropped_attributes,
+                    events,
+                    dropped_events,
+                    links,
+                    dropped_links,
+                    status,
+                ),
+            )| Span {
+                trace_id,
+                span_id,
+                parent_span_id: parent,
+                trace_state,
+                flags,
+                name,
+                kind,
+                start_time_unix_nano: start,
+                end_time_unix_nano: end,
+                attributes,
+                dropped_attributes_count: dropped_attributes,
+                events: events
+                    .into_iter()
+                    .map(|(time, name, attributes, dropped)| span::Event {
+                        time_unix_nano: time,
+                        name,
+                        attributes,
+                        dropped_attributes_count: dropped,
+                    })
+                    .collect(),
+                dropped_events_count: dropped_events,
+                links: links
+                    .into_iter()
+                    .map(
+                        |(trace_id, span_id, trace_state, attributes, dropped, flags)| span::Link {
+                            trace_id,
+                            span_id,
+                            trace_state,
+                            attributes,
+                            dropped_attributes_count: dropped,
+                            flags,
+                        },
+                    )
+                    .collect(),
+                dropped_links_count: dropped_links,
+                status,
+            },
+        )
+}
+
+fn request_strategy() -> impl Strategy<Value = ExportTraceServiceRequest> {
+    let scope_spans = (
+        ".{0,8}",
+        ".{0,5}",
+        attributes_strategy(),
+        any::<u32>(),
+        "[a-z:/.]{0,12}",
+        proptest::collection::vec(span_strategy(), 1..4),
+    )
+        .prop_map(
+            |(name, version, attributes, dropped, schema_url, spans)| ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name,
+                    version,
+                    attributes,
+                    dropped_attributes_count: dropped,
+                }),
+                spans,
+                schema_url,
+            },
+        );
+    let resource_spans = (
+        attributes_strategy(),
+        any::<u32>(),
+        "[a-z:/.]{0,12}",
+        proptest::collection::vec(scope_spans, 1..3),
+    )
+        .prop_map(
+            |(attributes, dropped, schema_url, scope_spans)| ResourceSpans {
+                resource: Some(Resource {
+                    attributes,
+                    dropped_attributes_count: dropped,
+                    entity_refs: Vec::new(),
+                }),
+                scope_spans,
+                schema_url,
+            },
+        );
+    proptest::collection::vec(resource_spans, 1..3)
+        .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn otlp_to_model_to_otlp_is_lossless(request in request_strategy()) {
+        let converted = spans_from_otlp(&request, &ConversionOptions::default());
+        prop_assert_eq!(converted.invalid_spans, 0);
+        let round_tripped = otlp_from_spans(&converted.spans);
+        prop_assert_eq!(&round_tripped, &request);
+        // And the protobuf bytes agree too.
+        prop_assert_eq!(round_tripped.encode_to_vec(), request.encode_to_vec());
+    }
+
+    #[test]
+    fn otlp_json_round_trips(request in request_strategy()) {
+        let json = encode_otlp_json(&request);
+        let decoded = decode_otlp_json(&json).unwrap();
+        prop_assert_eq!(decoded, request);
+    }
+
+    #[test]
+    fn validation_never_keeps_an_invalid_id(request in request_strategy(), broken in 0usize..6) {
+        let mut request = request;
+        // Break one span's ID in one of several ways.
+        if let Some(span) = request.resource_spans[0].scope_spans[0].spans.first_mut() {
+            match broken {
+                0 => span.trace_id = vec![0; 16],
+                1 => span.trace_id.truncate(15),
+                2 => span.span_id = vec![0; 8],
+                3 => span.span_id.push(1),
+                4 => span.parent_span_id = vec![1; 3],
+                _ => {}
+            }
+        }
+        let total: usize = request.resource_spans.iter()
+            .flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        let report = validate_and_limit(&mut request, &ValidationLimits::default());
+        prop_assert_eq!(report.accepted_spans + report.rejected_spans, total as u64);
+        prop_assert_eq!(report.rejected_spans, u64::from(broken < 5));
+        let converted = spans_from_otlp(&request, &ConversionOptions::default());
+        prop_assert_eq!(converted.invalid_spans, 0);
+        prop_assert_eq!(converted.spans.len() as u64, report.accepted_spans);
+    }
+
+    #[test]
+    fn decoders_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode_otlp_protobuf(&bytes);
+        let _ = decode_otlp_json(&bytes);
+        let _ = decode_zipkin_json(&bytes);
+    }
+}
+
+// ---- OTLP/JSON per the spec ----
+
+#[test]
+fn otlp_json_uses_hex_ids_camel_case_and_string_int64() {
+    let mut span = valid_span(0xab);
+    span.attributes = vec![key_value(
+        "http.response.status_code",
+        AnyValue {
+            value: Some(Value::IntValue(200)),
+        },
+    )];
+    let json = String::from_utf8(encode_otlp_json(&request_of(vec![span]))).unwrap();
+    assert!(
+        json.contains(r#""traceId":"abababababababababababababababab""#),
+        "{json}"
+    );
+    assert!(json.contains(r#""spanId":"abababababababab""#), "{json}");
+    assert!(json.contains(r#""resourceSpans""#), "{json}");
+    assert!(json.contains(r#""startTimeUnixNano":"1000""#), "{json}");
+    assert!(json.contains(r#""intValue":"200""#), "{json}");
+    assert!(json.contains(r#""kind":2"#), "{json}");
+}
+
+#[test]
+fn otlp_json_accepts_numbers_for_int64_and_ignores_unknown_fields() {
+    let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
+        "scopeSpans":[{"scope":{"name":"manual"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",
+        "spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":1544712660000000000,
+        "endTimeUnixNano":"1544712661000000000","futureField":{"x":1},
+        "attributes":[{"key":"n","value":{"intValue":7}}],"status":{"code":2,"message":"boom"}}]}]}]}"#;
+    let request = decode_otlp_json(body).unwrap();
+    let converted = spans_from_otlp(&request, &ConversionOptions::default());
+    let span = &converted.spans[0];
+    assert_eq!(span.trace_id.to_hex(), "5b8efff798038103d269b633813fc60c");
+    assert_eq!(span.service_name, "api");
+    assert_eq!(span.duration_nanos(), 1_000_000_000);
+    assert_eq!(
+        span.attribute("n"),
+        Some(&weft_model::AttributeValue::Int(7))
+    );
+    assert!(span.is_error());
+    assert_eq!(span.status.message, "boom");
+}
+
+#[test]
+fn malformed_json_error_names_the_problem() {
+    let error = decode_otlp_json(br#"{"resourceSpans": [ {"#).unwrap_err();
+    assert!(
+        error.to_string().starts_with("invalid otlp json: "),
+        "{error}"
+    );
+    let error =
+        decode_otlp_json(br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#)
+            .unwrap_err();
+    assert!(error.to_string().contains("invalid otlp json"), "{error}");
+}
+
+#[test]
+fn malformed_protobuf_is_an_error() {
+    let error = decode_otlp_protobuf(&[0x0a, 0xff, 0xff, 0xff]).unwrap_err();
+    assert!(
+        error.to_string().starts_with("invalid otlp protobuf: "),
+        "{error}"
+    );
+}
+
+// ---- validation and limits ----
+
+#[test]
+fn span_with_bad_ids_is_rejected_and_batch_mates_kept() {
+    let mut short_trace = valid_span(3);
+    short_trace.trace_id = vec![3; 8];
+    let mut zero_span = valid_span(4);
+    zero_span.span_id = vec![0; 8];
+    let mut request = request_of(vec![valid_span(1), short_trace, zero_span, valid_span(2)]);
+    let report = validate_and_limit(&mut request, &ValidationLimits::default());
+    assert_eq!(report.accepted_spans, 2);
+    assert_eq!(report.rejected_spans, 2);
+    assert_eq!(
+        report.rejection_message,
+        "span 1: trace id must be 16 bytes, got 8; span 2: span id is all zeros, which \
+         OpenTelemetry defines as invalid"
+    );
+    let names: Vec<_> = request.resource_spans[0].scope_spans[0]
+        .spans
+        .iter()
+        .map(|span| span.name.as_str())
+        .collect();
+    assert_eq!(names, ["span-1", "span-2"]);
+}
+
+#[test]
+fn all_zero_parent_means_root_but_short_parent_is_rejected() {
+    let mut zero_parent = valid_span(1);
+    zero_parent.parent_span_id = vec![0; 8];
+    let mut short_parent = valid_span(2);
+    short_parent.parent_span_id = vec![2; 4];
+    let mut request = request_of(vec![zero_parent, short_parent]);
+    let report = validate_and_limit(&mut request, &ValidationLimits::default());
+    assert_eq!((report.accepted_spans, report.rejected_spans), (1, 1));
+    let converted = spans_from_otlp(&request, &ConversionOptions::default());
+    assert_eq!(converted.spans[0].parent_span_id, None);
+}
+
+#[test]
+fn oversized_values_are_truncated_at_char_boundary_and_marked() {
+    let mut span = valid_span(1);
+    span.attributes = vec![
+        key_value("db.statement", string_value(&"é".repeat(100))), // 200 bytes
+        key_value("short", string_value("ok")),
+        key_value(
+            "nested",
+            AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue {
+                    values: vec![string_value(&"x".repeat(50))],
+                })),
+            },
+        ),
+    ];
+    let mut request = request_of(vec![span]);
+    let limits = ValidationLimits {
+        max_attribute_value_bytes: 33,
+        ..ValidationLimits::default()
+    };
+    let report = validate_and_limit(&mut request, &limits);
+    assert_eq!(report.truncated_values, 2);
+    assert!(report.modified_request());
+    let span = &spans_from_otlp(&request, &ConversionOptions::default()).spans[0];
+    let statement = span.attribute("db.statement").unwrap().as_str().unwrap();
+    assert_eq!(
+        statement.len(),
+        32,
+        "cut back to the char boundary below 33"
+    );
+    assert_eq!(span.attribute("short").unwrap().as_str(), Some("ok"));
+    assert_eq!(
+        span.attribute(TRUNCATED_ATTRIBUTES_KEY),
+        Some(&weft_model::AttributeValue::Array(vec![
+            weft_model::AttributeValue::String("db.statement".into()),
+            weft_model::AttributeValue::String("nested".into()),
+        ]))
+    );
+}
+
+#[test]
+fn attribute_event_and_link_counts_are_capped_and_counted_as_dropped() {
+    let mut span = valid_span(1);
+    span.attributes = (0..10)
+        .map(|index| key_value(&format!("k{index}"), string_value("v")))
+        .collect();
+    span.dropped_attributes_count = 1;
+    span.events = (0..5).map(|_| span::Event::default()).collect();
+    let mut request = request_of(vec![span]);
+    let limits = ValidationLimits {
+        max_attributes_per_span: 4,
+        max_events_per_span: 2,
+        ..ValidationLimits::default()
+    };
+    let report = validate_and_limit(&mut request, &limits);
+    assert_eq!(report.dropped_attributes, 6);
+    assert_eq!(report.dropped_events, 3);
+    let span = &request.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(span.attributes.len(), 4);
+    assert_eq!(span.dropped_attributes_count, 7);
+    assert_eq!(span.events.len(), 2);
+    assert_eq!(span.dropped_events_count, 3);
+}
+
+#[test]
+fn unmodified_request_reports_no_modification() {
+    let mut request = request_of(vec![valid_span(1)]);
+    let before = request.clone();
+    let report = validate_and_limit(&mut request, &ValidationLimits::default());
+    assert!(!report.modified_request());
+    assert_eq!(request, before);
+}
+
+// ---- derived fields ----
+
+#[test]
+fn business_keys_and_resource_fields_are_promoted() {
+    let mut span = valid_span(1);
+    span.attributes = vec![key_value(
+        "order.id",
+        AnyValue {
+            value: Some(Value::IntValue(991)),
+        },
+    )];
+    let mut request = request_of(vec![span]);
+    let resource = request.resource_spans[0].resource.as_mut().unwrap();
+    resource.attributes.extend([
+        key_value("user.id", string_value("u-7")),
+        key_value("host.name", string_value("web-1")),
+        key_value("deployment.environment.name", string_value("prod")),
+        key_value("cloud.region", string_value("eu-west-1")),
+    ]);
+    let options = ConversionOptions {
+        business_key_names: vec!["order.id".into(), "user.id".into(), "absent".into()],
+    };
+    let span = &spans_from_otlp(&request, &options).spans[0];
+    let keys: Vec<_> = span
+        .business_keys
+        .iter()
+        .map(|key| (key.name.as_str(), key.value.as_str()))
+        .collect();
+    assert_eq!(keys, [("order.id", "991"), ("user.id", "u-7")]);
+    assert_eq!(span.host_name.as_deref(), Some("web-1"));
+    assert_eq!(span.environment.as_deref(), Some("prod"));
+    assert_eq!(span.region.as_deref(), Some("eu-west-1"));
+}
+
+#[test]
+fn missing_service_name_becomes_unknown_service() {
+    let mut request = request_of(vec![valid_span(1)]);
+    request.resource_spans[0].resource = None;
+    let span = &spans_from_otlp(&request, &ConversionOptions::default()).spans[0];
+    assert_eq!(span.service_name, "unknown_service");
+}
+
+// ---- Zipkin v2 ----
+
+#[test]
+fn zipkin_v2_json_maps_to_weft_spans() {
+    let body =
+        br#"[{"traceId":"5af7183fb1d4cf5f","parentId":"6b221d5bc9e6496c","id":"352bff9a74ca9ad2",
+        "kind":"CLIENT","name":"get /api","timestamp":1556604172355737,"duration":1431,
+        "localEndpoint":{"serviceName":"backend","ipv4":"192.168.99.1","port":3306},
+        "remoteEndpoint":{"serviceName":"mysql","ipv4":"172.19.0.2","port":3306},
+        "annotations":[{"timestamp":1556604172355800,"value":"wire send"}],
+        "tags":{"http.method":"GET","error":"connection reset"}},
+        {"traceId":"not-hex-at-all!!","id":"352bff9a74ca9ad2"}]"#;
+    let converted = decode_zipkin_json(body).unwrap();
+    assert_eq!(converted.invalid_spans, 1);
+    let span = &converted.spans[0];
+    assert_eq!(span.trace_id.to_hex(), "00000000000000005af7183fb1d4cf5f");
+    assert_eq!(span.parent_span_id.unwrap().to_hex(), "6b221d5bc9e6496c");
+    assert_eq!(span.service_name, "backend");
+    assert_eq!(span.kind, weft_model::SpanKind::Client);
+    assert_eq!(span.start_time_unix_nanos, 1_556_604_172_355_737_000);
+    assert_eq!(span.duration_nanos(), 1_431_000);
+    assert!(span.is_error());
+    assert_eq!(span.status.message, "connection reset");
+    assert_eq!(
+        span.attribute("peer.service").unwrap().as_str(),
+        Some("mysql")
+    );
+    assert_eq!(span.attribute("http.method").unwrap().as_str(), Some("GET"));
+    assert!(span.attribute("error").is_none());
+    assert_eq!(span.events[0].name, "wire send");
+    // Back to OTLP, the service lands in the resource.
+    let request = otlp_from_spans(&converted.spans);
+    let resource = request.resource_spans[0].resource.as_ref().unwrap();
+    assert_eq!(resource.attributes[0].key, "service.name");
+}
+
+#[test]
+fn zipkin_body_that_is_not_a_span_array_is_an_error() {
+    let error = decode_zipkin_json(br#"{"traceId":"1"}"#).unwrap_err();
+    assert!(
+        error.to_string().starts_with("invalid zipkin v2 json: "),
+        "{error}"
+    );
+}

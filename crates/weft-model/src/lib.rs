@@ -1,0 +1,18 @@
+//! Weft's data model: the types every other crate speaks.
+//!
+//! Architecture invariant: this crate does no I/O and knows no wire format. Conversions from
+//! OTLP and Zipkin live in `weft-codec`; this crate only defines what a span *is*.
+
+mod error_code;
+mod ids;
+mod span;
+
+pub use error_code::ErrorCode;
+pub use ids::{IdError, SpanId, TraceId, TraceIdTimeWindow};
+pub use span::{
+    find_attribute, AttributeValue, BusinessKey, EntityRef, Event, InstrumentationScope, KeyValue,
+    Link, Resource, Span, SpanKind, Status, StatusCode,
+};
+
+#[cfg(test)]
+mod tests;
