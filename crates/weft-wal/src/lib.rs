@@ -218,6 +218,8 @@ pub(crate) struct Shared {
     /// Highest LSN whose record is completely written to its segment file.
     written_lsn: AtomicU64,
     written_notify: tokio::sync::watch::Sender<Lsn>,
+    /// For consumers on plain threads: signalled with `written_notify`.
+    written_condvar: (Mutex<()>, parking_lot::Condvar),
     /// Segments on disk, oldest first: (first lsn, size in bytes).
     segments: Mutex<Vec<segment::SegmentInfo>>,
     disk_bytes: AtomicU64,
@@ -259,6 +261,7 @@ impl Wal {
         let shared = Arc::new(Shared {
             written_lsn: AtomicU64::new(recovery.last_lsn),
             written_notify,
+            written_condvar: (Mutex::new(()), parking_lot::Condvar::new()),
             segments: Mutex::new(recovery.segments.clone()),
             disk_bytes: AtomicU64::new(0),
             failure: Mutex::new(None),
@@ -334,6 +337,18 @@ impl Wal {
     /// Notified whenever new records are written.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Lsn> {
         self.shared.written_notify.subscribe()
+    }
+
+    /// Blocks the calling thread until a record with LSN > `after` is written or `timeout`
+    /// passes. Returns whether there is such a record.
+    pub fn wait_for_written(&self, after: Lsn, timeout: Duration) -> bool {
+        let (lock, condvar) = &self.shared.written_condvar;
+        let mut guard = lock.lock();
+        if self.written_lsn() > after {
+            return true;
+        }
+        let _ = condvar.wait_for(&mut guard, timeout);
+        self.written_lsn() > after
     }
 
     /// A reader positioned at the first record with LSN ≥ `from` still on disk.

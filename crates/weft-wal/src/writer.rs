@@ -167,6 +167,11 @@ impl Writer {
                 let last_lsn = self.next_lsn - 1;
                 self.shared.written_lsn.store(last_lsn, Ordering::Release);
                 self.shared.written_notify.send_replace(last_lsn);
+                {
+                    let (lock, condvar) = &self.shared.written_condvar;
+                    let _guard = lock.lock();
+                    condvar.notify_all();
+                }
                 let metrics = &self.shared.metrics;
                 metrics.written_lsn.set(last_lsn as i64);
                 metrics.group_commits.inc();

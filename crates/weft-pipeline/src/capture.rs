@@ -1,0 +1,163 @@
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::{PipelineError, Position, Processor, SpanBatch};
+
+const COMMIT_PREFIX: &str = "#commit\t";
+
+/// Appends one line per span (`position`, trace ID, span ID, service, name; tab-separated) to a
+/// file: a debugging aid, and the witness that end-to-end tests read to prove exactly-once
+/// delivery until the store exists.
+///
+/// It is durable the way a store is: it buffers spans like a memtable, makes them durable every
+/// `flush_interval` with a write, an `fsync` and a `#commit <position>` line, and after a crash
+/// drops whatever follows the last commit line. So the pipeline replays exactly what it lost.
+pub struct CaptureSink {
+    name: String,
+    path: PathBuf,
+    file: File,
+    buffer: String,
+    processed_position: Position,
+    durable_position: Position,
+    flush_interval: Duration,
+    last_flush: Instant,
+}
+
+/// Most bytes buffered before a flush regardless of the interval, to bound memory.
+const MAX_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+
+impl CaptureSink {
+    pub fn open(path: impl AsRef<Path>, flush_interval: Duration) -> Result<Self, PipelineError> {
+        let path = path.as_ref().to_owned();
+        let io_error = |source| PipelineError::Io {
+            path: path.clone(),
+            source,
+        };
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => return Err(io_error(error)),
+        };
+        let (committed_bytes, durable_position) = last_commit(&existing);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error)?;
+        if (committed_bytes as u64) < existing.len() as u64 {
+            tracing::warn!(path = %path.display(), dropped_bytes = existing.len() - committed_bytes, "dropping uncommitted capture lines left by a crash");
+            file.set_len(committed_bytes as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(io_error)?;
+        }
+        Ok(CaptureSink {
+            name: "capture".to_owned(),
+            path,
+            file,
+            buffer: String::new(),
+            processed_position: durable_position,
+            durable_position,
+            flush_interval,
+            last_flush: Instant::now(),
+        })
+    }
+
+    fn write_buffer(&mut self) -> Result<(), PipelineError> {
+        if self.processed_position == self.durable_position {
+            return Ok(());
+        }
+        self.buffer.push_str(COMMIT_PREFIX);
+        self.buffer.push_str(&self.processed_position.to_string());
+        self.buffer.push('\n');
+        let result = self
+            .file
+            .write_all(self.buffer.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        self.buffer.clear();
+        result.map_err(|source| PipelineError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.durable_position = self.processed_position;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+}
+
+/// The length of the prefix that ends with the last commit line, and that line's position.
+fn last_commit(text: &str) -> (usize, Position) {
+    let mut end = 0;
+    let mut position = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        offset += line.len();
+        if let Some(committed) = line
+            .strip_prefix(COMMIT_PREFIX)
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .and_then(|number| number.parse().ok())
+        {
+            end = offset;
+            position = committed;
+        }
+    }
+    (end, position)
+}
+
+fn push_escaped(buffer: &mut String, text: &str) {
+    for character in text.chars() {
+        match character {
+            '\t' => buffer.push_str("\\t"),
+            '\n' => buffer.push_str("\\n"),
+            '\\' => buffer.push_str("\\\\"),
+            other => buffer.push(other),
+        }
+    }
+}
+
+impl Processor for CaptureSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
+        for span in &batch.spans {
+            self.buffer.push_str(&batch.position.to_string());
+            self.buffer.push('\t');
+            self.buffer.push_str(&span.trace_id.to_hex());
+            self.buffer.push('\t');
+            self.buffer.push_str(&span.span_id.to_hex());
+            self.buffer.push('\t');
+            push_escaped(&mut self.buffer, &span.service_name);
+            self.buffer.push('\t');
+            push_escaped(&mut self.buffer, &span.name);
+            self.buffer.push('\n');
+        }
+        self.processed_position = batch.position;
+        if self.buffer.len() >= MAX_BUFFER_BYTES {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<(), PipelineError> {
+        if self.last_flush.elapsed() >= self.flush_interval {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
+    fn durable_position(&self) -> Position {
+        self.durable_position
+    }
+
+    fn flush(&mut self) -> Result<(), PipelineError> {
+        self.write_buffer()
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn push_escaped_for_tests(buffer: &mut String, text: &str) {
+    push_escaped(buffer, text);
+}

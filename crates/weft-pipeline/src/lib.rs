@@ -1,0 +1,71 @@
+//! The pipeline: bus records in, Weft spans out to every processor.
+//!
+//! Architecture invariant: this crate knows neither the WAL nor Kafka. It reads a [`BusSource`]
+//! and the binary wires in the WAL (all-in-one) or, later, a Kafka consumer (distributed), so the
+//! same processors run in both shapes.
+//!
+//! Exactly-once is built on positions: every bus record has a position (the WAL's LSN, a Kafka
+//! offset), every processor reports the highest position whose effects it has made durable, the
+//! runner starts reading after the lowest of those, skips for each processor what it already
+//! has, and tells the bus it may forget what all of them have.
+
+pub(crate) mod capture;
+mod runner;
+
+pub use capture::CaptureSink;
+pub use runner::{BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions};
+
+use weft_model::Span;
+
+/// A bus position: the WAL's LSN or a Kafka offset. 0 means "nothing yet".
+pub type Position = u64;
+
+/// The spans of one bus record.
+#[derive(Debug)]
+pub struct SpanBatch {
+    pub position: Position,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("bus error: {0}")]
+    Bus(String),
+    #[error("processor {processor} failed: {message}")]
+    Processor { processor: String, message: String },
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A component the pipeline feeds: span metrics, topology, a store writer, the sampler …
+///
+/// Processors run on the pipeline thread, one batch at a time, in bus order.
+pub trait Processor: Send {
+    /// The configured name, used in metrics and logs.
+    fn name(&self) -> &str;
+
+    /// Takes one batch. Its effects need not be durable yet; see [`Processor::durable_position`].
+    fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError>;
+
+    /// Called about once a second and when the bus is idle, so time-based work (flushes,
+    /// closing buckets) happens without new spans.
+    fn tick(&mut self) -> Result<(), PipelineError> {
+        Ok(())
+    }
+
+    /// The highest position whose effects survive a crash. A processor that keeps nothing
+    /// returns the last position it processed.
+    fn durable_position(&self) -> Position;
+
+    /// Makes everything processed so far durable (graceful shutdown).
+    fn flush(&mut self) -> Result<(), PipelineError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

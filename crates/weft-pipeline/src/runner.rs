@@ -1,0 +1,327 @@
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use weft_codec::{decode_otlp_protobuf, spans_from_otlp, ConversionOptions};
+use weft_observe::prometheus_client::metrics::counter::Counter;
+use weft_observe::prometheus_client::metrics::gauge::Gauge;
+use weft_observe::prometheus_client::registry::Registry;
+use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
+
+use crate::{PipelineError, Position, Processor, SpanBatch};
+
+/// One record from the bus: a validated OTLP protobuf `ExportTraceServiceRequest`.
+#[derive(Debug, Clone)]
+pub struct BusRecord {
+    pub position: Position,
+    pub payload: Vec<u8>,
+}
+
+/// Where the pipeline reads from: the WAL in all-in-one mode, a Kafka consumer when distributed.
+/// Reads block the pipeline thread, never an async runtime.
+pub trait BusSource: Send {
+    /// Positions the source so the next read starts with the first record after `position`.
+    fn seek_after(&mut self, position: Position) -> Result<(), PipelineError>;
+
+    /// Up to `max_records` records (fewer when caught up; none when there is nothing new).
+    fn read(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<BusRecord>, PipelineError>;
+
+    /// The highest position written to the bus.
+    fn head(&self) -> Position;
+
+    /// Blocks until a record after `after` exists or `timeout` passes.
+    fn wait(&mut self, after: Position, timeout: Duration);
+
+    /// Every processor has made everything up to `position` durable: the bus may forget it.
+    fn release_through(&mut self, position: Position) -> Result<(), PipelineError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub conversion: ConversionOptions,
+    pub max_records_per_read: usize,
+    pub max_bytes_per_read: usize,
+    /// How often processors are ticked and the bus told what may be released.
+    pub commit_interval: Duration,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            conversion: ConversionOptions::default(),
+            max_records_per_read: 256,
+            max_bytes_per_read: 32 * 1024 * 1024,
+            commit_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct PipelineMetrics {
+    records: Counter,
+    replayed_records: Counter,
+    undecodable_records: Counter,
+    spans: Counter,
+    position: Gauge,
+    released_position: Gauge,
+}
+
+impl PipelineMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = PipelineMetrics::default();
+        registry.register(
+            "weft_pipeline_records",
+            "Bus records the pipeline processed",
+            metrics.records.clone(),
+        );
+        registry.register(
+            "weft_pipeline_replayed_records",
+            "Bus records processed again after a restart because not every processor had made them durable",
+            metrics.replayed_records.clone(),
+        );
+        registry.register(
+            "weft_pipeline_undecodable_records",
+            "Bus records that were not valid OTLP protobuf and were skipped",
+            metrics.undecodable_records.clone(),
+        );
+        registry.register(
+            "weft_pipeline_spans",
+            "Spans converted and handed to processors",
+            metrics.spans.clone(),
+        );
+        registry.register(
+            "weft_pipeline_position",
+            "Bus position of the last record processed",
+            metrics.position.clone(),
+        );
+        registry.register(
+            "weft_pipeline_released_position",
+            "Bus position every processor has made durable",
+            metrics.released_position.clone(),
+        );
+        metrics
+    }
+}
+
+struct Stage {
+    processor: Box<dyn Processor>,
+    metrics: ComponentMetrics,
+}
+
+/// The processors, before they start.
+pub struct Pipeline {
+    stages: Vec<Stage>,
+    options: PipelineOptions,
+    metrics: PipelineMetrics,
+    families: ComponentMetricFamilies,
+}
+
+impl Pipeline {
+    pub fn new(
+        options: PipelineOptions,
+        families: ComponentMetricFamilies,
+        registry: &mut Registry,
+    ) -> Self {
+        Pipeline {
+            stages: Vec::new(),
+            options,
+            metrics: PipelineMetrics::register(registry),
+            families,
+        }
+    }
+
+    pub fn add(&mut self, processor: Box<dyn Processor>) {
+        let metrics = self.families.component("processor", processor.name());
+        self.stages.push(Stage { processor, metrics });
+    }
+
+    /// Starts the pipeline thread.
+    pub fn start(self, source: Box<dyn BusSource>) -> Result<PipelineHandle, PipelineError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let position = Arc::new(AtomicU64::new(0));
+        let runner = Runner {
+            stages: self.stages,
+            options: self.options,
+            metrics: self.metrics,
+            source,
+            stop: Arc::clone(&stop),
+            position: Arc::clone(&position),
+        };
+        let thread = std::thread::Builder::new()
+            .name("weft-pipeline".into())
+            .spawn(move || runner.run())
+            .map_err(|source| PipelineError::Io {
+                path: "weft-pipeline thread".into(),
+                source,
+            })?;
+        Ok(PipelineHandle {
+            stop,
+            position,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running pipeline.
+pub struct PipelineHandle {
+    stop: Arc<AtomicBool>,
+    position: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<Result<(), PipelineError>>>,
+}
+
+impl PipelineHandle {
+    /// Position of the last record processed.
+    pub fn position(&self) -> Position {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// Processes what the bus holds now, flushes every processor and stops.
+    pub fn shutdown(mut self) -> Result<(), PipelineError> {
+        self.stop.store(true, Ordering::Release);
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(PipelineError::Bus("pipeline thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Runner {
+    stages: Vec<Stage>,
+    options: PipelineOptions,
+    metrics: PipelineMetrics,
+    source: Box<dyn BusSource>,
+    stop: Arc<AtomicBool>,
+    position: Arc<AtomicU64>,
+}
+
+impl Runner {
+    fn run(mut self) -> Result<(), PipelineError> {
+        let start_after = self.durable_position();
+        self.source.seek_after(start_after)?;
+        // Everything up to the head at start-up was written before this process (re)started.
+        let replay_through = self.source.head();
+        tracing::info!(start_after, replay_through, "pipeline starting");
+        let mut position = start_after;
+        let mut last_commit = Instant::now();
+        loop {
+            let stopping = self.stop.load(Ordering::Acquire);
+            let records = self.source.read(
+                self.options.max_records_per_read,
+                self.options.max_bytes_per_read,
+            )?;
+            let caught_up = records.is_empty();
+            for record in records {
+                position = record.position;
+                if record.position <= replay_through {
+                    self.metrics.replayed_records.inc();
+                }
+                self.process_record(record);
+                self.position.store(position, Ordering::Release);
+            }
+            if caught_up || last_commit.elapsed() >= self.options.commit_interval {
+                self.tick_and_release(position)?;
+                last_commit = Instant::now();
+            }
+            if caught_up {
+                if stopping {
+                    break;
+                }
+                self.source.wait(position, self.options.commit_interval);
+            }
+        }
+        for stage in &mut self.stages {
+            if let Err(error) = stage.processor.flush() {
+                stage.metrics.errors.inc();
+                tracing::error!(processor = stage.processor.name(), %error, "flush at shutdown failed");
+            }
+        }
+        self.tick_and_release(position)?;
+        tracing::info!(position, "pipeline stopped");
+        Ok(())
+    }
+
+    fn durable_position(&self) -> Position {
+        self.stages
+            .iter()
+            .map(|stage| stage.processor.durable_position())
+            .min()
+            // No processor keeps anything: nothing to replay.
+            .unwrap_or_else(|| self.source.head())
+    }
+
+    fn process_record(&mut self, record: BusRecord) {
+        self.metrics.records.inc();
+        self.metrics.position.set(record.position as i64);
+        let request = match decode_otlp_protobuf(&record.payload) {
+            Ok(request) => request,
+            Err(error) => {
+                self.metrics.undecodable_records.inc();
+                tracing::error!(position = record.position, %error, "skipping undecodable bus record");
+                return;
+            }
+        };
+        let converted = spans_from_otlp(&request, &self.options.conversion);
+        if converted.invalid_spans > 0 {
+            tracing::warn!(
+                position = record.position,
+                invalid = converted.invalid_spans,
+                "bus record held spans with invalid ids"
+            );
+        }
+        let batch = SpanBatch {
+            position: record.position,
+            spans: converted.spans,
+        };
+        let span_count = batch.spans.len() as u64;
+        self.metrics.spans.inc_by(span_count);
+        for stage in &mut self.stages {
+            // A processor that made this record durable before a restart must not see it twice.
+            if batch.position <= stage.processor.durable_position() {
+                continue;
+            }
+            stage
+                .metrics
+                .received
+                .inc_by(span_count + converted.invalid_spans);
+            stage.metrics.dropped.inc_by(converted.invalid_spans);
+            match stage.processor.process(&batch) {
+                Ok(()) => {
+                    stage.metrics.sent.inc_by(span_count);
+                }
+                Err(error) => {
+                    stage.metrics.errors.inc();
+                    stage.metrics.dropped.inc_by(span_count);
+                    tracing::error!(processor = stage.processor.name(), position = batch.position, %error, "processor failed on a batch");
+                }
+            }
+        }
+    }
+
+    fn tick_and_release(&mut self, position: Position) -> Result<(), PipelineError> {
+        let head = self.source.head();
+        for stage in &mut self.stages {
+            if let Err(error) = stage.processor.tick() {
+                stage.metrics.errors.inc();
+                tracing::error!(processor = stage.processor.name(), %error, "processor tick failed");
+            }
+            stage
+                .metrics
+                .lag_records
+                .set(head.saturating_sub(position) as i64);
+        }
+        let durable = self
+            .stages
+            .iter()
+            .map(|stage| stage.processor.durable_position())
+            .min()
+            .unwrap_or(position)
+            .min(position);
+        self.metrics.released_position.set(durable as i64);
+        self.source.release_through(durable)
+    }
+}

@@ -1,0 +1,223 @@
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message;
+use weft_codec::otlp_proto::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
+use weft_codec::ExportTraceServiceRequest;
+use weft_observe::prometheus_client::registry::Registry;
+use weft_observe::ComponentMetricFamilies;
+
+use super::*;
+
+/// An in-memory bus: records 1..=n, and the release point the pipeline reports.
+#[derive(Clone, Default)]
+struct MemoryBus {
+    records: Arc<Mutex<Vec<BusRecord>>>,
+    released: Arc<Mutex<Position>>,
+    cursor: Arc<Mutex<usize>>,
+}
+
+impl MemoryBus {
+    fn push_spans(&self, span_count: u8) {
+        let mut records = self.records.lock().unwrap();
+        let position = records.len() as u64 + 1;
+        let spans = (0..span_count)
+            .map(|index| OtlpSpan {
+                trace_id: vec![position as u8; 16],
+                span_id: vec![index + 1; 8],
+                name: format!("op-{position}-{index}"),
+                ..OtlpSpan::default()
+            })
+            .collect();
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        records.push(BusRecord {
+            position,
+            payload: request.encode_to_vec(),
+        });
+    }
+}
+
+impl BusSource for MemoryBus {
+    fn seek_after(&mut self, position: Position) -> Result<(), PipelineError> {
+        *self.cursor.lock().unwrap() = position as usize;
+        Ok(())
+    }
+    fn read(&mut self, max_records: usize, _: usize) -> Result<Vec<BusRecord>, PipelineError> {
+        let records = self.records.lock().unwrap();
+        let mut cursor = self.cursor.lock().unwrap();
+        let batch: Vec<_> = records
+            .iter()
+            .skip(*cursor)
+            .take(max_records)
+            .cloned()
+            .collect();
+        *cursor += batch.len();
+        Ok(batch)
+    }
+    fn head(&self) -> Position {
+        self.records.lock().unwrap().len() as u64
+    }
+    fn wait(&mut self, _: Position, timeout: Duration) {
+        std::thread::sleep(timeout.min(Duration::from_millis(5)));
+    }
+    fn release_through(&mut self, position: Position) -> Result<(), PipelineError> {
+        *self.released.lock().unwrap() = position;
+        Ok(())
+    }
+}
+
+fn pipeline_with(processors: Vec<Box<dyn Processor>>) -> Pipeline {
+    let mut registry = Registry::default();
+    let families = ComponentMetricFamilies::register(&mut registry);
+    let mut pipeline = Pipeline::new(
+        PipelineOptions {
+            commit_interval: Duration::from_millis(10),
+            ..PipelineOptions::default()
+        },
+        families,
+        &mut registry,
+    );
+    for processor in processors {
+        pipeline.add(processor);
+    }
+    pipeline
+}
+
+fn capture_lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn capture_sink_sees_every_span_once_and_bus_is_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.tsv");
+    let bus = MemoryBus::default();
+    for _ in 0..10 {
+        bus.push_spans(3);
+    }
+    let sink = CaptureSink::open(&path, Duration::from_millis(1)).unwrap();
+    let handle = pipeline_with(vec![Box::new(sink)])
+        .start(Box::new(bus.clone()))
+        .unwrap();
+    handle.shutdown().unwrap();
+    let lines = capture_lines(&path);
+    assert_eq!(lines.len(), 30);
+    assert!(lines[0].starts_with(
+        "1\t01010101010101010101010101010101\t0101010101010101\tunknown_service\top-1-0"
+    ));
+    assert_eq!(*bus.released.lock().unwrap(), 10);
+}
+
+#[test]
+fn restart_replays_only_what_the_sink_had_not_made_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.tsv");
+    let bus = MemoryBus::default();
+    for _ in 0..4 {
+        bus.push_spans(2);
+    }
+    // First life: everything up to position 4 is committed.
+    let sink = CaptureSink::open(&path, Duration::from_millis(1)).unwrap();
+    pipeline_with(vec![Box::new(sink)])
+        .start(Box::new(bus.clone()))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    // A crash then leaves uncommitted lines (as if the process died mid-flush).
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"5\tdead\tbeef\tx\ty\n"))
+        .unwrap();
+    for _ in 0..3 {
+        bus.push_spans(2);
+    }
+    let sink = CaptureSink::open(&path, Duration::from_millis(1)).unwrap();
+    assert_eq!(sink.durable_position(), 4);
+    pipeline_with(vec![Box::new(sink)])
+        .start(Box::new(bus.clone()))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    let lines = capture_lines(&path);
+    assert_eq!(
+        lines.len(),
+        14,
+        "7 records of 2 spans, none twice: {lines:#?}"
+    );
+    let positions: VecDeque<u64> = lines
+        .iter()
+        .map(|line| line.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(positions
+        .iter()
+        .zip(positions.iter().skip(1))
+        .all(|(a, b)| a <= b));
+}
+
+#[test]
+fn slow_flushing_processor_holds_back_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = MemoryBus::default();
+    bus.push_spans(1);
+    let fast = CaptureSink::open(dir.path().join("fast.tsv"), Duration::from_millis(1)).unwrap();
+    let slow = CaptureSink::open(dir.path().join("slow.tsv"), Duration::from_secs(3600)).unwrap();
+    let handle = pipeline_with(vec![Box::new(fast), Box::new(slow)])
+        .start(Box::new(bus.clone()))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.position() < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(handle.position(), 1);
+    // Several commit intervals pass; the fast sink is durable, the slow one is not.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        *bus.released.lock().unwrap(),
+        0,
+        "the slow sink has not flushed yet"
+    );
+    handle.shutdown().unwrap();
+    assert_eq!(*bus.released.lock().unwrap(), 1, "shutdown flushes both");
+}
+
+#[test]
+fn undecodable_record_is_skipped_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.tsv");
+    let bus = MemoryBus::default();
+    bus.push_spans(1);
+    bus.records.lock().unwrap().push(BusRecord {
+        position: 2,
+        payload: vec![0xff, 0xff, 0xff],
+    });
+    bus.push_spans(1);
+    let sink = CaptureSink::open(&path, Duration::from_millis(1)).unwrap();
+    pipeline_with(vec![Box::new(sink)])
+        .start(Box::new(bus.clone()))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    assert_eq!(capture_lines(&path).len(), 2);
+}
+
+#[test]
+fn capture_escapes_tabs_and_newlines_in_names() {
+    let mut buffer = String::new();
+    capture::push_escaped_for_tests(&mut buffer, "a\tb\nc\\d");
+    assert_eq!(buffer, "a\\tb\\nc\\\\d");
+}
