@@ -1,0 +1,338 @@
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use prost::Message;
+use tokio::net::TcpListener;
+use weft_codec::{
+    decode_otlp_json, decode_otlp_protobuf, decode_zipkin_json, encode_otlp_json, otlp_from_spans,
+};
+use weft_model::ErrorCode;
+
+use crate::compression::decompress_body;
+use crate::grpc::export_response;
+use crate::{http_status, IngestError, Ingestor, Receiver, ShutdownSignal};
+
+const OTLP_HTTP: &str = "otlp_http";
+const ZIPKIN: &str = "zipkin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtlpFormat {
+    Protobuf,
+    Json,
+}
+
+impl OtlpFormat {
+    fn content_type(self) -> &'static str {
+        match self {
+            OtlpFormat::Protobuf => "application/x-protobuf",
+            OtlpFormat::Json => "application/json",
+        }
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// An error as an OTLP/HTTP response: a `google.rpc.Status` in the request's format, and
+/// `Retry-After` on retryable errors as the OTLP spec's throttling rules expect.
+fn otlp_error_response(error: &IngestError, format: OtlpFormat) -> Response {
+    let grpc_code = crate::grpc_code(error.code) as i32;
+    let body = match format {
+        OtlpFormat::Protobuf => tonic_types::pb::Status {
+            code: grpc_code,
+            message: error.message.clone(),
+            details: Vec::new(),
+        }
+        .encode_to_vec(),
+        OtlpFormat::Json => serde_json::to_vec(&serde_json::json!({
+            "code": grpc_code,
+            "message": error.message,
+        }))
+        .expect("a json literal serializes"),
+    };
+    with_retry_after(
+        (
+            http_status(error.code),
+            [(CONTENT_TYPE, format.content_type())],
+            body,
+        )
+            .into_response(),
+        error,
+    )
+}
+
+fn with_retry_after(mut response: Response, error: &IngestError) -> Response {
+    if let Some(delay) = error.retry_after {
+        let seconds = delay.as_secs().max(1).to_string();
+        response.headers_mut().insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&seconds).expect("digits are a valid header"),
+        );
+    }
+    response
+}
+
+/// Reads the whole body, refusing more than `max_bytes` (checked against Content-Length first,
+/// so an honest oversized request is refused before any byte is read), then decompresses it.
+async fn read_body(request: Request, max_bytes: usize) -> Result<bytes::Bytes, IngestError> {
+    let too_large = || {
+        IngestError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body exceeds the limit of {max_bytes} bytes"),
+        )
+    };
+    let headers = request.headers().clone();
+    let declared_length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > max_bytes as u64) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(request.into_body(), max_bytes)
+        .await
+        .map_err(|error| {
+            if std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                IngestError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("failed to read request body: {error}"),
+                )
+            }
+        })?;
+    let encoding = headers
+        .get(CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok());
+    decompress_body(encoding, body, max_bytes)
+}
+
+fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    shutdown: ShutdownSignal,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    Box::pin(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    })
+}
+
+/// OTLP/HTTP `POST /v1/traces`: binary protobuf or JSON, optionally gzip-compressed.
+pub struct OtlpHttpReceiver {
+    listener: TcpListener,
+    ingestor: Ingestor,
+}
+
+impl OtlpHttpReceiver {
+    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<Self> {
+        Ok(OtlpHttpReceiver {
+            listener: TcpListener::bind(address).await?,
+            ingestor,
+        })
+    }
+}
+
+async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) -> Response {
+    let format = match media_type(request.headers()).as_deref() {
+        Some("application/x-protobuf") | Some("application/protobuf") => OtlpFormat::Protobuf,
+        Some("application/json") => OtlpFormat::Json,
+        other => {
+            ingestor.count_request(OTLP_HTTP, "invalid");
+            let error = IngestError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "unsupported content-type {:?}: use application/x-protobuf or application/json",
+                    other.unwrap_or("")
+                ),
+            );
+            return otlp_error_response(&error, OtlpFormat::Json);
+        }
+    };
+    let _permit = match ingestor.admit(OTLP_HTTP) {
+        Ok(permit) => permit,
+        Err(error) => return otlp_error_response(&error, format),
+    };
+    let result = async {
+        let body = read_body(request, ingestor.config().max_request_bytes).await?;
+        let decoded = match format {
+            OtlpFormat::Protobuf => decode_otlp_protobuf(&body),
+            OtlpFormat::Json => decode_otlp_json(&body),
+        };
+        let export_request = decoded.map_err(|error| {
+            ingestor.count_request(OTLP_HTTP, "invalid");
+            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+        })?;
+        let original = (format == OtlpFormat::Protobuf).then_some(body);
+        ingestor
+            .export(OTLP_HTTP, export_request, original, (0, String::new()))
+            .await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            let response = export_response(&outcome);
+            let body = match format {
+                OtlpFormat::Protobuf => response.encode_to_vec(),
+                OtlpFormat::Json => encode_otlp_json(&response),
+            };
+            (
+                StatusCode::OK,
+                [(CONTENT_TYPE, format.content_type())],
+                body,
+            )
+                .into_response()
+        }
+        Err(error) => otlp_error_response(&error, format),
+    }
+}
+
+impl Receiver for OtlpHttpReceiver {
+    fn name(&self) -> &'static str {
+        OTLP_HTTP
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    fn run(
+        self: Box<Self>,
+        shutdown: ShutdownSignal,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+        let this = *self;
+        let router = Router::new()
+            .route("/v1/traces", post(otlp_http_traces))
+            .with_state(this.ingestor);
+        serve_router(this.listener, router, shutdown)
+    }
+}
+
+/// Zipkin v2 `POST /api/v2/spans` (JSON), for instrumentation that still speaks Zipkin.
+pub struct ZipkinReceiver {
+    listener: TcpListener,
+    ingestor: Ingestor,
+}
+
+impl ZipkinReceiver {
+    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<Self> {
+        Ok(ZipkinReceiver {
+            listener: TcpListener::bind(address).await?,
+            ingestor,
+        })
+    }
+}
+
+/// Zipkin servers answer errors in plain text.
+fn zipkin_error_response(error: &IngestError) -> Response {
+    with_retry_after(
+        (
+            http_status(error.code),
+            [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+            error.message.clone(),
+        )
+            .into_response(),
+        error,
+    )
+}
+
+async fn zipkin_spans(State(ingestor): State<Ingestor>, request: Request) -> Response {
+    match media_type(request.headers()).as_deref() {
+        None | Some("application/json") => {}
+        Some(other) => {
+            ingestor.count_request(ZIPKIN, "invalid");
+            return zipkin_error_response(&IngestError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "unsupported content-type {other:?}: weft takes zipkin v2 as application/json"
+                ),
+            ));
+        }
+    }
+    let _permit = match ingestor.admit(ZIPKIN) {
+        Ok(permit) => permit,
+        Err(error) => return zipkin_error_response(&error),
+    };
+    let result = async {
+        let body = read_body(request, ingestor.config().max_request_bytes).await?;
+        let converted = decode_zipkin_json(&body).map_err(|error| {
+            ingestor.count_request(ZIPKIN, "invalid");
+            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+        })?;
+        let reason = converted
+            .first_invalid_reason
+            .map(|reason| reason.to_string())
+            .unwrap_or_default();
+        ingestor
+            .export(
+                ZIPKIN,
+                otlp_from_spans(&converted.spans),
+                None,
+                (converted.invalid_spans, reason),
+            )
+            .await
+    }
+    .await;
+    match result {
+        Ok(outcome) if outcome.rejected_spans == 0 => StatusCode::ACCEPTED.into_response(),
+        // Zipkin has no partial success; say what happened in the body of the 202.
+        Ok(outcome) => (
+            StatusCode::ACCEPTED,
+            [(CONTENT_TYPE, "application/json")],
+            serde_json::to_vec(&serde_json::json!({
+                "acceptedSpans": outcome.accepted_spans,
+                "rejectedSpans": outcome.rejected_spans,
+                "message": outcome.message,
+            }))
+            .expect("a json literal serializes"),
+        )
+            .into_response(),
+        Err(error) => zipkin_error_response(&error),
+    }
+}
+
+impl Receiver for ZipkinReceiver {
+    fn name(&self) -> &'static str {
+        ZIPKIN
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    fn run(
+        self: Box<Self>,
+        shutdown: ShutdownSignal,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+        let this = *self;
+        let router = Router::new()
+            .route("/api/v2/spans", post(zipkin_spans))
+            .with_state(this.ingestor);
+        serve_router(this.listener, router, shutdown)
+    }
+}

@@ -1,0 +1,292 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use prost::Message;
+use weft_codec::{validate_and_limit, ExportTraceServiceRequest, ValidationLimits};
+use weft_model::ErrorCode;
+use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
+
+use crate::{Admission, AdmissionPermit, IngestError};
+
+/// Why the bus did not take a record.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BusAppendError {
+    /// Full or behind: the client should retry later.
+    #[error("{0}")]
+    Backpressure(String),
+    /// Broken or closed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Where accepted requests go: the WAL in all-in-one mode, Kafka in the collector role. The
+/// future resolves once the record is durable by the bus's own definition.
+pub trait Bus: Send + Sync + 'static {
+    fn append(
+        &self,
+        payload: Vec<u8>,
+    ) -> Pin<Box<dyn Future<Output = Result<u64, BusAppendError>> + Send>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub limits: ValidationLimits,
+    /// Largest request body, after decompression (OTLP's collectors default to 4 MiB on gRPC;
+    /// Weft takes 16 MiB so big batches from agents fit).
+    pub max_request_bytes: usize,
+    pub max_concurrent_requests: usize,
+    /// What `Retry-After` / `RetryInfo` tell a shed client.
+    pub retry_after: Duration,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            limits: ValidationLimits::default(),
+            max_request_bytes: 16 * 1024 * 1024,
+            max_concurrent_requests: 64,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What became of an accepted request: OTLP's partial success.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportOutcome {
+    pub accepted_spans: u64,
+    pub rejected_spans: u64,
+    /// Empty when everything was accepted.
+    pub message: String,
+    /// Bus position of the record, if anything was written.
+    pub position: Option<u64>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReceiverLabels {
+    receiver: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    receiver: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Default)]
+struct IngestMetrics {
+    received_spans: Family<ReceiverLabels, Counter>,
+    accepted_spans: Family<ReceiverLabels, Counter>,
+    rejected_spans: Family<ReceiverLabels, Counter>,
+    dropped_spans: Family<ReceiverLabels, Counter>,
+    truncated_values: Family<ReceiverLabels, Counter>,
+    requests: Family<RequestLabels, Counter>,
+}
+
+impl IngestMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = IngestMetrics::default();
+        registry.register(
+            "weft_receiver_received_spans",
+            "Spans decoded from export requests",
+            metrics.received_spans.clone(),
+        );
+        registry.register(
+            "weft_receiver_accepted_spans",
+            "Spans durably written to the bus and acknowledged",
+            metrics.accepted_spans.clone(),
+        );
+        registry.register(
+            "weft_receiver_rejected_spans",
+            "Spans rejected as invalid (malformed IDs) and reported in partial_success",
+            metrics.rejected_spans.clone(),
+        );
+        registry.register(
+            "weft_receiver_dropped_spans",
+            "Valid spans not written because the bus was full or failing (the client was told to retry)",
+            metrics.dropped_spans.clone(),
+        );
+        registry.register(
+            "weft_receiver_truncated_values",
+            "Attribute values, names and messages cut to the configured limit",
+            metrics.truncated_values.clone(),
+        );
+        registry.register(
+            "weft_receiver_requests",
+            "Export requests by outcome: accepted, partial, invalid, shed, failed",
+            metrics.requests.clone(),
+        );
+        metrics
+    }
+}
+
+struct Inner {
+    bus: Arc<dyn Bus>,
+    config: IngestConfig,
+    admission: Admission,
+    metrics: IngestMetrics,
+    component_families: ComponentMetricFamilies,
+}
+
+/// The one ingest path every receiver calls. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingestor {
+    inner: Arc<Inner>,
+}
+
+impl Ingestor {
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        config: IngestConfig,
+        registry: &mut Registry,
+        component_families: ComponentMetricFamilies,
+    ) -> Self {
+        let admission = Admission::new(config.max_concurrent_requests, config.retry_after);
+        Ingestor {
+            inner: Arc::new(Inner {
+                bus,
+                admission,
+                metrics: IngestMetrics::register(registry),
+                config,
+                component_families,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &IngestConfig {
+        &self.inner.config
+    }
+
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
+    }
+
+    pub(crate) fn component_metrics(&self, receiver: &str) -> ComponentMetrics {
+        self.inner
+            .component_families
+            .component("receiver", receiver)
+    }
+
+    /// Admits a request or sheds it (counted).
+    pub fn admit(&self, receiver: &str) -> Result<AdmissionPermit, IngestError> {
+        self.inner.admission.try_admit().inspect_err(|_| {
+            self.count_request(receiver, "shed");
+        })
+    }
+
+    pub(crate) fn count_request(&self, receiver: &str, outcome: &'static str) {
+        self.inner
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                receiver: receiver.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Validates, limits and durably appends one decoded request. `original_protobuf` is the
+    /// request's own protobuf encoding when the receiver has it: if validation changed
+    /// nothing, those bytes go to the bus as they are instead of being encoded again.
+    pub async fn export(
+        &self,
+        receiver: &str,
+        mut request: ExportTraceServiceRequest,
+        original_protobuf: Option<bytes::Bytes>,
+        extra_rejected: (u64, String),
+    ) -> Result<ExportOutcome, IngestError> {
+        let labels = ReceiverLabels {
+            receiver: receiver.to_owned(),
+        };
+        let metrics = &self.inner.metrics;
+        let component = self.component_metrics(receiver);
+        let report = validate_and_limit(&mut request, &self.inner.config.limits);
+        let (pre_rejected, pre_message) = extra_rejected;
+        let rejected = report.rejected_spans + pre_rejected;
+        let received = report.accepted_spans + rejected;
+        metrics
+            .received_spans
+            .get_or_create(&labels)
+            .inc_by(received);
+        component.received.inc_by(received);
+        metrics
+            .rejected_spans
+            .get_or_create(&labels)
+            .inc_by(rejected);
+        component.dropped.inc_by(rejected);
+        metrics
+            .truncated_values
+            .get_or_create(&labels)
+            .inc_by(report.truncated_values);
+        let message = [pre_message, report.rejection_message.clone()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let message = if rejected > 0 {
+            format!("rejected {rejected} of {received} spans: {message}")
+        } else {
+            message
+        };
+        if report.accepted_spans == 0 {
+            let outcome = if rejected > 0 { "invalid" } else { "accepted" };
+            self.count_request(receiver, outcome);
+            return Ok(ExportOutcome {
+                accepted_spans: 0,
+                rejected_spans: rejected,
+                message,
+                position: None,
+            });
+        }
+        let payload = match original_protobuf {
+            Some(original) if !report.modified_request() && pre_rejected == 0 => original.to_vec(),
+            _ => request.encode_to_vec(),
+        };
+        match self.inner.bus.append(payload).await {
+            Ok(position) => {
+                metrics
+                    .accepted_spans
+                    .get_or_create(&labels)
+                    .inc_by(report.accepted_spans);
+                component.sent.inc_by(report.accepted_spans);
+                self.count_request(receiver, if rejected > 0 { "partial" } else { "accepted" });
+                Ok(ExportOutcome {
+                    accepted_spans: report.accepted_spans,
+                    rejected_spans: rejected,
+                    message,
+                    position: Some(position),
+                })
+            }
+            Err(error) => {
+                metrics
+                    .dropped_spans
+                    .get_or_create(&labels)
+                    .inc_by(report.accepted_spans);
+                component.dropped.inc_by(report.accepted_spans);
+                match error {
+                    BusAppendError::Backpressure(reason) => {
+                        self.count_request(receiver, "shed");
+                        Err(IngestError::overloaded(
+                            format!("ingest queue is full, retry later: {reason}"),
+                            self.inner.config.retry_after,
+                        ))
+                    }
+                    BusAppendError::Unavailable(reason) => {
+                        component.errors.inc();
+                        self.count_request(receiver, "failed");
+                        Err(IngestError {
+                            code: ErrorCode::Unavailable,
+                            message: format!("ingest queue unavailable: {reason}"),
+                            retry_after: Some(self.inner.config.retry_after),
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
