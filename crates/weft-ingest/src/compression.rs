@@ -12,26 +12,27 @@ pub(crate) fn decompress_body(
     max_bytes: usize,
 ) -> Result<bytes::Bytes, IngestError> {
     let encoding = encoding.map(str::trim).map(str::to_ascii_lowercase);
-    let decoder: Box<dyn Read> =
-        match encoding.as_deref() {
-            None | Some("") | Some("identity") => return Ok(body),
-            Some("gzip") | Some("x-gzip") => Box::new(flate2::read::GzDecoder::new(body.as_ref())),
-            Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(body.as_ref())),
-            Some("zstd") => Box::new(zstd::stream::read::Decoder::new(body.as_ref()).map_err(
-                |error| {
-                    IngestError::new(
-                        ErrorCode::InvalidArgument,
-                        format!("invalid zstd body: {error}"),
-                    )
-                },
-            )?),
-            Some(other) => return Err(IngestError::new(
+    let decoder: Box<dyn Read> = match encoding.as_deref() {
+        None | Some("") | Some("identity") => return Ok(body),
+        Some("gzip") | Some("x-gzip") => Box::new(flate2::read::GzDecoder::new(body.as_ref())),
+        Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(body.as_ref())),
+        Some("zstd") => Box::new(zstd::stream::read::Decoder::new(body.as_ref()).map_err(
+            |error| {
+                IngestError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("invalid zstd body: {error}"),
+                )
+            },
+        )?),
+        Some(other) => {
+            return Err(IngestError::new(
                 ErrorCode::UnsupportedMediaType,
                 format!(
                     "unsupported content-encoding {other:?}: use gzip, zstd, deflate or identity"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let mut inflated = Vec::new();
     let read = decoder
         .take(max_bytes as u64 + 1)

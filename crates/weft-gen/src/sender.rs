@@ -1,0 +1,346 @@
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use weft_codec::otlp_proto::collector::trace::v1::trace_service_client::TraceServiceClient;
+use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
+
+use crate::TraceGenerator;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Grpc,
+    Http,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    /// `http://host:4317` for gRPC, `http://host:4318` for HTTP (`/v1/traces` is appended).
+    pub endpoint: String,
+    pub protocol: Protocol,
+    /// Target spans per second; `None` sends as fast as the server acknowledges.
+    pub spans_per_second: Option<f64>,
+    /// Stop after this long …
+    pub duration: Option<Duration>,
+    /// … or after this many spans, whichever comes first.
+    pub max_spans: Option<u64>,
+    /// Concurrent requests in flight.
+    pub concurrency: usize,
+    pub traces_per_request: usize,
+    pub gzip: bool,
+    pub seed: u64,
+    /// Build this many requests before sending and replay them (with fresh timestamps not
+    /// applied), so that a benchmark measures the server, not the generator.
+    pub pregenerated_requests: Option<usize>,
+}
+
+impl Default for GenOptions {
+    fn default() -> Self {
+        GenOptions {
+            endpoint: "http://127.0.0.1:4317".to_owned(),
+            protocol: Protocol::Grpc,
+            spans_per_second: Some(1_000.0),
+            duration: None,
+            max_spans: None,
+            concurrency: 4,
+            traces_per_request: 20,
+            gzip: false,
+            seed: 1,
+            pregenerated_requests: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenReport {
+    pub sent_spans: u64,
+    pub accepted_spans: u64,
+    pub rejected_spans: u64,
+    pub failed_requests: u64,
+    pub throttled_requests: u64,
+    pub elapsed: Duration,
+}
+
+impl GenReport {
+    pub fn spans_per_second(&self) -> f64 {
+        self.accepted_spans as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    sent_spans: AtomicU64,
+    accepted_spans: AtomicU64,
+    rejected_spans: AtomicU64,
+    failed_requests: AtomicU64,
+    throttled_requests: AtomicU64,
+}
+
+enum Client {
+    Grpc(TraceServiceClient<tonic::transport::Channel>),
+    Http {
+        client: reqwest::Client,
+        url: String,
+        gzip: bool,
+    },
+}
+
+enum SendOutcome {
+    Accepted { rejected: u64 },
+    Throttled,
+    Failed(String),
+}
+
+impl Client {
+    async fn send(&mut self, body: bytes::Bytes) -> SendOutcome {
+        match self {
+            Client::Grpc(client) => {
+                let request = match weft_codec::decode_otlp_protobuf(&body) {
+                    Ok(request) => request,
+                    Err(error) => return SendOutcome::Failed(error.to_string()),
+                };
+                match client.export(request).await {
+                    Ok(response) => SendOutcome::Accepted {
+                        rejected: rejected_of(&response.into_inner()),
+                    },
+                    Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                        SendOutcome::Throttled
+                    }
+                    Err(status) => SendOutcome::Failed(status.to_string()),
+                }
+            }
+            Client::Http { client, url, gzip } => {
+                let mut request = client
+                    .post(url.as_str())
+                    .header("content-type", "application/x-protobuf");
+                let body = if *gzip {
+                    request = request.header("content-encoding", "gzip");
+                    gzip_bytes(&body)
+                } else {
+                    body.to_vec()
+                };
+                match request.body(body).send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let bytes = response.bytes().await.unwrap_or_default();
+                        let parsed = ExportTraceServiceResponse::decode(bytes).unwrap_or_default();
+                        SendOutcome::Accepted {
+                            rejected: rejected_of(&parsed),
+                        }
+                    }
+                    Ok(response)
+                        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                            || response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
+                    {
+                        SendOutcome::Throttled
+                    }
+                    Ok(response) => SendOutcome::Failed(format!("http {}", response.status())),
+                    Err(error) => SendOutcome::Failed(error.to_string()),
+                }
+            }
+        }
+    }
+}
+
+fn rejected_of(response: &ExportTraceServiceResponse) -> u64 {
+    response
+        .partial_success
+        .as_ref()
+        .map_or(0, |partial| partial.rejected_spans.max(0) as u64)
+}
+
+fn gzip_bytes(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(body)
+        .and_then(|()| encoder.finish())
+        .expect("gzip into memory cannot fail")
+}
+
+async fn connect(options: &GenOptions) -> Result<Client, GenError> {
+    let invalid = |reason: String| GenError::InvalidEndpoint {
+        endpoint: options.endpoint.clone(),
+        reason,
+    };
+    match options.protocol {
+        Protocol::Grpc => {
+            let channel = tonic::transport::Endpoint::from_shared(options.endpoint.clone())
+                .map_err(|error| invalid(error.to_string()))?
+                .tcp_nodelay(true)
+                .connect_lazy();
+            let mut client = TraceServiceClient::new(channel).max_decoding_message_size(64 << 20);
+            if options.gzip {
+                client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+            }
+            Ok(Client::Grpc(client))
+        }
+        Protocol::Http => {
+            let base = options.endpoint.trim_end_matches('/');
+            let url = if base.ends_with("/v1/traces") {
+                base.to_owned()
+            } else {
+                format!("{base}/v1/traces")
+            };
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .map_err(|error| invalid(error.to_string()))?;
+            Ok(Client::Http {
+                client,
+                url,
+                gzip: options.gzip,
+            })
+        }
+    }
+}
+
+fn now_unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+}
+
+/// Sends traces until the duration or span budget is used up, or `stop` is set. Calls
+/// `progress` about once a second with the totals so far.
+pub async fn run(
+    options: GenOptions,
+    stop: Arc<AtomicBool>,
+    progress: impl Fn(&GenReport) + Send + Sync + 'static,
+) -> Result<GenReport, GenError> {
+    let counters = Arc::new(Counters::default());
+    let started = Instant::now();
+    let pregenerated: Option<Arc<Vec<(bytes::Bytes, usize)>>> =
+        options.pregenerated_requests.map(|count| {
+            let mut generator = TraceGenerator::new(options.seed);
+            Arc::new(
+                (0..count.max(1))
+                    .map(|_| {
+                        let batch =
+                            generator.next_batch(options.traces_per_request, now_unix_nanos());
+                        (
+                            bytes::Bytes::from(batch.request.encode_to_vec()),
+                            batch.spans,
+                        )
+                    })
+                    .collect(),
+            )
+        });
+    let started = if pregenerated.is_some() {
+        Instant::now()
+    } else {
+        started
+    };
+    let mut workers = Vec::new();
+    for worker in 0..options.concurrency.max(1) {
+        let mut client = connect(&options).await?;
+        let options = options.clone();
+        let counters = Arc::clone(&counters);
+        let stop = Arc::clone(&stop);
+        let pregenerated = pregenerated.clone();
+        workers.push(tokio::spawn(async move {
+            let mut generator =
+                TraceGenerator::new(options.seed.wrapping_add(worker as u64 * 7919));
+            let per_worker_rate = options
+                .spans_per_second
+                .map(|rate| rate / options.concurrency.max(1) as f64);
+            let mut index = worker;
+            let mut worker_spans = 0u64;
+            let worker_started = Instant::now();
+            loop {
+                if stop.load(Ordering::Relaxed)
+                    || options
+                        .duration
+                        .is_some_and(|limit| started.elapsed() >= limit)
+                    || options
+                        .max_spans
+                        .is_some_and(|limit| counters.sent_spans.load(Ordering::Relaxed) >= limit)
+                {
+                    return;
+                }
+                let (body, spans) = match &pregenerated {
+                    Some(requests) => {
+                        let (body, spans) = requests[index % requests.len()].clone();
+                        index += options.concurrency.max(1);
+                        (body, spans)
+                    }
+                    None => {
+                        let batch =
+                            generator.next_batch(options.traces_per_request, now_unix_nanos());
+                        (
+                            bytes::Bytes::from(batch.request.encode_to_vec()),
+                            batch.spans,
+                        )
+                    }
+                };
+                counters
+                    .sent_spans
+                    .fetch_add(spans as u64, Ordering::Relaxed);
+                match client.send(body).await {
+                    SendOutcome::Accepted { rejected } => {
+                        counters.accepted_spans.fetch_add(
+                            spans as u64 - rejected.min(spans as u64),
+                            Ordering::Relaxed,
+                        );
+                        counters
+                            .rejected_spans
+                            .fetch_add(rejected, Ordering::Relaxed);
+                    }
+                    SendOutcome::Throttled => {
+                        counters.throttled_requests.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    SendOutcome::Failed(reason) => {
+                        let failures = counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+                        if failures < 5 {
+                            tracing::warn!(%reason, "export failed");
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                worker_spans += spans as u64;
+                if let Some(rate) = per_worker_rate {
+                    // Pace against the schedule, not the last send, so slow sends are caught up.
+                    let due = Duration::from_secs_f64(worker_spans as f64 / rate.max(1e-6));
+                    if let Some(wait) = due.checked_sub(worker_started.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }));
+    }
+    let snapshot = {
+        let counters = Arc::clone(&counters);
+        move || GenReport {
+            sent_spans: counters.sent_spans.load(Ordering::Relaxed),
+            accepted_spans: counters.accepted_spans.load(Ordering::Relaxed),
+            rejected_spans: counters.rejected_spans.load(Ordering::Relaxed),
+            failed_requests: counters.failed_requests.load(Ordering::Relaxed),
+            throttled_requests: counters.throttled_requests.load(Ordering::Relaxed),
+            elapsed: started.elapsed(),
+        }
+    };
+    let mut all_done = Box::pin(futures_join(workers));
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            () = &mut all_done => break,
+            _ = ticker.tick() => progress(&snapshot()),
+        }
+    }
+    Ok(snapshot())
+}
+
+async fn futures_join(workers: Vec<tokio::task::JoinHandle<()>>) {
+    for worker in workers {
+        let _ = worker.await;
+    }
+}
