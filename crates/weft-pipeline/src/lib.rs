@@ -13,7 +13,7 @@ pub(crate) mod capture;
 mod runner;
 
 pub use capture::CaptureSink;
-pub use runner::{BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions};
+pub use runner::{BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader};
 
 use weft_model::Span;
 

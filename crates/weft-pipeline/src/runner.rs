@@ -166,6 +166,16 @@ impl Pipeline {
     }
 }
 
+/// Reads the pipeline's position.
+#[derive(Clone)]
+pub struct PositionReader(Arc<AtomicU64>);
+
+impl PositionReader {
+    pub fn get(&self) -> Position {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// A running pipeline.
 pub struct PipelineHandle {
     stop: Arc<AtomicBool>,
@@ -177,6 +187,12 @@ impl PipelineHandle {
     /// Position of the last record processed.
     pub fn position(&self) -> Position {
         self.position.load(Ordering::Acquire)
+    }
+
+    /// A cheap handle that reads [`PipelineHandle::position`] from elsewhere (the metrics
+    /// endpoint) without owning the pipeline.
+    pub fn position_reader(&self) -> PositionReader {
+        PositionReader(Arc::clone(&self.position))
     }
 
     /// Processes what the bus holds now, flushes every processor and stops.

@@ -1,0 +1,324 @@
+//! `weft serve` settings: each one a flag, a `WEFT_*` environment variable and a key in the TOML
+//! file given with `--config`, in that order of precedence, else the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use weft_codec::ValidationLimits;
+use weft_wal::FsyncPolicy;
+
+/// Parses `16MiB`, `4GiB`, `512KiB`, `1000000` (bytes); also `MB`/`GB` as powers of 1000.
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|character: char| !character.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}: expected a number with an optional unit"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {text:?}: use KiB, MiB or GiB"
+            ))
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("invalid duration {text:?}: {error}"))
+}
+
+fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
+    text.parse()
+}
+
+/// Flags of `weft serve`. Every flag can also be set by the environment variable shown, or by
+/// the same name (with underscores) in the `--config` TOML file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "WEFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for all of Weft's data (WAL, and later segments). [default: ./weft-data]
+    #[arg(long, env = "WEFT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// OTLP/gRPC listen address. [default: 0.0.0.0:4317]
+    #[arg(long, env = "WEFT_OTLP_GRPC_LISTEN", value_name = "HOST:PORT")]
+    pub otlp_grpc_listen: Option<SocketAddr>,
+
+    /// OTLP/HTTP listen address (POST /v1/traces). [default: 0.0.0.0:4318]
+    #[arg(long, env = "WEFT_OTLP_HTTP_LISTEN", value_name = "HOST:PORT")]
+    pub otlp_http_listen: Option<SocketAddr>,
+
+    /// Zipkin v2 listen address (POST /api/v2/spans). [default: 0.0.0.0:9411]
+    #[arg(long, env = "WEFT_ZIPKIN_LISTEN", value_name = "HOST:PORT")]
+    pub zipkin_listen: Option<SocketAddr>,
+
+    /// API, UI, /health and /metrics listen address. [default: 0.0.0.0:16686]
+    #[arg(long, env = "WEFT_HTTP_LISTEN", value_name = "HOST:PORT")]
+    pub http_listen: Option<SocketAddr>,
+
+    /// Largest export request, after decompression. [default: 16MiB]
+    #[arg(long, env = "WEFT_MAX_REQUEST_SIZE", value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_request_size: Option<u64>,
+
+    /// Export requests in flight at once; more are shed with RESOURCE_EXHAUSTED / 429.
+    /// [default: 64]
+    #[arg(long, env = "WEFT_MAX_CONCURRENT_REQUESTS", value_name = "N")]
+    pub max_concurrent_requests: Option<usize>,
+
+    /// Close gRPC connections after this long so clients rebalance across collectors.
+    /// [default: 10m]
+    #[arg(long, env = "WEFT_GRPC_MAX_CONNECTION_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub grpc_max_connection_age: Option<Duration>,
+
+    /// Longest attribute value (and span name, status message) kept; longer ones are cut and
+    /// listed in `weft.truncated_attributes`. [default: 16KiB]
+    #[arg(long, env = "WEFT_MAX_ATTRIBUTE_VALUE_SIZE", value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_attribute_value_size: Option<u64>,
+
+    /// Most attributes kept per span (and per event, link, resource, scope). [default: 128]
+    #[arg(long, env = "WEFT_MAX_ATTRIBUTES_PER_SPAN", value_name = "N")]
+    pub max_attributes_per_span: Option<usize>,
+
+    /// Most events kept per span. [default: 128]
+    #[arg(long, env = "WEFT_MAX_EVENTS_PER_SPAN", value_name = "N")]
+    pub max_events_per_span: Option<usize>,
+
+    /// Most links kept per span. [default: 128]
+    #[arg(long, env = "WEFT_MAX_LINKS_PER_SPAN", value_name = "N")]
+    pub max_links_per_span: Option<usize>,
+
+    /// When the WAL is fsynced: `always` (before every acknowledgement; survives power loss),
+    /// `interval:<duration>` (acknowledged after write(2): survives kill -9, loses at most the
+    /// interval on power loss) or `never` (left to the kernel). [default: interval:1s]
+    #[arg(long, env = "WEFT_WAL_FSYNC", value_name = "POLICY", value_parser = parse_fsync)]
+    pub wal_fsync: Option<FsyncPolicy>,
+
+    /// WAL segment size before rotation. [default: 64MiB]
+    #[arg(long, env = "WEFT_WAL_SEGMENT_SIZE", value_name = "SIZE", value_parser = parse_byte_size)]
+    pub wal_segment_size: Option<u64>,
+
+    /// WAL backlog limit: past it, ingest sheds with RESOURCE_EXHAUSTED / 429 until the pipeline
+    /// catches up. [default: 4GiB]
+    #[arg(long, env = "WEFT_WAL_MAX_SIZE", value_name = "SIZE", value_parser = parse_byte_size)]
+    pub wal_max_size: Option<u64>,
+
+    /// Attribute names promoted to indexed business keys, comma-separated.
+    /// [default: order.id,user.id,bizOrderId]
+    #[arg(
+        long,
+        env = "WEFT_BUSINESS_KEYS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub business_keys: Option<Vec<String>>,
+
+    /// Run the built-in traffic generator against this server, so there is data to look at.
+    #[arg(long, env = "WEFT_DEMO")]
+    pub demo: bool,
+
+    /// Spans per second the demo generator sends. [default: 200]
+    #[arg(long, env = "WEFT_DEMO_RATE", value_name = "SPANS_PER_SECOND")]
+    pub demo_rate: Option<f64>,
+
+    /// Debugging aid: append every processed span (position, trace ID, span ID, service, name)
+    /// to this file, exactly once, flushed like a store would.
+    #[arg(long, env = "WEFT_CAPTURE_FILE", value_name = "FILE")]
+    pub capture_file: Option<PathBuf>,
+
+    /// How often the capture file is made durable. [default: 1s]
+    #[arg(long, env = "WEFT_CAPTURE_FLUSH_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
+    pub capture_flush_interval: Option<Duration>,
+}
+
+/// The `--config` file: the same settings as the flags, with underscores.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub otlp_grpc_listen: Option<SocketAddr>,
+    pub otlp_http_listen: Option<SocketAddr>,
+    pub zipkin_listen: Option<SocketAddr>,
+    pub http_listen: Option<SocketAddr>,
+    pub max_request_size: Option<String>,
+    pub max_concurrent_requests: Option<usize>,
+    pub grpc_max_connection_age: Option<String>,
+    pub max_attribute_value_size: Option<String>,
+    pub max_attributes_per_span: Option<usize>,
+    pub max_events_per_span: Option<usize>,
+    pub max_links_per_span: Option<usize>,
+    pub wal_fsync: Option<String>,
+    pub wal_segment_size: Option<String>,
+    pub wal_max_size: Option<String>,
+    pub business_keys: Option<Vec<String>>,
+    pub demo: Option<bool>,
+    pub demo_rate: Option<f64>,
+    pub capture_file: Option<PathBuf>,
+    pub capture_flush_interval: Option<String>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+}
+
+/// Every setting resolved.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub otlp_grpc_listen: SocketAddr,
+    pub otlp_http_listen: SocketAddr,
+    pub zipkin_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub max_request_bytes: u64,
+    pub max_concurrent_requests: usize,
+    pub grpc_max_connection_age: Duration,
+    pub limits: ValidationLimits,
+    pub wal_fsync: FsyncPolicy,
+    pub wal_segment_bytes: u64,
+    pub wal_max_bytes: u64,
+    pub business_keys: Vec<String>,
+    pub demo: bool,
+    pub demo_spans_per_second: f64,
+    pub capture_file: Option<PathBuf>,
+    pub capture_flush_interval: Duration,
+}
+
+fn file_value<T>(
+    value: &Option<String>,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<Option<T>> {
+    value
+        .as_deref()
+        .map(|text| parse(text).map_err(|error| anyhow::anyhow!("config key {key}: {error}")))
+        .transpose()
+}
+
+impl ServeConfig {
+    /// Flags and environment (already merged by clap) over the file over the defaults.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let address = |text: &str| -> SocketAddr { text.parse().expect("default addresses parse") };
+        let size = |key: &str, value: &Option<String>| file_value(value, key, parse_byte_size);
+        let duration = |key: &str, value: &Option<String>| file_value(value, key, parse_duration);
+        let defaults = ValidationLimits::default();
+        let usize_of = |bytes: u64, key: &str| -> anyhow::Result<usize> {
+            usize::try_from(bytes).with_context(|| format!("{key} does not fit in memory"))
+        };
+        Ok(ServeConfig {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("./weft-data")),
+            otlp_grpc_listen: args
+                .otlp_grpc_listen
+                .or(file.otlp_grpc_listen)
+                .unwrap_or_else(|| address("0.0.0.0:4317")),
+            otlp_http_listen: args
+                .otlp_http_listen
+                .or(file.otlp_http_listen)
+                .unwrap_or_else(|| address("0.0.0.0:4318")),
+            zipkin_listen: args
+                .zipkin_listen
+                .or(file.zipkin_listen)
+                .unwrap_or_else(|| address("0.0.0.0:9411")),
+            http_listen: args
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or_else(|| address("0.0.0.0:16686")),
+            max_request_bytes: args
+                .max_request_size
+                .or(size("max_request_size", &file.max_request_size)?)
+                .unwrap_or(16 << 20),
+            max_concurrent_requests: args
+                .max_concurrent_requests
+                .or(file.max_concurrent_requests)
+                .unwrap_or(64),
+            grpc_max_connection_age: args
+                .grpc_max_connection_age
+                .or(duration(
+                    "grpc_max_connection_age",
+                    &file.grpc_max_connection_age,
+                )?)
+                .unwrap_or(Duration::from_secs(600)),
+            limits: ValidationLimits {
+                max_attribute_value_bytes: usize_of(
+                    args.max_attribute_value_size
+                        .or(size(
+                            "max_attribute_value_size",
+                            &file.max_attribute_value_size,
+                        )?)
+                        .unwrap_or(defaults.max_attribute_value_bytes as u64),
+                    "max_attribute_value_size",
+                )?,
+                max_attributes_per_span: args
+                    .max_attributes_per_span
+                    .or(file.max_attributes_per_span)
+                    .unwrap_or(defaults.max_attributes_per_span),
+                max_events_per_span: args
+                    .max_events_per_span
+                    .or(file.max_events_per_span)
+                    .unwrap_or(defaults.max_events_per_span),
+                max_links_per_span: args
+                    .max_links_per_span
+                    .or(file.max_links_per_span)
+                    .unwrap_or(defaults.max_links_per_span),
+            },
+            wal_fsync: args
+                .wal_fsync
+                .or(file_value(&file.wal_fsync, "wal_fsync", parse_fsync)?)
+                .unwrap_or(FsyncPolicy::Interval(Duration::from_secs(1))),
+            wal_segment_bytes: args
+                .wal_segment_size
+                .or(size("wal_segment_size", &file.wal_segment_size)?)
+                .unwrap_or(64 << 20),
+            wal_max_bytes: args
+                .wal_max_size
+                .or(size("wal_max_size", &file.wal_max_size)?)
+                .unwrap_or(4 << 30),
+            business_keys: args
+                .business_keys
+                .or(file.business_keys)
+                .unwrap_or_else(|| {
+                    ["order.id", "user.id", "bizOrderId"]
+                        .map(str::to_owned)
+                        .to_vec()
+                }),
+            demo: args.demo || file.demo.unwrap_or(false),
+            demo_spans_per_second: args.demo_rate.or(file.demo_rate).unwrap_or(200.0),
+            capture_file: args.capture_file.or(file.capture_file),
+            capture_flush_interval: args
+                .capture_flush_interval
+                .or(duration(
+                    "capture_flush_interval",
+                    &file.capture_flush_interval,
+                )?)
+                .unwrap_or(Duration::from_secs(1)),
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! The one place that wires Weft's components together (receivers → bus → pipeline →
+//! processors), plus the HTTP API port. The `weft` binary is a thin shell around this crate.
+
+mod api;
+mod bus;
+mod config;
+mod gen_command;
+mod serve;
+
+pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
+pub use gen_command::{run_gen, GenArgs};
+pub use serve::{serve, ServeHandle};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,287 @@
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use weft_codec::ConversionOptions;
+use weft_ingest::{
+    IngestConfig, Ingestor, OtlpGrpcReceiver, OtlpHttpReceiver, Receiver, ShutdownSignal,
+    ZipkinReceiver,
+};
+use weft_observe::ComponentMetricFamilies;
+use weft_pipeline::{CaptureSink, Pipeline, PipelineHandle, PipelineOptions};
+use weft_wal::{Wal, WalConfig};
+
+use crate::api::{self, ApiState};
+use crate::bus::{WalBus, WalBusSource};
+use crate::ServeConfig;
+
+/// A running all-in-one server.
+pub struct ServeHandle {
+    pub otlp_grpc_addr: SocketAddr,
+    pub otlp_http_addr: SocketAddr,
+    pub zipkin_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    servers: JoinSet<(&'static str, std::io::Result<()>)>,
+    demo: Option<(Arc<AtomicBool>, tokio::task::JoinHandle<()>)>,
+    pipeline: PipelineHandle,
+    wal: Wal,
+    _data_dir_lock: File,
+}
+
+fn shutdown_signal(receiver: &watch::Receiver<bool>) -> ShutdownSignal {
+    let mut receiver = receiver.clone();
+    Box::pin(async move {
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    })
+}
+
+/// Takes an exclusive lock on the data directory, so a second server cannot corrupt it.
+fn lock_data_dir(config: &ServeConfig) -> anyhow::Result<File> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let path = config.data_dir.join("LOCK");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data directory {} is in use by another weft process",
+            config.data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Where the demo generator reaches this server's own gRPC receiver.
+fn loopback_of(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
+    } else {
+        address
+    }
+}
+
+impl ServeHandle {
+    /// Opens the data directory, recovers the WAL, starts the pipeline and binds every listener.
+    pub async fn start(config: ServeConfig) -> anyhow::Result<ServeHandle> {
+        let data_dir_lock = lock_data_dir(&config)?;
+        let mut registry = Registry::default();
+        let families = ComponentMetricFamilies::register(&mut registry);
+
+        let wal_config = WalConfig {
+            segment_max_bytes: config.wal_segment_bytes,
+            fsync: config.wal_fsync,
+            max_disk_bytes: config.wal_max_bytes,
+            ..WalConfig::new(config.data_dir.join("wal"))
+        };
+        let (wal, recovery) = Wal::open(wal_config, &mut registry).context("opening the wal")?;
+        tracing::info!(
+            records = recovery.records,
+            last_lsn = recovery.last_lsn,
+            truncated_bytes = recovery.truncated_bytes,
+            corrupt_segments = recovery.corrupt_segments,
+            "wal recovered"
+        );
+
+        let mut pipeline = Pipeline::new(
+            PipelineOptions {
+                conversion: ConversionOptions {
+                    business_key_names: config.business_keys.clone(),
+                },
+                ..PipelineOptions::default()
+            },
+            families.clone(),
+            &mut registry,
+        );
+        if let Some(path) = &config.capture_file {
+            pipeline.add(Box::new(
+                CaptureSink::open(path, config.capture_flush_interval)
+                    .with_context(|| format!("opening capture file {}", path.display()))?,
+            ));
+        }
+        let pipeline = pipeline
+            .start(Box::new(WalBusSource::new(wal.clone())))
+            .context("starting the pipeline")?;
+
+        let ingestor = Ingestor::new(
+            Arc::new(WalBus(wal.clone())),
+            IngestConfig {
+                limits: config.limits,
+                max_request_bytes: usize::try_from(config.max_request_bytes)
+                    .context("max request size does not fit in memory")?,
+                max_concurrent_requests: config.max_concurrent_requests,
+                retry_after: Duration::from_secs(1),
+            },
+            &mut registry,
+            families,
+        );
+        let receivers: Vec<Box<dyn Receiver>> = vec![
+            Box::new(
+                OtlpGrpcReceiver::bind(
+                    config.otlp_grpc_listen,
+                    ingestor.clone(),
+                    config.grpc_max_connection_age,
+                )
+                .await
+                .with_context(|| format!("binding otlp grpc on {}", config.otlp_grpc_listen))?,
+            ),
+            Box::new(
+                OtlpHttpReceiver::bind(config.otlp_http_listen, ingestor.clone())
+                    .await
+                    .with_context(|| format!("binding otlp http on {}", config.otlp_http_listen))?,
+            ),
+            Box::new(
+                ZipkinReceiver::bind(config.zipkin_listen, ingestor)
+                    .await
+                    .with_context(|| format!("binding zipkin on {}", config.zipkin_listen))?,
+            ),
+        ];
+        let api_listener = tokio::net::TcpListener::bind(config.http_listen)
+            .await
+            .with_context(|| format!("binding the http api on {}", config.http_listen))?;
+        let http_addr = api_listener.local_addr()?;
+        let addresses: Vec<SocketAddr> = receivers
+            .iter()
+            .map(|receiver| receiver.local_addr())
+            .collect();
+
+        let queue_depth = Gauge::default();
+        registry.register(
+            "weft_queue_depth_records",
+            "Batches in the durable queue the pipeline has not processed yet",
+            queue_depth.clone(),
+        );
+        let state = ApiState {
+            registry: Arc::new(registry),
+            wal: wal.clone(),
+            pipeline_position: pipeline.position_reader(),
+            queue_depth,
+        };
+
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let mut servers = JoinSet::new();
+        for receiver in receivers {
+            let name = receiver.name();
+            let run = receiver.run(shutdown_signal(&shutdown_receiver));
+            servers.spawn(async move { (name, run.await) });
+        }
+        let api_shutdown = shutdown_signal(&shutdown_receiver);
+        servers.spawn(async move {
+            let served = axum::serve(api_listener, api::router(state))
+                .with_graceful_shutdown(api_shutdown)
+                .await;
+            ("http_api", served)
+        });
+
+        let demo = config.demo.then(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let options = weft_gen::GenOptions {
+                endpoint: format!("http://{}", loopback_of(addresses[0])),
+                spans_per_second: Some(config.demo_spans_per_second),
+                concurrency: 1,
+                traces_per_request: 5,
+                seed: std::process::id().into(),
+                ..weft_gen::GenOptions::default()
+            };
+            let task_stop = Arc::clone(&stop);
+            let task = tokio::spawn(async move {
+                if let Err(error) = weft_gen::run(options, task_stop, |_| {}).await {
+                    tracing::error!(%error, "demo generator stopped");
+                }
+            });
+            (stop, task)
+        });
+
+        Ok(ServeHandle {
+            otlp_grpc_addr: addresses[0],
+            otlp_http_addr: addresses[1],
+            zipkin_addr: addresses[2],
+            http_addr,
+            shutdown,
+            servers,
+            demo,
+            pipeline,
+            wal,
+            _data_dir_lock: data_dir_lock,
+        })
+    }
+
+    /// Graceful shutdown: stop the demo, stop accepting, finish in-flight requests, let the
+    /// pipeline process and flush everything acknowledged, then close the WAL.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some((stop, task)) = self.demo.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        let _ = self.shutdown.send(true);
+        while let Some(joined) = self.servers.join_next().await {
+            match joined {
+                Ok((name, Err(error))) => tracing::error!(server = name, %error, "server failed"),
+                Ok((name, Ok(()))) => tracing::debug!(server = name, "server stopped"),
+                Err(error) => tracing::error!(%error, "server task panicked"),
+            }
+        }
+        let pipeline = self.pipeline;
+        let wal = self.wal;
+        tokio::task::spawn_blocking(move || {
+            let drained = pipeline.shutdown();
+            wal.close();
+            drained
+        })
+        .await
+        .context("joining the pipeline")?
+        .context("draining the pipeline")?;
+        Ok(())
+    }
+
+    /// The one line scripts and tests read to learn the bound addresses (useful with port 0).
+    pub fn listening_line(&self) -> String {
+        format!(
+            "weft listening otlp_grpc={} otlp_http={} zipkin={} http={}",
+            self.otlp_grpc_addr, self.otlp_http_addr, self.zipkin_addr, self.http_addr
+        )
+    }
+}
+
+async fn termination_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// `weft serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let handle = ServeHandle::start(config).await?;
+    println!("{}", handle.listening_line());
+    tracing::info!(
+        otlp_grpc = %handle.otlp_grpc_addr,
+        otlp_http = %handle.otlp_http_addr,
+        zipkin = %handle.zipkin_addr,
+        http = %handle.http_addr,
+        "weft is ready"
+    );
+    termination_signal().await;
+    tracing::info!("shutting down");
+    handle.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

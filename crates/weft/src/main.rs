@@ -1,0 +1,42 @@
+//! The `weft` binary: parses the command line and hands over to `weft-server`.
+
+use clap::{Parser, Subcommand};
+
+/// Weft: distributed tracing and APM. Every span kept.
+#[derive(Parser)]
+#[command(name = "weft", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the all-in-one server: receivers, durable queue, pipeline, API.
+    Serve(weft_server::ServeArgs),
+    /// Send realistic synthetic traces to a server (load generator).
+    Gen(weft_server::GenArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("weft-worker")
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => {
+                weft_server::serve(weft_server::ServeConfig::resolve(args)?).await
+            }
+            Command::Gen(args) => weft_server::run_gen(args).await,
+        }
+    })
+}
