@@ -4,16 +4,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use prost::Message;
 use tokio::net::TcpListener;
-use tonic::codec::CompressionEncoding;
-use weft_codec::otlp_proto::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
+use tonic::codec::{CompressionEncoding, DecodeBuf, EnabledCompressionEncodings, EncodeBuf};
 use weft_codec::otlp_proto::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
+use weft_model::ErrorCode;
 
-use crate::{ExportOutcome, Ingestor, Receiver, ShutdownSignal};
+use crate::{ExportOutcome, IngestError, Ingestor, Receiver, ShutdownSignal};
 
 const NAME: &str = "otlp_grpc";
 
@@ -51,22 +50,127 @@ pub(crate) fn export_response(outcome: &ExportOutcome) -> ExportTraceServiceResp
     }
 }
 
-struct GrpcTraceService {
+const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Hands the handler the request's protobuf bytes rather than a decoded message. The handler
+/// decodes them itself, so a malformed request is INVALID_ARGUMENT with prost's reason (tonic's
+/// own codec reports INTERNAL), and a request that validation leaves untouched goes to the bus
+/// as the very bytes received, without being encoded again.
+#[derive(Clone, Copy, Default)]
+struct RawRequestCodec;
+
+struct RawRequestDecoder;
+struct ResponseEncoder;
+
+impl tonic::codec::Codec for RawRequestCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = bytes::Bytes;
+    type Encoder = ResponseEncoder;
+    type Decoder = RawRequestDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ResponseEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawRequestDecoder
+    }
+}
+
+impl tonic::codec::Decoder for RawRequestDecoder {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, source: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        use bytes::Buf;
+        Ok(Some(source.copy_to_bytes(source.remaining())))
+    }
+}
+
+impl tonic::codec::Encoder for ResponseEncoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Self::Item,
+        destination: &mut EncodeBuf<'_>,
+    ) -> Result<(), Self::Error> {
+        item.encode(destination)
+            .map_err(|error| tonic::Status::internal(format!("encoding the response: {error}")))
+    }
+}
+
+/// `TraceService/Export` as a tower service, routed by tonic like generated code would be.
+#[derive(Clone)]
+struct TraceExportService {
     ingestor: Ingestor,
 }
 
-#[tonic::async_trait]
-impl TraceService for GrpcTraceService {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let outcome = self
-            .ingestor
-            .export(NAME, request.into_inner(), None, (0, String::new()))
-            .await
-            .map_err(|error| error.to_grpc_status())?;
-        Ok(tonic::Response::new(export_response(&outcome)))
+impl tonic::server::NamedService for TraceExportService {
+    const NAME: &'static str = SERVICE_NAME;
+}
+
+struct ExportMethod {
+    ingestor: Ingestor,
+}
+
+impl tonic::server::UnaryService<bytes::Bytes> for ExportMethod {
+    type Response = ExportTraceServiceResponse;
+    type Future = Pin<
+        Box<dyn Future<Output = Result<tonic::Response<Self::Response>, tonic::Status>> + Send>,
+    >;
+
+    fn call(&mut self, request: tonic::Request<bytes::Bytes>) -> Self::Future {
+        let ingestor = self.ingestor.clone();
+        Box::pin(async move {
+            let body = request.into_inner();
+            let decoded = weft_codec::decode_otlp_protobuf(&body).map_err(|error| {
+                ingestor.count_request(NAME, "invalid");
+                IngestError::new(ErrorCode::InvalidArgument, error.to_string()).to_grpc_status()
+            })?;
+            let outcome = ingestor
+                .export(NAME, decoded, Some(body), (0, String::new()))
+                .await
+                .map_err(|error| error.to_grpc_status())?;
+            Ok(tonic::Response::new(export_response(&outcome)))
+        })
+    }
+}
+
+impl<RequestBody> tower::Service<http::Request<RequestBody>> for TraceExportService
+where
+    RequestBody: tonic::codegen::Body<Data = bytes::Bytes> + Send + 'static,
+    RequestBody::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<RequestBody>) -> Self::Future {
+        if request.uri().path() != EXPORT_PATH {
+            let status = tonic::Status::unimplemented(format!(
+                "unknown method {}: weft serves {EXPORT_PATH}",
+                request.uri().path()
+            ));
+            return Box::pin(async move { Ok(status.into_http()) });
+        }
+        let ingestor = self.ingestor.clone();
+        Box::pin(async move {
+            let mut accepted = EnabledCompressionEncodings::default();
+            accepted.enable(CompressionEncoding::Gzip);
+            accepted.enable(CompressionEncoding::Zstd);
+            let max_bytes = ingestor.config().max_request_bytes;
+            let mut grpc = tonic::server::Grpc::new(RawRequestCodec)
+                .apply_compression_config(accepted, EnabledCompressionEncodings::default())
+                .apply_max_message_size_config(Some(max_bytes), None);
+            Ok(grpc.unary(ExportMethod { ingestor }, request).await)
+        })
     }
 }
 
@@ -86,13 +190,9 @@ impl Receiver for OtlpGrpcReceiver {
         shutdown: ShutdownSignal,
     ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
         Box::pin(async move {
-            let max_bytes = self.ingestor.config().max_request_bytes;
-            let service = TraceServiceServer::new(GrpcTraceService {
+            let service = TraceExportService {
                 ingestor: self.ingestor.clone(),
-            })
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .max_decoding_message_size(max_bytes);
+            };
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
             tonic::transport::Server::builder()
                 .max_connection_age(self.max_connection_age)
@@ -152,10 +252,11 @@ where
         match self.ingestor.admit(NAME) {
             Ok(permit) => {
                 let response = self.inner.call(request);
+                let max_bytes = self.ingestor.config().max_request_bytes;
                 Box::pin(async move {
                     let response = response.await;
                     drop(permit);
-                    response
+                    response.map(|response| oversized_as_resource_exhausted(response, max_bytes))
                 })
             }
             Err(error) => {
@@ -164,4 +265,27 @@ where
             }
         }
     }
+}
+
+/// tonic refuses a message over the size limit with OUT_OF_RANGE before the handler runs; gRPC's
+/// own status-code table says RESOURCE_EXHAUSTED, which is what OTLP clients expect (and,
+/// without RetryInfo, do not retry). Only that check produces OUT_OF_RANGE here.
+fn oversized_as_resource_exhausted(
+    response: http::Response<tonic::body::Body>,
+    max_bytes: usize,
+) -> http::Response<tonic::body::Body> {
+    let out_of_range = (tonic::Code::OutOfRange as i32).to_string();
+    let is_out_of_range = response
+        .headers()
+        .get(tonic::Status::GRPC_STATUS)
+        .is_some_and(|status| status.as_bytes() == out_of_range.as_bytes());
+    if !is_out_of_range {
+        return response;
+    }
+    IngestError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("request exceeds the limit of {max_bytes} bytes"),
+    )
+    .to_grpc_status()
+    .into_http()
 }

@@ -1,0 +1,10 @@
+//! End-to-end tests: real `weft serve` processes on loopback, real OpenTelemetry SDK clients.
+//! Run `scripts/install-test-deps.sh` once before `cargo test` (the README's test command does).
+
+mod backpressure;
+mod bad_input;
+mod clients;
+mod crash;
+mod lifecycle;
+mod sandbox;
+mod sdk;

@@ -1,0 +1,343 @@
+//! Starts real `weft serve` processes on loopback ports in a temporary directory, and the real
+//! OpenTelemetry SDK clients installed by `scripts/install-test-deps.sh`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WEFT: &str = env!("CARGO_BIN_EXE_weft");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One span as the capture sink wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CapturedSpan {
+    pub position: u64,
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+    pub name: String,
+}
+
+pub struct Weft {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub args: Vec<String>,
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    pub zipkin: SocketAddr,
+    pub api: SocketAddr,
+}
+
+fn address_after(line: &str, key: &str) -> SocketAddr {
+    line.split_whitespace()
+        .find_map(|part| part.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+        .parse()
+        .unwrap()
+}
+
+impl Weft {
+    /// Starts `weft serve` with its data and capture file in `dir`, every listener on a free
+    /// loopback port, plus `extra` flags.
+    pub fn start(dir: &Path, extra: &[&str]) -> Weft {
+        let mut args: Vec<String> = [
+            "serve",
+            "--data-dir",
+            &dir.join("data").to_string_lossy(),
+            "--capture-file",
+            &dir.join("capture.tsv").to_string_lossy(),
+            "--otlp-grpc-listen",
+            "127.0.0.1:0",
+            "--otlp-http-listen",
+            "127.0.0.1:0",
+            "--zipkin-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        Self::start_with_args(dir, args)
+    }
+
+    pub fn start_with_args(dir: &Path, args: Vec<String>) -> Weft {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("weft.log"))
+            .unwrap();
+        let mut child = Command::new(WEFT)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .env("RUST_LOG", "info")
+            .spawn()
+            .expect("spawning weft");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("weft listening") {
+                    let _ = sender.send(line);
+                }
+            }
+        });
+        let line = match receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "weft did not start; its log:\n{}",
+                    std::fs::read_to_string(dir.join("weft.log")).unwrap_or_default()
+                );
+            }
+        };
+        Weft {
+            child: Some(child),
+            dir: dir.to_owned(),
+            args,
+            otlp_grpc: address_after(&line, "otlp_grpc="),
+            otlp_http: address_after(&line, "otlp_http="),
+            zipkin: address_after(&line, "zipkin="),
+            api: address_after(&line, "http="),
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.otlp_grpc)
+    }
+
+    pub fn otlp_http_url(&self) -> String {
+        format!("http://{}/v1/traces", self.otlp_http)
+    }
+
+    pub fn zipkin_url(&self) -> String {
+        format!("http://{}/api/v2/spans", self.zipkin)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill_9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "weft did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().unwrap().is_none())
+    }
+
+    /// Starts a new process on the same data directory, with the same flags, except that each
+    /// `--flag value` pair in `overrides` replaces the flag's earlier value.
+    pub fn restart(&mut self, overrides: &[&str]) {
+        assert!(self.child.is_none(), "stop it first");
+        let mut args = self.args.clone();
+        for pair in overrides.chunks(2) {
+            if let Some(index) = args.iter().position(|arg| arg == pair[0]) {
+                args.drain(index..index + 2);
+            }
+            args.extend(pair.iter().map(|arg| arg.to_string()));
+        }
+        *self = Weft::start_with_args(&self.dir.clone(), args);
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("weft.log")).unwrap_or_default()
+    }
+
+    pub async fn metrics(&self) -> HashMap<String, f64> {
+        let text = reqwest::get(format!("http://{}/metrics", self.api))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// A metric by its full name and labels as exposed, 0 if absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics().await.get(name).copied().unwrap_or(0.0)
+    }
+
+    pub fn captured(&self) -> Vec<CapturedSpan> {
+        std::fs::read_to_string(self.dir.join("capture.tsv"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| {
+                let fields: Vec<&str> = line.split('\t').collect();
+                CapturedSpan {
+                    position: fields[0].parse().unwrap(),
+                    trace_id: fields[1].to_owned(),
+                    span_id: fields[2].to_owned(),
+                    service: fields[3].to_owned(),
+                    name: fields[4].to_owned(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until the capture file holds at least `count` spans.
+    pub async fn wait_for_captured(&self, count: usize) -> Vec<CapturedSpan> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let captured = self.captured();
+            if captured.len() >= count {
+                return captured;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} spans captured; log:\n{}",
+                captured.len(),
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Weft {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A span an SDK client reported as exported.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SentSpan {
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+}
+
+fn parse_sent(stdout: &[u8]) -> Vec<SentSpan> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            SentSpan {
+                trace_id: value["trace_id"].as_str().unwrap().to_owned(),
+                span_id: value["span_id"].as_str().unwrap().to_owned(),
+                service: value["service"].as_str().unwrap().to_owned(),
+            }
+        })
+        .collect()
+}
+
+fn run_client(mut command: Command, what: &str) -> Vec<SentSpan> {
+    let output = command
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{what} could not run ({error}); run scripts/install-test-deps.sh first")
+        });
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    parse_sent(&output.stdout)
+}
+
+pub fn python() -> PathBuf {
+    let venv = std::env::var_os("WEFT_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/weft-test-venv")
+        });
+    venv.join("bin/python")
+}
+
+/// Sends spans with the real Python OpenTelemetry SDK (`protocol` is `grpc` or `http`).
+pub fn python_sdk_send(
+    protocol: &str,
+    endpoint: &str,
+    service: &str,
+    traces: usize,
+    spans_per_trace: usize,
+    gzip: bool,
+) -> Vec<SentSpan> {
+    let mut command = Command::new(python());
+    command
+        .arg(repo_root().join("tests/sdk/python/send_spans.py"))
+        .args([
+            "--protocol",
+            protocol,
+            "--endpoint",
+            endpoint,
+            "--service",
+            service,
+        ])
+        .args(["--traces", &traces.to_string()])
+        .args(["--spans-per-trace", &spans_per_trace.to_string()])
+        .args(["--compression", if gzip { "gzip" } else { "none" }]);
+    run_client(command, "the python sdk client")
+}
+
+/// Sends spans with the real Node OpenTelemetry SDK.
+pub fn node_sdk_send(
+    protocol: &str,
+    endpoint: &str,
+    service: &str,
+    traces: usize,
+    spans_per_trace: usize,
+) -> Vec<SentSpan> {
+    let mut command = Command::new("node");
+    command
+        .arg(repo_root().join("tests/sdk/node/send_spans.mjs"))
+        .args([
+            "--protocol",
+            protocol,
+            "--endpoint",
+            endpoint,
+            "--service",
+            service,
+        ])
+        .args(["--traces", &traces.to_string()])
+        .args(["--spans-per-trace", &spans_per_trace.to_string()]);
+    run_client(command, "the node sdk client")
+}
+
+impl Weft {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+}
