@@ -65,8 +65,7 @@ pub struct GeneratedBatch {
 /// `now` passed in).
 pub struct TraceGenerator {
     rng: SmallRng,
-    /// Span IDs come from their own generator so attribute values can draw from `rng` in the
-    /// same call.
+    /// Seeds each trace's span-ID generator.
     id_rng: SmallRng,
     resources: Vec<[Resource; 2]>,
     scopes: Vec<InstrumentationScope>,
@@ -110,44 +109,48 @@ fn kv(key: &str, value: AnyValue) -> KeyValue {
     }
 }
 
-fn new_span(
-    id_rng: &mut SmallRng,
-    trace: &mut TraceBuilder,
-    service: usize,
-    name: &str,
-    kind: i32,
-    parent: Option<[u8; 8]>,
-    start: u64,
-    attributes: Vec<KeyValue>,
-) -> usize {
-    let span_id = SpanId::random(id_rng);
-    trace.spans.push((
-        service,
-        Span {
-            trace_id: trace.trace_id.as_bytes().to_vec(),
-            span_id: span_id.as_bytes().to_vec(),
-            trace_state: String::new(),
-            parent_span_id: parent.map(|id| id.to_vec()).unwrap_or_default(),
-            flags: 0x101, // sampled, and the parent-is-remote bit known
-            name: name.to_owned(),
-            kind,
-            start_time_unix_nano: start,
-            end_time_unix_nano: start,
-            attributes,
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status: None,
-        },
-    ));
-    trace.spans.len() - 1
+impl TraceBuilder {
+    fn new_span(
+        &mut self,
+        service: usize,
+        name: &str,
+        kind: i32,
+        parent: Option<[u8; 8]>,
+        start: u64,
+        attributes: Vec<KeyValue>,
+    ) -> usize {
+        let span_id = SpanId::random(&mut self.id_rng);
+        self.spans.push((
+            service,
+            Span {
+                trace_id: self.trace_id.as_bytes().to_vec(),
+                span_id: span_id.as_bytes().to_vec(),
+                trace_state: String::new(),
+                parent_span_id: parent.map(|id| id.to_vec()).unwrap_or_default(),
+                flags: 0x101, // sampled, and the parent-is-remote bit known
+                name: name.to_owned(),
+                kind,
+                start_time_unix_nano: start,
+                end_time_unix_nano: start,
+                attributes,
+                dropped_attributes_count: 0,
+                events: Vec::new(),
+                dropped_events_count: 0,
+                links: Vec::new(),
+                dropped_links_count: 0,
+                status: None,
+            },
+        ));
+        self.spans.len() - 1
+    }
 }
 
 struct TraceBuilder {
     trace_id: TraceId,
     spans: Vec<(usize, Span)>,
+    /// Span IDs come from their own generator, so attribute values can draw from the trace
+    /// generator's `rng` in the same call.
+    id_rng: SmallRng,
 }
 
 impl TraceGenerator {
@@ -257,6 +260,7 @@ impl TraceGenerator {
         let mut trace = TraceBuilder {
             trace_id: TraceId::from_bytes([1; 16]),
             spans: Vec::new(),
+            id_rng: SmallRng::seed_from_u64(self.id_rng.random()),
         };
         // Build from an arbitrary origin, then move the trace so it ends shortly before `now`,
         // as a batch exporter would deliver it.
@@ -356,9 +360,7 @@ impl TraceGenerator {
             _ => ("postgres-0.shop.svc", 5432),
         };
         let parent_id = Self::span_id(trace, parent);
-        let index = new_span(
-            &mut self.id_rng,
-            trace,
+        let index = trace.new_span(
             service,
             &format!("{operation} {database}.{table}"),
             CLIENT,
@@ -395,9 +397,7 @@ impl TraceGenerator {
         } else {
             self.rng.random_range(40..2_000)
         };
-        let index = new_span(
-            &mut self.id_rng,
-            trace,
+        let index = trace.new_span(
             service,
             command,
             CLIENT,
@@ -433,9 +433,7 @@ impl TraceGenerator {
     ) -> u64 {
         let caller_parent_id = Self::span_id(trace, caller_parent);
         let name = format!("{rpc_service}/{method}");
-        let client = new_span(
-            &mut self.id_rng,
-            trace,
+        let client = trace.new_span(
             caller,
             &name,
             CLIENT,
@@ -455,9 +453,7 @@ impl TraceGenerator {
         );
         let server_start = start + self.rng.random_range(150..600) * 1_000;
         let client_id = Self::span_id(trace, client);
-        let server = new_span(
-            &mut self.id_rng,
-            trace,
+        let server = trace.new_span(
             callee,
             &name,
             SERVER,
@@ -513,9 +509,7 @@ impl TraceGenerator {
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         ][self.rng.random_range(0..2)];
-        new_span(
-            &mut self.id_rng,
-            trace,
+        trace.new_span(
             0,
             &format!("{method} {route}"),
             SERVER,
@@ -558,9 +552,7 @@ impl TraceGenerator {
         body: impl FnOnce(&mut Self, &mut TraceBuilder, usize, u64) -> u64,
     ) -> u64 {
         let root_id = Self::span_id(trace, root);
-        let client = new_span(
-            &mut self.id_rng,
-            trace,
+        let client = trace.new_span(
             0,
             "POST",
             CLIENT,
@@ -580,9 +572,7 @@ impl TraceGenerator {
         );
         let client_id = Self::span_id(trace, client);
         let gateway_start = start + 300_000;
-        let gateway = new_span(
-            &mut self.id_rng,
-            trace,
+        let gateway = trace.new_span(
             1,
             &format!("POST {route}"),
             SERVER,
@@ -685,7 +675,7 @@ impl TraceGenerator {
                         format!("INSERT INTO charges (order_id, user_id, amount_cents, currency, created_at) VALUES ('{order_id}', {user_id}, {charged_cents}, 'EUR', now())"));
                     // The card network, uninstrumented: a CLIENT span with peer.service.
                     let payment_id = Self::span_id(trace, payment);
-                    let network = new_span(&mut generator.id_rng, trace, 3, "POST /v1/charges", CLIENT, Some(payment_id), end + 20_000, vec![
+                    let network = trace.new_span(3, "POST /v1/charges", CLIENT, Some(payment_id), end + 20_000, vec![
                         kv("http.request.method", text("POST")),
                         kv("url.full", text("https://api.cardnetwork.example/v1/charges")),
                         kv("server.address", text("api.cardnetwork.example")),
@@ -702,7 +692,7 @@ impl TraceGenerator {
                     format!("INSERT INTO orders (id, user_id, items, status) VALUES ('{order_id}', {user_id}, {items}, 'PAID')"));
                 // Publish to Kafka; the notification service consumes it.
                 let order_id_bytes = Self::span_id(trace, order);
-                let producer = new_span(&mut generator.id_rng, trace, 2, "orders publish", PRODUCER, Some(order_id_bytes), cursor + 20_000, vec![
+                let producer = trace.new_span(2, "orders publish", PRODUCER, Some(order_id_bytes), cursor + 20_000, vec![
                     kv("messaging.system", text("kafka")),
                     kv("messaging.destination.name", text("orders")),
                     kv("messaging.operation.type", text("send")),
@@ -712,7 +702,7 @@ impl TraceGenerator {
                 ]);
                 let produced = Self::finish(trace, producer, cursor + generator.rng.random_range(300..2_000) * 1_000);
                 let producer_id = Self::span_id(trace, producer);
-                let consumer = new_span(&mut generator.id_rng, trace, 6, "orders process", CONSUMER, Some(producer_id), produced + 3 * MILLIS, vec![
+                let consumer = trace.new_span(6, "orders process", CONSUMER, Some(producer_id), produced + 3 * MILLIS, vec![
                     kv("messaging.system", text("kafka")),
                     kv("messaging.destination.name", text("orders")),
                     kv("messaging.operation.type", text("process")),
@@ -721,12 +711,12 @@ impl TraceGenerator {
                 ]);
                 let consumer_id = Self::span_id(trace, consumer);
                 let render_start = produced + 4 * MILLIS;
-                let render = new_span(&mut generator.id_rng, trace, 6, "render email", INTERNAL, Some(consumer_id), render_start, vec![
+                let render = trace.new_span(6, "render email", INTERNAL, Some(consumer_id), render_start, vec![
                     kv("template.name", text("order-confirmation")),
                     kv("template.locale", text("en-GB")),
                 ]);
                 let rendered = Self::finish(trace, render, render_start + generator.rng.random_range(1..6) * MILLIS);
-                let smtp = new_span(&mut generator.id_rng, trace, 6, "POST /send", CLIENT, Some(consumer_id), rendered + 100_000, vec![
+                let smtp = trace.new_span(6, "POST /send", CLIENT, Some(consumer_id), rendered + 100_000, vec![
                     kv("http.request.method", text("POST")),
                     kv("server.address", text("smtp-relay.example.net")),
                     kv("peer.service", text("email-provider")),

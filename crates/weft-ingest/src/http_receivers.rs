@@ -10,9 +10,8 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use prost::Message;
 use tokio::net::TcpListener;
-use weft_codec::{
-    decode_otlp_json, decode_otlp_protobuf, decode_zipkin_json, encode_otlp_json, otlp_from_spans,
-};
+use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
+use weft_codec::{decode_otlp_json, decode_otlp_protobuf, decode_zipkin_json, otlp_from_spans};
 use weft_model::ErrorCode;
 
 use crate::compression::decompress_body;
@@ -88,6 +87,21 @@ fn with_retry_after(mut response: Response, error: &IngestError) -> Response {
         );
     }
     response
+}
+
+/// The proto3 JSON mapping writes int64 as a string (`"rejectedSpans":"3"`); the generated
+/// serde code writes a number, so this response is written out by hand.
+fn export_response_json(response: &ExportTraceServiceResponse) -> Vec<u8> {
+    let body = match &response.partial_success {
+        None => serde_json::json!({}),
+        Some(partial) => serde_json::json!({
+            "partialSuccess": {
+                "rejectedSpans": partial.rejected_spans.to_string(),
+                "errorMessage": partial.error_message,
+            }
+        }),
+    };
+    serde_json::to_vec(&body).expect("a json literal serializes")
 }
 
 /// Reads the whole body, refusing more than `max_bytes` (checked against Content-Length first,
@@ -195,7 +209,7 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
             let response = export_response(&outcome);
             let body = match format {
                 OtlpFormat::Protobuf => response.encode_to_vec(),
-                OtlpFormat::Json => encode_otlp_json(&response),
+                OtlpFormat::Json => export_response_json(&response),
             };
             (
                 StatusCode::OK,

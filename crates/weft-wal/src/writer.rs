@@ -10,10 +10,15 @@ use crate::segment::{
 };
 use crate::{FsyncPolicy, Lsn, Shared, WalError};
 
+type Acknowledge = tokio::sync::oneshot::Sender<Result<Lsn, WalError>>;
+
+/// Appends committed together, each with the sender that acknowledges it.
+type Group = Vec<(Vec<u8>, Acknowledge)>;
+
 pub(crate) enum WriterMessage {
     Append {
         payload: Vec<u8>,
-        acknowledge: tokio::sync::oneshot::Sender<Result<Lsn, WalError>>,
+        acknowledge: Acknowledge,
     },
     Close,
 }
@@ -150,10 +155,7 @@ impl Writer {
         }
     }
 
-    fn commit(
-        &mut self,
-        group: &mut Vec<(Vec<u8>, tokio::sync::oneshot::Sender<Result<Lsn, WalError>>)>,
-    ) {
+    fn commit(&mut self, group: &mut Group) {
         if let Some(failure) = self.shared.failure.lock().clone() {
             for (_, acknowledge) in group.drain(..) {
                 let _ = acknowledge.send(Err(WalError::Failed(failure.clone())));
@@ -193,10 +195,7 @@ impl Writer {
         }
     }
 
-    fn write_group(
-        &mut self,
-        group: &[(Vec<u8>, tokio::sync::oneshot::Sender<Result<Lsn, WalError>>)],
-    ) -> Result<(), WalError> {
+    fn write_group(&mut self, group: &[(Vec<u8>, Acknowledge)]) -> Result<(), WalError> {
         self.buffer.clear();
         for (payload, _) in group {
             let record_bytes = (RECORD_HEADER_BYTES + payload.len()) as u64;

@@ -13,7 +13,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the all-in-one server: receivers, durable queue, pipeline, API.
-    Serve(weft_server::ServeArgs),
+    Serve(Box<weft_server::ServeArgs>),
     /// Send realistic synthetic traces to a server (load generator).
     Gen(weft_server::GenArgs),
 }
@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
-                weft_server::serve(weft_server::ServeConfig::resolve(args)?).await
+                weft_server::serve(weft_server::ServeConfig::resolve(*args)?).await
             }
             Command::Gen(args) => weft_server::run_gen(args).await,
         }
