@@ -12,10 +12,11 @@ pub const TRUNCATED_ATTRIBUTES_KEY: &str = "weft.truncated_attributes";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidationLimits {
     /// Longest string or bytes value kept (in bytes); longer ones are cut at a UTF-8 boundary.
-    /// Also applies to span names and status messages.
+    /// Also applies to attribute keys, span names and status messages.
     pub max_attribute_value_bytes: usize,
     /// Most attributes kept per span, event, link, resource or scope; the rest are dropped and
-    /// added to the element's `dropped_attributes_count`, as the OpenTelemetry spec does.
+    /// added to the element's `dropped_attributes_count`, as the OpenTelemetry spec does. The
+    /// `weft.truncated_attributes` marker, when added, comes on top of this count.
     pub max_attributes_per_span: usize,
     pub max_events_per_span: usize,
     pub max_links_per_span: usize,
@@ -197,10 +198,14 @@ fn limit_attributes(
     }
     let mut truncated_keys = Vec::new();
     for attribute in attributes.iter_mut() {
-        if let Some(value) = &mut attribute.value {
-            if truncate_value(value, limits.max_attribute_value_bytes) {
-                truncated_keys.push(attribute.key.clone());
-            }
+        // Keys are bounded like values: a megabyte key is as costly as a megabyte value.
+        let key_cut = truncate_string(&mut attribute.key, limits.max_attribute_value_bytes);
+        let value_cut = attribute
+            .value
+            .as_mut()
+            .is_some_and(|value| truncate_value(value, limits.max_attribute_value_bytes));
+        if key_cut || value_cut {
+            truncated_keys.push(attribute.key.clone());
         }
     }
     if !truncated_keys.is_empty() {

@@ -34,25 +34,24 @@ pub struct ConvertedSpans {
     pub first_invalid_reason: Option<IdError>,
 }
 
-/// Converts an OTLP request into Weft spans. Resources and scopes are shared between the spans of
-/// one `ResourceSpans`/`ScopeSpans` through `Arc`.
+/// Converts an OTLP request into Weft spans, moving its strings and vectors rather than copying
+/// them. Resources and scopes are shared between the spans of one `ResourceSpans`/`ScopeSpans`
+/// through `Arc`.
 pub fn spans_from_otlp(
-    request: &ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest,
     options: &ConversionOptions,
 ) -> ConvertedSpans {
     let mut converted = ConvertedSpans::default();
-    for resource_spans in &request.resource_spans {
+    for resource_spans in request.resource_spans {
         let resource = Arc::new(resource_from_otlp(
-            resource_spans.resource.as_ref(),
-            &resource_spans.schema_url,
+            resource_spans.resource,
+            resource_spans.schema_url,
         ));
         let derived = DerivedResourceFields::from_resource(&resource);
-        for scope_spans in &resource_spans.scope_spans {
-            let scope = Arc::new(scope_from_otlp(
-                scope_spans.scope.as_ref(),
-                &scope_spans.schema_url,
-            ));
-            for otlp_span in &scope_spans.spans {
+        for scope_spans in resource_spans.scope_spans {
+            let scope = Arc::new(scope_from_otlp(scope_spans.scope, scope_spans.schema_url));
+            converted.spans.reserve(scope_spans.spans.len());
+            for otlp_span in scope_spans.spans {
                 match span_from_otlp(otlp_span, &resource, &scope, &derived, options) {
                     Ok(span) => converted.spans.push(span),
                     Err(reason) => {
@@ -92,7 +91,7 @@ impl DerivedResourceFields {
 }
 
 fn span_from_otlp(
-    otlp_span: &otlp_trace::Span,
+    otlp_span: otlp_trace::Span,
     resource: &Arc<Resource>,
     scope: &Arc<InstrumentationScope>,
     derived: &DerivedResourceFields,
@@ -101,7 +100,12 @@ fn span_from_otlp(
     let trace_id = TraceId::try_from_slice(&otlp_span.trace_id)?;
     let span_id = SpanId::try_from_slice(&otlp_span.span_id)?;
     let parent_span_id = parent_from_otlp(&otlp_span.parent_span_id)?;
-    let attributes = key_values_from_otlp(&otlp_span.attributes);
+    let links = otlp_span
+        .links
+        .into_iter()
+        .map(link_from_otlp)
+        .collect::<Result<_, _>>()?;
+    let attributes = key_values_from_otlp(otlp_span.attributes);
     let business_keys = options
         .business_key_names
         .iter()
@@ -117,30 +121,25 @@ fn span_from_otlp(
         .collect();
     let status = otlp_span
         .status
-        .as_ref()
         .map_or_else(Status::default, |status| Status {
             code: StatusCode::from_otlp(status.code),
-            message: status.message.clone(),
+            message: status.message,
         });
     Ok(Span {
         trace_id,
         span_id,
         parent_span_id,
-        trace_state: otlp_span.trace_state.clone(),
+        trace_state: otlp_span.trace_state,
         flags: otlp_span.flags,
-        name: otlp_span.name.clone(),
+        name: otlp_span.name,
         kind: SpanKind::from_otlp(otlp_span.kind),
         start_time_unix_nanos: otlp_span.start_time_unix_nano,
         end_time_unix_nanos: otlp_span.end_time_unix_nano,
         attributes,
         dropped_attributes_count: otlp_span.dropped_attributes_count,
-        events: otlp_span.events.iter().map(event_from_otlp).collect(),
+        events: otlp_span.events.into_iter().map(event_from_otlp).collect(),
         dropped_events_count: otlp_span.dropped_events_count,
-        links: otlp_span
-            .links
-            .iter()
-            .map(link_from_otlp)
-            .collect::<Result<_, _>>()?,
+        links,
         dropped_links_count: otlp_span.dropped_links_count,
         status,
         resource: Arc::clone(resource),
@@ -161,95 +160,94 @@ pub(crate) fn parent_from_otlp(bytes: &[u8]) -> Result<Option<SpanId>, IdError> 
     SpanId::try_from_slice(bytes).map(Some)
 }
 
-fn resource_from_otlp(resource: Option<&otlp_resource::Resource>, schema_url: &str) -> Resource {
+fn resource_from_otlp(resource: Option<otlp_resource::Resource>, schema_url: String) -> Resource {
     let Some(resource) = resource else {
         return Resource {
-            schema_url: schema_url.to_owned(),
+            schema_url,
             ..Resource::default()
         };
     };
     Resource {
-        attributes: key_values_from_otlp(&resource.attributes),
+        attributes: key_values_from_otlp(resource.attributes),
         dropped_attributes_count: resource.dropped_attributes_count,
-        schema_url: schema_url.to_owned(),
+        schema_url,
         entity_refs: resource
             .entity_refs
-            .iter()
+            .into_iter()
             .map(|entity| EntityRef {
-                schema_url: entity.schema_url.clone(),
-                entity_type: entity.r#type.clone(),
-                id_keys: entity.id_keys.clone(),
-                description_keys: entity.description_keys.clone(),
+                schema_url: entity.schema_url,
+                entity_type: entity.r#type,
+                id_keys: entity.id_keys,
+                description_keys: entity.description_keys,
             })
             .collect(),
     }
 }
 
 fn scope_from_otlp(
-    scope: Option<&otlp_common::InstrumentationScope>,
-    schema_url: &str,
+    scope: Option<otlp_common::InstrumentationScope>,
+    schema_url: String,
 ) -> InstrumentationScope {
     let Some(scope) = scope else {
         return InstrumentationScope {
-            schema_url: schema_url.to_owned(),
+            schema_url,
             ..InstrumentationScope::default()
         };
     };
     InstrumentationScope {
-        name: scope.name.clone(),
-        version: scope.version.clone(),
-        attributes: key_values_from_otlp(&scope.attributes),
+        name: scope.name,
+        version: scope.version,
+        attributes: key_values_from_otlp(scope.attributes),
         dropped_attributes_count: scope.dropped_attributes_count,
-        schema_url: schema_url.to_owned(),
+        schema_url,
     }
 }
 
-fn event_from_otlp(event: &otlp_trace::span::Event) -> Event {
+fn event_from_otlp(event: otlp_trace::span::Event) -> Event {
     Event {
         time_unix_nanos: event.time_unix_nano,
-        name: event.name.clone(),
-        attributes: key_values_from_otlp(&event.attributes),
+        name: event.name,
+        attributes: key_values_from_otlp(event.attributes),
         dropped_attributes_count: event.dropped_attributes_count,
     }
 }
 
-fn link_from_otlp(link: &otlp_trace::span::Link) -> Result<Link, IdError> {
+fn link_from_otlp(link: otlp_trace::span::Link) -> Result<Link, IdError> {
     Ok(Link {
         trace_id: TraceId::try_from_slice(&link.trace_id)?,
         span_id: SpanId::try_from_slice(&link.span_id)?,
-        trace_state: link.trace_state.clone(),
-        attributes: key_values_from_otlp(&link.attributes),
+        trace_state: link.trace_state,
+        attributes: key_values_from_otlp(link.attributes),
         dropped_attributes_count: link.dropped_attributes_count,
         flags: link.flags,
     })
 }
 
-fn key_values_from_otlp(key_values: &[otlp_common::KeyValue]) -> Vec<KeyValue> {
+fn key_values_from_otlp(key_values: Vec<otlp_common::KeyValue>) -> Vec<KeyValue> {
     key_values
-        .iter()
+        .into_iter()
         .map(|key_value| KeyValue {
-            key: key_value.key.clone(),
+            key: key_value.key,
             value: key_value
                 .value
-                .as_ref()
                 .map_or(AttributeValue::Empty, value_from_otlp),
         })
         .collect()
 }
 
-fn value_from_otlp(value: &otlp_common::AnyValue) -> AttributeValue {
+fn value_from_otlp(value: otlp_common::AnyValue) -> AttributeValue {
     use otlp_common::any_value::Value;
-    match &value.value {
+    match value.value {
         None => AttributeValue::Empty,
-        Some(Value::StringValue(text)) => AttributeValue::String(text.clone()),
-        Some(Value::BoolValue(flag)) => AttributeValue::Bool(*flag),
-        Some(Value::IntValue(number)) => AttributeValue::Int(*number),
-        Some(Value::DoubleValue(number)) => AttributeValue::Double(*number),
-        Some(Value::BytesValue(bytes)) => AttributeValue::Bytes(bytes.clone()),
+        Some(Value::StringValue(text)) => AttributeValue::String(text),
+        Some(Value::BoolValue(flag)) => AttributeValue::Bool(flag),
+        Some(Value::IntValue(number)) => AttributeValue::Int(number),
+        Some(Value::DoubleValue(number)) => AttributeValue::Double(number),
+        Some(Value::BytesValue(bytes)) => AttributeValue::Bytes(bytes),
         Some(Value::ArrayValue(array)) => {
-            AttributeValue::Array(array.values.iter().map(value_from_otlp).collect())
+            AttributeValue::Array(array.values.into_iter().map(value_from_otlp).collect())
         }
-        Some(Value::KvlistValue(list)) => AttributeValue::Map(key_values_from_otlp(&list.values)),
+        Some(Value::KvlistValue(list)) => AttributeValue::Map(key_values_from_otlp(list.values)),
         // The OTLP spec says trace receivers treat this profiles-only field as absent.
         Some(Value::StringValueStrindex(_)) => AttributeValue::Empty,
     }

@@ -247,7 +247,7 @@ proptest! {
 
     #[test]
     fn otlp_to_model_to_otlp_is_lossless(request in request_strategy()) {
-        let converted = spans_from_otlp(&request, &ConversionOptions::default());
+        let converted = spans_from_otlp(request.clone(), &ConversionOptions::default());
         prop_assert_eq!(converted.invalid_spans, 0);
         let round_tripped = otlp_from_spans(&converted.spans);
         prop_assert_eq!(&round_tripped, &request);
@@ -281,7 +281,7 @@ proptest! {
         let report = validate_and_limit(&mut request, &ValidationLimits::default());
         prop_assert_eq!(report.accepted_spans + report.rejected_spans, total as u64);
         prop_assert_eq!(report.rejected_spans, u64::from(broken < 5));
-        let converted = spans_from_otlp(&request, &ConversionOptions::default());
+        let converted = spans_from_otlp(request.clone(), &ConversionOptions::default());
         prop_assert_eq!(converted.invalid_spans, 0);
         prop_assert_eq!(converted.spans.len() as u64, report.accepted_spans);
     }
@@ -325,7 +325,7 @@ fn otlp_json_accepts_numbers_for_int64_and_ignores_unknown_fields() {
         "endTimeUnixNano":"1544712661000000000","futureField":{"x":1},
         "attributes":[{"key":"n","value":{"intValue":7}}],"status":{"code":2,"message":"boom"}}]}]}]}"#;
     let request = decode_otlp_json(body).unwrap();
-    let converted = spans_from_otlp(&request, &ConversionOptions::default());
+    let converted = spans_from_otlp(request.clone(), &ConversionOptions::default());
     let span = &converted.spans[0];
     assert_eq!(span.trace_id.to_hex(), "5b8efff798038103d269b633813fc60c");
     assert_eq!(span.service_name, "api");
@@ -394,7 +394,7 @@ fn all_zero_parent_means_root_but_short_parent_is_rejected() {
     let mut request = request_of(vec![zero_parent, short_parent]);
     let report = validate_and_limit(&mut request, &ValidationLimits::default());
     assert_eq!((report.accepted_spans, report.rejected_spans), (1, 1));
-    let converted = spans_from_otlp(&request, &ConversionOptions::default());
+    let converted = spans_from_otlp(request.clone(), &ConversionOptions::default());
     assert_eq!(converted.spans[0].parent_span_id, None);
 }
 
@@ -421,7 +421,7 @@ fn oversized_values_are_truncated_at_char_boundary_and_marked() {
     let report = validate_and_limit(&mut request, &limits);
     assert_eq!(report.truncated_values, 2);
     assert!(report.modified_request());
-    let span = &spans_from_otlp(&request, &ConversionOptions::default()).spans[0];
+    let span = &spans_from_otlp(request.clone(), &ConversionOptions::default()).spans[0];
     let statement = span.attribute("db.statement").unwrap().as_str().unwrap();
     assert_eq!(
         statement.len(),
@@ -436,6 +436,23 @@ fn oversized_values_are_truncated_at_char_boundary_and_marked() {
             weft_model::AttributeValue::String("nested".into()),
         ]))
     );
+}
+
+#[test]
+fn oversized_attribute_keys_are_cut_and_marked() {
+    let mut span = valid_span(1);
+    span.attributes = vec![key_value(&"k".repeat(100), string_value("v"))];
+    let mut request = request_of(vec![span]);
+    // Long enough for the resource's `service.name` key, shorter than the span's key.
+    let limits = ValidationLimits {
+        max_attribute_value_bytes: 20,
+        ..ValidationLimits::default()
+    };
+    let report = validate_and_limit(&mut request, &limits);
+    assert_eq!(report.truncated_values, 1);
+    let attributes = &request.resource_spans[0].scope_spans[0].spans[0].attributes;
+    assert_eq!(attributes[0].key, "k".repeat(20));
+    assert_eq!(attributes[1].key, TRUNCATED_ATTRIBUTES_KEY);
 }
 
 #[test]
@@ -493,7 +510,7 @@ fn business_keys_and_resource_fields_are_promoted() {
     let options = ConversionOptions {
         business_key_names: vec!["order.id".into(), "user.id".into(), "absent".into()],
     };
-    let span = &spans_from_otlp(&request, &options).spans[0];
+    let span = &spans_from_otlp(request.clone(), &options).spans[0];
     let keys: Vec<_> = span
         .business_keys
         .iter()
@@ -509,7 +526,7 @@ fn business_keys_and_resource_fields_are_promoted() {
 fn missing_service_name_becomes_unknown_service() {
     let mut request = request_of(vec![valid_span(1)]);
     request.resource_spans[0].resource = None;
-    let span = &spans_from_otlp(&request, &ConversionOptions::default()).spans[0];
+    let span = &spans_from_otlp(request.clone(), &ConversionOptions::default()).spans[0];
     assert_eq!(span.service_name, "unknown_service");
 }
 

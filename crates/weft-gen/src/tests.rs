@@ -14,7 +14,7 @@ fn generated_traces_are_valid_connected_and_realistic() {
     let report = validate_and_limit(&mut batch.request, &ValidationLimits::default());
     assert_eq!(report.rejected_spans, 0);
     assert_eq!(report.truncated_values, 0);
-    let spans = spans_from_otlp(&batch.request, &ConversionOptions::default()).spans;
+    let spans = spans_from_otlp(batch.request.clone(), &ConversionOptions::default()).spans;
     assert_eq!(spans.len(), batch.spans);
     assert!(
         batch.spans > 200 * 8,

@@ -13,6 +13,12 @@ pub enum IdError {
     },
     #[error("{kind} is all zeros, which OpenTelemetry defines as invalid")]
     AllZero { kind: &'static str },
+    #[error("{kind} must be {expected} hex characters, got {actual}")]
+    WrongHexLength {
+        kind: &'static str,
+        expected: &'static str,
+        actual: usize,
+    },
     #[error("{kind} is not valid hex: {text:?}")]
     NotHex { kind: &'static str, text: String },
 }
@@ -79,10 +85,10 @@ impl TraceId {
             32 => hex::decode_to_slice(text, &mut bytes).map_err(|_| not_hex())?,
             16 => hex::decode_to_slice(text, &mut bytes[8..]).map_err(|_| not_hex())?,
             other => {
-                return Err(IdError::WrongLength {
+                return Err(IdError::WrongHexLength {
                     kind: "trace id",
-                    expected: 16,
-                    actual: other / 2,
+                    expected: "32 (or 16)",
+                    actual: other,
                 })
             }
         }
@@ -153,10 +159,10 @@ impl SpanId {
     pub fn from_hex(text: &str) -> Result<Self, IdError> {
         let mut bytes = [0u8; 8];
         if text.len() != 16 {
-            return Err(IdError::WrongLength {
+            return Err(IdError::WrongHexLength {
                 kind: "span id",
-                expected: 8,
-                actual: text.len() / 2,
+                expected: "16",
+                actual: text.len(),
             });
         }
         hex::decode_to_slice(text, &mut bytes).map_err(|_| IdError::NotHex {

@@ -21,7 +21,14 @@ fn sixty_four_bit_hex_trace_id_is_left_padded() {
     let id = TraceId::from_hex("463ac35c9f6413ad").unwrap();
     assert_eq!(id.to_hex(), "0000000000000000463ac35c9f6413ad");
     assert!(TraceId::from_hex("zz3ac35c9f6413ad").is_err());
-    assert!(TraceId::from_hex("abc").is_err());
+    assert_eq!(
+        TraceId::from_hex("abc").unwrap_err().to_string(),
+        "trace id must be 32 (or 16) hex characters, got 3"
+    );
+    assert_eq!(
+        SpanId::from_hex("12").unwrap_err().to_string(),
+        "span id must be 16 hex characters, got 2"
+    );
 }
 
 #[test]

@@ -281,7 +281,7 @@ impl Runner {
                 return;
             }
         };
-        let converted = spans_from_otlp(&request, &self.options.conversion);
+        let converted = spans_from_otlp(request, &self.options.conversion);
         if converted.invalid_spans > 0 {
             tracing::warn!(
                 position = record.position,

@@ -2,6 +2,12 @@
 
 use clap::{Parser, Subcommand};
 
+/// Decoding OTLP allocates a string or vector per attribute and frees it on another thread a few
+/// milliseconds later; glibc's allocator spent ~45 % of ingest CPU on exactly that (see
+/// BENCHMARKS.md), mimalloc a fraction of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Weft: distributed tracing and APM. Every span kept.
 #[derive(Parser)]
 #[command(name = "weft", version, about, long_about = None)]
