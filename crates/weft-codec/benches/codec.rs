@@ -6,8 +6,8 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use prost::Message;
 use weft_codec::{
-    decode_otlp_json, decode_otlp_protobuf, encode_otlp_json, otlp_from_spans, spans_from_otlp,
-    validate_and_limit, ConversionOptions, ValidationLimits,
+    decode_otlp_json, decode_otlp_protobuf, encode_otlp_json, otlp_from_spans, scan_otlp_protobuf,
+    spans_from_otlp, validate_and_limit, ConversionOptions, ValidationLimits,
 };
 
 fn codec(criterion: &mut Criterion) {
@@ -20,6 +20,9 @@ fn codec(criterion: &mut Criterion) {
     let spans = spans_from_otlp(batch.request.clone(), &options).spans;
     let mut group = criterion.benchmark_group("codec");
     group.throughput(Throughput::Elements(batch.spans as u64));
+    group.bench_function("scan_otlp_protobuf", |bench| {
+        bench.iter(|| scan_otlp_protobuf(&protobuf, &ValidationLimits::default()))
+    });
     group.bench_function("decode_otlp_protobuf", |bench| {
         bench.iter(|| decode_otlp_protobuf(&protobuf).unwrap())
     });

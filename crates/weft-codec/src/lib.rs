@@ -11,6 +11,7 @@ mod error;
 mod json;
 mod limits;
 mod otlp;
+mod scan;
 mod zipkin;
 
 pub use error::CodecError;
@@ -21,6 +22,7 @@ pub use limits::{
 pub use otlp::{
     decode_otlp_protobuf, otlp_from_spans, spans_from_otlp, ConversionOptions, ConvertedSpans,
 };
+pub use scan::{scan_otlp_protobuf, Scan};
 pub use zipkin::decode_zipkin_json;
 
 /// Re-exported so callers name one version of the OTLP types.

@@ -4,6 +4,7 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use prost::Message;
 
 use super::*;
@@ -573,4 +574,148 @@ fn zipkin_body_that_is_not_a_span_array_is_an_error() {
         error.to_string().starts_with("invalid zipkin v2 json: "),
         "{error}"
     );
+}
+
+// ---- the validating scan agrees with decode + validate ----
+
+/// The scan's contract: `Clean { spans }` only where the full path would decode, change
+/// nothing and accept exactly `spans` spans.
+fn assert_scan_agrees(bytes: &[u8], limits: &ValidationLimits) -> Result<(), TestCaseError> {
+    if let Scan::Clean { spans } = scan_otlp_protobuf(bytes, limits) {
+        let mut request = decode_otlp_protobuf(bytes)
+            .map_err(|error| TestCaseError::fail(format!("scan said clean, prost said {error}")))?;
+        let report = validate_and_limit(&mut request, limits);
+        prop_assert!(
+            !report.modified_request(),
+            "scan said clean, validation changed {report:?}"
+        );
+        prop_assert_eq!(report.accepted_spans, spans);
+    }
+    Ok(())
+}
+
+const TIGHT_LIMITS: ValidationLimits = ValidationLimits {
+    max_attribute_value_bytes: 6,
+    max_attributes_per_span: 3,
+    max_events_per_span: 2,
+    max_links_per_span: 1,
+};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn scan_clean_implies_decode_and_validation_agree(
+        request in request_strategy(),
+        mutations in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let mut bytes = request.encode_to_vec();
+        for (index, byte) in mutations {
+            let index = index % bytes.len();
+            bytes[index] = byte;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut % (bytes.len() + 1));
+        }
+        assert_scan_agrees(&bytes, &ValidationLimits::default())?;
+        assert_scan_agrees(&bytes, &TIGHT_LIMITS)?;
+    }
+
+    #[test]
+    fn scan_of_arbitrary_bytes_never_vouches_for_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        assert_scan_agrees(&bytes, &ValidationLimits::default())?;
+        assert_scan_agrees(&bytes, &TIGHT_LIMITS)?;
+    }
+
+    #[test]
+    fn scan_of_valid_generated_requests_counts_every_span(request in request_strategy()) {
+        // Generated requests have valid IDs; with generous limits nothing needs cutting.
+        let limits = ValidationLimits {
+            max_attribute_value_bytes: usize::MAX,
+            max_attributes_per_span: usize::MAX,
+            max_events_per_span: usize::MAX,
+            max_links_per_span: usize::MAX,
+        };
+        let bytes = request.encode_to_vec();
+        let spans: usize = request.resource_spans.iter()
+            .flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        prop_assert_eq!(scan_otlp_protobuf(&bytes, &limits), Scan::Clean { spans: spans as u64 });
+    }
+}
+
+#[test]
+fn realistic_traffic_takes_the_fast_path() {
+    let batch = weft_gen::TraceGenerator::new(4).next_batch(50, 1_790_000_000_000_000_000);
+    let bytes = batch.request.encode_to_vec();
+    assert_eq!(
+        scan_otlp_protobuf(&bytes, &ValidationLimits::default()),
+        Scan::Clean {
+            spans: batch.spans as u64
+        }
+    );
+}
+
+#[test]
+fn each_violation_leaves_the_fast_path() {
+    let limits = ValidationLimits::default();
+    let scan =
+        |request: &ExportTraceServiceRequest| scan_otlp_protobuf(&request.encode_to_vec(), &limits);
+    assert_eq!(
+        scan(&request_of(vec![valid_span(1)])),
+        Scan::Clean { spans: 1 }
+    );
+
+    let mut bad_trace = valid_span(1);
+    bad_trace.trace_id = vec![0; 16];
+    let mut bad_span = valid_span(1);
+    bad_span.span_id = vec![1; 7];
+    let mut bad_parent = valid_span(1);
+    bad_parent.parent_span_id = vec![1; 3];
+    let mut long_value = valid_span(1);
+    long_value.attributes = vec![key_value(
+        "k",
+        string_value(&"v".repeat(limits.max_attribute_value_bytes + 1)),
+    )];
+    let mut long_key = valid_span(1);
+    long_key.attributes = vec![key_value(
+        &"k".repeat(limits.max_attribute_value_bytes + 1),
+        string_value("v"),
+    )];
+    let mut long_name = valid_span(1);
+    long_name.name = "n".repeat(limits.max_attribute_value_bytes + 1);
+    let mut many_attributes = valid_span(1);
+    many_attributes.attributes = (0..=limits.max_attributes_per_span)
+        .map(|index| key_value(&format!("k{index}"), string_value("v")))
+        .collect();
+    let mut many_events = valid_span(1);
+    many_events.events = vec![span::Event::default(); limits.max_events_per_span + 1];
+    let mut bad_link = valid_span(1);
+    bad_link.links = vec![span::Link::default()];
+    for (what, span) in [
+        ("zero trace id", bad_trace),
+        ("short span id", bad_span),
+        ("short parent", bad_parent),
+        ("long value", long_value),
+        ("long key", long_key),
+        ("long name", long_name),
+        ("too many attributes", many_attributes),
+        ("too many events", many_events),
+        ("link without ids", bad_link),
+    ] {
+        assert_eq!(
+            scan(&request_of(vec![valid_span(2), span])),
+            Scan::NeedsFullDecode,
+            "{what}"
+        );
+    }
+    // Invalid UTF-8 in a string field: prost refuses it, so the scan must not vouch for it.
+    let mut bytes = request_of(vec![valid_span(1)]).encode_to_vec();
+    let name_at = bytes
+        .windows(6)
+        .position(|window| window == b"span-1")
+        .unwrap();
+    bytes[name_at] = 0xff;
+    assert!(decode_otlp_protobuf(&bytes).is_err());
+    assert_eq!(scan_otlp_protobuf(&bytes, &limits), Scan::NeedsFullDecode);
 }

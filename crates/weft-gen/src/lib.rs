@@ -7,9 +7,11 @@
 //! of every OTLP type. [`run`] sends them at a target rate or as fast as the server takes them.
 
 mod generator;
+mod raw_grpc;
 mod sender;
 
 pub use generator::{GeneratedBatch, TraceGenerator};
+pub use raw_grpc::RawExportClient;
 pub use sender::{run, GenError, GenOptions, GenReport, Protocol};
 
 #[cfg(test)]

@@ -3,10 +3,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
-use weft_codec::otlp_proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
 
-use crate::TraceGenerator;
+use crate::{RawExportClient, TraceGenerator};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -85,7 +84,7 @@ struct Counters {
 }
 
 enum Client {
-    Grpc(TraceServiceClient<tonic::transport::Channel>),
+    Grpc(RawExportClient),
     Http {
         client: reqwest::Client,
         url: String,
@@ -102,21 +101,15 @@ enum SendOutcome {
 impl Client {
     async fn send(&mut self, body: bytes::Bytes) -> SendOutcome {
         match self {
-            Client::Grpc(client) => {
-                let request = match weft_codec::decode_otlp_protobuf(&body) {
-                    Ok(request) => request,
-                    Err(error) => return SendOutcome::Failed(error.to_string()),
-                };
-                match client.export(request).await {
-                    Ok(response) => SendOutcome::Accepted {
-                        rejected: rejected_of(&response.into_inner()),
-                    },
-                    Err(status) if status.code() == tonic::Code::ResourceExhausted => {
-                        SendOutcome::Throttled
-                    }
-                    Err(status) => SendOutcome::Failed(status.to_string()),
+            Client::Grpc(client) => match client.export(body).await {
+                Ok(response) => SendOutcome::Accepted {
+                    rejected: rejected_of(&response),
+                },
+                Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                    SendOutcome::Throttled
                 }
-            }
+                Err(status) => SendOutcome::Failed(status.to_string()),
+            },
             Client::Http { client, url, gzip } => {
                 let mut request = client
                     .post(url.as_str())
@@ -176,11 +169,7 @@ async fn connect(options: &GenOptions) -> Result<Client, GenError> {
                 .map_err(|error| invalid(error.to_string()))?
                 .tcp_nodelay(true)
                 .connect_lazy();
-            let mut client = TraceServiceClient::new(channel).max_decoding_message_size(64 << 20);
-            if options.gzip {
-                client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
-            }
-            Ok(Client::Grpc(client))
+            Ok(Client::Grpc(RawExportClient::new(channel, options.gzip)))
         }
         Protocol::Http => {
             let base = options.endpoint.trim_end_matches('/');

@@ -125,13 +125,8 @@ impl tonic::server::UnaryService<bytes::Bytes> for ExportMethod {
     fn call(&mut self, request: tonic::Request<bytes::Bytes>) -> Self::Future {
         let ingestor = self.ingestor.clone();
         Box::pin(async move {
-            let body = request.into_inner();
-            let decoded = weft_codec::decode_otlp_protobuf(&body).map_err(|error| {
-                ingestor.count_request(NAME, "invalid");
-                IngestError::new(ErrorCode::InvalidArgument, error.to_string()).to_grpc_status()
-            })?;
             let outcome = ingestor
-                .export(NAME, decoded, Some(body), (0, String::new()))
+                .export_protobuf(NAME, request.into_inner())
                 .await
                 .map_err(|error| error.to_grpc_status())?;
             Ok(tonic::Response::new(export_response(&outcome)))
@@ -198,6 +193,10 @@ impl Receiver for OtlpGrpcReceiver {
                 .max_connection_age(self.max_connection_age)
                 .max_connection_age_grace(Duration::from_secs(30))
                 .http2_keepalive_interval(Some(Duration::from_secs(30)))
+                // Export requests are ~100 KB to several MB; with HTTP/2's default 64 KiB stream
+                // window each one stalls on WINDOW_UPDATE round trips.
+                .initial_stream_window_size(Some(4 * 1024 * 1024))
+                .initial_connection_window_size(Some(16 * 1024 * 1024))
                 .tcp_nodelay(true)
                 .layer(AdmissionLayer {
                     ingestor: self.ingestor,

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use prost::Message;
 use tokio::net::TcpListener;
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
-use weft_codec::{decode_otlp_json, decode_otlp_protobuf, decode_zipkin_json, otlp_from_spans};
+use weft_codec::{decode_otlp_json, decode_zipkin_json, otlp_from_spans};
 use weft_model::ErrorCode;
 
 use crate::compression::decompress_body;
@@ -190,18 +190,18 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
     };
     let result = async {
         let body = read_body(request, ingestor.config().max_request_bytes).await?;
-        let decoded = match format {
-            OtlpFormat::Protobuf => decode_otlp_protobuf(&body),
-            OtlpFormat::Json => decode_otlp_json(&body),
-        };
-        let export_request = decoded.map_err(|error| {
-            ingestor.count_request(OTLP_HTTP, "invalid");
-            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-        })?;
-        let original = (format == OtlpFormat::Protobuf).then_some(body);
-        ingestor
-            .export(OTLP_HTTP, export_request, original, (0, String::new()))
-            .await
+        match format {
+            OtlpFormat::Protobuf => ingestor.export_protobuf(OTLP_HTTP, body).await,
+            OtlpFormat::Json => {
+                let export_request = decode_otlp_json(&body).map_err(|error| {
+                    ingestor.count_request(OTLP_HTTP, "invalid");
+                    IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+                })?;
+                ingestor
+                    .export(OTLP_HTTP, export_request, None, (0, String::new()))
+                    .await
+            }
+        }
     }
     .await;
     match result {

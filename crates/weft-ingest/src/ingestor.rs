@@ -8,7 +8,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use prost::Message;
-use weft_codec::{validate_and_limit, ExportTraceServiceRequest, ValidationLimits};
+use weft_codec::{
+    decode_otlp_protobuf, scan_otlp_protobuf, validate_and_limit, ExportTraceServiceRequest, Scan,
+    ValidationLimits,
+};
 use weft_model::ErrorCode;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
@@ -190,9 +193,32 @@ impl Ingestor {
             .inc();
     }
 
+    /// Takes an OTLP/protobuf request body. Most requests need no change: a scan that allocates
+    /// nothing proves it, and the body goes to the bus as it is. Anything else is decoded in full
+    /// and validated ([`Ingestor::export`]), so a malformed body gets prost's own error.
+    pub async fn export_protobuf(
+        &self,
+        receiver: &str,
+        body: bytes::Bytes,
+    ) -> Result<ExportOutcome, IngestError> {
+        if let Scan::Clean { spans } = scan_otlp_protobuf(&body, &self.inner.config.limits) {
+            self.record_received(receiver, spans, 0, 0);
+            return self
+                .append(receiver, body.to_vec(), spans, 0, String::new())
+                .await;
+        }
+        let request = decode_otlp_protobuf(&body).map_err(|error| {
+            self.count_request(receiver, "invalid");
+            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+        })?;
+        self.export(receiver, request, Some(body), (0, String::new()))
+            .await
+    }
+
     /// Validates, limits and durably appends one decoded request. `original_protobuf` is the
     /// request's own protobuf encoding when the receiver has it: if validation changed
     /// nothing, those bytes go to the bus as they are instead of being encoded again.
+    /// `extra_rejected` counts spans the receiver already refused while converting (Zipkin).
     pub async fn export(
         &self,
         receiver: &str,
@@ -200,15 +226,35 @@ impl Ingestor {
         original_protobuf: Option<bytes::Bytes>,
         extra_rejected: (u64, String),
     ) -> Result<ExportOutcome, IngestError> {
+        let report = validate_and_limit(&mut request, &self.inner.config.limits);
+        let (pre_rejected, pre_message) = extra_rejected;
+        let rejected = report.rejected_spans + pre_rejected;
+        let received = report.accepted_spans + rejected;
+        self.record_received(receiver, received, rejected, report.truncated_values);
+        let message = [pre_message, report.rejection_message.clone()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let message = if rejected > 0 {
+            format!("rejected {rejected} of {received} spans: {message}")
+        } else {
+            message
+        };
+        let payload = match original_protobuf {
+            Some(original) if !report.modified_request() && pre_rejected == 0 => original.to_vec(),
+            _ => request.encode_to_vec(),
+        };
+        self.append(receiver, payload, report.accepted_spans, rejected, message)
+            .await
+    }
+
+    fn record_received(&self, receiver: &str, received: u64, rejected: u64, truncated: u64) {
         let labels = ReceiverLabels {
             receiver: receiver.to_owned(),
         };
         let metrics = &self.inner.metrics;
         let component = self.component_metrics(receiver);
-        let report = validate_and_limit(&mut request, &self.inner.config.limits);
-        let (pre_rejected, pre_message) = extra_rejected;
-        let rejected = report.rejected_spans + pre_rejected;
-        let received = report.accepted_spans + rejected;
         metrics
             .received_spans
             .get_or_create(&labels)
@@ -222,20 +268,20 @@ impl Ingestor {
         metrics
             .truncated_values
             .get_or_create(&labels)
-            .inc_by(report.truncated_values);
-        let message = [pre_message, report.rejection_message.clone()]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let message = if rejected > 0 {
-            format!("rejected {rejected} of {received} spans: {message}")
-        } else {
-            message
-        };
-        if report.accepted_spans == 0 {
-            let outcome = if rejected > 0 { "invalid" } else { "accepted" };
-            self.count_request(receiver, outcome);
+            .inc_by(truncated);
+    }
+
+    /// Appends a validated payload holding `accepted` spans and answers with partial success.
+    async fn append(
+        &self,
+        receiver: &str,
+        payload: Vec<u8>,
+        accepted: u64,
+        rejected: u64,
+        message: String,
+    ) -> Result<ExportOutcome, IngestError> {
+        if accepted == 0 {
+            self.count_request(receiver, if rejected > 0 { "invalid" } else { "accepted" });
             return Ok(ExportOutcome {
                 accepted_spans: 0,
                 rejected_spans: rejected,
@@ -243,20 +289,21 @@ impl Ingestor {
                 position: None,
             });
         }
-        let payload = match original_protobuf {
-            Some(original) if !report.modified_request() && pre_rejected == 0 => original.to_vec(),
-            _ => request.encode_to_vec(),
+        let labels = ReceiverLabels {
+            receiver: receiver.to_owned(),
         };
+        let metrics = &self.inner.metrics;
+        let component = self.component_metrics(receiver);
         match self.inner.bus.append(payload).await {
             Ok(position) => {
                 metrics
                     .accepted_spans
                     .get_or_create(&labels)
-                    .inc_by(report.accepted_spans);
-                component.sent.inc_by(report.accepted_spans);
+                    .inc_by(accepted);
+                component.sent.inc_by(accepted);
                 self.count_request(receiver, if rejected > 0 { "partial" } else { "accepted" });
                 Ok(ExportOutcome {
-                    accepted_spans: report.accepted_spans,
+                    accepted_spans: accepted,
                     rejected_spans: rejected,
                     message,
                     position: Some(position),
@@ -266,8 +313,8 @@ impl Ingestor {
                 metrics
                     .dropped_spans
                     .get_or_create(&labels)
-                    .inc_by(report.accepted_spans);
-                component.dropped.inc_by(report.accepted_spans);
+                    .inc_by(accepted);
+                component.dropped.inc_by(accepted);
                 match error {
                     BusAppendError::Backpressure(reason) => {
                         self.count_request(receiver, "shed");

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prost::Message;
 use weft_codec::otlp_proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
 use weft_codec::ExportTraceServiceRequest;
@@ -47,51 +46,6 @@ pub async fn grpc_client(endpoint: &str) -> TraceServiceClient<tonic::transport:
         .unwrap()
 }
 
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-struct RawEncoder;
-struct ResponseDecoder;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = bytes::Bytes;
-    type Decode = ExportTraceServiceResponse;
-    type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> ResponseDecoder {
-        ResponseDecoder
-    }
-}
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = bytes::Bytes;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: bytes::Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for ResponseDecoder {
-    type Item = ExportTraceServiceResponse;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Self::Item>, tonic::Status> {
-        ExportTraceServiceResponse::decode(src)
-            .map(Some)
-            .map_err(|error| tonic::Status::internal(error.to_string()))
-    }
-}
-
 /// Sends arbitrary bytes as the body of `TraceService/Export`.
 pub async fn raw_grpc_export(
     endpoint: &str,
@@ -102,19 +56,7 @@ pub async fn raw_grpc_export(
         .connect()
         .await
         .unwrap();
-    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(usize::MAX);
-    grpc.ready().await.unwrap();
-    grpc.unary(
-        tonic::Request::new(bytes::Bytes::from(body)),
-        http_path(),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-fn http_path() -> tonic::codegen::http::uri::PathAndQuery {
-    tonic::codegen::http::uri::PathAndQuery::from_static(
-        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-    )
+    weft_gen::RawExportClient::new(channel, false)
+        .export(bytes::Bytes::from(body))
+        .await
 }
