@@ -112,6 +112,12 @@ fn bytes_field<'a>(buffer: &mut Buffer<'a>, wire_type: WireType) -> Result<&'a [
     length_delimited(buffer, wire_type)
 }
 
+/// IDs are last-one-wins in protobuf: keep the last occurrence, check it at the end.
+fn remember<'a>(slot: &mut Option<&'a [u8]>, buffer: &mut Buffer<'a>, wire_type: WireType) -> Step {
+    *slot = Some(bytes_field(buffer, wire_type)?);
+    Ok(())
+}
+
 fn varint(buffer: &mut Buffer<'_>, wire_type: WireType) -> Step {
     if wire_type != WireType::Varint {
         return Err(Fallback);
@@ -215,20 +221,10 @@ impl Scanner<'_> {
         let (mut attributes, mut events, mut links) = (0, 0, 0);
         let mut status_seen = false;
         each_field(&mut buffer, |tag, wire_type, buffer| match tag {
-            // IDs are last-one-wins in protobuf: remember the last and check it at the end.
-            1 => {
-                trace_id = Some(bytes_field(buffer, wire_type)?);
-                Ok(())
-            }
-            2 => {
-                span_id = Some(bytes_field(buffer, wire_type)?);
-                Ok(())
-            }
+            1 => remember(&mut trace_id, buffer, wire_type),
+            2 => remember(&mut span_id, buffer, wire_type),
             3 => string(buffer, wire_type, usize::MAX),
-            4 => {
-                parent_span_id = Some(bytes_field(buffer, wire_type)?);
-                Ok(())
-            }
+            4 => remember(&mut parent_span_id, buffer, wire_type),
             5 => string(buffer, wire_type, self.max_bytes()),
             6 | 10 | 12 | 14 => varint(buffer, wire_type),
             7 | 8 => fixed(buffer, wire_type, WireType::SixtyFourBit, 8),
@@ -277,14 +273,8 @@ impl Scanner<'_> {
         let mut span_id = None;
         let mut attributes = 0;
         each_field(&mut buffer, |tag, wire_type, buffer| match tag {
-            1 => {
-                trace_id = Some(bytes_field(buffer, wire_type)?);
-                Ok(())
-            }
-            2 => {
-                span_id = Some(bytes_field(buffer, wire_type)?);
-                Ok(())
-            }
+            1 => remember(&mut trace_id, buffer, wire_type),
+            2 => remember(&mut span_id, buffer, wire_type),
             3 => string(buffer, wire_type, usize::MAX),
             4 => self.attribute(buffer, wire_type, &mut attributes),
             5 => varint(buffer, wire_type),

@@ -141,29 +141,47 @@ async fn read_body(request: Request, max_bytes: usize) -> Result<bytes::Bytes, I
     decompress_body(encoding, body, max_bytes)
 }
 
-fn serve_router(
+/// A bound HTTP listener and the routes it serves: the OTLP/HTTP and Zipkin receivers.
+pub struct HttpReceiver {
+    name: &'static str,
     listener: TcpListener,
     router: Router,
-    shutdown: ShutdownSignal,
-) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
-    Box::pin(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-    })
+}
+
+impl Receiver for HttpReceiver {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    fn run(
+        self: Box<Self>,
+        shutdown: ShutdownSignal,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+        Box::pin(async move {
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        })
+    }
 }
 
 /// OTLP/HTTP `POST /v1/traces`: binary protobuf or JSON, optionally gzip-compressed.
-pub struct OtlpHttpReceiver {
-    listener: TcpListener,
-    ingestor: Ingestor,
-}
+pub struct OtlpHttpReceiver;
 
 impl OtlpHttpReceiver {
-    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<Self> {
-        Ok(OtlpHttpReceiver {
+    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
+        Ok(HttpReceiver {
+            name: OTLP_HTTP,
             listener: TcpListener::bind(address).await?,
-            ingestor,
+            router: Router::new()
+                .route("/v1/traces", post(otlp_http_traces))
+                .with_state(ingestor),
         })
     }
 }
@@ -222,40 +240,17 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
     }
 }
 
-impl Receiver for OtlpHttpReceiver {
-    fn name(&self) -> &'static str {
-        OTLP_HTTP
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
-    fn run(
-        self: Box<Self>,
-        shutdown: ShutdownSignal,
-    ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
-        let this = *self;
-        let router = Router::new()
-            .route("/v1/traces", post(otlp_http_traces))
-            .with_state(this.ingestor);
-        serve_router(this.listener, router, shutdown)
-    }
-}
-
 /// Zipkin v2 `POST /api/v2/spans` (JSON), for instrumentation that still speaks Zipkin.
-pub struct ZipkinReceiver {
-    listener: TcpListener,
-    ingestor: Ingestor,
-}
+pub struct ZipkinReceiver;
 
 impl ZipkinReceiver {
-    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<Self> {
-        Ok(ZipkinReceiver {
+    pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
+        Ok(HttpReceiver {
+            name: ZIPKIN,
             listener: TcpListener::bind(address).await?,
-            ingestor,
+            router: Router::new()
+                .route("/api/v2/spans", post(zipkin_spans))
+                .with_state(ingestor),
         })
     }
 }
@@ -325,28 +320,5 @@ async fn zipkin_spans(State(ingestor): State<Ingestor>, request: Request) -> Res
         )
             .into_response(),
         Err(error) => zipkin_error_response(&error),
-    }
-}
-
-impl Receiver for ZipkinReceiver {
-    fn name(&self) -> &'static str {
-        ZIPKIN
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
-    fn run(
-        self: Box<Self>,
-        shutdown: ShutdownSignal,
-    ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
-        let this = *self;
-        let router = Router::new()
-            .route("/api/v2/spans", post(zipkin_spans))
-            .with_state(this.ingestor);
-        serve_router(this.listener, router, shutdown)
     }
 }

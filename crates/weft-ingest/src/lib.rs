@@ -17,7 +17,7 @@ mod ingestor;
 pub use admission::{Admission, AdmissionPermit};
 pub use error::{grpc_code, http_status, IngestError};
 pub use grpc::OtlpGrpcReceiver;
-pub use http_receivers::{OtlpHttpReceiver, ZipkinReceiver};
+pub use http_receivers::{HttpReceiver, OtlpHttpReceiver, ZipkinReceiver};
 pub use ingestor::{Bus, BusAppendError, ExportOutcome, IngestConfig, Ingestor};
 
 use std::future::Future;

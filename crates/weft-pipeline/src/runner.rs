@@ -65,6 +65,7 @@ struct PipelineMetrics {
     records: Counter,
     replayed_records: Counter,
     undecodable_records: Counter,
+    bus_errors: Counter,
     spans: Counter,
     position: Gauge,
     released_position: Gauge,
@@ -87,6 +88,11 @@ impl PipelineMetrics {
             "weft_pipeline_undecodable_records",
             "Bus records that were not valid OTLP protobuf and were skipped",
             metrics.undecodable_records.clone(),
+        );
+        registry.register(
+            "weft_pipeline_bus_errors",
+            "Failed reads from or releases of the bus (retried)",
+            metrics.bus_errors.clone(),
         );
         registry.register(
             "weft_pipeline_spans",
@@ -226,10 +232,24 @@ impl Runner {
         let mut last_commit = Instant::now();
         loop {
             let stopping = self.stop.load(Ordering::Acquire);
-            let records = self.source.read(
+            let read = self.source.read(
                 self.options.max_records_per_read,
                 self.options.max_bytes_per_read,
-            )?;
+            );
+            let records = match read {
+                Ok(records) => records,
+                Err(error) => {
+                    // Keep trying: a stuck pipeline shows as growing lag and, once the bus is
+                    // full, as shed requests, rather than as a silently dead thread.
+                    self.metrics.bus_errors.inc();
+                    tracing::error!(%error, position, "reading the bus failed; retrying");
+                    if stopping {
+                        break;
+                    }
+                    std::thread::sleep(self.options.commit_interval);
+                    continue;
+                }
+            };
             let caught_up = records.is_empty();
             for record in records {
                 position = record.position;
@@ -240,7 +260,7 @@ impl Runner {
                 self.position.store(position, Ordering::Release);
             }
             if caught_up || last_commit.elapsed() >= self.options.commit_interval {
-                self.tick_and_release(position)?;
+                self.tick_and_release(position);
                 last_commit = Instant::now();
             }
             if caught_up {
@@ -256,7 +276,7 @@ impl Runner {
                 tracing::error!(processor = stage.processor.name(), %error, "flush at shutdown failed");
             }
         }
-        self.tick_and_release(position)?;
+        self.tick_and_release(position);
         tracing::info!(position, "pipeline stopped");
         Ok(())
     }
@@ -318,7 +338,7 @@ impl Runner {
         }
     }
 
-    fn tick_and_release(&mut self, position: Position) -> Result<(), PipelineError> {
+    fn tick_and_release(&mut self, position: Position) {
         let head = self.source.head();
         for stage in &mut self.stages {
             if let Err(error) = stage.processor.tick() {
@@ -338,6 +358,9 @@ impl Runner {
             .unwrap_or(position)
             .min(position);
         self.metrics.released_position.set(durable as i64);
-        self.source.release_through(durable)
+        if let Err(error) = self.source.release_through(durable) {
+            self.metrics.bus_errors.inc();
+            tracing::error!(%error, durable, "releasing the bus failed; will retry");
+        }
     }
 }

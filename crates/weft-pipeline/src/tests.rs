@@ -13,6 +13,8 @@ use super::*;
 /// An in-memory bus: records 1..=n, and the release point the pipeline reports.
 #[derive(Clone, Default)]
 struct MemoryBus {
+    /// Reads that fail before reads succeed again.
+    failing_reads: Arc<Mutex<usize>>,
     records: Arc<Mutex<Vec<BusRecord>>>,
     released: Arc<Mutex<Position>>,
     cursor: Arc<Mutex<usize>>,
@@ -52,6 +54,13 @@ impl BusSource for MemoryBus {
         Ok(())
     }
     fn read(&mut self, max_records: usize, _: usize) -> Result<Vec<BusRecord>, PipelineError> {
+        {
+            let mut failing = self.failing_reads.lock().unwrap();
+            if *failing > 0 {
+                *failing -= 1;
+                return Err(PipelineError::Bus("disk on fire".into()));
+            }
+        }
         let records = self.records.lock().unwrap();
         let mut cursor = self.cursor.lock().unwrap();
         let batch: Vec<_> = records
@@ -220,4 +229,28 @@ fn capture_escapes_tabs_and_newlines_in_names() {
     let mut buffer = String::new();
     capture::push_escaped_for_tests(&mut buffer, "a\tb\nc\\d");
     assert_eq!(buffer, "a\\tb\\nc\\\\d");
+}
+
+#[test]
+fn bus_read_errors_are_retried_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.tsv");
+    let bus = MemoryBus::default();
+    bus.push_spans(2);
+    *bus.failing_reads.lock().unwrap() = 3;
+    let sink = CaptureSink::open(&path, Duration::from_millis(1)).unwrap();
+    let handle = pipeline_with(vec![Box::new(sink)])
+        .start(Box::new(bus.clone()))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.position() < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    handle.shutdown().unwrap();
+    assert_eq!(
+        *bus.failing_reads.lock().unwrap(),
+        0,
+        "every failing read was retried"
+    );
+    assert_eq!(capture_lines(&path).len(), 2);
 }

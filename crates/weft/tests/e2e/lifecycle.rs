@@ -136,3 +136,30 @@ fn bad_configuration_is_refused_with_a_message_naming_it() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn demo_mode_generates_traffic_that_reaches_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut weft = Weft::start(
+        dir.path(),
+        &[
+            "--demo",
+            "--demo-rate",
+            "500",
+            "--capture-flush-interval",
+            "50ms",
+        ],
+    );
+    let captured = weft.wait_for_captured(200).await;
+    let services: HashSet<&str> = captured.iter().map(|span| span.service.as_str()).collect();
+    assert!(
+        services.contains("frontend") && services.contains("order-service"),
+        "{services:?}"
+    );
+    assert!(
+        weft.metric(r#"weft_receiver_accepted_spans_total{receiver="otlp_grpc"}"#)
+            .await
+            >= 200.0
+    );
+    assert!(weft.terminate().success(), "the demo stops with the server");
+}
