@@ -31,6 +31,7 @@ impl OtlpGrpcReceiver {
         ingestor: Ingestor,
         max_connection_age: Duration,
     ) -> std::io::Result<Self> {
+        ingestor.register_receiver(NAME);
         Ok(OtlpGrpcReceiver {
             listener: TcpListener::bind(address).await?,
             ingestor,

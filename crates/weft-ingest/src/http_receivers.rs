@@ -176,6 +176,7 @@ pub struct OtlpHttpReceiver;
 
 impl OtlpHttpReceiver {
     pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
+        ingestor.register_receiver(OTLP_HTTP);
         Ok(HttpReceiver {
             name: OTLP_HTTP,
             listener: TcpListener::bind(address).await?,
@@ -245,6 +246,7 @@ pub struct ZipkinReceiver;
 
 impl ZipkinReceiver {
     pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
+        ingestor.register_receiver(ZIPKIN);
         Ok(HttpReceiver {
             name: ZIPKIN,
             listener: TcpListener::bind(address).await?,

@@ -175,6 +175,28 @@ impl Ingestor {
             .component("receiver", receiver)
     }
 
+    /// Creates a receiver's series at zero, so dashboards and alerts see `rejected` and
+    /// `dropped` before the first rejection or drop. Receivers call it when they bind.
+    pub(crate) fn register_receiver(&self, receiver: &str) {
+        let labels = ReceiverLabels {
+            receiver: receiver.to_owned(),
+        };
+        let metrics = &self.inner.metrics;
+        for family in [
+            &metrics.received_spans,
+            &metrics.accepted_spans,
+            &metrics.rejected_spans,
+            &metrics.dropped_spans,
+            &metrics.truncated_values,
+        ] {
+            let _ = family.get_or_create(&labels);
+        }
+        for outcome in ["accepted", "partial", "invalid", "shed", "failed"] {
+            self.count_request_by(receiver, outcome, 0);
+        }
+        let _ = self.component_metrics(receiver);
+    }
+
     /// Admits a request or sheds it (counted).
     pub fn admit(&self, receiver: &str) -> Result<AdmissionPermit, IngestError> {
         self.inner.admission.try_admit().inspect_err(|_| {
@@ -183,6 +205,10 @@ impl Ingestor {
     }
 
     pub(crate) fn count_request(&self, receiver: &str, outcome: &'static str) {
+        self.count_request_by(receiver, outcome, 1);
+    }
+
+    fn count_request_by(&self, receiver: &str, outcome: &'static str, count: u64) {
         self.inner
             .metrics
             .requests
@@ -190,7 +216,7 @@ impl Ingestor {
                 receiver: receiver.to_owned(),
                 outcome,
             })
-            .inc();
+            .inc_by(count);
     }
 
     /// Takes an OTLP/protobuf request body. Most requests need no change: a scan that allocates

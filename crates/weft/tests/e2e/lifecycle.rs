@@ -150,6 +150,14 @@ async fn demo_mode_generates_traffic_that_reaches_the_pipeline() {
             "50ms",
         ],
     );
+    // Every receiver's counters exist from the start, at zero until something happens.
+    let metrics = weft.metrics().await;
+    for receiver in ["otlp_grpc", "otlp_http", "zipkin"] {
+        for family in ["rejected_spans", "dropped_spans"] {
+            let name = format!("weft_receiver_{family}_total{{receiver=\"{receiver}\"}}");
+            assert_eq!(metrics.get(&name), Some(&0.0), "{name}");
+        }
+    }
     let captured = weft.wait_for_captured(200).await;
     let services: HashSet<&str> = captured.iter().map(|span| span.service.as_str()).collect();
     assert!(
