@@ -50,6 +50,7 @@ pub fn http_status(code: ErrorCode) -> http::StatusCode {
         ErrorCode::InvalidArgument => http::StatusCode::BAD_REQUEST,
         ErrorCode::ResourceExhausted => http::StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::PayloadTooLarge => http::StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RequestTimeout => http::StatusCode::REQUEST_TIMEOUT,
         ErrorCode::UnsupportedMediaType => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::NotFound => http::StatusCode::NOT_FOUND,
         ErrorCode::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
@@ -67,6 +68,7 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         // do not retry them.
         ErrorCode::ResourceExhausted | ErrorCode::PayloadTooLarge => tonic::Code::ResourceExhausted,
         ErrorCode::NotFound => tonic::Code::NotFound,
+        ErrorCode::RequestTimeout => tonic::Code::DeadlineExceeded,
         ErrorCode::Unavailable => tonic::Code::Unavailable,
         ErrorCode::Internal => tonic::Code::Internal,
     }

@@ -199,6 +199,8 @@ impl Receiver for OtlpGrpcReceiver {
                 .initial_stream_window_size(Some(4 * 1024 * 1024))
                 .initial_connection_window_size(Some(16 * 1024 * 1024))
                 .tcp_nodelay(true)
+                // Bounds how long a request (body included) may hold an admission slot.
+                .timeout(self.ingestor.config().receive_timeout)
                 .layer(AdmissionLayer {
                     ingestor: self.ingestor,
                 })

@@ -106,7 +106,11 @@ fn export_response_json(response: &ExportTraceServiceResponse) -> Vec<u8> {
 
 /// Reads the whole body, refusing more than `max_bytes` (checked against Content-Length first,
 /// so an honest oversized request is refused before any byte is read), then decompresses it.
-async fn read_body(request: Request, max_bytes: usize) -> Result<bytes::Bytes, IngestError> {
+async fn read_body(
+    request: Request,
+    max_bytes: usize,
+    timeout: std::time::Duration,
+) -> Result<bytes::Bytes, IngestError> {
     let too_large = || {
         IngestError::new(
             ErrorCode::PayloadTooLarge,
@@ -121,20 +125,32 @@ async fn read_body(request: Request, max_bytes: usize) -> Result<bytes::Bytes, I
     if declared_length.is_some_and(|length| length > max_bytes as u64) {
         return Err(too_large());
     }
-    let body = axum::body::to_bytes(request.into_body(), max_bytes)
-        .await
-        .map_err(|error| {
-            if std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-            {
-                too_large()
-            } else {
-                IngestError::new(
-                    ErrorCode::InvalidArgument,
-                    format!("failed to read request body: {error}"),
-                )
-            }
-        })?;
+    let body = tokio::time::timeout(
+        timeout,
+        axum::body::to_bytes(request.into_body(), max_bytes),
+    )
+    .await
+    .map_err(|_| {
+        IngestError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "request body not received within {}s",
+                timeout.as_secs_f64()
+            ),
+        )
+    })?
+    .map_err(|error| {
+        if std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+        {
+            too_large()
+        } else {
+            IngestError::new(
+                ErrorCode::InvalidArgument,
+                format!("failed to read request body: {error}"),
+            )
+        }
+    })?;
     let encoding = headers
         .get(CONTENT_ENCODING)
         .and_then(|value| value.to_str().ok());
@@ -208,7 +224,12 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
         Err(error) => return otlp_error_response(&error, format),
     };
     let result = async {
-        let body = read_body(request, ingestor.config().max_request_bytes).await?;
+        let body = read_body(
+            request,
+            ingestor.config().max_request_bytes,
+            ingestor.config().receive_timeout,
+        )
+        .await?;
         match format {
             OtlpFormat::Protobuf => ingestor.export_protobuf(OTLP_HTTP, body).await,
             OtlpFormat::Json => {
@@ -288,7 +309,12 @@ async fn zipkin_spans(State(ingestor): State<Ingestor>, request: Request) -> Res
         Err(error) => return zipkin_error_response(&error),
     };
     let result = async {
-        let body = read_body(request, ingestor.config().max_request_bytes).await?;
+        let body = read_body(
+            request,
+            ingestor.config().max_request_bytes,
+            ingestor.config().receive_timeout,
+        )
+        .await?;
         let converted = decode_zipkin_json(&body).map_err(|error| {
             ingestor.count_request(ZIPKIN, "invalid");
             IngestError::new(ErrorCode::InvalidArgument, error.to_string())

@@ -46,6 +46,9 @@ pub struct IngestConfig {
     pub max_concurrent_requests: usize,
     /// What `Retry-After` / `RetryInfo` tell a shed client.
     pub retry_after: Duration,
+    /// Longest a request may take to arrive, so a client that stalls mid-body (or a
+    /// slowloris) cannot hold an admission slot for ever.
+    pub receive_timeout: Duration,
 }
 
 impl Default for IngestConfig {
@@ -55,6 +58,7 @@ impl Default for IngestConfig {
             max_request_bytes: 16 * 1024 * 1024,
             max_concurrent_requests: 64,
             retry_after: Duration::from_secs(1),
+            receive_timeout: Duration::from_secs(30),
         }
     }
 }

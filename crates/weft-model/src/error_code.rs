@@ -8,6 +8,8 @@ pub enum ErrorCode {
     ResourceExhausted,
     /// The request body is larger than the configured limit.
     PayloadTooLarge,
+    /// The client did not send its request in time.
+    RequestTimeout,
     /// The content type or encoding is not one Weft accepts.
     UnsupportedMediaType,
     /// The thing asked for does not exist.

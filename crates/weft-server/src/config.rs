@@ -84,6 +84,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_MAX_CONCURRENT_REQUESTS", value_name = "N")]
     pub max_concurrent_requests: Option<usize>,
 
+    /// Longest a request may take to arrive and be answered; a stalled upload is refused (HTTP
+    /// 408; gRPC CANCELLED, tonic's timeout status) and frees its admission slot. [default: 30s]
+    #[arg(long, env = "WEFT_RECEIVE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub receive_timeout: Option<Duration>,
+
     /// Close gRPC connections after this long so clients rebalance across collectors.
     /// [default: 10m]
     #[arg(long, env = "WEFT_GRPC_MAX_CONNECTION_AGE", value_name = "DURATION", value_parser = parse_duration)]
@@ -160,6 +165,7 @@ pub struct FileConfig {
     pub http_listen: Option<SocketAddr>,
     pub max_request_size: Option<String>,
     pub max_concurrent_requests: Option<usize>,
+    pub receive_timeout: Option<String>,
     pub grpc_max_connection_age: Option<String>,
     pub max_attribute_value_size: Option<String>,
     pub max_attributes_per_span: Option<usize>,
@@ -193,6 +199,7 @@ pub struct ServeConfig {
     pub http_listen: SocketAddr,
     pub max_request_bytes: u64,
     pub max_concurrent_requests: usize,
+    pub receive_timeout: Duration,
     pub grpc_max_connection_age: Duration,
     pub limits: ValidationLimits,
     pub wal_fsync: FsyncPolicy,
@@ -259,6 +266,10 @@ impl ServeConfig {
                 .max_concurrent_requests
                 .or(file.max_concurrent_requests)
                 .unwrap_or(64),
+            receive_timeout: args
+                .receive_timeout
+                .or(duration("receive_timeout", &file.receive_timeout)?)
+                .unwrap_or(Duration::from_secs(30)),
             grpc_max_connection_age: args
                 .grpc_max_connection_age
                 .or(duration(

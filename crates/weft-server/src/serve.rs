@@ -120,6 +120,7 @@ impl ServeHandle {
                     .context("max request size does not fit in memory")?,
                 max_concurrent_requests: config.max_concurrent_requests,
                 retry_after: Duration::from_secs(1),
+                receive_timeout: config.receive_timeout,
             },
             &mut registry,
             families,

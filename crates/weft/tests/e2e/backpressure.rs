@@ -172,3 +172,68 @@ async fn flood_of_concurrent_requests_is_shed_and_memory_stays_bounded() {
     assert!(peak < 1024 * 1024, "peak rss {peak} KiB under a flood");
     assert!(weft.is_running());
 }
+
+#[tokio::test]
+async fn stalled_upload_times_out_and_frees_its_admission_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let weft = Weft::start(
+        dir.path(),
+        &[
+            "--max-concurrent-requests",
+            "1",
+            "--receive-timeout",
+            "1s",
+            "--capture-flush-interval",
+            "50ms",
+        ],
+    );
+    // A client that announces 1000 bytes, sends 10 and stalls, holding the only slot.
+    let mut stalled = tokio::net::TcpStream::connect(weft.otlp_http)
+        .await
+        .unwrap();
+    stalled
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nHost: weft\r\nContent-Type: application/x-protobuf\r\n\
+              Content-Length: 1000\r\n\r\n0123456789",
+        )
+        .await
+        .unwrap();
+    let batch = generated_batches(81, 1, 2).remove(0);
+    let send = || async {
+        reqwest::Client::new()
+            .post(weft.otlp_http_url())
+            .header("content-type", "application/x-protobuf")
+            .body(batch.encode_to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    // While it stalls, the slot is taken (retry until the stalled request is admitted).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut saw_shed = false;
+    while !saw_shed && std::time::Instant::now() < deadline {
+        saw_shed = send().await == 429;
+    }
+    assert!(saw_shed, "the stalled upload holds the only admission slot");
+    // The stalled client is told 408 once the receive timeout passes …
+    let mut response = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            let read = stalled.read(&mut buffer).await.unwrap();
+            response.extend_from_slice(&buffer[..read]);
+            if read == 0 || response.windows(4).any(|window| window == b"\r\n\r\n") {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the server answers a stalled upload");
+    let head = String::from_utf8_lossy(&response);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    // … and the slot is free again.
+    assert_eq!(send().await, 200);
+    weft.wait_for_captured(span_keys(&batch).len()).await;
+}
