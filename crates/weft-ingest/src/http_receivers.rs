@@ -164,6 +164,23 @@ pub struct HttpReceiver {
     router: Router,
 }
 
+impl HttpReceiver {
+    async fn bind(
+        name: &'static str,
+        address: SocketAddr,
+        path: &str,
+        route: axum::routing::MethodRouter<Ingestor>,
+        ingestor: Ingestor,
+    ) -> std::io::Result<HttpReceiver> {
+        ingestor.register_receiver(name);
+        Ok(HttpReceiver {
+            name,
+            listener: TcpListener::bind(address).await?,
+            router: Router::new().route(path, route).with_state(ingestor),
+        })
+    }
+}
+
 impl Receiver for HttpReceiver {
     fn name(&self) -> &'static str {
         self.name
@@ -192,14 +209,14 @@ pub struct OtlpHttpReceiver;
 
 impl OtlpHttpReceiver {
     pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
-        ingestor.register_receiver(OTLP_HTTP);
-        Ok(HttpReceiver {
-            name: OTLP_HTTP,
-            listener: TcpListener::bind(address).await?,
-            router: Router::new()
-                .route("/v1/traces", post(otlp_http_traces))
-                .with_state(ingestor),
-        })
+        HttpReceiver::bind(
+            OTLP_HTTP,
+            address,
+            "/v1/traces",
+            post(otlp_http_traces),
+            ingestor,
+        )
+        .await
     }
 }
 
@@ -267,14 +284,14 @@ pub struct ZipkinReceiver;
 
 impl ZipkinReceiver {
     pub async fn bind(address: SocketAddr, ingestor: Ingestor) -> std::io::Result<HttpReceiver> {
-        ingestor.register_receiver(ZIPKIN);
-        Ok(HttpReceiver {
-            name: ZIPKIN,
-            listener: TcpListener::bind(address).await?,
-            router: Router::new()
-                .route("/api/v2/spans", post(zipkin_spans))
-                .with_state(ingestor),
-        })
+        HttpReceiver::bind(
+            ZIPKIN,
+            address,
+            "/api/v2/spans",
+            post(zipkin_spans),
+            ingestor,
+        )
+        .await
     }
 }
 
