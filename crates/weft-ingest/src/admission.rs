@@ -39,8 +39,4 @@ impl Admission {
             )),
         }
     }
-
-    pub fn in_flight(&self, max: usize) -> usize {
-        max.saturating_sub(self.semaphore.available_permits())
-    }
 }

@@ -132,6 +132,26 @@ impl IngestMetrics {
     }
 }
 
+/// One receiver's handles on the counters above.
+struct ReceiverCounters {
+    received: Counter,
+    accepted: Counter,
+    rejected: Counter,
+    dropped: Counter,
+    truncated: Counter,
+    component: ComponentMetrics,
+}
+
+impl ReceiverCounters {
+    fn record_received(&self, received: u64, rejected: u64, truncated: u64) {
+        self.received.inc_by(received);
+        self.component.received.inc_by(received);
+        self.rejected.inc_by(rejected);
+        self.component.dropped.inc_by(rejected);
+        self.truncated.inc_by(truncated);
+    }
+}
+
 struct Inner {
     bus: Arc<dyn Bus>,
     config: IngestConfig,
@@ -169,36 +189,32 @@ impl Ingestor {
         &self.inner.config
     }
 
-    pub fn admission(&self) -> &Admission {
-        &self.inner.admission
-    }
-
-    pub(crate) fn component_metrics(&self, receiver: &str) -> ComponentMetrics {
-        self.inner
-            .component_families
-            .component("receiver", receiver)
+    /// The receiver's counters, looked up once per request.
+    fn counters(&self, receiver: &str) -> ReceiverCounters {
+        let labels = ReceiverLabels {
+            receiver: receiver.to_owned(),
+        };
+        let metrics = &self.inner.metrics;
+        ReceiverCounters {
+            received: metrics.received_spans.get_or_create(&labels).clone(),
+            accepted: metrics.accepted_spans.get_or_create(&labels).clone(),
+            rejected: metrics.rejected_spans.get_or_create(&labels).clone(),
+            dropped: metrics.dropped_spans.get_or_create(&labels).clone(),
+            truncated: metrics.truncated_values.get_or_create(&labels).clone(),
+            component: self
+                .inner
+                .component_families
+                .component("receiver", receiver),
+        }
     }
 
     /// Creates a receiver's series at zero, so dashboards and alerts see `rejected` and
     /// `dropped` before the first rejection or drop. Receivers call it when they bind.
     pub(crate) fn register_receiver(&self, receiver: &str) {
-        let labels = ReceiverLabels {
-            receiver: receiver.to_owned(),
-        };
-        let metrics = &self.inner.metrics;
-        for family in [
-            &metrics.received_spans,
-            &metrics.accepted_spans,
-            &metrics.rejected_spans,
-            &metrics.dropped_spans,
-            &metrics.truncated_values,
-        ] {
-            let _ = family.get_or_create(&labels);
-        }
+        let _ = self.counters(receiver);
         for outcome in ["accepted", "partial", "invalid", "shed", "failed"] {
             self.count_request_by(receiver, outcome, 0);
         }
-        let _ = self.component_metrics(receiver);
     }
 
     /// Admits a request or sheds it (counted).
@@ -232,9 +248,10 @@ impl Ingestor {
         body: bytes::Bytes,
     ) -> Result<ExportOutcome, IngestError> {
         if let Scan::Clean { spans } = scan_otlp_protobuf(&body, &self.inner.config.limits) {
-            self.record_received(receiver, spans, 0, 0);
+            let counters = self.counters(receiver);
+            counters.record_received(spans, 0, 0);
             return self
-                .append(receiver, body.to_vec(), spans, 0, String::new())
+                .append(receiver, &counters, body.to_vec(), spans, 0, String::new())
                 .await;
         }
         let request = decode_otlp_protobuf(&body).map_err(|error| {
@@ -260,7 +277,8 @@ impl Ingestor {
         let (pre_rejected, pre_message) = extra_rejected;
         let rejected = report.rejected_spans + pre_rejected;
         let received = report.accepted_spans + rejected;
-        self.record_received(receiver, received, rejected, report.truncated_values);
+        let counters = self.counters(receiver);
+        counters.record_received(received, rejected, report.truncated_values);
         let message = [pre_message, report.rejection_message.clone()]
             .into_iter()
             .filter(|part| !part.is_empty())
@@ -275,36 +293,22 @@ impl Ingestor {
             Some(original) if !report.modified_request() && pre_rejected == 0 => original.to_vec(),
             _ => request.encode_to_vec(),
         };
-        self.append(receiver, payload, report.accepted_spans, rejected, message)
-            .await
-    }
-
-    fn record_received(&self, receiver: &str, received: u64, rejected: u64, truncated: u64) {
-        let labels = ReceiverLabels {
-            receiver: receiver.to_owned(),
-        };
-        let metrics = &self.inner.metrics;
-        let component = self.component_metrics(receiver);
-        metrics
-            .received_spans
-            .get_or_create(&labels)
-            .inc_by(received);
-        component.received.inc_by(received);
-        metrics
-            .rejected_spans
-            .get_or_create(&labels)
-            .inc_by(rejected);
-        component.dropped.inc_by(rejected);
-        metrics
-            .truncated_values
-            .get_or_create(&labels)
-            .inc_by(truncated);
+        self.append(
+            receiver,
+            &counters,
+            payload,
+            report.accepted_spans,
+            rejected,
+            message,
+        )
+        .await
     }
 
     /// Appends a validated payload holding `accepted` spans and answers with partial success.
     async fn append(
         &self,
         receiver: &str,
+        counters: &ReceiverCounters,
         payload: Vec<u8>,
         accepted: u64,
         rejected: u64,
@@ -319,17 +323,10 @@ impl Ingestor {
                 position: None,
             });
         }
-        let labels = ReceiverLabels {
-            receiver: receiver.to_owned(),
-        };
-        let metrics = &self.inner.metrics;
-        let component = self.component_metrics(receiver);
+        let component = &counters.component;
         match self.inner.bus.append(payload).await {
             Ok(position) => {
-                metrics
-                    .accepted_spans
-                    .get_or_create(&labels)
-                    .inc_by(accepted);
+                counters.accepted.inc_by(accepted);
                 component.sent.inc_by(accepted);
                 self.count_request(receiver, if rejected > 0 { "partial" } else { "accepted" });
                 Ok(ExportOutcome {
@@ -340,10 +337,7 @@ impl Ingestor {
                 })
             }
             Err(error) => {
-                metrics
-                    .dropped_spans
-                    .get_or_create(&labels)
-                    .inc_by(accepted);
+                counters.dropped.inc_by(accepted);
                 component.dropped.inc_by(accepted);
                 match error {
                     BusAppendError::Backpressure(reason) => {

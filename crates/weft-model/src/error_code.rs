@@ -19,10 +19,3 @@ pub enum ErrorCode {
     /// A bug or an I/O failure on Weft's side.
     Internal,
 }
-
-impl ErrorCode {
-    /// Whether an OTLP client should retry a request that failed with this code.
-    pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorCode::ResourceExhausted | ErrorCode::Unavailable)
-    }
-}

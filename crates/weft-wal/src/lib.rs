@@ -153,6 +153,7 @@ pub(crate) struct WalMetrics {
     durable_lsn: Gauge,
     trimmed_segments: Counter,
     rejected_appends: Counter,
+    skipped_records: Counter,
 }
 
 impl WalMetrics {
@@ -207,6 +208,11 @@ impl WalMetrics {
             "weft_wal_rejected_appends",
             "Appends refused because the WAL was full or its queue was",
             metrics.rejected_appends.clone(),
+        );
+        registry.register(
+            "weft_wal_skipped_records",
+            "Records a reader could not read (corrupt, or trimmed before it got to them): data lost",
+            metrics.skipped_records.clone(),
         );
         metrics
     }
@@ -356,15 +362,6 @@ impl Wal {
         WalReader::new(Arc::clone(&self.shared), from)
     }
 
-    /// The LSN of the oldest record still on disk, or the next LSN if the log is empty.
-    pub fn first_lsn(&self) -> Lsn {
-        self.shared
-            .segments
-            .lock()
-            .first()
-            .map_or(self.written_lsn() + 1, |segment| segment.first_lsn)
-    }
-
     /// Deletes closed segments whose every record has LSN ≤ `durable_lsn`, i.e. that all
     /// consumers have made durable. Returns how many segments were deleted.
     pub fn trim_through(&self, durable_lsn: Lsn) -> Result<usize, WalError> {
@@ -392,10 +389,6 @@ impl Wal {
 
     pub fn segment_count(&self) -> usize {
         self.shared.segments.lock().len()
-    }
-
-    pub fn config(&self) -> &WalConfig {
-        &self.shared.config
     }
 
     /// Writes and fsyncs everything queued so far, then stops the writer thread. Appends after

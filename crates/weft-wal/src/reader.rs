@@ -27,8 +27,6 @@ pub struct WalReader {
     shared: Arc<Shared>,
     next_lsn: Lsn,
     current: Option<OpenSegment>,
-    /// Records that could not be read (trimmed before this reader got to them, or corrupt).
-    skipped_records: u64,
 }
 
 impl WalReader {
@@ -37,17 +35,12 @@ impl WalReader {
             shared,
             next_lsn: from.max(1),
             current: None,
-            skipped_records: 0,
         }
     }
 
     /// The LSN the next record read will have.
     pub fn next_lsn(&self) -> Lsn {
         self.next_lsn
-    }
-
-    pub fn skipped_records(&self) -> u64 {
-        self.skipped_records
     }
 
     /// Reads up to `max_records` records or about `max_bytes` of payload, whichever comes first;
@@ -80,7 +73,7 @@ impl WalReader {
                         continue; // positioning within the segment
                     }
                     if lsn > self.next_lsn {
-                        self.skipped_records += lsn - self.next_lsn;
+                        self.skip(lsn - self.next_lsn);
                     }
                     self.next_lsn = lsn + 1;
                     bytes += payload.len();
@@ -112,13 +105,19 @@ impl WalReader {
         Ok(records)
     }
 
+    /// Counts records that could not be read (trimmed before this reader got to them, or
+    /// corrupt) in `weft_wal_skipped_records`.
+    fn skip(&self, records: u64) {
+        self.shared.metrics.skipped_records.inc_by(records);
+    }
+
     /// Moves `next_lsn` to the first record of the segment after `finished`, counting any gap.
     fn advance_past_segment(&mut self, finished: Lsn) -> bool {
         let segments = self.shared.segments.lock();
         match segments.iter().find(|segment| segment.first_lsn > finished) {
             Some(next) => {
                 if next.first_lsn > self.next_lsn {
-                    self.skipped_records += next.first_lsn - self.next_lsn;
+                    self.skip(next.first_lsn - self.next_lsn);
                     self.next_lsn = next.first_lsn;
                 }
                 true
@@ -139,7 +138,7 @@ impl WalReader {
                 None => match segments.first() {
                     // What this reader wanted was trimmed already: start at the oldest record.
                     Some(oldest) => {
-                        self.skipped_records += oldest.first_lsn - self.next_lsn;
+                        self.skip(oldest.first_lsn - self.next_lsn);
                         self.next_lsn = oldest.first_lsn;
                         oldest.first_lsn
                     }
