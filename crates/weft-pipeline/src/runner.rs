@@ -223,7 +223,10 @@ struct Runner {
 
 impl Runner {
     fn run(mut self) -> Result<(), PipelineError> {
-        let start_after = self.durable_position();
+        // No processor keeps anything: nothing to replay.
+        let start_after = self
+            .lowest_durable_position()
+            .unwrap_or_else(|| self.source.head());
         self.source.seek_after(start_after)?;
         // Everything up to the head at start-up was written before this process (re)started.
         let replay_through = self.source.head();
@@ -281,13 +284,12 @@ impl Runner {
         Ok(())
     }
 
-    fn durable_position(&self) -> Position {
+    /// The lowest position every processor has made durable; `None` without processors.
+    fn lowest_durable_position(&self) -> Option<Position> {
         self.stages
             .iter()
             .map(|stage| stage.processor.durable_position())
             .min()
-            // No processor keeps anything: nothing to replay.
-            .unwrap_or_else(|| self.source.head())
     }
 
     fn process_record(&mut self, record: BusRecord) {
@@ -351,10 +353,7 @@ impl Runner {
                 .set(head.saturating_sub(position) as i64);
         }
         let durable = self
-            .stages
-            .iter()
-            .map(|stage| stage.processor.durable_position())
-            .min()
+            .lowest_durable_position()
             .unwrap_or(position)
             .min(position);
         self.metrics.released_position.set(durable as i64);

@@ -162,7 +162,11 @@ async fn trim_deletes_only_segments_consumers_made_durable() {
     let records = read_all(&wal, 1);
     assert!(records.first().unwrap().lsn <= 101);
     let skipped = wal.shared.metrics.skipped_records.get();
-    assert_eq!(skipped, records.first().unwrap().lsn - 1, "what the reader missed is counted");
+    assert_eq!(
+        skipped,
+        records.first().unwrap().lsn - 1,
+        "what the reader missed is counted"
+    );
     assert_eq!(records.last().unwrap().lsn, 200);
     // The active segment is never deleted, even when everything is durable.
     wal.trim_through(200).unwrap();
