@@ -6,6 +6,8 @@ pub enum CodecError {
     InvalidProtobuf(#[from] prost::DecodeError),
     #[error("invalid otlp json: {0}")]
     InvalidOtlpJson(serde_json::Error),
+    #[error("invalid stored span part: {0}")]
+    InvalidPart(String),
     #[error("invalid zipkin v2 json: {0}")]
     InvalidZipkinJson(serde_json::Error),
 }

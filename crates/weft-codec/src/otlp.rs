@@ -65,15 +65,15 @@ pub fn spans_from_otlp(
     converted
 }
 
-struct DerivedResourceFields {
-    service_name: String,
-    host_name: Option<String>,
-    environment: Option<String>,
-    region: Option<String>,
+pub(crate) struct DerivedResourceFields {
+    pub(crate) service_name: String,
+    pub(crate) host_name: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 impl DerivedResourceFields {
-    fn from_resource(resource: &Resource) -> Self {
+    pub(crate) fn from_resource(resource: &Resource) -> Self {
         let text = |key: &str| {
             find_attribute(&resource.attributes, key)
                 .and_then(AttributeValue::as_str)
@@ -160,7 +160,7 @@ pub(crate) fn parent_from_otlp(bytes: &[u8]) -> Result<Option<SpanId>, IdError> 
     SpanId::try_from_slice(bytes).map(Some)
 }
 
-fn resource_from_otlp(resource: Option<otlp_resource::Resource>, schema_url: String) -> Resource {
+pub(crate) fn resource_from_otlp(resource: Option<otlp_resource::Resource>, schema_url: String) -> Resource {
     let Some(resource) = resource else {
         return Resource {
             schema_url,
@@ -184,7 +184,7 @@ fn resource_from_otlp(resource: Option<otlp_resource::Resource>, schema_url: Str
     }
 }
 
-fn scope_from_otlp(
+pub(crate) fn scope_from_otlp(
     scope: Option<otlp_common::InstrumentationScope>,
     schema_url: String,
 ) -> InstrumentationScope {
@@ -203,7 +203,7 @@ fn scope_from_otlp(
     }
 }
 
-fn event_from_otlp(event: otlp_trace::span::Event) -> Event {
+pub(crate) fn event_from_otlp(event: otlp_trace::span::Event) -> Event {
     Event {
         time_unix_nanos: event.time_unix_nano,
         name: event.name,
@@ -212,7 +212,7 @@ fn event_from_otlp(event: otlp_trace::span::Event) -> Event {
     }
 }
 
-fn link_from_otlp(link: otlp_trace::span::Link) -> Result<Link, IdError> {
+pub(crate) fn link_from_otlp(link: otlp_trace::span::Link) -> Result<Link, IdError> {
     Ok(Link {
         trace_id: TraceId::try_from_slice(&link.trace_id)?,
         span_id: SpanId::try_from_slice(&link.span_id)?,
@@ -235,7 +235,7 @@ fn key_values_from_otlp(key_values: Vec<otlp_common::KeyValue>) -> Vec<KeyValue>
         .collect()
 }
 
-fn value_from_otlp(value: otlp_common::AnyValue) -> AttributeValue {
+pub(crate) fn value_from_otlp(value: otlp_common::AnyValue) -> AttributeValue {
     use otlp_common::any_value::Value;
     match value.value {
         None => AttributeValue::Empty,
@@ -293,7 +293,7 @@ pub fn otlp_from_spans(spans: &[Span]) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest { resource_spans }
 }
 
-fn span_to_otlp(span: &Span) -> otlp_trace::Span {
+pub(crate) fn span_to_otlp(span: &Span) -> otlp_trace::Span {
     otlp_trace::Span {
         trace_id: span.trace_id.as_bytes().to_vec(),
         span_id: span.span_id.as_bytes().to_vec(),
@@ -340,7 +340,7 @@ fn span_to_otlp(span: &Span) -> otlp_trace::Span {
     }
 }
 
-fn resource_to_otlp(resource: &Resource) -> otlp_resource::Resource {
+pub(crate) fn resource_to_otlp(resource: &Resource) -> otlp_resource::Resource {
     otlp_resource::Resource {
         attributes: key_values_to_otlp(&resource.attributes),
         dropped_attributes_count: resource.dropped_attributes_count,
@@ -357,7 +357,7 @@ fn resource_to_otlp(resource: &Resource) -> otlp_resource::Resource {
     }
 }
 
-fn scope_to_otlp(scope: &InstrumentationScope) -> otlp_common::InstrumentationScope {
+pub(crate) fn scope_to_otlp(scope: &InstrumentationScope) -> otlp_common::InstrumentationScope {
     otlp_common::InstrumentationScope {
         name: scope.name.clone(),
         version: scope.version.clone(),
@@ -377,7 +377,7 @@ fn key_values_to_otlp(key_values: &[KeyValue]) -> Vec<otlp_common::KeyValue> {
         .collect()
 }
 
-fn value_to_otlp(value: &AttributeValue) -> otlp_common::AnyValue {
+pub(crate) fn value_to_otlp(value: &AttributeValue) -> otlp_common::AnyValue {
     use otlp_common::any_value::Value;
     let value = match value {
         AttributeValue::Empty => None,

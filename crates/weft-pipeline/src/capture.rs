@@ -122,7 +122,7 @@ impl Processor for CaptureSink {
     }
 
     fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
-        for span in &batch.spans {
+        for span in batch.spans.iter() {
             self.buffer.push_str(&batch.position.to_string());
             self.buffer.push('\t');
             self.buffer.push_str(&span.trace_id.to_hex());

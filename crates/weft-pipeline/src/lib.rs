@@ -24,7 +24,8 @@ pub type Position = u64;
 #[derive(Debug)]
 pub struct SpanBatch {
     pub position: Position,
-    pub spans: Vec<Span>,
+    /// Shared so a processor that keeps spans (the store's memtable) holds them without a copy.
+    pub spans: std::sync::Arc<Vec<Span>>,
 }
 
 #[derive(Debug, thiserror::Error)]

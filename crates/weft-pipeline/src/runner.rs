@@ -313,7 +313,7 @@ impl Runner {
         }
         let batch = SpanBatch {
             position: record.position,
-            spans: converted.spans,
+            spans: Arc::new(converted.spans),
         };
         let span_count = batch.spans.len() as u64;
         self.metrics.spans.inc_by(span_count);

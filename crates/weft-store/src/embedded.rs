@@ -1,0 +1,1228 @@
+//! The all-in-one store: memtable → Parquet segments in 10-minute partitions → compaction →
+//! retention by whole partitions, all recorded in one atomically replaced manifest.
+//!
+//! One maintenance thread does every manifest change (flush, compaction, retention), so they
+//! never race; the pipeline thread only inserts into the memtable and freezes it; queries read a
+//! snapshot (memtables and segment list cloned under a short read lock).
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arrow_array::{Array, RecordBatch};
+use parking_lot::{Condvar, Mutex, RwLock};
+use weft_codec::ConversionOptions;
+use weft_model::{Span, SpanKind, TraceId, TraceIdTimeWindow};
+
+use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo};
+use crate::manifest::{sync_directory, Manifest, SegmentMeta};
+use crate::memtable::Memtable;
+use crate::query::{
+    summarize, SearchQuery, SearchResult, SpanHead, TraceIdRange, TraceQuery, TraceSummary,
+};
+use crate::schema::{self, BatchColumns};
+use crate::segment::{self, Segment, SegmentBatchWriter, SegmentWriteOptions};
+use crate::{Position, SpanStore, StoreError};
+
+/// Partitions are this long; retention drops whole partitions.
+pub const PARTITION_SECONDS: u64 = 600;
+/// Spans claiming to start further in the future than this are filed under the time they
+/// arrived, so a wrong clock cannot create a partition that outlives retention.
+const MAX_FUTURE_SECONDS: u64 = 3_600;
+/// A Weft-issued trace ID's spans are looked for from this long before its embedded time …
+const TRACE_LOOKBACK_SECONDS: u64 = PARTITION_SECONDS;
+/// … to this long after it (long-running asynchronous traces).
+const TRACE_LOOKAHEAD_SECONDS: u64 = 3_600;
+const SPANS_DIRECTORY: &str = "spans";
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub directory: PathBuf,
+    /// Partitions whose end is older than this are dropped.
+    pub retention: Duration,
+    /// A memtable older than this is flushed.
+    pub flush_interval: Duration,
+    /// A memtable with this many spans is flushed.
+    pub flush_max_spans: usize,
+    /// Flushed memtables waiting for their segment before writes block.
+    pub max_frozen_memtables: usize,
+    pub flush_zstd_level: i32,
+    pub compaction_zstd_level: i32,
+    /// A partition with this many segments is compacted (closed partitions from two).
+    pub compaction_min_segments: usize,
+    /// Most rows one compaction writes.
+    pub compaction_max_rows: u64,
+    /// Most spans one search looks at before it answers with what it has.
+    pub max_scanned_spans_per_search: u64,
+    /// Business key names, for re-deriving fields when reading spans back.
+    pub conversion: ConversionOptions,
+    /// Test hook: abort the process at this named step (see `CRASH_POINTS`).
+    pub crash_point: Option<String>,
+}
+
+/// Steps a crash test can abort at.
+pub const CRASH_POINTS: [&str; 5] = [
+    "flush-before-manifest",
+    "flush-after-manifest",
+    "compaction-before-manifest",
+    "compaction-after-manifest",
+    "retention-after-manifest",
+];
+
+impl StoreConfig {
+    pub fn new(directory: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            directory: directory.into(),
+            retention: Duration::from_secs(3 * 24 * 3600),
+            flush_interval: Duration::from_secs(30),
+            flush_max_spans: 256 * 1024,
+            max_frozen_memtables: 2,
+            flush_zstd_level: 3,
+            compaction_zstd_level: 9,
+            compaction_min_segments: 4,
+            compaction_max_rows: 8 * 1024 * 1024,
+            max_scanned_spans_per_search: 200_000_000,
+            conversion: ConversionOptions::default(),
+            crash_point: None,
+        }
+    }
+}
+
+/// Sizes and counters for `/health` and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub partitions: u64,
+    pub segments: u64,
+    pub segment_rows: u64,
+    pub segment_bytes: u64,
+    pub memtable_spans: u64,
+    pub frozen_memtables: u64,
+    pub flushed_position: u64,
+    pub flushes: u64,
+    pub compactions: u64,
+    pub partitions_dropped: u64,
+    pub maintenance_errors: u64,
+}
+
+struct OpenSegment {
+    meta: SegmentMeta,
+    segment: Arc<Segment>,
+}
+
+struct State {
+    active: Memtable,
+    frozen: VecDeque<Arc<Memtable>>,
+    partitions: BTreeMap<u64, Vec<Arc<OpenSegment>>>,
+    last_written_position: Position,
+}
+
+#[derive(Default)]
+struct Counters {
+    flushes: AtomicU64,
+    compactions: AtomicU64,
+    partitions_dropped: AtomicU64,
+    maintenance_errors: AtomicU64,
+}
+
+struct Inner {
+    config: StoreConfig,
+    state: RwLock<State>,
+    /// Signalled when a memtable is frozen, a flush finishes, or the store closes.
+    changed: Condvar,
+    changed_lock: Mutex<()>,
+    catalog: Mutex<Catalog>,
+    /// Only the maintenance thread (and retention called directly) changes it.
+    manifest: Mutex<Manifest>,
+    /// Segment files no longer in the manifest, deleted once no query holds them.
+    obsolete: Mutex<Vec<Arc<OpenSegment>>>,
+    stopping: AtomicBool,
+    counters: Counters,
+}
+
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+    maintenance: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+fn now_unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+}
+
+/// The partition a span is filed under.
+pub(crate) fn partition_of(start_unix_nanos: u64, now_unix_nanos: u64) -> u64 {
+    let now_seconds = now_unix_nanos / 1_000_000_000;
+    let mut seconds = start_unix_nanos / 1_000_000_000;
+    if seconds > now_seconds + MAX_FUTURE_SECONDS {
+        seconds = now_seconds;
+    }
+    seconds - seconds % PARTITION_SECONDS
+}
+
+fn segment_file_name(partition_start_secs: u64, id: u64) -> String {
+    format!("{SPANS_DIRECTORY}/partition_start={partition_start_secs}/{id:012}.parquet")
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store, deletes leftovers of interrupted steps and starts the
+    /// maintenance thread.
+    pub fn open(config: StoreConfig) -> Result<EmbeddedStore, StoreError> {
+        let directory = config.directory.clone();
+        std::fs::create_dir_all(directory.join(SPANS_DIRECTORY))
+            .map_err(|error| StoreError::io(&directory, error))?;
+        let manifest = Manifest::load(&directory)?.unwrap_or_default();
+        remove_unlisted_files(&directory, &manifest)?;
+        let mut partitions: BTreeMap<u64, Vec<Arc<OpenSegment>>> = BTreeMap::new();
+        for meta in &manifest.segments {
+            let segment = Segment::open(directory.join(&meta.file))?;
+            partitions
+                .entry(meta.partition_start_secs)
+                .or_default()
+                .push(Arc::new(OpenSegment {
+                    meta: meta.clone(),
+                    segment,
+                }));
+        }
+        let catalog = Catalog::from_snapshot(manifest.catalog.clone());
+        let inner = Arc::new(Inner {
+            state: RwLock::new(State {
+                active: Memtable::new(),
+                frozen: VecDeque::new(),
+                partitions,
+                last_written_position: manifest.flushed_position,
+            }),
+            changed: Condvar::new(),
+            changed_lock: Mutex::new(()),
+            catalog: Mutex::new(catalog),
+            manifest: Mutex::new(manifest),
+            obsolete: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
+            counters: Counters::default(),
+            config,
+        });
+        let thread_inner = Arc::clone(&inner);
+        let maintenance = std::thread::Builder::new()
+            .name("weft-store".into())
+            .spawn(move || thread_inner.maintain())
+            .map_err(|error| StoreError::io(&directory, error))?;
+        Ok(EmbeddedStore {
+            inner,
+            maintenance: Mutex::new(Some(maintenance)),
+        })
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let state = self.inner.state.read();
+        let segments = state.partitions.values().flatten();
+        let (count, rows, bytes) = segments.fold((0, 0, 0), |(count, rows, bytes), open| {
+            (count + 1, rows + open.meta.rows, bytes + open.meta.bytes)
+        });
+        StoreStats {
+            partitions: state.partitions.len() as u64,
+            segments: count,
+            segment_rows: rows,
+            segment_bytes: bytes,
+            memtable_spans: (state.active.span_count()
+                + state.frozen.iter().map(|m| m.span_count()).sum::<usize>())
+                as u64,
+            frozen_memtables: state.frozen.len() as u64,
+            flushed_position: self.inner.manifest.lock().flushed_position,
+            flushes: self.inner.counters.flushes.load(Ordering::Relaxed),
+            compactions: self.inner.counters.compactions.load(Ordering::Relaxed),
+            partitions_dropped: self.inner.counters.partitions_dropped.load(Ordering::Relaxed),
+            maintenance_errors: self.inner.counters.maintenance_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Merges every partition with two or more segments, whatever the thresholds (tests,
+    /// benchmarks, `weft` maintenance). Returns how many merges ran.
+    pub fn compact_now(&self) -> Result<usize, StoreError> {
+        let mut merged = 0;
+        while self.inner.compact_once(now_unix_nanos(), Some(2))? {
+            merged += 1;
+        }
+        Ok(merged)
+    }
+
+    /// Flushes, stops the maintenance thread and waits for it.
+    pub fn close(&self) -> Result<(), StoreError> {
+        let flushed = self.flush();
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.notify();
+        if let Some(thread) = self.maintenance.lock().take() {
+            let _ = thread.join();
+        }
+        flushed
+    }
+}
+
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.notify();
+        if let Some(thread) = self.maintenance.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Deletes temporary files and segments the manifest does not list (an interrupted flush,
+/// compaction or retention left them).
+fn remove_unlisted_files(directory: &Path, manifest: &Manifest) -> Result<(), StoreError> {
+    let listed: HashSet<PathBuf> = manifest
+        .segments
+        .iter()
+        .map(|meta| directory.join(&meta.file))
+        .collect();
+    let spans = directory.join(SPANS_DIRECTORY);
+    let partitions = std::fs::read_dir(&spans).map_err(|error| StoreError::io(&spans, error))?;
+    for partition in partitions {
+        let partition = partition.map_err(|error| StoreError::io(&spans, error))?.path();
+        if !partition.is_dir() {
+            continue;
+        }
+        let entries =
+            std::fs::read_dir(&partition).map_err(|error| StoreError::io(&partition, error))?;
+        let mut kept = 0;
+        for entry in entries {
+            let path = entry
+                .map_err(|error| StoreError::io(&partition, error))?
+                .path();
+            if listed.contains(&path) {
+                kept += 1;
+            } else {
+                tracing::info!(file = %path.display(), "removing a file no manifest lists");
+                std::fs::remove_file(&path).map_err(|error| StoreError::io(&path, error))?;
+            }
+        }
+        if kept == 0 {
+            let _ = std::fs::remove_dir(&partition);
+        }
+    }
+    let leftover = directory.join(format!("{}.tmp", crate::manifest::MANIFEST_FILE));
+    if leftover.exists() {
+        std::fs::remove_file(&leftover).map_err(|error| StoreError::io(&leftover, error))?;
+    }
+    Ok(())
+}
+
+impl Inner {
+    fn notify(&self) {
+        let _guard = self.changed_lock.lock();
+        self.changed.notify_all();
+    }
+
+    fn crash_point(&self, step: &str) {
+        if self.config.crash_point.as_deref() == Some(step) {
+            tracing::error!(step, "crash point reached: aborting as configured");
+            std::process::abort();
+        }
+    }
+
+    fn maintain(&self) {
+        let mut last_retention = Instant::now() - Duration::from_secs(3600);
+        loop {
+            let frozen = self.state.read().frozen.front().cloned();
+            if let Some(memtable) = frozen {
+                if let Err(error) = self.flush_memtable(&memtable) {
+                    self.counters
+                        .maintenance_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "flushing the memtable failed; retrying");
+                    self.wait(Duration::from_secs(1));
+                }
+                continue;
+            }
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            let now = now_unix_nanos();
+            if last_retention.elapsed() >= Duration::from_secs(60) {
+                last_retention = Instant::now();
+                if let Err(error) = self.apply_retention(now) {
+                    self.counters
+                        .maintenance_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "applying retention failed");
+                }
+            }
+            match self.compact_once(now, None) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => {
+                    self.counters
+                        .maintenance_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "compaction failed");
+                }
+            }
+            self.delete_obsolete();
+            self.wait(Duration::from_secs(1));
+        }
+        self.delete_obsolete();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let mut guard = self.changed_lock.lock();
+        if self.state.read().frozen.is_empty() && !self.stopping.load(Ordering::SeqCst) {
+            self.changed.wait_for(&mut guard, timeout);
+        }
+    }
+
+    /// Deletes obsolete segment files no query still holds.
+    fn delete_obsolete(&self) {
+        let mut obsolete = self.obsolete.lock();
+        obsolete.retain(|open| {
+            if Arc::strong_count(open) > 1 {
+                return true;
+            }
+            let path = open.segment.path();
+            if let Err(error) = std::fs::remove_file(path) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(file = %path.display(), %error, "deleting a segment failed");
+                    return true;
+                }
+            }
+            if let Some(partition) = path.parent() {
+                let _ = std::fs::remove_dir(partition);
+            }
+            false
+        });
+    }
+
+    fn freeze_active(state: &mut State) {
+        if !state.active.is_empty() {
+            let memtable = std::mem::replace(&mut state.active, Memtable::new());
+            state.frozen.push_back(Arc::new(memtable));
+        }
+    }
+
+    fn flush_memtable(&self, memtable: &Arc<Memtable>) -> Result<(), StoreError> {
+        let now = now_unix_nanos();
+        let mut by_partition: BTreeMap<u64, Vec<&Span>> = BTreeMap::new();
+        for span in memtable.spans() {
+            by_partition
+                .entry(partition_of(span.start_time_unix_nanos, now))
+                .or_default()
+                .push(span);
+        }
+        let mut manifest = self.manifest.lock();
+        let mut written = Vec::new();
+        for (partition_start_secs, mut spans) in by_partition {
+            segment::sort_for_segment(&mut spans);
+            let id = manifest.next_segment_id;
+            manifest.next_segment_id += 1;
+            let file = segment_file_name(partition_start_secs, id);
+            let path = self.config.directory.join(&file);
+            let partition_directory = path.parent().expect("segment files sit in a partition");
+            if !partition_directory.exists() {
+                std::fs::create_dir_all(partition_directory)
+                    .map_err(|error| StoreError::io(partition_directory, error))?;
+                sync_directory(&self.config.directory.join(SPANS_DIRECTORY))?;
+            }
+            let bytes = segment::write_segment(
+                &path,
+                &spans,
+                SegmentWriteOptions {
+                    zstd_level: self.config.flush_zstd_level,
+                },
+            )?;
+            sync_directory(partition_directory)?;
+            let starts = spans.iter().map(|span| span.start_time_unix_nanos);
+            written.push(SegmentMeta {
+                id,
+                partition_start_secs,
+                file,
+                rows: spans.len() as u64,
+                bytes,
+                min_start_unix_nanos: starts.clone().min().unwrap_or(0),
+                max_start_unix_nanos: starts.max().unwrap_or(0),
+                level: 0,
+            });
+        }
+        self.crash_point("flush-before-manifest");
+        let mut next = manifest.clone();
+        next.segments.extend(written.iter().cloned());
+        next.flushed_position = memtable.last_position;
+        next.catalog = self.catalog.lock().snapshot();
+        next.store(&self.config.directory)?;
+        *manifest = next;
+        self.crash_point("flush-after-manifest");
+        let opened: Vec<Arc<OpenSegment>> = written
+            .into_iter()
+            .map(|meta| {
+                Segment::open(self.config.directory.join(&meta.file))
+                    .map(|segment| Arc::new(OpenSegment { meta, segment }))
+            })
+            .collect::<Result<_, _>>()?;
+        {
+            let mut state = self.state.write();
+            for open in opened {
+                state
+                    .partitions
+                    .entry(open.meta.partition_start_secs)
+                    .or_default()
+                    .push(open);
+            }
+            let flushed = state.frozen.pop_front();
+            debug_assert!(flushed.is_some_and(|flushed| Arc::ptr_eq(&flushed, memtable)));
+        }
+        drop(manifest);
+        self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+        self.notify();
+        Ok(())
+    }
+
+    /// Merges the segments of one partition that needs it. Returns whether it merged anything.
+    fn compact_once(
+        &self,
+        now_unix_nanos: u64,
+        min_segments: Option<usize>,
+    ) -> Result<bool, StoreError> {
+        let Some((partition_start_secs, inputs)) =
+            self.pick_compaction(now_unix_nanos, min_segments)
+        else {
+            return Ok(false);
+        };
+        let mut manifest = self.manifest.lock();
+        let id = manifest.next_segment_id;
+        manifest.next_segment_id += 1;
+        let file = segment_file_name(partition_start_secs, id);
+        let path = self.config.directory.join(&file);
+        let expected_rows: u64 = inputs.iter().map(|open| open.meta.rows).sum();
+        let (bytes, rows, min_start, max_start) = merge_segments(
+            &inputs,
+            &path,
+            SegmentWriteOptions {
+                zstd_level: self.config.compaction_zstd_level,
+            },
+            expected_rows as usize,
+        )?;
+        if rows != expected_rows {
+            let _ = std::fs::remove_file(&path);
+            return Err(StoreError::Corrupt(format!(
+                "compaction read {rows} rows from segments listing {expected_rows}"
+            )));
+        }
+        sync_directory(path.parent().expect("segment files sit in a partition"))?;
+        self.crash_point("compaction-before-manifest");
+        let input_ids: HashSet<u64> = inputs.iter().map(|open| open.meta.id).collect();
+        let meta = SegmentMeta {
+            id,
+            partition_start_secs,
+            file,
+            rows,
+            bytes,
+            min_start_unix_nanos: min_start,
+            max_start_unix_nanos: max_start,
+            level: inputs.iter().map(|open| open.meta.level).max().unwrap_or(0) + 1,
+        };
+        let mut next = manifest.clone();
+        next.segments.retain(|segment| !input_ids.contains(&segment.id));
+        next.segments.push(meta.clone());
+        next.store(&self.config.directory)?;
+        *manifest = next;
+        self.crash_point("compaction-after-manifest");
+        let segment = Segment::open(path)?;
+        {
+            let mut state = self.state.write();
+            let segments = state.partitions.entry(partition_start_secs).or_default();
+            segments.retain(|open| !input_ids.contains(&open.meta.id));
+            segments.push(Arc::new(OpenSegment { meta, segment }));
+        }
+        self.obsolete.lock().extend(inputs);
+        self.counters.compactions.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn pick_compaction(
+        &self,
+        now_unix_nanos: u64,
+        min_segments: Option<usize>,
+    ) -> Option<(u64, Vec<Arc<OpenSegment>>)> {
+        let now_seconds = now_unix_nanos / 1_000_000_000;
+        let state = self.state.read();
+        for (&partition_start_secs, segments) in &state.partitions {
+            let closed = partition_start_secs + 2 * PARTITION_SECONDS <= now_seconds;
+            let minimum = match min_segments {
+                Some(minimum) => minimum,
+                None if closed => 2,
+                None => self.config.compaction_min_segments,
+            };
+            if segments.len() < minimum {
+                continue;
+            }
+            let mut candidates: Vec<Arc<OpenSegment>> = segments.clone();
+            candidates.sort_by_key(|open| open.meta.rows);
+            let mut chosen = Vec::new();
+            let mut rows = 0;
+            for open in candidates {
+                if chosen.len() >= 16 || rows + open.meta.rows > self.config.compaction_max_rows
+                {
+                    break;
+                }
+                rows += open.meta.rows;
+                chosen.push(open);
+            }
+            if chosen.len() >= 2 {
+                return Some((partition_start_secs, chosen));
+            }
+        }
+        None
+    }
+
+    fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
+        let cutoff_seconds = (now_unix_nanos / 1_000_000_000)
+            .saturating_sub(self.config.retention.as_secs());
+        let expired: Vec<u64> = self
+            .state
+            .read()
+            .partitions
+            .keys()
+            .copied()
+            .filter(|start| start + PARTITION_SECONDS <= cutoff_seconds)
+            .collect();
+        self.catalog
+            .lock()
+            .expire(cutoff_seconds.saturating_mul(1_000_000_000));
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let mut manifest = self.manifest.lock();
+        let mut next = manifest.clone();
+        next.segments
+            .retain(|segment| !expired.contains(&segment.partition_start_secs));
+        next.catalog = self.catalog.lock().snapshot();
+        next.store(&self.config.directory)?;
+        *manifest = next;
+        self.crash_point("retention-after-manifest");
+        let mut dropped_spans = 0;
+        let mut state = self.state.write();
+        let mut obsolete = self.obsolete.lock();
+        for partition in &expired {
+            if let Some(segments) = state.partitions.remove(partition) {
+                dropped_spans += segments.iter().map(|open| open.meta.rows).sum::<u64>();
+                obsolete.extend(segments);
+            }
+        }
+        drop(obsolete);
+        drop(state);
+        self.counters
+            .partitions_dropped
+            .fetch_add(expired.len() as u64, Ordering::Relaxed);
+        tracing::info!(
+            partitions = expired.len(),
+            spans = dropped_spans,
+            "retention dropped partitions"
+        );
+        drop(manifest);
+        self.delete_obsolete();
+        Ok(dropped_spans)
+    }
+
+    /// Memtables and segments of the partitions `wanted` admits, as of now.
+    fn snapshot(
+        &self,
+        wanted: impl Fn(u64) -> bool,
+    ) -> (Vec<Arc<Memtable>>, Vec<(u64, Vec<Arc<OpenSegment>>)>) {
+        let state = self.state.read();
+        let memtables = state.frozen.iter().rev().cloned().collect();
+        let partitions = state
+            .partitions
+            .iter()
+            .rev()
+            .filter(|(start, _)| wanted(**start))
+            .map(|(start, segments)| (*start, segments.clone()))
+            .collect();
+        (memtables, partitions)
+    }
+
+    /// Which partitions may hold a trace, and whether a miss there should widen to all.
+    fn trace_partitions(&self, query: &TraceQuery) -> (Box<dyn Fn(u64) -> bool>, bool) {
+        if query.start_unix_nanos.is_some() || query.end_unix_nanos.is_some() {
+            let low = query.start_unix_nanos.unwrap_or(0) / 1_000_000_000;
+            let high = query.end_unix_nanos.unwrap_or(u64::MAX) / 1_000_000_000;
+            return (
+                Box::new(move |start| start + PARTITION_SECONDS > low && start <= high),
+                false,
+            );
+        }
+        let now_seconds = now_unix_nanos() / 1_000_000_000;
+        let window = TraceIdTimeWindow::around(
+            now_seconds,
+            self.config.retention.as_secs() + 86_400,
+            86_400,
+        );
+        match query.trace_id.embedded_time_unix_seconds(window) {
+            Some(seconds) => {
+                let low = seconds.saturating_sub(TRACE_LOOKBACK_SECONDS);
+                let high = seconds + TRACE_LOOKAHEAD_SECONDS;
+                (
+                    Box::new(move |start| start + PARTITION_SECONDS > low && start <= high),
+                    true,
+                )
+            }
+            None => (Box::new(|_| true), false),
+        }
+    }
+
+    fn find_trace(
+        &self,
+        query: &TraceQuery,
+        heads_only: bool,
+    ) -> Result<(Vec<Span>, Vec<SpanHead>), StoreError> {
+        let mut spans = Vec::new();
+        let mut heads = Vec::new();
+        let mut take = |span: &Span| {
+            if query.admits_start(span.start_time_unix_nanos) {
+                if heads_only {
+                    heads.push(SpanHead::of(span));
+                } else {
+                    spans.push(span.clone());
+                }
+            }
+        };
+        let (in_window, widen_on_miss) = self.trace_partitions(query);
+        let (memtables, partitions) = {
+            let state = self.state.read();
+            state.active.trace(&query.trace_id).for_each(&mut take);
+            drop(state);
+            self.snapshot(&in_window)
+        };
+        for memtable in &memtables {
+            memtable.trace(&query.trace_id).for_each(&mut take);
+        }
+        let searched = |partitions: &[(u64, Vec<Arc<OpenSegment>>)],
+                            spans: &mut Vec<Span>,
+                            heads: &mut Vec<SpanHead>|
+         -> Result<(), StoreError> {
+            for (_, segments) in partitions {
+                for open in segments {
+                    if query
+                        .start_unix_nanos
+                        .is_some_and(|start| open.meta.max_start_unix_nanos < start)
+                        || query
+                            .end_unix_nanos
+                            .is_some_and(|end| open.meta.min_start_unix_nanos > end)
+                    {
+                        continue;
+                    }
+                    let found = open.segment.find_trace(
+                        &query.trace_id,
+                        &self.config.conversion,
+                        heads_only,
+                    )?;
+                    spans.extend(
+                        found
+                            .spans
+                            .into_iter()
+                            .filter(|span| query.admits_start(span.start_time_unix_nanos)),
+                    );
+                    heads.extend(found.heads.into_iter().filter(|head| {
+                        query.admits_start(head.start_unix_nanos)
+                    }));
+                }
+            }
+            Ok(())
+        };
+        searched(&partitions, &mut spans, &mut heads)?;
+        if widen_on_miss && spans.is_empty() && heads.is_empty() {
+            // The ID only looked time-embedded (a random ID whose first bytes happen to read as
+            // a recent time): look everywhere else, pruned by the Bloom filters.
+            let (_, rest) = self.snapshot(|start| !in_window(start));
+            searched(&rest, &mut spans, &mut heads)?;
+        }
+        spans.sort_by_key(|span| (span.start_time_unix_nanos, span.span_id));
+        heads.sort_by_key(|head| (head.start_unix_nanos, head.span_id));
+        Ok((spans, heads))
+    }
+
+    fn summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError> {
+        let (_, heads) = self.find_trace(&TraceQuery::new(trace_id), true)?;
+        Ok(summarize(trace_id, &heads))
+    }
+}
+
+/// The newest `capacity` matching traces of one source, by their latest matching span start.
+struct NewestTraces {
+    capacity: usize,
+    starts: HashMap<TraceId, u64>,
+}
+
+impl NewestTraces {
+    fn new(capacity: usize) -> Self {
+        NewestTraces {
+            capacity,
+            starts: HashMap::new(),
+        }
+    }
+
+    fn offer(&mut self, trace_id: TraceId, start: u64) {
+        let entry = self.starts.entry(trace_id).or_insert(start);
+        *entry = (*entry).max(start);
+        if self.starts.len() > self.capacity * 2 {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        let mut newest: Vec<(u64, TraceId)> =
+            self.starts.iter().map(|(id, start)| (*start, *id)).collect();
+        newest.sort_unstable_by(|a, b| b.cmp(a));
+        newest.truncate(self.capacity);
+        self.starts = newest.into_iter().map(|(start, id)| (id, start)).collect();
+    }
+
+    fn into_newest_first(mut self) -> Vec<TraceId> {
+        self.trim();
+        let mut newest: Vec<(u64, TraceId)> =
+            self.starts.into_iter().map(|(id, start)| (start, id)).collect();
+        newest.sort_unstable_by(|a, b| b.cmp(a));
+        newest.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+impl SpanStore for EmbeddedStore {
+    fn write(&self, position: Position, spans: Arc<Vec<Span>>) -> Result<(), StoreError> {
+        if self.inner.stopping.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        self.inner.catalog.lock().record(&spans);
+        let mut state = self.inner.state.write();
+        state.active.insert(position, spans);
+        state.last_written_position = position;
+        if state.active.span_count() >= self.inner.config.flush_max_spans {
+            // Backpressure: wait while too many memtables are waiting for their flush.
+            while state.frozen.len() >= self.inner.config.max_frozen_memtables {
+                drop(state);
+                let mut guard = self.inner.changed_lock.lock();
+                if self.inner.state.read().frozen.len() >= self.inner.config.max_frozen_memtables
+                {
+                    self.inner
+                        .changed
+                        .wait_for(&mut guard, Duration::from_millis(100));
+                }
+                drop(guard);
+                state = self.inner.state.write();
+            }
+            Inner::freeze_active(&mut state);
+            drop(state);
+            self.inner.notify();
+        }
+        Ok(())
+    }
+
+    fn durable_position(&self) -> Position {
+        let state = self.inner.state.read();
+        if state.active.is_empty() && state.frozen.is_empty() {
+            state.last_written_position
+        } else {
+            drop(state);
+            self.inner.manifest.lock().flushed_position
+        }
+    }
+
+    fn tick(&self) -> Result<(), StoreError> {
+        let mut state = self.inner.state.write();
+        if !state.active.is_empty()
+            && state.active.created_at.elapsed() >= self.inner.config.flush_interval
+            && state.frozen.len() < self.inner.config.max_frozen_memtables
+        {
+            Inner::freeze_active(&mut state);
+            drop(state);
+            self.inner.notify();
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Inner::freeze_active(&mut self.inner.state.write());
+        self.inner.notify();
+        let errors_before = self.inner.counters.maintenance_errors.load(Ordering::Relaxed);
+        let mut guard = self.inner.changed_lock.lock();
+        while !self.inner.state.read().frozen.is_empty() {
+            if self.inner.stopping.load(Ordering::SeqCst)
+                && self.maintenance.lock().is_none()
+            {
+                return Err(StoreError::Closed);
+            }
+            if self.inner.counters.maintenance_errors.load(Ordering::Relaxed) > errors_before {
+                return Err(StoreError::Corrupt(
+                    "flushing failed; see the log (the maintenance thread keeps retrying)".into(),
+                ));
+            }
+            self.inner
+                .changed
+                .wait_for(&mut guard, Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    fn trace(&self, query: &TraceQuery) -> Result<Vec<Span>, StoreError> {
+        Ok(self.inner.find_trace(query, false)?.0)
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError> {
+        query.validate()?;
+        let trace_ids = query
+            .trace_id_prefix
+            .as_deref()
+            .map(TraceIdRange::from_prefix)
+            .transpose()?;
+        let low = query.start_unix_nanos / 1_000_000_000;
+        let high = query.end_unix_nanos / 1_000_000_000;
+        let in_range = move |start: u64| start + PARTITION_SECONDS > low && start <= high;
+        let capacity = query.limit * 2 + 16;
+
+        let mut result = SearchResult::default();
+        let mut decided: HashSet<TraceId> = HashSet::new();
+        let mut accept = |candidates: NewestTraces,
+                          result: &mut SearchResult|
+         -> Result<(), StoreError> {
+            for trace_id in candidates.into_newest_first() {
+                if result.traces.len() >= query.limit || !decided.insert(trace_id) {
+                    continue;
+                }
+                if let Some(summary) = self.inner.summary(trace_id)? {
+                    if summary.admits_root(query) {
+                        result.traces.push(summary);
+                    }
+                }
+            }
+            Ok(())
+        };
+
+        // The unflushed spans are the newest: look at them first.
+        let (memtables, partitions) = {
+            let state = self.inner.state.read();
+            let mut candidates = NewestTraces::new(capacity);
+            for span in state.active.spans() {
+                result.scanned_spans += 1;
+                if query.matches_span(span, trace_ids.as_ref()) {
+                    candidates.offer(span.trace_id, span.start_time_unix_nanos);
+                }
+            }
+            drop(state);
+            let snapshot = self.inner.snapshot(&in_range);
+            accept(candidates, &mut result)?;
+            snapshot
+        };
+        for memtable in memtables {
+            let mut candidates = NewestTraces::new(capacity);
+            for span in memtable.spans() {
+                result.scanned_spans += 1;
+                if query.matches_span(span, trace_ids.as_ref()) {
+                    candidates.offer(span.trace_id, span.start_time_unix_nanos);
+                }
+            }
+            accept(candidates, &mut result)?;
+        }
+        for (_, segments) in partitions {
+            if result.traces.len() >= query.limit {
+                break;
+            }
+            if result.scanned_spans >= self.inner.config.max_scanned_spans_per_search {
+                result.partial = true;
+                break;
+            }
+            let mut candidates = NewestTraces::new(capacity);
+            for open in &segments {
+                if open.meta.max_start_unix_nanos < query.start_unix_nanos
+                    || open.meta.min_start_unix_nanos > query.end_unix_nanos
+                {
+                    continue;
+                }
+                result.scanned_spans +=
+                    open.segment
+                        .scan(query, trace_ids.as_ref(), &mut |trace_id, start| {
+                            candidates.offer(trace_id, start)
+                        })?;
+            }
+            accept(candidates, &mut result)?;
+        }
+        result
+            .traces
+            .sort_by(|a, b| b.start_unix_nanos.cmp(&a.start_unix_nanos));
+        result.traces.truncate(query.limit);
+        Ok(result)
+    }
+
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.inner.catalog.lock().services())
+    }
+
+    fn operations(
+        &self,
+        service: &str,
+        kind: Option<SpanKind>,
+    ) -> Result<Vec<OperationInfo>, StoreError> {
+        Ok(self.inner.catalog.lock().operations(service, kind))
+    }
+
+    fn attribute_keys(&self, service: Option<&str>) -> Result<Vec<AttributeKeyInfo>, StoreError> {
+        Ok(self.inner.catalog.lock().attribute_keys(service))
+    }
+
+    fn attribute_values(&self, key: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.inner.catalog.lock().attribute_values(key, prefix))
+    }
+
+    fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
+        self.inner.apply_retention(now_unix_nanos)
+    }
+}
+
+/// Calls `on_match` for every row of a segment batch that satisfies the query's span
+/// conditions. The batch holds the search projection.
+pub(crate) fn match_batch(
+    batch: &RecordBatch,
+    query: &SearchQuery,
+    trace_ids: Option<&TraceIdRange>,
+    on_match: &mut dyn FnMut(TraceId, u64),
+) -> Result<(), StoreError> {
+    let columns = BatchColumns::new(batch);
+    let ids = columns.trace_ids()?;
+    let parents = columns.parent_span_ids()?;
+    let starts = columns.starts()?;
+    let durations = columns.durations()?;
+    let services = columns.services()?;
+    let names = columns.names()?;
+    let kinds = columns.kinds()?;
+    let status_codes = columns.status_codes()?;
+    let root_only = !query.has_span_conditions() && query.has_root_conditions();
+    let (wanted_service, wanted_name) = if root_only {
+        (query.root_service.as_deref(), query.root_operation.as_deref())
+    } else {
+        (query.service.as_deref(), query.operation.as_deref())
+    };
+    // Compare dictionary keys, not strings; a value missing from the dictionary matches nothing.
+    let dictionary_key = |dictionary: &arrow_array::DictionaryArray<arrow_array::types::Int32Type>,
+                          wanted: Option<&str>|
+     -> Option<Option<i32>> {
+        let Some(wanted) = wanted else {
+            return Some(None);
+        };
+        let values = dictionary
+            .values()
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()?;
+        (0..values.len())
+            .find(|&index| values.value(index) == wanted)
+            .map(|index| Some(index as i32))
+    };
+    let Some(service_key) = dictionary_key(services, wanted_service) else {
+        return Ok(());
+    };
+    let Some(name_key) = dictionary_key(names, wanted_name) else {
+        return Ok(());
+    };
+    let attributes = if query.attributes.is_empty() {
+        None
+    } else {
+        Some((columns.attributes()?, columns.resources()?))
+    };
+    let mut resource_matches: HashMap<i32, bool> = HashMap::new();
+    let business_keys = match query.business_key {
+        Some(_) => Some(columns.business_keys()?),
+        None => None,
+    };
+    let start_window = query.start_unix_nanos..=query.end_unix_nanos;
+    for row in 0..batch.num_rows() {
+        let start = starts.value(row).cast_unsigned();
+        if !start_window.contains(&start)
+            || service_key.is_some_and(|key| services.keys().value(row) != key)
+            || name_key.is_some_and(|key| names.keys().value(row) != key)
+        {
+            continue;
+        }
+        if trace_ids.is_some_and(|range| !range.overlaps(ids.value(row), ids.value(row))) {
+            continue;
+        }
+        if root_only {
+            if parents.is_valid(row) {
+                continue;
+            }
+        } else {
+            if query
+                .span_kind
+                .is_some_and(|kind| kind.to_otlp() != kinds.value(row))
+                || query
+                    .status
+                    .is_some_and(|status| !status.admits_otlp(status_codes.value(row)))
+                || !query.admits_duration(durations.value(row))
+            {
+                continue;
+            }
+            if let (Some((list, values)), Some(wanted)) = (business_keys, &query.business_key) {
+                let offsets = list.value_offsets();
+                let range = offsets[row] as usize..offsets[row + 1] as usize;
+                if !range.into_iter().any(|entry| values.value(entry) == wanted) {
+                    continue;
+                }
+            }
+            if let Some((attributes, resources)) = &attributes {
+                let entries = attributes.range(row);
+                let all_match = query.attributes.iter().all(|(key, wanted)| {
+                    if let Some(entry) = entries
+                        .clone()
+                        .find(|&entry| attributes.key(entry) == key)
+                    {
+                        return attributes.value_matches(entry, wanted);
+                    }
+                    let resource_key = resources.keys().value(row);
+                    *resource_matches
+                        .entry(resource_key)
+                        .or_insert_with(|| resource_has(resources, resource_key, key, wanted))
+                });
+                if !all_match {
+                    continue;
+                }
+                resource_matches.retain(|_, _| query.attributes.len() == 1);
+            }
+        }
+        on_match(schema::trace_id_at(ids, row), start);
+    }
+    Ok(())
+}
+
+fn resource_has(
+    resources: &arrow_array::DictionaryArray<arrow_array::types::Int32Type>,
+    resource_key: i32,
+    key: &str,
+    wanted: &str,
+) -> bool {
+    let Some(values) = resources
+        .values()
+        .as_any()
+        .downcast_ref::<arrow_array::BinaryArray>()
+    else {
+        return false;
+    };
+    weft_codec::decode_resource(values.value(resource_key as usize)).is_ok_and(|resource| {
+        weft_model::find_attribute(&resource.attributes, key)
+            .is_some_and(|value| crate::query::attribute_value_matches(value, wanted))
+    })
+}
+
+/// K-way merge of sorted segments into one, bounded in memory by inputs × batch size.
+/// Returns (bytes, rows, min start, max start).
+fn merge_segments(
+    inputs: &[Arc<OpenSegment>],
+    path: &Path,
+    options: SegmentWriteOptions,
+    expected_rows: usize,
+) -> Result<(u64, u64, u64, u64), StoreError> {
+    const BATCH_ROWS: usize = 8 * 1024;
+    let mut readers = inputs
+        .iter()
+        .map(|open| open.segment.read_all(BATCH_ROWS))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut writer = SegmentBatchWriter::create(path, options, expected_rows)?;
+    // Batches referenced by pending output rows, and each input's current batch and row.
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut current: Vec<Option<(usize, usize)>> = vec![None; readers.len()];
+    let mut heap: BinaryHeap<std::cmp::Reverse<(MergeKey, usize)>> = BinaryHeap::new();
+    let next_batch = |input: usize,
+                          readers: &mut Vec<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+                          batches: &mut Vec<RecordBatch>|
+     -> Result<Option<usize>, StoreError> {
+        for batch in readers[input].by_ref() {
+            let batch = batch.map_err(|error| StoreError::Corrupt(format!("reading a segment: {error}")))?;
+            if batch.num_rows() > 0 {
+                batches.push(batch);
+                return Ok(Some(batches.len() - 1));
+            }
+        }
+        Ok(None)
+    };
+    for input in 0..readers.len() {
+        if let Some(batch) = next_batch(input, &mut readers, &mut batches)? {
+            current[input] = Some((batch, 0));
+            heap.push(std::cmp::Reverse((MergeKey::of(&batches[batch], 0)?, input)));
+        }
+    }
+    let mut pending: Vec<(usize, usize)> = Vec::with_capacity(BATCH_ROWS);
+    let (mut rows, mut min_start, mut max_start) = (0u64, u64::MAX, 0u64);
+    let emit = |pending: &mut Vec<(usize, usize)>,
+                    batches: &mut Vec<RecordBatch>,
+                    current: &mut Vec<Option<(usize, usize)>>,
+                    writer: &mut SegmentBatchWriter|
+     -> Result<(), StoreError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<&RecordBatch> = batches.iter().collect();
+        let merged = arrow_select::interleave::interleave_record_batch(&sources, pending)
+            .map_err(schema::arrow_error)?;
+        writer.write(&merged)?;
+        pending.clear();
+        // Keep only batches still current for some input, renumbered.
+        let live: Vec<usize> = current.iter().flatten().map(|(batch, _)| *batch).collect();
+        let mut renumber = HashMap::new();
+        let kept: Vec<RecordBatch> = live
+            .iter()
+            .filter_map(|&old| {
+                if renumber.contains_key(&old) {
+                    return None;
+                }
+                renumber.insert(old, renumber.len());
+                Some(batches[old].clone())
+            })
+            .collect();
+        *batches = kept;
+        for slot in current.iter_mut().flatten() {
+            slot.0 = renumber[&slot.0];
+        }
+        Ok(())
+    };
+    while let Some(std::cmp::Reverse((key, input))) = heap.pop() {
+        let (batch, row) = current[input].expect("an input in the heap has a batch");
+        pending.push((batch, row));
+        rows += 1;
+        min_start = min_start.min(key.start);
+        max_start = max_start.max(key.start);
+        let next_row = row + 1;
+        if next_row < batches[batch].num_rows() {
+            current[input] = Some((batch, next_row));
+            heap.push(std::cmp::Reverse((
+                MergeKey::of(&batches[batch], next_row)?,
+                input,
+            )));
+        } else {
+            current[input] = None;
+            if let Some(next) = next_batch(input, &mut readers, &mut batches)? {
+                current[input] = Some((next, 0));
+                heap.push(std::cmp::Reverse((MergeKey::of(&batches[next], 0)?, input)));
+            }
+        }
+        if pending.len() >= BATCH_ROWS {
+            // Renumbering moves batch indices: fix the heap's view through `current`, which
+            // the heap entries do not store (they store only the input).
+            emit(&mut pending, &mut batches, &mut current, &mut writer)?;
+        }
+    }
+    emit(&mut pending, &mut batches, &mut current, &mut writer)?;
+    let bytes = writer.finish()?;
+    Ok((bytes, rows, if rows == 0 { 0 } else { min_start }, max_start))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct MergeKey {
+    trace_id: [u8; 16],
+    start: u64,
+    span_id: [u8; 8],
+}
+
+impl MergeKey {
+    fn of(batch: &RecordBatch, row: usize) -> Result<Self, StoreError> {
+        let columns = BatchColumns::new(batch);
+        Ok(MergeKey {
+            trace_id: *schema::trace_id_at(columns.trace_ids()?, row).as_bytes(),
+            start: columns.starts()?.value(row).cast_unsigned(),
+            span_id: *schema::span_id_at(columns.span_ids()?, row).as_bytes(),
+        })
+    }
+}

@@ -1,0 +1,526 @@
+//! One immutable Parquet segment: writing it (rows sorted by trace ID, Bloom filters on trace ID
+//! and business keys, page index, zstd) and reading from it (a trace by ID touching the pages
+//! that can hold it; a filtered scan for search).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
+};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::bloom_filter::Sbbf;
+use parquet::file::metadata::{PageIndexPolicy, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnPath;
+use weft_codec::ConversionOptions;
+use weft_model::{Span, TraceId};
+
+use crate::query::{SearchQuery, SpanHead, TraceIdRange};
+use crate::schema::{self, BatchColumns};
+use crate::StoreError;
+
+/// Rows per row group: large enough for good compression, small enough that a Bloom filter
+/// miss skips a meaningful amount.
+pub(crate) const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per page: a trace lookup reads about one page per column.
+const PAGE_ROWS: usize = 2 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SegmentWriteOptions {
+    pub zstd_level: i32,
+}
+
+/// Parquet leaf column paths (list elements sit under `<column>.list.item`).
+fn leaf(path: &[&str]) -> ColumnPath {
+    ColumnPath::new(path.iter().map(|part| (*part).to_owned()).collect())
+}
+
+fn business_keys_leaf() -> ColumnPath {
+    leaf(&[schema::BUSINESS_KEYS, "list", "item"])
+}
+
+fn writer_properties(options: SegmentWriteOptions, rows: usize) -> Result<WriterProperties, StoreError> {
+    let level = ZstdLevel::try_new(options.zstd_level).map_err(|error| {
+        StoreError::InvalidQuery(format!("invalid zstd level {}: {error}", options.zstd_level))
+    })?;
+    let no_dictionary = [
+        leaf(&[schema::TRACE_ID]),
+        leaf(&[schema::SPAN_ID]),
+        leaf(&[schema::PARENT_SPAN_ID]),
+        leaf(&[schema::START_TIME]),
+        leaf(&[schema::DURATION]),
+        leaf(&[schema::DETAIL]),
+    ];
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_column_statistics_enabled(leaf(&[schema::TRACE_ID]), EnabledStatistics::Page)
+        .set_column_statistics_enabled(leaf(&[schema::START_TIME]), EnabledStatistics::Page)
+        .set_column_statistics_enabled(leaf(&[schema::DETAIL]), EnabledStatistics::None)
+        .set_column_statistics_enabled(leaf(&[schema::RESOURCE]), EnabledStatistics::None)
+        .set_column_statistics_enabled(leaf(&[schema::SCOPE]), EnabledStatistics::None)
+        .set_column_bloom_filter_enabled(leaf(&[schema::TRACE_ID]), true)
+        // A trace has several spans, so distinct trace IDs are a fraction of the rows.
+        .set_column_bloom_filter_max_ndv(
+            leaf(&[schema::TRACE_ID]),
+            (rows.min(ROW_GROUP_ROWS) as u64 / 2).max(64),
+        )
+        .set_column_bloom_filter_fpp(leaf(&[schema::TRACE_ID]), 0.01)
+        .set_column_bloom_filter_enabled(business_keys_leaf(), true)
+        .set_column_bloom_filter_max_ndv(business_keys_leaf(), (rows.min(ROW_GROUP_ROWS) as u64 / 2).max(64))
+        .set_column_bloom_filter_fpp(business_keys_leaf(), 0.01)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]));
+    for column in no_dictionary {
+        builder = builder.set_column_dictionary_enabled(column, false);
+    }
+    builder = builder
+        .set_column_encoding(leaf(&[schema::START_TIME]), Encoding::DELTA_BINARY_PACKED)
+        .set_column_encoding(leaf(&[schema::DURATION]), Encoding::DELTA_BINARY_PACKED);
+    Ok(builder.build())
+}
+
+/// Sorts spans the way segments keep them: by trace ID, then start time, then span ID.
+pub(crate) fn sort_for_segment(spans: &mut [&Span]) {
+    spans.sort_unstable_by(|a, b| {
+        (a.trace_id, a.start_time_unix_nanos, a.span_id).cmp(&(
+            b.trace_id,
+            b.start_time_unix_nanos,
+            b.span_id,
+        ))
+    });
+}
+
+/// Writes sorted spans to `path` (through a temporary file, fsynced, renamed). The caller
+/// fsyncs the directory. Returns the file size.
+pub(crate) fn write_segment(
+    path: &Path,
+    spans: &[&Span],
+    options: SegmentWriteOptions,
+) -> Result<u64, StoreError> {
+    let temporary = path.with_extension("parquet.tmp");
+    let file = File::create(&temporary).map_err(|error| StoreError::io(&temporary, error))?;
+    let properties = writer_properties(options, spans.len())?;
+    let mut writer = ArrowWriter::try_new(file, schema::SCHEMA.clone(), Some(properties))
+        .map_err(|error| StoreError::parquet(&temporary, error))?;
+    for chunk in spans.chunks(16 * 1024) {
+        let batch = schema::spans_to_batch(chunk)?;
+        writer
+            .write(&batch)
+            .map_err(|error| StoreError::parquet(&temporary, error))?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|error| StoreError::parquet(&temporary, error))?;
+    file.sync_all()
+        .map_err(|error| StoreError::io(&temporary, error))?;
+    let bytes = file
+        .metadata()
+        .map_err(|error| StoreError::io(&temporary, error))?
+        .len();
+    drop(file);
+    std::fs::rename(&temporary, path).map_err(|error| StoreError::io(path, error))?;
+    Ok(bytes)
+}
+
+/// Writes record batches already in segment order (compaction's merge output).
+pub(crate) struct SegmentBatchWriter {
+    temporary: PathBuf,
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+}
+
+impl SegmentBatchWriter {
+    pub(crate) fn create(
+        path: &Path,
+        options: SegmentWriteOptions,
+        expected_rows: usize,
+    ) -> Result<Self, StoreError> {
+        let temporary = path.with_extension("parquet.tmp");
+        let file = File::create(&temporary).map_err(|error| StoreError::io(&temporary, error))?;
+        let writer = ArrowWriter::try_new(
+            file,
+            schema::SCHEMA.clone(),
+            Some(writer_properties(options, expected_rows)?),
+        )
+        .map_err(|error| StoreError::parquet(&temporary, error))?;
+        Ok(SegmentBatchWriter {
+            temporary,
+            path: path.to_owned(),
+            writer,
+        })
+    }
+
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        self.writer
+            .write(batch)
+            .map_err(|error| StoreError::parquet(&self.temporary, error))
+    }
+
+    pub(crate) fn finish(self) -> Result<u64, StoreError> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|error| StoreError::parquet(&self.temporary, error))?;
+        file.sync_all()
+            .map_err(|error| StoreError::io(&self.temporary, error))?;
+        let bytes = file
+            .metadata()
+            .map_err(|error| StoreError::io(&self.temporary, error))?
+            .len();
+        drop(file);
+        std::fs::rename(&self.temporary, &self.path)
+            .map_err(|error| StoreError::io(&self.path, error))?;
+        Ok(bytes)
+    }
+}
+
+/// An open segment: its Parquet metadata (with page index) and Bloom filters, loaded once.
+pub(crate) struct Segment {
+    path: PathBuf,
+    metadata: ArrowReaderMetadata,
+    trace_id_leaf: usize,
+    business_keys_leaf: usize,
+    start_leaf: usize,
+    trace_blooms: OnceLock<Vec<Option<Sbbf>>>,
+    business_blooms: OnceLock<Vec<Option<Sbbf>>>,
+}
+
+impl Segment {
+    pub(crate) fn open(path: PathBuf) -> Result<Arc<Segment>, StoreError> {
+        let file = File::open(&path).map_err(|error| StoreError::io(&path, error))?;
+        let metadata =
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional))
+                .map_err(|error| StoreError::parquet(&path, error))?;
+        let descriptor = metadata.metadata().file_metadata().schema_descr_ptr();
+        let find_leaf = |wanted: &ColumnPath| {
+            descriptor
+                .columns()
+                .iter()
+                .position(|column| column.path() == wanted)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("{} lacks column {wanted}", path.display()))
+                })
+        };
+        Ok(Arc::new(Segment {
+            trace_id_leaf: find_leaf(&leaf(&[schema::TRACE_ID]))?,
+            business_keys_leaf: find_leaf(&business_keys_leaf())?,
+            start_leaf: find_leaf(&leaf(&[schema::START_TIME]))?,
+            path,
+            metadata,
+            trace_blooms: OnceLock::new(),
+            business_blooms: OnceLock::new(),
+        }))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn builder(&self) -> Result<ParquetRecordBatchReaderBuilder<File>, StoreError> {
+        let file = File::open(&self.path).map_err(|error| StoreError::io(&self.path, error))?;
+        Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file,
+            self.metadata.clone(),
+        ))
+    }
+
+    fn load_blooms(&self, leaf_index: usize) -> Result<Vec<Option<Sbbf>>, StoreError> {
+        let builder = self.builder()?;
+        (0..self.metadata.metadata().num_row_groups())
+            .map(|row_group| {
+                builder
+                    .get_row_group_column_bloom_filter(row_group, leaf_index)
+                    .map_err(|error| StoreError::parquet(&self.path, error))
+            })
+            .collect()
+    }
+
+    fn blooms<'a>(
+        &self,
+        cell: &'a OnceLock<Vec<Option<Sbbf>>>,
+        leaf_index: usize,
+    ) -> Result<&'a [Option<Sbbf>], StoreError> {
+        if let Some(blooms) = cell.get() {
+            return Ok(blooms);
+        }
+        let loaded = self.load_blooms(leaf_index)?;
+        Ok(cell.get_or_init(|| loaded))
+    }
+
+    fn row_group_trace_range(&self, row_group: usize) -> Option<(&[u8], &[u8])> {
+        match self
+            .metadata
+            .metadata()
+            .row_group(row_group)
+            .column(self.trace_id_leaf)
+            .statistics()
+        {
+            Some(Statistics::FixedLenByteArray(statistics)) => Some((
+                statistics.min_bytes_opt()?,
+                statistics.max_bytes_opt()?,
+            )),
+            _ => None,
+        }
+    }
+
+    fn row_group_start_range(&self, row_group: usize) -> Option<(i64, i64)> {
+        match self
+            .metadata
+            .metadata()
+            .row_group(row_group)
+            .column(self.start_leaf)
+            .statistics()
+        {
+            Some(Statistics::Int64(statistics)) => {
+                Some((*statistics.min_opt()?, *statistics.max_opt()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// Rows of a row group whose trace-ID pages may hold `trace_id`, from the page index.
+    fn pages_holding(&self, row_group: usize, trace_id: &[u8]) -> Option<RowSelection> {
+        let page_index = self.metadata.metadata().page_index_for_row_group(row_group);
+        let column_index = page_index.column_index(self.trace_id_leaf)?;
+        let offset_index = page_index.offset_index(self.trace_id_leaf)?;
+        let parquet::file::page_index::column_index::ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(
+            index,
+        ) = column_index
+        else {
+            return None;
+        };
+        let row_count =
+            usize::try_from(self.metadata.metadata().row_group(row_group).num_rows()).ok()?;
+        let locations = offset_index.page_locations();
+        let mut selectors = Vec::new();
+        let mut covered = 0usize;
+        for (page, location) in locations.iter().enumerate() {
+            let first = usize::try_from(location.first_row_index).ok()?;
+            let next = locations
+                .get(page + 1)
+                .map_or(Some(row_count), |next| usize::try_from(next.first_row_index).ok())?;
+            let may_hold = match (index.min_value(page), index.max_value(page)) {
+                (Some(min), Some(max)) => min <= trace_id && trace_id <= max,
+                _ => true,
+            };
+            if may_hold {
+                if first > covered {
+                    selectors.push(RowSelector::skip(first - covered));
+                }
+                selectors.push(RowSelector::select(next - first));
+                covered = next;
+            }
+        }
+        if covered < row_count {
+            selectors.push(RowSelector::skip(row_count - covered));
+        }
+        Some(RowSelection::from(selectors))
+    }
+
+    /// The spans of one trace in this segment.
+    pub(crate) fn find_trace(
+        &self,
+        trace_id: &TraceId,
+        options: &ConversionOptions,
+        heads_only: bool,
+    ) -> Result<SegmentTrace, StoreError> {
+        let wanted = trace_id.as_bytes();
+        let mut found = SegmentTrace::default();
+        let blooms = self.blooms(&self.trace_blooms, self.trace_id_leaf)?;
+        for row_group in 0..self.metadata.metadata().num_row_groups() {
+            if let Some((min, max)) = self.row_group_trace_range(row_group) {
+                if &wanted[..] < min || &wanted[..] > max {
+                    continue;
+                }
+            }
+            if let Some(Some(bloom)) = blooms.get(row_group) {
+                if !bloom.check(&wanted[..]) {
+                    continue;
+                }
+            }
+            let mut builder = self.builder()?.with_row_groups(vec![row_group]);
+            if let Some(selection) = self.pages_holding(row_group, wanted) {
+                builder = builder.with_row_selection(selection);
+            }
+            if heads_only {
+                builder = builder.with_projection(head_projection(&self.metadata));
+            }
+            let reader = builder
+                .build()
+                .map_err(|error| StoreError::parquet(&self.path, error))?;
+            for batch in reader {
+                let batch = batch.map_err(|error| {
+                    StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                })?;
+                let trace_ids = BatchColumns::new(&batch).trace_ids()?;
+                let rows: Vec<usize> = (0..batch.num_rows())
+                    .filter(|&row| trace_ids.value(row) == &wanted[..])
+                    .collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                if heads_only {
+                    found.heads.extend(heads_of(&batch, rows)?);
+                } else {
+                    found
+                        .spans
+                        .extend(schema::batch_to_spans(&batch, rows, options)?);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Feeds every span matching the query's span conditions to `on_match` (trace ID, start).
+    /// Returns the number of spans looked at.
+    pub(crate) fn scan(
+        &self,
+        query: &SearchQuery,
+        trace_ids: Option<&TraceIdRange>,
+        on_match: &mut dyn FnMut(TraceId, u64),
+    ) -> Result<u64, StoreError> {
+        let business_blooms = match &query.business_key {
+            Some(_) => Some(self.blooms(&self.business_blooms, self.business_keys_leaf)?),
+            None => None,
+        };
+        let window = (
+            query.start_unix_nanos.min(i64::MAX as u64).cast_signed(),
+            query.end_unix_nanos.min(i64::MAX as u64).cast_signed(),
+        );
+        let mut scanned = 0u64;
+        for row_group in 0..self.metadata.metadata().num_row_groups() {
+            if let Some((min, max)) = self.row_group_start_range(row_group) {
+                if max < window.0 || min > window.1 {
+                    continue;
+                }
+            }
+            if let (Some(range), Some((min, max))) =
+                (trace_ids, self.row_group_trace_range(row_group))
+            {
+                if !range.overlaps(min, max) {
+                    continue;
+                }
+            }
+            if let (Some(blooms), Some(wanted)) = (business_blooms, &query.business_key) {
+                if let Some(Some(bloom)) = blooms.get(row_group) {
+                    if !bloom.check(wanted.as_str()) {
+                        continue;
+                    }
+                }
+            }
+            let reader = self
+                .builder()?
+                .with_row_groups(vec![row_group])
+                .with_projection(search_projection(&self.metadata, query))
+                .with_batch_size(8 * 1024)
+                .build()
+                .map_err(|error| StoreError::parquet(&self.path, error))?;
+            for batch in reader {
+                let batch = batch.map_err(|error| {
+                    StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                })?;
+                scanned += batch.num_rows() as u64;
+                crate::embedded::match_batch(&batch, query, trace_ids, on_match)?;
+            }
+        }
+        Ok(scanned)
+    }
+
+    /// Every row, all columns, in segment order (compaction input).
+    pub(crate) fn read_all(
+        &self,
+        batch_rows: usize,
+    ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, StoreError> {
+        self.builder()?
+            .with_batch_size(batch_rows)
+            .build()
+            .map_err(|error| StoreError::parquet(&self.path, error))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct SegmentTrace {
+    pub spans: Vec<Span>,
+    pub heads: Vec<SpanHead>,
+}
+
+fn roots(metadata: &ArrowReaderMetadata, names: &[&str]) -> ProjectionMask {
+    let indices: Vec<usize> = names.iter().map(|name| schema::column_index(name)).collect();
+    ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), indices)
+}
+
+const HEAD_COLUMNS: [&str; 7] = [
+    schema::TRACE_ID,
+    schema::SPAN_ID,
+    schema::PARENT_SPAN_ID,
+    schema::START_TIME,
+    schema::DURATION,
+    schema::SERVICE_NAME,
+    schema::NAME,
+];
+
+fn head_projection(metadata: &ArrowReaderMetadata) -> ProjectionMask {
+    let mut names = HEAD_COLUMNS.to_vec();
+    names.push(schema::STATUS_CODE);
+    roots(metadata, &names)
+}
+
+fn search_projection(metadata: &ArrowReaderMetadata, query: &SearchQuery) -> ProjectionMask {
+    let mut names = vec![
+        schema::TRACE_ID,
+        schema::PARENT_SPAN_ID,
+        schema::START_TIME,
+        schema::DURATION,
+        schema::SERVICE_NAME,
+        schema::NAME,
+        schema::KIND,
+        schema::STATUS_CODE,
+    ];
+    if !query.attributes.is_empty() {
+        names.push(schema::ATTRIBUTES);
+        names.push(schema::RESOURCE);
+    }
+    if query.business_key.is_some() {
+        names.push(schema::BUSINESS_KEYS);
+    }
+    roots(metadata, &names)
+}
+
+fn heads_of(batch: &RecordBatch, rows: Vec<usize>) -> Result<Vec<SpanHead>, StoreError> {
+    let columns = BatchColumns::new(batch);
+    let span_ids = columns.span_ids()?;
+    let parents = columns.parent_span_ids()?;
+    let starts = columns.starts()?;
+    let durations = columns.durations()?;
+    let services = columns.services()?;
+    let names = columns.names()?;
+    let status_codes = columns.status_codes()?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let start = starts.value(row).cast_unsigned();
+            SpanHead {
+                span_id: schema::span_id_at(span_ids, row),
+                parent_span_id: schema::parent_at(parents, row),
+                service_name: schema::dictionary_text(services, row).to_owned(),
+                name: schema::dictionary_text(names, row).to_owned(),
+                start_unix_nanos: start,
+                end_unix_nanos: start.wrapping_add(durations.value(row).cast_unsigned()),
+                is_error: status_codes.value(row) == weft_model::StatusCode::Error.to_otlp(),
+            }
+        })
+        .collect())
+}

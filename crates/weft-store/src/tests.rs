@@ -1,0 +1,496 @@
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use weft_codec::{spans_from_otlp, ConversionOptions};
+use weft_model::{Span, SpanKind, StatusCode, TraceId};
+
+use super::*;
+use crate::query::TraceIdRange;
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_nanos() as u64
+}
+
+fn conversion() -> ConversionOptions {
+    ConversionOptions {
+        business_key_names: vec!["order.id".into(), "user.id".into()],
+    }
+}
+
+fn config(directory: &std::path::Path) -> StoreConfig {
+    StoreConfig {
+        conversion: conversion(),
+        // Flushes happen when a test asks for them.
+        flush_interval: Duration::from_secs(3600),
+        ..StoreConfig::new(directory)
+    }
+}
+
+fn generated(seed: u64, traces: usize, now: u64) -> Vec<Span> {
+    let batch = weft_gen::TraceGenerator::new(seed).next_batch(traces, now);
+    spans_from_otlp(batch.request, &conversion()).spans
+}
+
+fn by_trace(spans: &[Span]) -> HashMap<TraceId, Vec<Span>> {
+    let mut traces: HashMap<TraceId, Vec<Span>> = HashMap::new();
+    for span in spans {
+        traces.entry(span.trace_id).or_default().push(span.clone());
+    }
+    for spans in traces.values_mut() {
+        spans.sort_by_key(|span| (span.start_time_unix_nanos, span.span_id));
+    }
+    traces
+}
+
+fn write_all(store: &EmbeddedStore, spans: &[Span], position: u64) {
+    store
+        .write(position, Arc::new(spans.to_vec()))
+        .expect("write");
+}
+
+fn assert_every_trace_found(store: &EmbeddedStore, spans: &[Span]) {
+    for (trace_id, expected) in by_trace(spans) {
+        let found = store.trace(&TraceQuery::new(trace_id)).expect("trace");
+        assert_eq!(found, expected, "trace {trace_id:?} read back differs");
+    }
+}
+
+#[test]
+fn spans_are_found_by_id_from_the_memtable_and_after_flush_unchanged() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let spans = generated(1, 50, now_nanos());
+    write_all(&store, &spans, 1);
+    assert_every_trace_found(&store, &spans);
+    assert_eq!(store.durable_position(), 0, "nothing flushed yet");
+
+    store.flush().expect("flush");
+    assert_eq!(store.durable_position(), 1);
+    let stats = store.stats();
+    assert_eq!(stats.memtable_spans, 0);
+    assert_eq!(stats.segment_rows, spans.len() as u64);
+    assert_every_trace_found(&store, &spans);
+}
+
+#[test]
+fn a_reopened_store_has_its_flushed_spans_and_reports_their_position() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let spans = generated(2, 40, now_nanos());
+    {
+        let store = EmbeddedStore::open(config(directory.path())).expect("open");
+        write_all(&store, &spans, 7);
+        store.close().expect("close");
+    }
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    assert_eq!(store.durable_position(), 7);
+    assert_every_trace_found(&store, &spans);
+    assert!(store.services().expect("services").contains(&"frontend".to_owned()));
+}
+
+#[test]
+fn files_the_manifest_does_not_list_are_removed_at_open() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let spans = generated(3, 10, now_nanos());
+    {
+        let store = EmbeddedStore::open(config(directory.path())).expect("open");
+        write_all(&store, &spans, 1);
+        store.close().expect("close");
+    }
+    let partition = std::fs::read_dir(directory.path().join("spans"))
+        .expect("spans dir")
+        .next()
+        .expect("a partition")
+        .expect("entry")
+        .path();
+    let stray = partition.join("999999999999.parquet");
+    let temporary = partition.join("000000000123.parquet.tmp");
+    std::fs::write(&stray, b"not parquet").expect("write stray");
+    std::fs::write(&temporary, b"half written").expect("write tmp");
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    assert!(!stray.exists() && !temporary.exists());
+    assert_every_trace_found(&store, &spans);
+}
+
+#[test]
+fn an_unknown_trace_id_is_an_empty_answer_from_memtable_and_segments() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    write_all(&store, &generated(4, 20, now_nanos()), 1);
+    let unknown = TraceId::from_bytes([0x42; 16]);
+    assert!(store.trace(&TraceQuery::new(unknown)).expect("trace").is_empty());
+    store.flush().expect("flush");
+    assert!(store.trace(&TraceQuery::new(unknown)).expect("trace").is_empty());
+}
+
+#[test]
+fn time_bounds_on_a_trace_lookup_keep_only_spans_starting_within_them() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let spans = generated(5, 5, now_nanos());
+    write_all(&store, &spans, 1);
+    store.flush().expect("flush");
+    let (trace_id, trace) = by_trace(&spans).into_iter().next().expect("a trace");
+    let second_start = trace[1].start_time_unix_nanos;
+    let found = store
+        .trace(&TraceQuery {
+            trace_id,
+            start_unix_nanos: Some(second_start),
+            end_unix_nanos: None,
+        })
+        .expect("trace");
+    let expected: Vec<Span> = trace
+        .into_iter()
+        .filter(|span| span.start_time_unix_nanos >= second_start)
+        .collect();
+    assert_eq!(found, expected);
+}
+
+/// Every search, answered from the memtable and then from segments, against a brute-force
+/// answer computed from the spans themselves.
+#[test]
+fn search_agrees_with_brute_force_before_and_after_flush() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let now = now_nanos();
+    let spans = generated(6, 300, now);
+    write_all(&store, &spans, 1);
+    let window = (now - 3_600_000_000_000, now + 60_000_000_000);
+    let some_trace = spans[0].trace_id.to_hex();
+    let order_id = spans
+        .iter()
+        .find_map(|span| span.business_keys.iter().find(|key| key.name == "order.id"))
+        .expect("generated spans carry order ids")
+        .value
+        .clone();
+    let queries: Vec<(&str, SearchQuery)> = vec![
+        ("everything", SearchQuery::in_range(window.0, window.1, 1000)),
+        (
+            "service",
+            SearchQuery {
+                service: Some("order-service".into()),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "service and operation and kind",
+            SearchQuery {
+                service: Some("frontend".into()),
+                operation: Some("GET /products/{id}".into()),
+                span_kind: Some(SpanKind::Server),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "errors",
+            SearchQuery {
+                status: Some(StatusFilter::Error),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "attribute and resource attribute",
+            SearchQuery {
+                attributes: vec![
+                    ("http.request.method".into(), "GET".into()),
+                    ("service.name".into(), "frontend".into()),
+                ],
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "int attribute",
+            SearchQuery {
+                attributes: vec![("http.response.status_code".into(), "200".into())],
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "business key",
+            SearchQuery {
+                business_key: Some(order_id),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "duration",
+            SearchQuery {
+                min_duration_nanos: Some(50_000_000),
+                max_duration_nanos: Some(400_000_000),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "trace id prefix",
+            SearchQuery {
+                trace_id_prefix: Some(some_trace[..9].to_owned()),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "root service",
+            SearchQuery {
+                root_service: Some("frontend".into()),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+        (
+            "span condition and root operation",
+            SearchQuery {
+                service: Some("payment-service".into()),
+                root_operation: Some("POST /checkout".into()),
+                ..SearchQuery::in_range(window.0, window.1, 1000)
+            },
+        ),
+    ];
+    let traces = by_trace(&spans);
+    let expected_for = |query: &SearchQuery| -> BTreeSet<TraceId> {
+        let range = query
+            .trace_id_prefix
+            .as_deref()
+            .map(|prefix| TraceIdRange::from_prefix(prefix).expect("prefix"));
+        traces
+            .iter()
+            .filter(|(_, trace)| {
+                trace
+                    .iter()
+                    .any(|span| query.matches_span(span, range.as_ref()))
+                    && (!query.has_root_conditions()
+                        || trace.iter().any(|span| {
+                            span.parent_span_id.is_none()
+                                && query
+                                    .root_service
+                                    .as_ref()
+                                    .is_none_or(|s| *s == span.service_name)
+                                && query.root_operation.as_ref().is_none_or(|n| *n == span.name)
+                        }))
+            })
+            .map(|(trace_id, _)| *trace_id)
+            .collect()
+    };
+    for flushed in [false, true] {
+        if flushed {
+            store.flush().expect("flush");
+        }
+        for (what, query) in &queries {
+            let found: BTreeSet<TraceId> = store
+                .search(query)
+                .expect("search")
+                .traces
+                .iter()
+                .map(|summary| summary.trace_id)
+                .collect();
+            let expected = expected_for(query);
+            assert!(!expected.is_empty(), "{what}: the query should match something");
+            assert_eq!(found, expected, "{what} (flushed: {flushed})");
+        }
+    }
+}
+
+#[test]
+fn search_results_are_summaries_newest_first_within_the_limit() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let now = now_nanos();
+    let spans = generated(7, 60, now);
+    write_all(&store, &spans, 1);
+    store.flush().expect("flush");
+    let result = store
+        .search(&SearchQuery::in_range(now - 3_600_000_000_000, now + 60_000_000_000, 10))
+        .expect("search");
+    assert_eq!(result.traces.len(), 10);
+    assert!(!result.partial);
+    let starts: Vec<u64> = result.traces.iter().map(|t| t.start_unix_nanos).collect();
+    let mut sorted = starts.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(starts, sorted, "newest first");
+    let traces = by_trace(&spans);
+    for summary in &result.traces {
+        let trace = &traces[&summary.trace_id];
+        let root = trace
+            .iter()
+            .find(|span| span.parent_span_id.is_none())
+            .expect("generated traces have roots");
+        assert!(summary.root_span_found);
+        assert_eq!(summary.root_service_name, root.service_name);
+        assert_eq!(summary.root_span_name, root.name);
+        assert_eq!(summary.span_count, trace.len());
+        assert_eq!(
+            summary.error_count,
+            trace
+                .iter()
+                .filter(|span| span.status.code == StatusCode::Error)
+                .count()
+        );
+        let services: BTreeSet<&str> = trace.iter().map(|s| s.service_name.as_str()).collect();
+        let summarized: BTreeSet<&str> = summary
+            .services
+            .iter()
+            .map(|s| s.service_name.as_str())
+            .collect();
+        assert_eq!(summarized, services);
+        let end = trace.iter().map(|s| s.end_time_unix_nanos).max().expect("spans");
+        assert_eq!(summary.start_unix_nanos, trace[0].start_time_unix_nanos);
+        assert_eq!(summary.duration_nanos, end - trace[0].start_time_unix_nanos);
+    }
+}
+
+#[test]
+fn bad_searches_are_refused_with_a_reason() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let cases = [
+        (SearchQuery::in_range(10, 5, 10), "inverted"),
+        (SearchQuery::in_range(0, 5, 0), "limit"),
+        (SearchQuery::in_range(0, 5, MAX_SEARCH_LIMIT + 1), "limit"),
+        (
+            SearchQuery {
+                trace_id_prefix: Some("xyz".into()),
+                ..SearchQuery::in_range(0, 5, 10)
+            },
+            "not hex",
+        ),
+        (
+            SearchQuery {
+                min_duration_nanos: Some(10),
+                max_duration_nanos: Some(5),
+                ..SearchQuery::in_range(0, 5, 10)
+            },
+            "min duration",
+        ),
+    ];
+    for (query, reason) in cases {
+        match store.search(&query) {
+            Err(StoreError::InvalidQuery(message)) => {
+                assert!(message.contains(reason), "{message:?} should say {reason:?}")
+            }
+            other => panic!("expected an invalid query error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn compaction_merges_segments_into_one_sorted_segment_with_every_span() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    // The background thread leaves this open partition alone; the test compacts explicitly.
+    let store = EmbeddedStore::open(StoreConfig {
+        compaction_min_segments: usize::MAX,
+        ..config(directory.path())
+    })
+    .expect("open");
+    let now = now_nanos();
+    let mut all = Vec::new();
+    for round in 0..4u64 {
+        let spans = generated(10 + round, 200, now);
+        write_all(&store, &spans, round + 1);
+        store.flush().expect("flush");
+        all.extend(spans);
+    }
+    let before = store.stats();
+    assert!(before.segments >= 4, "{before:?}");
+    let merged = store.compact_now().expect("compact");
+    assert!(merged >= 1);
+    let after = store.stats();
+    assert_eq!(after.segment_rows, all.len() as u64, "{after:?}");
+    assert!(after.segments < before.segments);
+    assert_every_trace_found(&store, &all);
+    // And after a restart, from the manifest alone, with the inputs deleted.
+    drop(store);
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    assert_every_trace_found(&store, &all);
+    let files = walk_parquet_files(directory.path());
+    assert_eq!(files.len() as u64, store.stats().segments, "{files:?}");
+}
+
+fn walk_parquet_files(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for partition in std::fs::read_dir(directory.join("spans")).expect("spans") {
+        for file in std::fs::read_dir(partition.expect("partition").path()).expect("partition") {
+            files.push(file.expect("file").path());
+        }
+    }
+    files
+}
+
+#[test]
+fn retention_drops_partitions_past_the_age_and_keeps_younger_ones() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(StoreConfig {
+        retention: Duration::from_secs(3600),
+        ..config(directory.path())
+    })
+    .expect("open");
+    let now = now_nanos();
+    let old = generated(20, 20, now - 3 * 3_600_000_000_000);
+    let young = generated(21, 20, now);
+    write_all(&store, &old, 1);
+    write_all(&store, &young, 2);
+    store.flush().expect("flush");
+    let dropped = store.apply_retention(now).expect("retention");
+    assert_eq!(dropped, old.len() as u64);
+    for (trace_id, _) in by_trace(&old) {
+        assert!(store.trace(&TraceQuery::new(trace_id)).expect("trace").is_empty());
+    }
+    assert_every_trace_found(&store, &young);
+    drop(store);
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    assert_eq!(store.stats().segment_rows, young.len() as u64);
+    assert_eq!(
+        walk_parquet_files(directory.path()).len() as u64,
+        store.stats().segments
+    );
+}
+
+#[test]
+fn operations_and_attribute_catalog_list_what_was_written() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let spans = generated(30, 100, now_nanos());
+    write_all(&store, &spans, 1);
+    let services: BTreeSet<String> = spans.iter().map(|s| s.service_name.clone()).collect();
+    assert_eq!(
+        store.services().expect("services"),
+        services.into_iter().collect::<Vec<_>>()
+    );
+    let server_operations: BTreeSet<String> = spans
+        .iter()
+        .filter(|s| s.service_name == "frontend" && s.kind == SpanKind::Server)
+        .map(|s| s.name.clone())
+        .collect();
+    let listed: BTreeSet<String> = store
+        .operations("frontend", Some(SpanKind::Server))
+        .expect("operations")
+        .into_iter()
+        .map(|operation| operation.name)
+        .collect();
+    assert_eq!(listed, server_operations);
+    let keys = store.attribute_keys(Some("frontend")).expect("keys");
+    assert!(keys.iter().any(|k| k.key == "http.request.method" && k.scope == "span"));
+    assert!(keys.iter().any(|k| k.key == "host.name" && k.scope == "resource"));
+    assert!(store
+        .attribute_values("http.request.method", "G")
+        .expect("values")
+        .contains(&"GET".to_owned()));
+}
+
+#[test]
+fn partitions_are_ten_minutes_and_future_spans_file_under_arrival_time() {
+    let now = 1_700_000_123 * 1_000_000_000u64;
+    assert_eq!(embedded::partition_of(now, now), 1_700_000_123 - 1_700_000_123 % 600);
+    let far_future = now + 86_400 * 1_000_000_000;
+    assert_eq!(embedded::partition_of(far_future, now), embedded::partition_of(now, now));
+}
+
+#[test]
+fn trace_id_prefixes_cover_exactly_their_ids() {
+    let range = TraceIdRange::from_prefix("abc").expect("prefix");
+    let inside = TraceId::from_hex("abcfffffffffffffffffffffffffffff").expect("hex");
+    let below = TraceId::from_hex("abbfffffffffffffffffffffffffffff").expect("hex");
+    let above = TraceId::from_hex("abd00000000000000000000000000000").expect("hex");
+    assert!(range.contains(&inside));
+    assert!(!range.contains(&below));
+    assert!(!range.contains(&above));
+}
