@@ -160,7 +160,10 @@ pub(crate) fn parent_from_otlp(bytes: &[u8]) -> Result<Option<SpanId>, IdError> 
     SpanId::try_from_slice(bytes).map(Some)
 }
 
-pub(crate) fn resource_from_otlp(resource: Option<otlp_resource::Resource>, schema_url: String) -> Resource {
+pub(crate) fn resource_from_otlp(
+    resource: Option<otlp_resource::Resource>,
+    schema_url: String,
+) -> Resource {
     let Some(resource) = resource else {
         return Resource {
             schema_url,

@@ -1,4 +1,5 @@
-//! The HTTP API port: health and Prometheus metrics now; the query API and UI join it later.
+//! The HTTP API port: health, Prometheus metrics, Weft's query API (`/api/v1`) and the
+//! Jaeger-compatible API (`/api`).
 
 use std::sync::Arc;
 
@@ -10,7 +11,12 @@ use axum::{Json, Router};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_pipeline::PositionReader;
+use weft_store::StoreStats;
 use weft_wal::Wal;
+
+use crate::jaeger;
+use crate::params::ApiError;
+use crate::query_api::{self, Store};
 
 #[derive(Clone)]
 pub(crate) struct ApiState {
@@ -18,6 +24,94 @@ pub(crate) struct ApiState {
     pub wal: Wal,
     pub pipeline_position: PositionReader,
     pub queue_depth: Gauge,
+    pub store: Store,
+    pub store_gauges: StoreGauges,
+}
+
+/// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
+#[derive(Clone, Default)]
+pub(crate) struct StoreGauges {
+    partitions: Gauge,
+    segments: Gauge,
+    segment_rows: Gauge,
+    segment_bytes: Gauge,
+    memtable_spans: Gauge,
+    flushes: Gauge,
+    compactions: Gauge,
+    partitions_dropped: Gauge,
+    maintenance_errors: Gauge,
+}
+
+impl StoreGauges {
+    pub(crate) fn register(registry: &mut Registry) -> Self {
+        let gauges = StoreGauges::default();
+        let entries: [(&str, &str, &Gauge); 9] = [
+            (
+                "weft_store_partitions",
+                "10-minute partitions in the span store",
+                &gauges.partitions,
+            ),
+            (
+                "weft_store_segments",
+                "Parquet segments in the span store",
+                &gauges.segments,
+            ),
+            (
+                "weft_store_segment_spans",
+                "Spans in Parquet segments",
+                &gauges.segment_rows,
+            ),
+            (
+                "weft_store_segment_bytes",
+                "Bytes of Parquet segments on disk",
+                &gauges.segment_bytes,
+            ),
+            (
+                "weft_store_memtable_spans",
+                "Spans queryable but not yet in a segment",
+                &gauges.memtable_spans,
+            ),
+            (
+                "weft_store_flushes",
+                "Memtable flushes since start",
+                &gauges.flushes,
+            ),
+            (
+                "weft_store_compactions",
+                "Segment merges since start",
+                &gauges.compactions,
+            ),
+            (
+                "weft_store_partitions_dropped",
+                "Partitions dropped by retention since start",
+                &gauges.partitions_dropped,
+            ),
+            (
+                "weft_store_maintenance_errors",
+                "Failed flushes, compactions and retention runs since start",
+                &gauges.maintenance_errors,
+            ),
+        ];
+        for (name, help, gauge) in entries {
+            registry.register(name, help, gauge.clone());
+        }
+        gauges
+    }
+
+    fn refresh(&self, stats: &StoreStats) {
+        let set = |gauge: &Gauge, value: u64| {
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set(&self.partitions, stats.partitions);
+        set(&self.segments, stats.segments);
+        set(&self.segment_rows, stats.segment_rows);
+        set(&self.segment_bytes, stats.segment_bytes);
+        set(&self.memtable_spans, stats.memtable_spans);
+        set(&self.flushes, stats.flushes);
+        set(&self.compactions, stats.compactions);
+        set(&self.partitions_dropped, stats.partitions_dropped);
+        set(&self.maintenance_errors, stats.maintenance_errors);
+    }
 }
 
 impl ApiState {
@@ -29,10 +123,15 @@ impl ApiState {
 }
 
 pub(crate) fn router(state: ApiState) -> Router {
+    let queries = query_api::router()
+        .merge(jaeger::router())
+        .with_state(Arc::clone(&state.store));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .merge(queries)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
 }
 
 async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
@@ -47,11 +146,29 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "position": state.pipeline_position.get(),
             "queueDepthRecords": state.queue_depth(),
         },
+        "store": store_json(&state.store.stats()),
     }))
+}
+
+fn store_json(stats: &StoreStats) -> serde_json::Value {
+    serde_json::json!({
+        "partitions": stats.partitions,
+        "segments": stats.segments,
+        "segmentSpans": stats.segment_rows,
+        "segmentBytes": stats.segment_bytes,
+        "memtableSpans": stats.memtable_spans,
+        "frozenMemtables": stats.frozen_memtables,
+        "flushedPosition": stats.flushed_position,
+        "flushes": stats.flushes,
+        "compactions": stats.compactions,
+        "partitionsDropped": stats.partitions_dropped,
+        "maintenanceErrors": stats.maintenance_errors,
+    })
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     state.queue_depth.set(state.queue_depth() as i64);
+    state.store_gauges.refresh(&state.store.stats());
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
         Ok(()) => (

@@ -136,6 +136,30 @@ pub struct ServeArgs {
     )]
     pub business_keys: Option<Vec<String>>,
 
+    /// How long spans are kept; whole 10-minute partitions older than this are dropped.
+    /// [default: 3d]
+    #[arg(long, env = "WEFT_RETENTION", value_name = "DURATION", value_parser = parse_duration)]
+    pub retention: Option<Duration>,
+
+    /// Longest spans stay in the memtable (queryable, replayed from the WAL after a crash)
+    /// before they are written to a Parquet segment and the WAL is trimmed. [default: 30s]
+    #[arg(long, env = "WEFT_STORE_FLUSH_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
+    pub store_flush_interval: Option<Duration>,
+
+    /// Spans in the memtable that trigger a flush; bounds the memtable's memory (about 1 KiB
+    /// per span). [default: 262144]
+    #[arg(long, env = "WEFT_STORE_FLUSH_SPANS", value_name = "N")]
+    pub store_flush_spans: Option<usize>,
+
+    /// Most spans one search may scan before it answers with what it found (marked partial).
+    /// [default: 200000000]
+    #[arg(long, env = "WEFT_MAX_SEARCH_SCAN_SPANS", value_name = "N")]
+    pub max_search_scan_spans: Option<u64>,
+
+    /// Test hook: abort the process at this store step (crash tests).
+    #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
+    pub store_crash_point: Option<String>,
+
     /// Run the built-in traffic generator against this server, so there is data to look at.
     #[arg(long, env = "WEFT_DEMO")]
     pub demo: bool,
@@ -175,6 +199,10 @@ pub struct FileConfig {
     pub wal_segment_size: Option<String>,
     pub wal_max_size: Option<String>,
     pub business_keys: Option<Vec<String>>,
+    pub retention: Option<String>,
+    pub store_flush_interval: Option<String>,
+    pub store_flush_spans: Option<usize>,
+    pub max_search_scan_spans: Option<u64>,
     pub demo: Option<bool>,
     pub demo_rate: Option<f64>,
     pub capture_file: Option<PathBuf>,
@@ -206,6 +234,11 @@ pub struct ServeConfig {
     pub wal_segment_bytes: u64,
     pub wal_max_bytes: u64,
     pub business_keys: Vec<String>,
+    pub retention: Duration,
+    pub store_flush_interval: Duration,
+    pub store_flush_spans: usize,
+    pub max_search_scan_spans: u64,
+    pub store_crash_point: Option<String>,
     pub demo: bool,
     pub demo_spans_per_second: f64,
     pub capture_file: Option<PathBuf>,
@@ -320,6 +353,27 @@ impl ServeConfig {
                         .map(str::to_owned)
                         .to_vec()
                 }),
+            retention: args
+                .retention
+                .or(duration("retention", &file.retention)?)
+                .unwrap_or(Duration::from_secs(3 * 24 * 3600)),
+            store_flush_interval: args
+                .store_flush_interval
+                .or(duration(
+                    "store_flush_interval",
+                    &file.store_flush_interval,
+                )?)
+                .unwrap_or(Duration::from_secs(30)),
+            store_flush_spans: args
+                .store_flush_spans
+                .or(file.store_flush_spans)
+                .unwrap_or(256 * 1024)
+                .max(1),
+            max_search_scan_spans: args
+                .max_search_scan_spans
+                .or(file.max_search_scan_spans)
+                .unwrap_or(200_000_000),
+            store_crash_point: args.store_crash_point,
             demo: args.demo || file.demo.unwrap_or(false),
             demo_spans_per_second: args.demo_rate.or(file.demo_rate).unwrap_or(200.0),
             capture_file: args.capture_file.or(file.capture_file),

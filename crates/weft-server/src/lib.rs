@@ -3,10 +3,16 @@
 
 mod api;
 mod bus;
+mod cli;
 mod config;
 mod gen_command;
+mod jaeger;
+mod params;
+mod query_api;
 mod serve;
+mod store_writer;
 
+pub use cli::{run_search, run_trace, SearchArgs, TraceArgs};
 pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
 pub use gen_command::{run_gen, GenArgs};
 pub use serve::{serve, ServeHandle};

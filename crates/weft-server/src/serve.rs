@@ -18,8 +18,11 @@ use weft_observe::ComponentMetricFamilies;
 use weft_pipeline::{CaptureSink, Pipeline, PipelineHandle, PipelineOptions};
 use weft_wal::{Wal, WalConfig};
 
-use crate::api::{self, ApiState};
+use weft_store::{EmbeddedStore, StoreConfig};
+
+use crate::api::{self, ApiState, StoreGauges};
 use crate::bus::{WalBus, WalBusSource};
+use crate::store_writer::StoreWriter;
 use crate::ServeConfig;
 
 /// A running all-in-one server.
@@ -33,6 +36,7 @@ pub struct ServeHandle {
     demo: Option<(Arc<AtomicBool>, tokio::task::JoinHandle<()>)>,
     pipeline: PipelineHandle,
     wal: Wal,
+    store: Arc<EmbeddedStore>,
     _data_dir_lock: File,
 }
 
@@ -92,16 +96,39 @@ impl ServeHandle {
             "wal recovered"
         );
 
+        if let Some(step) = &config.store_crash_point {
+            anyhow::ensure!(
+                weft_store::CRASH_POINTS.contains(&step.as_str()),
+                "unknown store crash point {step:?}; known: {}",
+                weft_store::CRASH_POINTS.join(", ")
+            );
+        }
+        let conversion = ConversionOptions {
+            business_key_names: config.business_keys.clone(),
+        };
+        let store = Arc::new(
+            EmbeddedStore::open(StoreConfig {
+                retention: config.retention,
+                flush_interval: config.store_flush_interval,
+                flush_max_spans: config.store_flush_spans,
+                max_scanned_spans_per_search: config.max_search_scan_spans,
+                conversion: conversion.clone(),
+                crash_point: config.store_crash_point.clone(),
+                ..StoreConfig::new(config.data_dir.join("store"))
+            })
+            .context("opening the span store")?,
+        );
+        let store_gauges = StoreGauges::register(&mut registry);
+
         let mut pipeline = Pipeline::new(
             PipelineOptions {
-                conversion: ConversionOptions {
-                    business_key_names: config.business_keys.clone(),
-                },
+                conversion,
                 ..PipelineOptions::default()
             },
             families.clone(),
             &mut registry,
         );
+        pipeline.add(Box::new(StoreWriter::new(store.clone())));
         if let Some(path) = &config.capture_file {
             pipeline.add(Box::new(
                 CaptureSink::open(path, config.capture_flush_interval)
@@ -166,6 +193,8 @@ impl ServeHandle {
             wal: wal.clone(),
             pipeline_position: pipeline.position_reader(),
             queue_depth,
+            store: store.clone(),
+            store_gauges,
         };
 
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -212,6 +241,7 @@ impl ServeHandle {
             demo,
             pipeline,
             wal,
+            store,
             _data_dir_lock: data_dir_lock,
         })
     }
@@ -233,10 +263,16 @@ impl ServeHandle {
         }
         let pipeline = self.pipeline;
         let wal = self.wal;
+        let store = self.store;
         tokio::task::spawn_blocking(move || {
             let drained = pipeline.shutdown();
+            let closed = store.close();
             wal.close();
-            drained
+            drained?;
+            closed.map_err(|error| weft_pipeline::PipelineError::Processor {
+                processor: "store".into(),
+                message: error.to_string(),
+            })
         })
         .await
         .context("joining the pipeline")?

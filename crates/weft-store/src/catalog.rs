@@ -73,7 +73,8 @@ impl Catalog {
         let mut previous_resource: Option<*const weft_model::Resource> = None;
         for span in spans {
             let seen = span.start_time_unix_nanos;
-            if !self.services.contains_key(&span.service_name) && self.services.len() >= MAX_SERVICES
+            if !self.services.contains_key(&span.service_name)
+                && self.services.len() >= MAX_SERVICES
             {
                 continue;
             }
@@ -106,8 +107,7 @@ impl Catalog {
             if previous_resource != Some(resource) {
                 previous_resource = Some(resource);
                 for attribute in &span.resource.attributes {
-                    if let Some(last_seen) = service.resource_keys.get_mut(attribute.key.as_str())
-                    {
+                    if let Some(last_seen) = service.resource_keys.get_mut(attribute.key.as_str()) {
                         *last_seen = (*last_seen).max(seen);
                     } else {
                         touch(
@@ -156,7 +156,12 @@ impl Catalog {
                 continue;
             }
             keys.extend(entry.span_keys.keys().map(|key| (key.as_str(), "span")));
-            keys.extend(entry.resource_keys.keys().map(|key| (key.as_str(), "resource")));
+            keys.extend(
+                entry
+                    .resource_keys
+                    .keys()
+                    .map(|key| (key.as_str(), "resource")),
+            );
         }
         keys.into_iter()
             .map(|(key, scope)| AttributeKeyInfo {
@@ -182,9 +187,13 @@ impl Catalog {
     /// Forgets what was last seen before `cutoff_unix_nanos`.
     pub(crate) fn expire(&mut self, cutoff_unix_nanos: u64) {
         self.services.retain(|_, entry| {
-            entry.operations.retain(|_, seen| *seen >= cutoff_unix_nanos);
+            entry
+                .operations
+                .retain(|_, seen| *seen >= cutoff_unix_nanos);
             entry.span_keys.retain(|_, seen| *seen >= cutoff_unix_nanos);
-            entry.resource_keys.retain(|_, seen| *seen >= cutoff_unix_nanos);
+            entry
+                .resource_keys
+                .retain(|_, seen| *seen >= cutoff_unix_nanos);
             entry.last_seen_unix_nanos >= cutoff_unix_nanos
         });
     }

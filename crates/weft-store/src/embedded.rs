@@ -111,6 +111,9 @@ struct OpenSegment {
     segment: Arc<Segment>,
 }
 
+/// A partition's start (Unix seconds) and its segments.
+type PartitionSegments = (u64, Vec<Arc<OpenSegment>>);
+
 struct State {
     active: Memtable,
     frozen: VecDeque<Arc<Memtable>>,
@@ -135,6 +138,9 @@ struct Inner {
     catalog: Mutex<Catalog>,
     /// Only the maintenance thread (and retention called directly) changes it.
     manifest: Mutex<Manifest>,
+    /// The manifest's flushed position, readable without waiting for a long compaction that
+    /// holds the manifest.
+    flushed_position: AtomicU64,
     /// Segment files no longer in the manifest, deleted once no query holds them.
     obsolete: Mutex<Vec<Arc<OpenSegment>>>,
     stopping: AtomicBool,
@@ -197,6 +203,7 @@ impl EmbeddedStore {
             changed: Condvar::new(),
             changed_lock: Mutex::new(()),
             catalog: Mutex::new(catalog),
+            flushed_position: AtomicU64::new(manifest.flushed_position),
             manifest: Mutex::new(manifest),
             obsolete: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
@@ -214,7 +221,7 @@ impl EmbeddedStore {
         })
     }
 
-    pub fn stats(&self) -> StoreStats {
+    fn collect_stats(&self) -> StoreStats {
         let state = self.inner.state.read();
         let segments = state.partitions.values().flatten();
         let (count, rows, bytes) = segments.fold((0, 0, 0), |(count, rows, bytes), open| {
@@ -229,11 +236,19 @@ impl EmbeddedStore {
                 + state.frozen.iter().map(|m| m.span_count()).sum::<usize>())
                 as u64,
             frozen_memtables: state.frozen.len() as u64,
-            flushed_position: self.inner.manifest.lock().flushed_position,
+            flushed_position: self.inner.flushed_position.load(Ordering::Acquire),
             flushes: self.inner.counters.flushes.load(Ordering::Relaxed),
             compactions: self.inner.counters.compactions.load(Ordering::Relaxed),
-            partitions_dropped: self.inner.counters.partitions_dropped.load(Ordering::Relaxed),
-            maintenance_errors: self.inner.counters.maintenance_errors.load(Ordering::Relaxed),
+            partitions_dropped: self
+                .inner
+                .counters
+                .partitions_dropped
+                .load(Ordering::Relaxed),
+            maintenance_errors: self
+                .inner
+                .counters
+                .maintenance_errors
+                .load(Ordering::Relaxed),
         }
     }
 
@@ -280,7 +295,9 @@ fn remove_unlisted_files(directory: &Path, manifest: &Manifest) -> Result<(), St
     let spans = directory.join(SPANS_DIRECTORY);
     let partitions = std::fs::read_dir(&spans).map_err(|error| StoreError::io(&spans, error))?;
     for partition in partitions {
-        let partition = partition.map_err(|error| StoreError::io(&spans, error))?.path();
+        let partition = partition
+            .map_err(|error| StoreError::io(&spans, error))?
+            .path();
         if !partition.is_dir() {
             continue;
         }
@@ -449,6 +466,8 @@ impl Inner {
         next.flushed_position = memtable.last_position;
         next.catalog = self.catalog.lock().snapshot();
         next.store(&self.config.directory)?;
+        self.flushed_position
+            .store(next.flushed_position, Ordering::Release);
         *manifest = next;
         self.crash_point("flush-after-manifest");
         let opened: Vec<Arc<OpenSegment>> = written
@@ -521,7 +540,8 @@ impl Inner {
             level: inputs.iter().map(|open| open.meta.level).max().unwrap_or(0) + 1,
         };
         let mut next = manifest.clone();
-        next.segments.retain(|segment| !input_ids.contains(&segment.id));
+        next.segments
+            .retain(|segment| !input_ids.contains(&segment.id));
         next.segments.push(meta.clone());
         next.store(&self.config.directory)?;
         *manifest = next;
@@ -560,8 +580,7 @@ impl Inner {
             let mut chosen = Vec::new();
             let mut rows = 0;
             for open in candidates {
-                if chosen.len() >= 16 || rows + open.meta.rows > self.config.compaction_max_rows
-                {
+                if chosen.len() >= 16 || rows + open.meta.rows > self.config.compaction_max_rows {
                     break;
                 }
                 rows += open.meta.rows;
@@ -575,8 +594,8 @@ impl Inner {
     }
 
     fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
-        let cutoff_seconds = (now_unix_nanos / 1_000_000_000)
-            .saturating_sub(self.config.retention.as_secs());
+        let cutoff_seconds =
+            (now_unix_nanos / 1_000_000_000).saturating_sub(self.config.retention.as_secs());
         let expired: Vec<u64> = self
             .state
             .read()
@@ -627,7 +646,7 @@ impl Inner {
     fn snapshot(
         &self,
         wanted: impl Fn(u64) -> bool,
-    ) -> (Vec<Arc<Memtable>>, Vec<(u64, Vec<Arc<OpenSegment>>)>) {
+    ) -> (Vec<Arc<Memtable>>, Vec<PartitionSegments>) {
         let state = self.state.read();
         let memtables = state.frozen.iter().rev().cloned().collect();
         let partitions = state
@@ -695,9 +714,9 @@ impl Inner {
         for memtable in &memtables {
             memtable.trace(&query.trace_id).for_each(&mut take);
         }
-        let searched = |partitions: &[(u64, Vec<Arc<OpenSegment>>)],
-                            spans: &mut Vec<Span>,
-                            heads: &mut Vec<SpanHead>|
+        let searched = |partitions: &[PartitionSegments],
+                        spans: &mut Vec<Span>,
+                        heads: &mut Vec<SpanHead>|
          -> Result<(), StoreError> {
             for (_, segments) in partitions {
                 for open in segments {
@@ -721,9 +740,12 @@ impl Inner {
                             .into_iter()
                             .filter(|span| query.admits_start(span.start_time_unix_nanos)),
                     );
-                    heads.extend(found.heads.into_iter().filter(|head| {
-                        query.admits_start(head.start_unix_nanos)
-                    }));
+                    heads.extend(
+                        found
+                            .heads
+                            .into_iter()
+                            .filter(|head| query.admits_start(head.start_unix_nanos)),
+                    );
                 }
             }
             Ok(())
@@ -769,8 +791,11 @@ impl NewestTraces {
     }
 
     fn trim(&mut self) {
-        let mut newest: Vec<(u64, TraceId)> =
-            self.starts.iter().map(|(id, start)| (*start, *id)).collect();
+        let mut newest: Vec<(u64, TraceId)> = self
+            .starts
+            .iter()
+            .map(|(id, start)| (*start, *id))
+            .collect();
         newest.sort_unstable_by(|a, b| b.cmp(a));
         newest.truncate(self.capacity);
         self.starts = newest.into_iter().map(|(start, id)| (id, start)).collect();
@@ -778,8 +803,11 @@ impl NewestTraces {
 
     fn into_newest_first(mut self) -> Vec<TraceId> {
         self.trim();
-        let mut newest: Vec<(u64, TraceId)> =
-            self.starts.into_iter().map(|(id, start)| (start, id)).collect();
+        let mut newest: Vec<(u64, TraceId)> = self
+            .starts
+            .into_iter()
+            .map(|(id, start)| (start, id))
+            .collect();
         newest.sort_unstable_by(|a, b| b.cmp(a));
         newest.into_iter().map(|(_, id)| id).collect()
     }
@@ -799,8 +827,7 @@ impl SpanStore for EmbeddedStore {
             while state.frozen.len() >= self.inner.config.max_frozen_memtables {
                 drop(state);
                 let mut guard = self.inner.changed_lock.lock();
-                if self.inner.state.read().frozen.len() >= self.inner.config.max_frozen_memtables
-                {
+                if self.inner.state.read().frozen.len() >= self.inner.config.max_frozen_memtables {
                     self.inner
                         .changed
                         .wait_for(&mut guard, Duration::from_millis(100));
@@ -820,8 +847,7 @@ impl SpanStore for EmbeddedStore {
         if state.active.is_empty() && state.frozen.is_empty() {
             state.last_written_position
         } else {
-            drop(state);
-            self.inner.manifest.lock().flushed_position
+            self.inner.flushed_position.load(Ordering::Acquire)
         }
     }
 
@@ -841,15 +867,23 @@ impl SpanStore for EmbeddedStore {
     fn flush(&self) -> Result<(), StoreError> {
         Inner::freeze_active(&mut self.inner.state.write());
         self.inner.notify();
-        let errors_before = self.inner.counters.maintenance_errors.load(Ordering::Relaxed);
+        let errors_before = self
+            .inner
+            .counters
+            .maintenance_errors
+            .load(Ordering::Relaxed);
         let mut guard = self.inner.changed_lock.lock();
         while !self.inner.state.read().frozen.is_empty() {
-            if self.inner.stopping.load(Ordering::SeqCst)
-                && self.maintenance.lock().is_none()
-            {
+            if self.inner.stopping.load(Ordering::SeqCst) && self.maintenance.lock().is_none() {
                 return Err(StoreError::Closed);
             }
-            if self.inner.counters.maintenance_errors.load(Ordering::Relaxed) > errors_before {
+            if self
+                .inner
+                .counters
+                .maintenance_errors
+                .load(Ordering::Relaxed)
+                > errors_before
+            {
                 return Err(StoreError::Corrupt(
                     "flushing failed; see the log (the maintenance thread keeps retrying)".into(),
                 ));
@@ -879,21 +913,20 @@ impl SpanStore for EmbeddedStore {
 
         let mut result = SearchResult::default();
         let mut decided: HashSet<TraceId> = HashSet::new();
-        let mut accept = |candidates: NewestTraces,
-                          result: &mut SearchResult|
-         -> Result<(), StoreError> {
-            for trace_id in candidates.into_newest_first() {
-                if result.traces.len() >= query.limit || !decided.insert(trace_id) {
-                    continue;
-                }
-                if let Some(summary) = self.inner.summary(trace_id)? {
-                    if summary.admits_root(query) {
-                        result.traces.push(summary);
+        let mut accept =
+            |candidates: NewestTraces, result: &mut SearchResult| -> Result<(), StoreError> {
+                for trace_id in candidates.into_newest_first() {
+                    if result.traces.len() >= query.limit || !decided.insert(trace_id) {
+                        continue;
+                    }
+                    if let Some(summary) = self.inner.summary(trace_id)? {
+                        if summary.admits_root(query) {
+                            result.traces.push(summary);
+                        }
                     }
                 }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
 
         // The unflushed spans are the newest: look at them first.
         let (memtables, partitions) = {
@@ -906,7 +939,7 @@ impl SpanStore for EmbeddedStore {
                 }
             }
             drop(state);
-            let snapshot = self.inner.snapshot(&in_range);
+            let snapshot = self.inner.snapshot(in_range);
             accept(candidates, &mut result)?;
             snapshot
         };
@@ -945,7 +978,7 @@ impl SpanStore for EmbeddedStore {
         }
         result
             .traces
-            .sort_by(|a, b| b.start_unix_nanos.cmp(&a.start_unix_nanos));
+            .sort_by_key(|trace| std::cmp::Reverse(trace.start_unix_nanos));
         result.traces.truncate(query.limit);
         Ok(result)
     }
@@ -973,6 +1006,10 @@ impl SpanStore for EmbeddedStore {
     fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
         self.inner.apply_retention(now_unix_nanos)
     }
+
+    fn stats(&self) -> StoreStats {
+        self.collect_stats()
+    }
 }
 
 /// Calls `on_match` for every row of a segment batch that satisfies the query's span
@@ -994,25 +1031,29 @@ pub(crate) fn match_batch(
     let status_codes = columns.status_codes()?;
     let root_only = !query.has_span_conditions() && query.has_root_conditions();
     let (wanted_service, wanted_name) = if root_only {
-        (query.root_service.as_deref(), query.root_operation.as_deref())
+        (
+            query.root_service.as_deref(),
+            query.root_operation.as_deref(),
+        )
     } else {
         (query.service.as_deref(), query.operation.as_deref())
     };
     // Compare dictionary keys, not strings; a value missing from the dictionary matches nothing.
-    let dictionary_key = |dictionary: &arrow_array::DictionaryArray<arrow_array::types::Int32Type>,
-                          wanted: Option<&str>|
-     -> Option<Option<i32>> {
-        let Some(wanted) = wanted else {
-            return Some(None);
+    let dictionary_key =
+        |dictionary: &arrow_array::DictionaryArray<arrow_array::types::Int32Type>,
+         wanted: Option<&str>|
+         -> Option<Option<i32>> {
+            let Some(wanted) = wanted else {
+                return Some(None);
+            };
+            let values = dictionary
+                .values()
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()?;
+            (0..values.len())
+                .find(|&index| values.value(index) == wanted)
+                .map(|index| Some(index as i32))
         };
-        let values = dictionary
-            .values()
-            .as_any()
-            .downcast_ref::<arrow_array::StringArray>()?;
-        (0..values.len())
-            .find(|&index| values.value(index) == wanted)
-            .map(|index| Some(index as i32))
-    };
     let Some(service_key) = dictionary_key(services, wanted_service) else {
         return Ok(());
     };
@@ -1066,9 +1107,7 @@ pub(crate) fn match_batch(
             if let Some((attributes, resources)) = &attributes {
                 let entries = attributes.range(row);
                 let all_match = query.attributes.iter().all(|(key, wanted)| {
-                    if let Some(entry) = entries
-                        .clone()
-                        .find(|&entry| attributes.key(entry) == key)
+                    if let Some(entry) = entries.clone().find(|&entry| attributes.key(entry) == key)
                     {
                         return attributes.value_matches(entry, wanted);
                     }
@@ -1126,11 +1165,12 @@ fn merge_segments(
     let mut current: Vec<Option<(usize, usize)>> = vec![None; readers.len()];
     let mut heap: BinaryHeap<std::cmp::Reverse<(MergeKey, usize)>> = BinaryHeap::new();
     let next_batch = |input: usize,
-                          readers: &mut Vec<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
-                          batches: &mut Vec<RecordBatch>|
+                      readers: &mut Vec<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+                      batches: &mut Vec<RecordBatch>|
      -> Result<Option<usize>, StoreError> {
         for batch in readers[input].by_ref() {
-            let batch = batch.map_err(|error| StoreError::Corrupt(format!("reading a segment: {error}")))?;
+            let batch = batch
+                .map_err(|error| StoreError::Corrupt(format!("reading a segment: {error}")))?;
             if batch.num_rows() > 0 {
                 batches.push(batch);
                 return Ok(Some(batches.len() - 1));
@@ -1138,18 +1178,21 @@ fn merge_segments(
         }
         Ok(None)
     };
-    for input in 0..readers.len() {
+    for (input, slot) in current.iter_mut().enumerate() {
         if let Some(batch) = next_batch(input, &mut readers, &mut batches)? {
-            current[input] = Some((batch, 0));
-            heap.push(std::cmp::Reverse((MergeKey::of(&batches[batch], 0)?, input)));
+            *slot = Some((batch, 0));
+            heap.push(std::cmp::Reverse((
+                MergeKey::of(&batches[batch], 0)?,
+                input,
+            )));
         }
     }
     let mut pending: Vec<(usize, usize)> = Vec::with_capacity(BATCH_ROWS);
     let (mut rows, mut min_start, mut max_start) = (0u64, u64::MAX, 0u64);
     let emit = |pending: &mut Vec<(usize, usize)>,
-                    batches: &mut Vec<RecordBatch>,
-                    current: &mut Vec<Option<(usize, usize)>>,
-                    writer: &mut SegmentBatchWriter|
+                batches: &mut Vec<RecordBatch>,
+                current: &mut Vec<Option<(usize, usize)>>,
+                writer: &mut SegmentBatchWriter|
      -> Result<(), StoreError> {
         if pending.is_empty() {
             return Ok(());
@@ -1206,7 +1249,12 @@ fn merge_segments(
     }
     emit(&mut pending, &mut batches, &mut current, &mut writer)?;
     let bytes = writer.finish()?;
-    Ok((bytes, rows, if rows == 0 { 0 } else { min_start }, max_start))
+    Ok((
+        bytes,
+        rows,
+        if rows == 0 { 0 } else { min_start },
+        max_start,
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

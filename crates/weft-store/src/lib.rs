@@ -72,11 +72,8 @@ pub trait SpanStore: Send + Sync {
     /// durable once [`SpanStore::durable_position`] reaches `position`. Blocks (briefly) when
     /// the store is too far behind on making earlier writes durable, which is how the pipeline
     /// feels backpressure.
-    fn write(
-        &self,
-        position: Position,
-        spans: std::sync::Arc<Vec<Span>>,
-    ) -> Result<(), StoreError>;
+    fn write(&self, position: Position, spans: std::sync::Arc<Vec<Span>>)
+        -> Result<(), StoreError>;
 
     /// The highest position all of whose spans survive a crash.
     fn durable_position(&self) -> Position;
@@ -108,6 +105,9 @@ pub trait SpanStore: Send + Sync {
 
     /// Some values seen for an attribute key, for autocompletion.
     fn attribute_values(&self, key: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Sizes and counters for health and metrics.
+    fn stats(&self) -> StoreStats;
 
     /// Drops whatever is older than the retention age at `now_unix_nanos`; returns how many
     /// spans went.

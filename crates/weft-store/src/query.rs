@@ -30,7 +30,9 @@ impl TraceQuery {
     pub(crate) fn admits_start(&self, start_unix_nanos: u64) -> bool {
         self.start_unix_nanos
             .is_none_or(|bound| start_unix_nanos >= bound)
-            && self.end_unix_nanos.is_none_or(|bound| start_unix_nanos <= bound)
+            && self
+                .end_unix_nanos
+                .is_none_or(|bound| start_unix_nanos <= bound)
     }
 }
 
@@ -163,21 +165,29 @@ impl SearchQuery {
         }
         if !self.has_span_conditions() && self.has_root_conditions() {
             return span.parent_span_id.is_none()
-                && self.root_service.as_ref().is_none_or(|s| *s == span.service_name)
+                && self
+                    .root_service
+                    .as_ref()
+                    .is_none_or(|s| *s == span.service_name)
                 && self.root_operation.as_ref().is_none_or(|n| *n == span.name);
         }
-        self.service.as_ref().is_none_or(|s| *s == span.service_name)
+        self.service
+            .as_ref()
+            .is_none_or(|s| *s == span.service_name)
             && self.operation.as_ref().is_none_or(|n| *n == span.name)
             && self.span_kind.is_none_or(|kind| kind == span.kind)
-            && self.status.is_none_or(|status| status.admits(span.status.code))
+            && self
+                .status
+                .is_none_or(|status| status.admits(span.status.code))
             && self.admits_duration(
                 span.end_time_unix_nanos
                     .wrapping_sub(span.start_time_unix_nanos)
                     .cast_signed(),
             )
-            && self.business_key.as_ref().is_none_or(|wanted| {
-                span.business_keys.iter().any(|key| key.value == *wanted)
-            })
+            && self
+                .business_key
+                .as_ref()
+                .is_none_or(|wanted| span.business_keys.iter().any(|key| key.value == *wanted))
             && self.attributes.iter().all(|(key, wanted)| {
                 find_attribute(&span.attributes, key)
                     .or_else(|| find_attribute(&span.resource.attributes, key))

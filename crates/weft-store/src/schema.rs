@@ -387,12 +387,14 @@ impl<'a> BatchColumns<'a> {
     }
 }
 
-fn typed_child<'a, T: 'static>(entries: &'a StructArray, index: usize) -> Result<&'a T, StoreError> {
+fn typed_child<T: 'static>(entries: &StructArray, index: usize) -> Result<&T, StoreError> {
     entries
         .column(index)
         .as_any()
         .downcast_ref::<T>()
-        .ok_or_else(|| StoreError::Corrupt(format!("attribute field {index} has an unexpected type")))
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("attribute field {index} has an unexpected type"))
+        })
 }
 
 /// The attribute list column, its struct fields downcast.

@@ -45,9 +45,15 @@ fn business_keys_leaf() -> ColumnPath {
     leaf(&[schema::BUSINESS_KEYS, "list", "item"])
 }
 
-fn writer_properties(options: SegmentWriteOptions, rows: usize) -> Result<WriterProperties, StoreError> {
+fn writer_properties(
+    options: SegmentWriteOptions,
+    rows: usize,
+) -> Result<WriterProperties, StoreError> {
     let level = ZstdLevel::try_new(options.zstd_level).map_err(|error| {
-        StoreError::InvalidQuery(format!("invalid zstd level {}: {error}", options.zstd_level))
+        StoreError::InvalidQuery(format!(
+            "invalid zstd level {}: {error}",
+            options.zstd_level
+        ))
     })?;
     let no_dictionary = [
         leaf(&[schema::TRACE_ID]),
@@ -76,7 +82,10 @@ fn writer_properties(options: SegmentWriteOptions, rows: usize) -> Result<Writer
         )
         .set_column_bloom_filter_fpp(leaf(&[schema::TRACE_ID]), 0.01)
         .set_column_bloom_filter_enabled(business_keys_leaf(), true)
-        .set_column_bloom_filter_max_ndv(business_keys_leaf(), (rows.min(ROW_GROUP_ROWS) as u64 / 2).max(64))
+        .set_column_bloom_filter_max_ndv(
+            business_keys_leaf(),
+            (rows.min(ROW_GROUP_ROWS) as u64 / 2).max(64),
+        )
         .set_column_bloom_filter_fpp(business_keys_leaf(), 0.01)
         .set_sorting_columns(Some(vec![SortingColumn {
             column_idx: 0,
@@ -201,9 +210,11 @@ pub(crate) struct Segment {
 impl Segment {
     pub(crate) fn open(path: PathBuf) -> Result<Arc<Segment>, StoreError> {
         let file = File::open(&path).map_err(|error| StoreError::io(&path, error))?;
-        let metadata =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional))
-                .map_err(|error| StoreError::parquet(&path, error))?;
+        let metadata = ArrowReaderMetadata::load(
+            &file,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+        .map_err(|error| StoreError::parquet(&path, error))?;
         let descriptor = metadata.metadata().file_metadata().schema_descr_ptr();
         let find_leaf = |wanted: &ColumnPath| {
             descriptor
@@ -268,10 +279,9 @@ impl Segment {
             .column(self.trace_id_leaf)
             .statistics()
         {
-            Some(Statistics::FixedLenByteArray(statistics)) => Some((
-                statistics.min_bytes_opt()?,
-                statistics.max_bytes_opt()?,
-            )),
+            Some(Statistics::FixedLenByteArray(statistics)) => {
+                Some((statistics.min_bytes_opt()?, statistics.max_bytes_opt()?))
+            }
             _ => None,
         }
     }
@@ -309,9 +319,9 @@ impl Segment {
         let mut covered = 0usize;
         for (page, location) in locations.iter().enumerate() {
             let first = usize::try_from(location.first_row_index).ok()?;
-            let next = locations
-                .get(page + 1)
-                .map_or(Some(row_count), |next| usize::try_from(next.first_row_index).ok())?;
+            let next = locations.get(page + 1).map_or(Some(row_count), |next| {
+                usize::try_from(next.first_row_index).ok()
+            })?;
             let may_hold = match (index.min_value(page), index.max_value(page)) {
                 (Some(min), Some(max)) => min <= trace_id && trace_id <= max,
                 _ => true,
@@ -458,7 +468,10 @@ pub(crate) struct SegmentTrace {
 }
 
 fn roots(metadata: &ArrowReaderMetadata, names: &[&str]) -> ProjectionMask {
-    let indices: Vec<usize> = names.iter().map(|name| schema::column_index(name)).collect();
+    let indices: Vec<usize> = names
+        .iter()
+        .map(|name| schema::column_index(name))
+        .collect();
     ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), indices)
 }
 

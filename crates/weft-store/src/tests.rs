@@ -88,7 +88,10 @@ fn a_reopened_store_has_its_flushed_spans_and_reports_their_position() {
     let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
     assert_eq!(store.durable_position(), 7);
     assert_every_trace_found(&store, &spans);
-    assert!(store.services().expect("services").contains(&"frontend".to_owned()));
+    assert!(store
+        .services()
+        .expect("services")
+        .contains(&"frontend".to_owned()));
 }
 
 #[test]
@@ -121,9 +124,15 @@ fn an_unknown_trace_id_is_an_empty_answer_from_memtable_and_segments() {
     let store = EmbeddedStore::open(config(directory.path())).expect("open");
     write_all(&store, &generated(4, 20, now_nanos()), 1);
     let unknown = TraceId::from_bytes([0x42; 16]);
-    assert!(store.trace(&TraceQuery::new(unknown)).expect("trace").is_empty());
+    assert!(store
+        .trace(&TraceQuery::new(unknown))
+        .expect("trace")
+        .is_empty());
     store.flush().expect("flush");
-    assert!(store.trace(&TraceQuery::new(unknown)).expect("trace").is_empty());
+    assert!(store
+        .trace(&TraceQuery::new(unknown))
+        .expect("trace")
+        .is_empty());
 }
 
 #[test]
@@ -167,7 +176,10 @@ fn search_agrees_with_brute_force_before_and_after_flush() {
         .value
         .clone();
     let queries: Vec<(&str, SearchQuery)> = vec![
-        ("everything", SearchQuery::in_range(window.0, window.1, 1000)),
+        (
+            "everything",
+            SearchQuery::in_range(window.0, window.1, 1000),
+        ),
         (
             "service",
             SearchQuery {
@@ -265,7 +277,10 @@ fn search_agrees_with_brute_force_before_and_after_flush() {
                                     .root_service
                                     .as_ref()
                                     .is_none_or(|s| *s == span.service_name)
-                                && query.root_operation.as_ref().is_none_or(|n| *n == span.name)
+                                && query
+                                    .root_operation
+                                    .as_ref()
+                                    .is_none_or(|n| *n == span.name)
                         }))
             })
             .map(|(trace_id, _)| *trace_id)
@@ -284,7 +299,10 @@ fn search_agrees_with_brute_force_before_and_after_flush() {
                 .map(|summary| summary.trace_id)
                 .collect();
             let expected = expected_for(query);
-            assert!(!expected.is_empty(), "{what}: the query should match something");
+            assert!(
+                !expected.is_empty(),
+                "{what}: the query should match something"
+            );
             assert_eq!(found, expected, "{what} (flushed: {flushed})");
         }
     }
@@ -299,7 +317,11 @@ fn search_results_are_summaries_newest_first_within_the_limit() {
     write_all(&store, &spans, 1);
     store.flush().expect("flush");
     let result = store
-        .search(&SearchQuery::in_range(now - 3_600_000_000_000, now + 60_000_000_000, 10))
+        .search(&SearchQuery::in_range(
+            now - 3_600_000_000_000,
+            now + 60_000_000_000,
+            10,
+        ))
         .expect("search");
     assert_eq!(result.traces.len(), 10);
     assert!(!result.partial);
@@ -332,7 +354,11 @@ fn search_results_are_summaries_newest_first_within_the_limit() {
             .map(|s| s.service_name.as_str())
             .collect();
         assert_eq!(summarized, services);
-        let end = trace.iter().map(|s| s.end_time_unix_nanos).max().expect("spans");
+        let end = trace
+            .iter()
+            .map(|s| s.end_time_unix_nanos)
+            .max()
+            .expect("spans");
         assert_eq!(summary.start_unix_nanos, trace[0].start_time_unix_nanos);
         assert_eq!(summary.duration_nanos, end - trace[0].start_time_unix_nanos);
     }
@@ -365,7 +391,10 @@ fn bad_searches_are_refused_with_a_reason() {
     for (query, reason) in cases {
         match store.search(&query) {
             Err(StoreError::InvalidQuery(message)) => {
-                assert!(message.contains(reason), "{message:?} should say {reason:?}")
+                assert!(
+                    message.contains(reason),
+                    "{message:?} should say {reason:?}"
+                )
             }
             other => panic!("expected an invalid query error, got {other:?}"),
         }
@@ -384,7 +413,7 @@ fn compaction_merges_segments_into_one_sorted_segment_with_every_span() {
     let now = now_nanos();
     let mut all = Vec::new();
     for round in 0..4u64 {
-        let spans = generated(10 + round, 200, now);
+        let spans = generated(10 + round, 40, now);
         write_all(&store, &spans, round + 1);
         store.flush().expect("flush");
         all.extend(spans);
@@ -432,7 +461,10 @@ fn retention_drops_partitions_past_the_age_and_keeps_younger_ones() {
     let dropped = store.apply_retention(now).expect("retention");
     assert_eq!(dropped, old.len() as u64);
     for (trace_id, _) in by_trace(&old) {
-        assert!(store.trace(&TraceQuery::new(trace_id)).expect("trace").is_empty());
+        assert!(store
+            .trace(&TraceQuery::new(trace_id))
+            .expect("trace")
+            .is_empty());
     }
     assert_every_trace_found(&store, &young);
     drop(store);
@@ -468,8 +500,12 @@ fn operations_and_attribute_catalog_list_what_was_written() {
         .collect();
     assert_eq!(listed, server_operations);
     let keys = store.attribute_keys(Some("frontend")).expect("keys");
-    assert!(keys.iter().any(|k| k.key == "http.request.method" && k.scope == "span"));
-    assert!(keys.iter().any(|k| k.key == "host.name" && k.scope == "resource"));
+    assert!(keys
+        .iter()
+        .any(|k| k.key == "http.request.method" && k.scope == "span"));
+    assert!(keys
+        .iter()
+        .any(|k| k.key == "host.name" && k.scope == "resource"));
     assert!(store
         .attribute_values("http.request.method", "G")
         .expect("values")
@@ -479,9 +515,15 @@ fn operations_and_attribute_catalog_list_what_was_written() {
 #[test]
 fn partitions_are_ten_minutes_and_future_spans_file_under_arrival_time() {
     let now = 1_700_000_123 * 1_000_000_000u64;
-    assert_eq!(embedded::partition_of(now, now), 1_700_000_123 - 1_700_000_123 % 600);
+    assert_eq!(
+        embedded::partition_of(now, now),
+        1_700_000_123 - 1_700_000_123 % 600
+    );
     let far_future = now + 86_400 * 1_000_000_000;
-    assert_eq!(embedded::partition_of(far_future, now), embedded::partition_of(now, now));
+    assert_eq!(
+        embedded::partition_of(far_future, now),
+        embedded::partition_of(now, now)
+    );
 }
 
 #[test]

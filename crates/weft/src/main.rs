@@ -22,6 +22,10 @@ enum Command {
     Serve(Box<weft_server::ServeArgs>),
     /// Send realistic synthetic traces to a server (load generator).
     Gen(weft_server::GenArgs),
+    /// Print one trace as a waterfall, from a running server.
+    Trace(weft_server::TraceArgs),
+    /// List traces matching conditions, from a running server.
+    Search(weft_server::SearchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +48,8 @@ fn main() -> anyhow::Result<()> {
                 weft_server::serve(weft_server::ServeConfig::resolve(*args)?).await
             }
             Command::Gen(args) => weft_server::run_gen(args).await,
+            Command::Trace(args) => weft_server::run_trace(args).await,
+            Command::Search(args) => weft_server::run_search(args).await,
         }
     })
 }

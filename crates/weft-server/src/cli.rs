@@ -1,0 +1,310 @@
+//! `weft trace` and `weft search`: the terminal against a running server's API.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use weft_codec::ConversionOptions;
+use weft_model::{Span, SpanId, StatusCode};
+
+const DEFAULT_SERVER: &str = "http://localhost:16686";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TraceArgs {
+    /// The trace ID (hex).
+    pub trace_id: String,
+    /// The Weft server's HTTP API.
+    #[arg(long, env = "WEFT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+    /// Width of the bar column, in characters.
+    #[arg(long, default_value_t = 40)]
+    pub bar_width: usize,
+    /// Colours: auto (when stdout is a terminal and NO_COLOR is unset), always or never.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SearchArgs {
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// server, client, internal, producer or consumer.
+    #[arg(long)]
+    pub span_kind: Option<String>,
+    /// `key=value`, on the same span as the other span conditions; repeat to AND.
+    #[arg(long = "attr", value_name = "KEY=VALUE")]
+    pub attributes: Vec<String>,
+    /// A business key value (order ID, user ID …).
+    #[arg(long)]
+    pub business_key: Option<String>,
+    /// Only spans with status ERROR.
+    #[arg(long)]
+    pub error: bool,
+    /// Go-style duration, e.g. 250ms.
+    #[arg(long)]
+    pub min_duration: Option<String>,
+    #[arg(long)]
+    pub max_duration: Option<String>,
+    /// How far back from now to look, e.g. 15m, 6h.
+    #[arg(long, default_value = "1h")]
+    pub lookback: String,
+    #[arg(long)]
+    pub trace_id_prefix: Option<String>,
+    #[arg(long)]
+    pub root_service: Option<String>,
+    #[arg(long)]
+    pub root_operation: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// The Weft server's HTTP API.
+    #[arg(long, env = "WEFT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+}
+
+fn use_color(choice: &str) -> bool {
+    match choice {
+        "always" => true,
+        "never" => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        }
+    }
+}
+
+async fn get(url: &str, query: &[(&str, String)]) -> anyhow::Result<reqwest::Response> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .query(query)
+        .send()
+        .await
+        .with_context(|| format!("requesting {url}"))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or("no error message")
+        .to_owned();
+    anyhow::bail!("{status}: {message}")
+}
+
+pub async fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/api/v1/traces/{}",
+        args.server.trim_end_matches('/'),
+        args.trace_id
+    );
+    let body = get(&url, &[]).await?.bytes().await?;
+    let request = weft_codec::decode_otlp_json(&body).context("decoding the trace")?;
+    let mut spans = weft_codec::spans_from_otlp(request, &ConversionOptions::default()).spans;
+    spans.sort_by_key(|span| (span.start_time_unix_nanos, span.span_id));
+    print!(
+        "{}",
+        render_waterfall(&spans, args.bar_width, use_color(&args.color))
+    );
+    Ok(())
+}
+
+pub async fn run_search(args: SearchArgs) -> anyhow::Result<()> {
+    let mut query: Vec<(&str, String)> = vec![
+        ("lookback", args.lookback.clone()),
+        ("limit", args.limit.to_string()),
+    ];
+    let optional = [
+        ("service", &args.service),
+        ("operation", &args.operation),
+        ("spanKind", &args.span_kind),
+        ("businessKey", &args.business_key),
+        ("minDuration", &args.min_duration),
+        ("maxDuration", &args.max_duration),
+        ("traceIdPrefix", &args.trace_id_prefix),
+        ("rootService", &args.root_service),
+        ("rootOperation", &args.root_operation),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            query.push((key, value.clone()));
+        }
+    }
+    for attribute in &args.attributes {
+        query.push(("attribute", attribute.clone()));
+    }
+    if args.error {
+        query.push(("status", "error".into()));
+    }
+    let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
+    let body: serde_json::Value = get(&url, &query).await?.json().await?;
+    print!("{}", render_search(&body));
+    Ok(())
+}
+
+fn format_duration(nanos: u64) -> String {
+    match nanos {
+        0..=999 => format!("{nanos}ns"),
+        1_000..=999_999 => format!("{:.1}µs", nanos as f64 / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1}ms", nanos as f64 / 1e6),
+        _ => format!("{:.2}s", nanos as f64 / 1e9),
+    }
+}
+
+fn format_time(unix_nanos: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(unix_nanos);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// The search answer as a table.
+pub(crate) fn render_search(body: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let empty = Vec::new();
+    let traces = body["traces"].as_array().unwrap_or(&empty);
+    let _ = writeln!(
+        out,
+        "{:<24}  {:<32}  {:>9}  {:>5}  {:>6}  ROOT",
+        "START", "TRACE ID", "DURATION", "SPANS", "ERRORS"
+    );
+    for trace in traces {
+        let start = trace["startTimeUnixNano"]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{:<24}  {:<32}  {:>9}  {:>5}  {:>6}  {}: {}",
+            format_time(start),
+            trace["traceId"].as_str().unwrap_or(""),
+            format_duration(trace["durationNanos"].as_u64().unwrap_or(0)),
+            trace["spanCount"].as_u64().unwrap_or(0),
+            trace["errorCount"].as_u64().unwrap_or(0),
+            trace["rootServiceName"].as_str().unwrap_or(""),
+            trace["rootSpanName"].as_str().unwrap_or(""),
+        );
+    }
+    let _ = writeln!(out, "{} traces", traces.len());
+    if body["partial"].as_bool() == Some(true) {
+        let _ = writeln!(
+            out,
+            "partial: the search hit its scan budget; narrow the time range or add conditions"
+        );
+    }
+    out
+}
+
+/// The trace as an indented tree with bars on a shared time axis; errors marked `!` (and red
+/// with colour on). Spans whose parent is missing are shown as roots, marked.
+pub(crate) fn render_waterfall(spans: &[Span], bar_width: usize, color: bool) -> String {
+    let mut out = String::new();
+    let Some(first) = spans.first() else {
+        return "empty trace\n".into();
+    };
+    let start = spans
+        .iter()
+        .map(|s| s.start_time_unix_nanos)
+        .min()
+        .unwrap_or(0);
+    let end = spans
+        .iter()
+        .map(|s| s.end_time_unix_nanos.max(s.start_time_unix_nanos))
+        .max()
+        .unwrap_or(start);
+    let total = (end - start).max(1);
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (index, span) in spans.iter().enumerate() {
+        match span.parent_span_id {
+            Some(parent) if ids.contains(&parent) && parent != span.span_id => {
+                children.entry(parent).or_default().push(index)
+            }
+            _ => roots.push(index),
+        }
+    }
+    let services: HashSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
+    let errors = spans
+        .iter()
+        .filter(|s| s.status.code == StatusCode::Error)
+        .count();
+    let _ = writeln!(
+        out,
+        "trace {} · {} spans · {} services · {} errors · {}",
+        first.trace_id.to_hex(),
+        spans.len(),
+        services.len(),
+        errors,
+        format_duration(total)
+    );
+    // Depth-first, children by start time; an explicit stack so deep traces cannot overflow.
+    let mut rows: Vec<(usize, usize)> = Vec::new();
+    let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&index| (index, 0)).collect();
+    let mut visited = vec![false; spans.len()];
+    while let Some((index, depth)) = stack.pop() {
+        if std::mem::replace(&mut visited[index], true) {
+            continue;
+        }
+        rows.push((index, depth));
+        if let Some(kids) = children.get(&spans[index].span_id) {
+            for &kid in kids.iter().rev() {
+                stack.push((kid, depth + 1));
+            }
+        }
+    }
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|&(index, depth)| {
+            let span = &spans[index];
+            let orphan = span
+                .parent_span_id
+                .is_some_and(|parent| !ids.contains(&parent));
+            format!(
+                "{}{}{}: {}{}",
+                if span.status.code == StatusCode::Error {
+                    "! "
+                } else {
+                    "  "
+                },
+                "  ".repeat(depth),
+                span.service_name,
+                span.name,
+                if orphan { " (parent missing)" } else { "" }
+            )
+        })
+        .collect();
+    let label_width = labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(80);
+    for ((index, _), label) in rows.iter().zip(&labels) {
+        let span = &spans[*index];
+        let duration = span
+            .end_time_unix_nanos
+            .saturating_sub(span.start_time_unix_nanos);
+        let offset = span.start_time_unix_nanos - start;
+        let bar_start = (offset as u128 * bar_width as u128 / total as u128) as usize;
+        let bar_length = ((duration as u128 * bar_width as u128).div_ceil(total as u128) as usize)
+            .max(1)
+            .min(bar_width.saturating_sub(bar_start).max(1));
+        let bar = format!(
+            "{}{}{}",
+            " ".repeat(bar_start.min(bar_width)),
+            "█".repeat(bar_length),
+            " ".repeat(bar_width.saturating_sub(bar_start + bar_length))
+        );
+        let label: String = label.chars().take(label_width).collect();
+        let line = format!(
+            "{label:<label_width$}  {:>9}  |{bar}|",
+            format_duration(duration)
+        );
+        if color && span.status.code == StatusCode::Error {
+            let _ = writeln!(out, "\u{1b}[31m{line}\u{1b}[0m");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out
+}

@@ -1,0 +1,451 @@
+//! Jaeger's query HTTP API (the one Jaeger UI and Grafana's Jaeger data source call), with its
+//! exact JSON shapes, on the same port as Weft's own API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{json, Value};
+use weft_model::{AttributeValue, KeyValue, Resource, Span, SpanKind, StatusCode as SpanStatus};
+use weft_store::{SearchQuery, StatusFilter, TraceQuery};
+
+use crate::params::{
+    now_unix_nanos, parse_go_duration_nanos, parse_json_tags, parse_trace_id, parse_u64,
+    split_attribute, ApiError, Params,
+};
+use crate::query_api::{blocking, parse_span_kind, trace_query, Store};
+
+pub(crate) fn router() -> Router<Store> {
+    Router::new()
+        .route("/api/services", get(services))
+        .route(
+            "/api/services/{service}/operations",
+            get(service_operations),
+        )
+        .route("/api/operations", get(operations))
+        .route("/api/traces", get(find_traces))
+        .route("/api/traces/{trace_id}", get(trace_by_id))
+        .route("/api/dependencies", get(dependencies))
+}
+
+/// Jaeger's error envelope; the HTTP status matches `errors[0].code`.
+struct JaegerError(ApiError);
+
+impl From<ApiError> for JaegerError {
+    fn from(error: ApiError) -> Self {
+        JaegerError(error)
+    }
+}
+
+impl From<weft_store::StoreError> for JaegerError {
+    fn from(error: weft_store::StoreError) -> Self {
+        JaegerError(error.into())
+    }
+}
+
+impl IntoResponse for JaegerError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let body = json!({
+            "data": null,
+            "total": 0,
+            "limit": 0,
+            "offset": 0,
+            "errors": [{ "code": status.as_u16(), "msg": self.0.message }],
+        });
+        (status, Json(body)).into_response()
+    }
+}
+
+fn envelope(data: Value, total: usize) -> Json<Value> {
+    Json(json!({
+        "data": data,
+        "total": total,
+        "limit": 0,
+        "offset": 0,
+        "errors": null,
+    }))
+}
+
+fn micros(nanos: u64) -> u64 {
+    nanos / 1_000
+}
+
+fn parse_micros_as_nanos(text: &str) -> Result<u64, String> {
+    parse_u64(text).map(|micros| micros.saturating_mul(1_000))
+}
+
+async fn services(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let services = blocking(move || Ok(store.services()?)).await?;
+    let total = services.len();
+    Ok(envelope(json!(services), total))
+}
+
+async fn service_operations(
+    State(store): State<Store>,
+    Path(service): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let operations = blocking(move || Ok(store.operations(&service, None)?)).await?;
+    let mut names: Vec<String> = operations.into_iter().map(|op| op.name).collect();
+    names.dedup();
+    let total = names.len();
+    Ok(envelope(json!(names), total))
+}
+
+async fn operations(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    let params = Params::parse(raw.as_deref(), &["service", "spanKind"])?;
+    let service = params
+        .single("service")?
+        .ok_or_else(|| ApiError::invalid("parameter 'service' is required"))?
+        .to_owned();
+    let kind = params.parsed("spanKind", parse_span_kind)?;
+    let operations = blocking(move || Ok(store.operations(&service, kind)?)).await?;
+    let data: Vec<Value> = operations
+        .iter()
+        .map(
+            |operation| json!({ "name": operation.name, "spanKind": operation.span_kind.as_str() }),
+        )
+        .collect();
+    let total = data.len();
+    Ok(envelope(json!(data), total))
+}
+
+async fn trace_by_id(
+    State(store): State<Store>,
+    Path(trace_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    let params = Params::parse(raw.as_deref(), &["start", "end", "raw", "prettyPrint"])?;
+    let query = trace_query(&trace_id, &params, parse_micros_as_nanos)?;
+    let spans = blocking(move || Ok(store.trace(&query)?)).await?;
+    if spans.is_empty() {
+        return Err(ApiError::not_found("trace not found").into());
+    }
+    Ok(envelope(json!([jaeger_trace(&spans)]), 1))
+}
+
+const FIND_PARAMETERS: [&str; 14] = [
+    "service",
+    "operation",
+    "tags",
+    "tag",
+    "start",
+    "end",
+    "lookback",
+    "limit",
+    "minDuration",
+    "maxDuration",
+    "traceID",
+    "spanKind",
+    "prettyPrint",
+    "raw",
+];
+
+async fn find_traces(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    let params = Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
+    let trace_ids: Vec<_> = params
+        .all("traceID")
+        .map(parse_trace_id)
+        .collect::<Result<_, _>>()?;
+    if !trace_ids.is_empty() {
+        let traces = blocking(move || {
+            let mut traces = Vec::new();
+            for trace_id in trace_ids {
+                let spans = store.trace(&TraceQuery::new(trace_id))?;
+                if !spans.is_empty() {
+                    traces.push(jaeger_trace(&spans));
+                }
+            }
+            Ok(traces)
+        })
+        .await?;
+        let total = traces.len();
+        return Ok(envelope(json!(traces), total));
+    }
+    let query = find_query(&params)?;
+    let traces = blocking(move || {
+        let result = store.search(&query)?;
+        let mut traces = Vec::new();
+        for summary in result.traces {
+            let spans = store.trace(&TraceQuery::new(summary.trace_id))?;
+            if !spans.is_empty() {
+                traces.push(jaeger_trace(&spans));
+            }
+        }
+        Ok(traces)
+    })
+    .await?;
+    let total = traces.len();
+    Ok(envelope(json!(traces), total))
+}
+
+fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
+    let service = params
+        .single("service")?
+        .ok_or_else(|| ApiError::invalid("parameter 'service' is required"))?;
+    let now = now_unix_nanos();
+    let end = params.parsed("end", parse_micros_as_nanos)?.unwrap_or(now);
+    let start = match params.parsed("start", parse_micros_as_nanos)? {
+        Some(start) => start,
+        None => {
+            // The Jaeger UI sends `lookback=custom` with explicit start/end.
+            let lookback = match params.single("lookback")? {
+                None | Some("custom") => 3_600 * 1_000_000_000,
+                Some(text) => parse_go_duration_nanos(text).map_err(|error| {
+                    ApiError::invalid(format!("invalid lookback {text:?}: {error}"))
+                })?,
+            };
+            end.saturating_sub(lookback)
+        }
+    };
+    let mut tags: Vec<(String, String)> = Vec::new();
+    if let Some(json) = params.single("tags")? {
+        tags.extend(parse_json_tags(json)?);
+    }
+    for tag in params.all("tag") {
+        tags.push(split_attribute(tag, ':')?);
+    }
+    // Jaeger's conventions for status: `error=true` and the OTel status tag.
+    let mut status = None;
+    tags.retain(|(key, value)| match (key.as_str(), value.as_str()) {
+        ("error", "true") => {
+            status = Some(StatusFilter::Error);
+            false
+        }
+        ("error", "false") => {
+            status = Some(StatusFilter::Unset);
+            false
+        }
+        ("otel.status_code", "ERROR") => {
+            status = Some(StatusFilter::Error);
+            false
+        }
+        ("otel.status_code", "OK") => {
+            status = Some(StatusFilter::Ok);
+            false
+        }
+        _ => true,
+    });
+    let mut span_kind = params.parsed("spanKind", parse_span_kind)?;
+    if let Some(index) = tags.iter().position(|(key, _)| key == "span.kind") {
+        let (_, kind) = tags.remove(index);
+        span_kind =
+            Some(parse_span_kind(&kind).map_err(|error| {
+                ApiError::invalid(format!("invalid span.kind {kind:?}: {error}"))
+            })?);
+    }
+    let limit = params
+        .parsed("limit", parse_u64)?
+        .filter(|&limit| limit > 0)
+        .unwrap_or(20);
+    let query = SearchQuery {
+        start_unix_nanos: start,
+        end_unix_nanos: end,
+        service: Some(service.to_owned()),
+        operation: params.single("operation")?.map(str::to_owned),
+        span_kind,
+        attributes: tags,
+        business_key: None,
+        status,
+        min_duration_nanos: params.parsed("minDuration", parse_go_duration_nanos)?,
+        max_duration_nanos: params.parsed("maxDuration", parse_go_duration_nanos)?,
+        trace_id_prefix: None,
+        root_service: None,
+        root_operation: None,
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    query.validate()?;
+    Ok(query)
+}
+
+async fn dependencies(RawQuery(raw): RawQuery) -> Result<Json<Value>, JaegerError> {
+    let params = Params::parse(raw.as_deref(), &["endTs", "lookback"])?;
+    params.parsed("endTs", parse_u64)?;
+    params.parsed("lookback", parse_u64)?;
+    // The service topology arrives with the pipeline's topology processor.
+    Ok(envelope(json!([]), 0))
+}
+
+fn tag(key: &str, value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::String(text) => json!({ "key": key, "type": "string", "value": text }),
+        AttributeValue::Bool(flag) => json!({ "key": key, "type": "bool", "value": flag }),
+        AttributeValue::Int(number) => json!({ "key": key, "type": "int64", "value": number }),
+        AttributeValue::Double(number) => {
+            json!({ "key": key, "type": "float64", "value": number })
+        }
+        AttributeValue::Bytes(bytes) => json!({
+            "key": key,
+            "type": "binary",
+            "value": base64::engine::general_purpose::STANDARD.encode(bytes),
+        }),
+        AttributeValue::Empty => json!({ "key": key, "type": "string", "value": "" }),
+        // Jaeger has no list or map tags; its OTLP translator writes them as JSON text.
+        AttributeValue::Array(_) | AttributeValue::Map(_) => json!({
+            "key": key,
+            "type": "string",
+            "value": attribute_json(value).to_string(),
+        }),
+    }
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::Empty => Value::Null,
+        AttributeValue::String(text) => json!(text),
+        AttributeValue::Bool(flag) => json!(flag),
+        AttributeValue::Int(number) => json!(number),
+        AttributeValue::Double(number) => json!(number),
+        AttributeValue::Bytes(bytes) => {
+            json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+        }
+        AttributeValue::Array(values) => Value::Array(values.iter().map(attribute_json).collect()),
+        AttributeValue::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|entry| (entry.key.clone(), attribute_json(&entry.value)))
+                .collect(),
+        ),
+    }
+}
+
+fn tags_of(attributes: &[KeyValue]) -> Vec<Value> {
+    attributes
+        .iter()
+        .map(|attribute| tag(&attribute.key, &attribute.value))
+        .collect()
+}
+
+fn string_tag(key: &str, value: &str) -> Value {
+    json!({ "key": key, "type": "string", "value": value })
+}
+
+/// One trace in Jaeger's JSON model, as its OTLP translator would write it: span kind, status
+/// and scope become tags, events become logs, links become FOLLOWS_FROM references.
+pub(crate) fn jaeger_trace(spans: &[Span]) -> Value {
+    let mut process_ids: HashMap<*const Resource, String> = HashMap::new();
+    let mut processes = serde_json::Map::new();
+    let mut json_spans = Vec::with_capacity(spans.len());
+    for span in spans {
+        let resource = Arc::as_ptr(&span.resource);
+        let process_id = match process_ids.get(&resource) {
+            Some(id) => id.clone(),
+            None => {
+                // Equal resources from different batches share one process entry.
+                let existing = spans
+                    .iter()
+                    .take_while(|other| !std::ptr::eq(*other, span))
+                    .find(|other| *other.resource == *span.resource)
+                    .and_then(|other| process_ids.get(&Arc::as_ptr(&other.resource)).cloned());
+                let id = existing.unwrap_or_else(|| {
+                    let id = format!("p{}", processes.len() + 1);
+                    let tags: Vec<Value> = span
+                        .resource
+                        .attributes
+                        .iter()
+                        .filter(|attribute| attribute.key != "service.name")
+                        .map(|attribute| tag(&attribute.key, &attribute.value))
+                        .collect();
+                    processes.insert(
+                        id.clone(),
+                        json!({ "serviceName": span.service_name, "tags": tags }),
+                    );
+                    id
+                });
+                process_ids.insert(resource, id.clone());
+                id
+            }
+        };
+        json_spans.push(jaeger_span(span, &process_id));
+    }
+    json!({
+        "traceID": spans.first().map(|span| span.trace_id.to_hex()).unwrap_or_default(),
+        "spans": json_spans,
+        "processes": processes,
+        "warnings": null,
+    })
+}
+
+fn jaeger_span(span: &Span, process_id: &str) -> Value {
+    let mut references = Vec::new();
+    if let Some(parent) = span.parent_span_id {
+        references.push(json!({
+            "refType": "CHILD_OF",
+            "traceID": span.trace_id.to_hex(),
+            "spanID": parent.to_hex(),
+        }));
+    }
+    for link in &span.links {
+        references.push(json!({
+            "refType": "FOLLOWS_FROM",
+            "traceID": link.trace_id.to_hex(),
+            "spanID": link.span_id.to_hex(),
+        }));
+    }
+    let mut tags = tags_of(&span.attributes);
+    if !matches!(span.kind, SpanKind::Unspecified) {
+        tags.push(string_tag("span.kind", span.kind.as_str()));
+    }
+    match span.status.code {
+        SpanStatus::Error => {
+            tags.push(json!({ "key": "error", "type": "bool", "value": true }));
+            tags.push(string_tag("otel.status_code", "ERROR"));
+        }
+        SpanStatus::Ok => tags.push(string_tag("otel.status_code", "OK")),
+        SpanStatus::Unset | SpanStatus::Other(_) => {}
+    }
+    if !span.status.message.is_empty() {
+        tags.push(string_tag("otel.status_description", &span.status.message));
+    }
+    if !span.scope.name.is_empty() {
+        tags.push(string_tag("otel.scope.name", &span.scope.name));
+    }
+    if !span.scope.version.is_empty() {
+        tags.push(string_tag("otel.scope.version", &span.scope.version));
+    }
+    if !span.trace_state.is_empty() {
+        tags.push(string_tag("w3c.tracestate", &span.trace_state));
+    }
+    let logs: Vec<Value> = span
+        .events
+        .iter()
+        .map(|event| {
+            let mut fields = vec![string_tag("event", &event.name)];
+            fields.extend(tags_of(&event.attributes));
+            json!({ "timestamp": micros(event.time_unix_nanos), "fields": fields })
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    if span.end_time_unix_nanos < span.start_time_unix_nanos {
+        warnings.push(json!("span ends before it starts; duration shown as 0"));
+    }
+    json!({
+        "traceID": span.trace_id.to_hex(),
+        "spanID": span.span_id.to_hex(),
+        "flags": span.flags & 0xff,
+        "operationName": span.name,
+        "references": references,
+        "startTime": micros(span.start_time_unix_nanos),
+        "duration": micros(span.end_time_unix_nanos.saturating_sub(span.start_time_unix_nanos)),
+        "tags": tags,
+        "logs": logs,
+        "processID": process_id,
+        "warnings": if warnings.is_empty() { Value::Null } else { Value::Array(warnings) },
+    })
+}
