@@ -25,6 +25,9 @@ use crate::bus::{WalBus, WalBusSource};
 use crate::store_writer::StoreWriter;
 use crate::ServeConfig;
 
+/// How long a graceful stop waits for open connections to finish.
+const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A running all-in-one server.
 pub struct ServeHandle {
     pub otlp_grpc_addr: SocketAddr,
@@ -254,12 +257,31 @@ impl ServeHandle {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         let _ = self.shutdown.send(true);
-        while let Some(joined) = self.servers.join_next().await {
-            match joined {
-                Ok((name, Err(error))) => tracing::error!(server = name, %error, "server failed"),
-                Ok((name, Ok(()))) => tracing::debug!(server = name, "server stopped"),
-                Err(error) => tracing::error!(%error, "server task panicked"),
+        // Connections get a bounded time to finish their requests: a client that keeps an
+        // idle HTTP/2 connection open must not hold the shutdown (what was acknowledged is in
+        // the WAL; what was not will be retried by the client).
+        let drain = async {
+            while let Some(joined) = self.servers.join_next().await {
+                match joined {
+                    Ok((name, Err(error))) => {
+                        tracing::error!(server = name, %error, "server failed")
+                    }
+                    Ok((name, Ok(()))) => tracing::debug!(server = name, "server stopped"),
+                    Err(error) if error.is_cancelled() => {}
+                    Err(error) => tracing::error!(%error, "server task panicked"),
+                }
             }
+        };
+        if tokio::time::timeout(SHUTDOWN_DRAIN_TIMEOUT, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open_servers = self.servers.len(),
+                "connections still open after the drain timeout; closing them"
+            );
+            self.servers.abort_all();
+            while self.servers.join_next().await.is_some() {}
         }
         let pipeline = self.pipeline;
         let wal = self.wal;

@@ -340,7 +340,7 @@ impl Inner {
     }
 
     fn maintain(&self) {
-        let mut last_retention = Instant::now() - Duration::from_secs(3600);
+        let mut last_retention: Option<Instant> = None;
         loop {
             let frozen = self.state.read().frozen.front().cloned();
             if let Some(memtable) = frozen {
@@ -357,8 +357,8 @@ impl Inner {
                 break;
             }
             let now = now_unix_nanos();
-            if last_retention.elapsed() >= Duration::from_secs(60) {
-                last_retention = Instant::now();
+            if last_retention.is_none_or(|last| last.elapsed() >= Duration::from_secs(60)) {
+                last_retention = Some(Instant::now());
                 if let Err(error) = self.apply_retention(now) {
                     self.counters
                         .maintenance_errors

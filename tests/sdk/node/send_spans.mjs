@@ -3,7 +3,8 @@
 //
 // Spawned by Weft's integration tests (install with scripts/install-test-deps.sh):
 //   node send_spans.mjs --protocol grpc --endpoint http://127.0.0.1:4317 \
-//       --service checkout --traces 5 --spans-per-trace 4 [--compression gzip]
+//       --service checkout --traces 5 --spans-per-trace 4 [--compression gzip] \
+//       [--downstream-service orders-db-proxy] [--dump-otlp /tmp/sent.pb]
 //   node send_spans.mjs --protocol http --endpoint http://127.0.0.1:4318/v1/traces ...
 //
 // Same trace shape and stdout contract as ../python/send_spans.py: each trace has
@@ -11,14 +12,34 @@
 // followed, while spans remain, by a CLIENT span under that INTERNAL span).
 // Every span carries string, int, double, bool, string[] and int[] attributes
 // and exactly one event; the root of every third trace (index 2, 5, 8, ...) has
-// status ERROR plus an "exception" event from recordException.
+// status ERROR plus an "exception" event from recordException. Every CLIENT span
+// also has exactly one link, to its trace's root span, with the link attributes
+// {"link.reason": "retry-of-root", "link.attempt": 2} (this adds no spans).
+//
+// --downstream-service NAME adds a second tracer provider whose resource is the
+// main one with service.name = NAME (all other attributes, process.runtime.name
+// included, unchanged); it exports through the same exporter (same endpoint and
+// protocol). Under every CLIENT span it creates one SERVER span
+// "orders-db-proxy.Query" (parent: the CLIENT span, ended before it) with the
+// common attributes (same trace/span index as that CLIENT span) plus
+// "rpc.system": "grpc" and one event "proxy.forwarded" {"attempt": 1}. Both
+// providers are shut down (flushed) before the results are checked. Without the
+// option there are N*M spans; with it, N*M plus one per CLIENT span.
+//
+// --dump-otlp FILE: after a successful run, writes every successfully exported
+// span (of both providers) to FILE as ONE binary protobuf
+// opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest, encoded by
+// the SDK's own serializer (@opentelemetry/otlp-transformer
+// ProtobufTraceSerializer), i.e. what the SDK sent.
 //
 // Exit status 0 only if every export call reported ExportResultCode.SUCCESS and
-// every created span was exported; then stdout has one JSON object per span:
+// every created span (of both providers) was exported; then stdout has one JSON
+// object per span ("service" is that span's own resource service.name):
 //   {"trace_id","span_id","name","service","parent_span_id","kind","status"}
 // On failure a message starting with "send_spans.mjs: error:" goes to stderr and
 // the exit status is 1 (2 for bad arguments).
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const EXPORT_TIMEOUT_MS = 10_000; // per export call, retries included
@@ -30,7 +51,8 @@ function usage(msg) {
   process.stderr.write(
     `send_spans.mjs: error: ${msg}\n` +
       'usage: node send_spans.mjs --protocol grpc|http --endpoint URL --service NAME ' +
-      '--traces N --spans-per-trace M [--compression gzip|none]\n',
+      '--traces N --spans-per-trace M [--compression gzip|none] ' +
+      '[--downstream-service NAME] [--dump-otlp FILE]\n',
   );
   process.exit(2);
 }
@@ -50,6 +72,8 @@ function parseCli() {
         traces: { type: 'string' },
         'spans-per-trace': { type: 'string' },
         compression: { type: 'string', default: 'none' },
+        'downstream-service': { type: 'string' },
+        'dump-otlp': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -63,13 +87,21 @@ function parseCli() {
   if (!['grpc', 'http'].includes(values.protocol)) usage('--protocol must be grpc or http');
   if (!['gzip', 'none'].includes(values.compression)) usage('--compression must be gzip or none');
   if (!/^https?:\/\//.test(values.endpoint)) usage('--endpoint must be an http:// or https:// URL');
+  if (values['downstream-service'] === '') usage('--downstream-service must not be empty');
+  if (values['dump-otlp'] === '') usage('--dump-otlp must not be empty');
   const traces = Number(values.traces);
   const spansPerTrace = Number(values['spans-per-trace']);
   if (!Number.isInteger(traces) || traces < 0) usage('--traces must be an integer >= 0');
   if (!Number.isInteger(spansPerTrace) || spansPerTrace < 1) {
     usage('--spans-per-trace must be an integer >= 1');
   }
-  return { ...values, traces, spansPerTrace };
+  return {
+    ...values,
+    traces,
+    spansPerTrace,
+    downstreamService: values['downstream-service'],
+    dumpOtlp: values['dump-otlp'],
+  };
 }
 
 const args = parseCli();
@@ -90,13 +122,35 @@ const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry
 const semconv = await import('@opentelemetry/semantic-conventions');
 const incubating = await import('@opentelemetry/semantic-conventions/incubating');
 
+/**
+ * Writes `spans` to `file` as one binary ExportTraceServiceRequest, serialized by
+ * the SDK's own OTLP serializer. Returns false (after fail()) on error.
+ */
+async function dumpOtlp(file, spans) {
+  try {
+    const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+    const data = ProtobufTraceSerializer.serializeRequest(spans);
+    if (data === undefined) throw new Error('ProtobufTraceSerializer.serializeRequest returned undefined');
+    writeFileSync(file, data);
+    return true;
+  } catch (e) {
+    fail(`--dump-otlp ${file}: ${e.message ?? e}`);
+    return false;
+  }
+}
+
 // SDK warnings/errors (e.g. the cause of a failed export) go to stderr.
 diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
 
-/** Delegates to the real OTLP exporter and records every ExportResult. */
+/**
+ * Delegates to the real OTLP exporter and records every ExportResult. Shared by
+ * `users` tracer providers: the inner exporter is shut down only when the last
+ * of them shuts down.
+ */
 class RecordingExporter {
-  constructor(inner) {
+  constructor(inner, users = 1) {
     this.inner = inner;
+    this.users = users;
     this.results = []; // { count, code, error }
     this.exported = [];
   }
@@ -125,7 +179,8 @@ class RecordingExporter {
   }
 
   shutdown() {
-    return this.inner.shutdown();
+    this.users -= 1;
+    return this.users === 0 ? this.inner.shutdown() : Promise.resolve();
   }
 
   forceFlush() {
@@ -151,30 +206,43 @@ if (args.protocol === 'grpc') {
   });
 }
 
-const exporter = new RecordingExporter(inner);
+const exporter = new RecordingExporter(inner, args.downstreamService !== undefined ? 2 : 1);
 const totalSpans = args.traces * args.spansPerTrace;
-const resource = defaultResource().merge(
-  resourceFromAttributes({
-    [semconv.ATTR_SERVICE_NAME]: args.service,
-    [semconv.ATTR_SERVICE_VERSION]: '1.4.2',
-    [incubating.ATTR_SERVICE_NAMESPACE]: 'weft-tests',
-    [incubating.ATTR_HOST_NAME]: 'weft-test-host',
-    [incubating.ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: 'test',
-    [incubating.ATTR_PROCESS_RUNTIME_NAME]: 'nodejs',
-  }),
-);
-const provider = new BasicTracerProvider({
-  resource,
-  spanProcessors: [
-    new BatchSpanProcessor(exporter, {
-      maxQueueSize: Math.max(2048, totalSpans), // never drop spans
-      maxExportBatchSize: MAX_EXPORT_BATCH,
-      scheduledDelayMillis: SCHEDULE_DELAY_MS,
-      exportTimeoutMillis: BSP_EXPORT_TIMEOUT_MS,
+
+function makeProvider(serviceName) {
+  const resource = defaultResource().merge(
+    resourceFromAttributes({
+      [semconv.ATTR_SERVICE_NAME]: serviceName,
+      [semconv.ATTR_SERVICE_VERSION]: '1.4.2',
+      [incubating.ATTR_SERVICE_NAMESPACE]: 'weft-tests',
+      [incubating.ATTR_HOST_NAME]: 'weft-test-host',
+      [incubating.ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: 'test',
+      [incubating.ATTR_PROCESS_RUNTIME_NAME]: 'nodejs',
     }),
-  ],
-});
+  );
+  return new BasicTracerProvider({
+    resource,
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: Math.max(2048, totalSpans), // never drop spans
+        maxExportBatchSize: MAX_EXPORT_BATCH,
+        scheduledDelayMillis: SCHEDULE_DELAY_MS,
+        exportTimeoutMillis: BSP_EXPORT_TIMEOUT_MS,
+      }),
+    ],
+  });
+}
+
+const provider = makeProvider(args.service);
 const tracer = provider.getTracer('weft.sdk-test.node', '0.1.0');
+const providers = [provider];
+let downstreamTracer = null;
+if (args.downstreamService !== undefined) {
+  const downstreamProvider = makeProvider(args.downstreamService);
+  providers.push(downstreamProvider);
+  downstreamTracer = downstreamProvider.getTracer('weft.sdk-test.node', '0.1.0');
+}
+let createdSpans = 0;
 
 function commonAttrs(traceIdx, spanIdx) {
   return {
@@ -207,6 +275,7 @@ for (let i = 0; i < args.traces; i++) {
     },
     ROOT_CONTEXT,
   );
+  createdSpans += 1;
   root.addEvent('request.received', { bytes: 512, 'client.retry': false });
   const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
   let j = 1;
@@ -219,6 +288,7 @@ for (let i = 0; i < args.traces; i++) {
       },
       rootCtx,
     );
+    createdSpans += 1;
     internal.addEvent('cache.lookup', { 'cache.hit': j % 2 === 1, 'cache.key': `order:${i}` });
     j += 1;
     if (j < args.spansPerTrace) {
@@ -232,10 +302,30 @@ for (let i = 0; i < args.traces; i++) {
             [semconv.ATTR_DB_QUERY_TEXT]: 'SELECT * FROM orders WHERE id = $1',
             'db.response.returned_rows': 1,
           },
+          links: [
+            {
+              context: root.spanContext(),
+              attributes: { 'link.reason': 'retry-of-root', 'link.attempt': 2 },
+            },
+          ],
         },
         trace.setSpan(ROOT_CONTEXT, internal),
       );
+      createdSpans += 1;
       client.addEvent('db.rows.fetched', { rows: 1, 'latency.ms': 1.5 });
+      if (downstreamTracer !== null) {
+        const proxy = downstreamTracer.startSpan(
+          'orders-db-proxy.Query',
+          {
+            kind: SpanKind.SERVER,
+            attributes: { ...commonAttrs(i, j), 'rpc.system': 'grpc' },
+          },
+          trace.setSpan(ROOT_CONTEXT, client),
+        );
+        createdSpans += 1;
+        proxy.addEvent('proxy.forwarded', { attempt: 1 });
+        proxy.end();
+      }
       client.end();
       j += 1;
     }
@@ -251,10 +341,13 @@ for (let i = 0; i < args.traces; i++) {
 }
 
 let shutdownError = null;
-try {
-  await provider.shutdown(); // flushes the BatchSpanProcessor, then shuts the exporter down
-} catch (e) {
-  shutdownError = e;
+for (const p of providers) {
+  try {
+    // Flushes the BatchSpanProcessor; the last one also shuts the exporter down.
+    await p.shutdown();
+  } catch (e) {
+    shutdownError ??= e;
+  }
 }
 
 const failed = exporter.results.filter((r) => r.code !== ExportResultCode.SUCCESS);
@@ -267,11 +360,13 @@ if (failed.length > 0) {
   );
 } else if (shutdownError) {
   fail(`TracerProvider.shutdown() failed: ${shutdownError.message ?? shutdownError}`);
-} else if (exporter.exported.length !== totalSpans) {
+} else if (exporter.exported.length !== createdSpans) {
   fail(
-    `created ${totalSpans} span(s) but only ${exporter.exported.length} were exported ` +
+    `created ${createdSpans} span(s) but only ${exporter.exported.length} were exported ` +
       `successfully to ${args.endpoint} (export still pending or spans dropped)`,
   );
+} else if (args.dumpOtlp !== undefined && !(await dumpOtlp(args.dumpOtlp, exporter.exported))) {
+  // dumpOtlp reported the error.
 } else {
   const lines = exporter.exported.map((s) => {
     const ctx = s.spanContext();

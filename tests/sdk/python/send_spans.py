@@ -5,7 +5,8 @@ Spawned by Weft's integration tests (install the SDK with
 scripts/install-test-deps.sh and run this with the venv's python):
 
     python3 send_spans.py --protocol grpc --endpoint http://127.0.0.1:4317 \
-        --service checkout --traces 5 --spans-per-trace 4 [--compression gzip]
+        --service checkout --traces 5 --spans-per-trace 4 [--compression gzip] \
+        [--downstream-service orders-db-proxy] [--dump-otlp /tmp/sent.pb]
     python3 send_spans.py --protocol http --endpoint http://127.0.0.1:4318/v1/traces ...
 
 Each trace has one root SERVER span and M-1 children: INTERNAL spans under the
@@ -13,10 +14,28 @@ root, each followed (while spans remain) by a CLIENT span under that INTERNAL
 span, so traces are up to three levels deep. Every span carries attributes of
 the types str, int, float, bool, list[str] and list[int], and exactly one
 event. The root of every third trace (trace index 2, 5, 8, ...) has status
-ERROR and an extra "exception" event from record_exception.
+ERROR and an extra "exception" event from record_exception. Every CLIENT span
+also has exactly one link, to its trace's root span, with the link attributes
+{"link.reason": "retry-of-root", "link.attempt": 2} (this adds no spans).
+
+--downstream-service NAME adds a second TracerProvider whose resource is the
+main one with service.name = NAME (all other attributes, process.runtime.name
+included, unchanged); it exports through the same exporter (same endpoint and
+protocol). Under every CLIENT span it creates one SERVER span
+"orders-db-proxy.Query" (parent: the CLIENT span, ended before it) with the
+common attributes (same trace/span index as that CLIENT span) plus
+"rpc.system": "grpc" and one event "proxy.forwarded" {"attempt": 1}. Both
+providers are shut down (flushed) before the results are checked. Without the
+option there are N*M spans; with it, N*M plus one per CLIENT span.
+
+--dump-otlp FILE: after a successful run, writes every successfully exported
+span (of both providers) to FILE as ONE binary protobuf
+opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest, encoded by
+the SDK's own OTLP encoder (encode_spans), i.e. what the SDK sent.
 
 Exit status 0 only if every export call returned SpanExportResult.SUCCESS and
-every created span was exported. Then stdout has one JSON object per span:
+every created span (of both providers) was exported. Then stdout has one JSON
+object per span ("service" is that span's own resource service.name):
   {"trace_id": "<32 hex>", "span_id": "<16 hex>", "name": ..., "service": ...,
    "parent_span_id": "<16 hex>"|null, "kind": "SERVER"|"CLIENT"|"INTERNAL",
    "status": "UNSET"|"ERROR"}
@@ -50,6 +69,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--traces", type=int, required=True, help="number of traces (N >= 0)")
     p.add_argument("--spans-per-trace", type=int, required=True, help="spans per trace (M >= 1)")
     p.add_argument("--compression", choices=("gzip", "none"), default="none")
+    p.add_argument("--downstream-service", metavar="NAME", default=None,
+                   help="service.name of a second provider that adds a SERVER span under every CLIENT span")
+    p.add_argument("--dump-otlp", metavar="FILE", default=None,
+                   help="after a successful run, write all exported spans to FILE as one binary "
+                        "OTLP ExportTraceServiceRequest")
     args = p.parse_args(argv)
     if args.traces < 0:
         p.error("--traces must be >= 0")
@@ -57,6 +81,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("--spans-per-trace must be >= 1")
     if urlparse(args.endpoint).scheme not in ("http", "https"):
         p.error("--endpoint must be an http:// or https:// URL")
+    if args.downstream_service is not None and not args.downstream_service:
+        p.error("--downstream-service must not be empty")
+    if args.dump_otlp is not None and not args.dump_otlp:
+        p.error("--dump-otlp must not be empty")
     return args
 
 
@@ -106,18 +134,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         SpanExporter,
         SpanExportResult,
     )
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
     class RecordingExporter(SpanExporter):
         """Delegates to the real OTLP exporter and records every export result.
 
         After the first failed export, later batches fail immediately instead of
         waiting for another full timeout: the run has failed anyway.
+
+        Shared by `users` tracer providers: export calls are serialized, and the
+        inner exporter is shut down only when the last provider shuts down.
         """
 
-        def __init__(self, inner: SpanExporter) -> None:
+        def __init__(self, inner: SpanExporter, users: int = 1) -> None:
             self._inner = inner
             self._lock = threading.Lock()
+            self._export_lock = threading.Lock()
+            self._users = users
             self.results: list[tuple[int, SpanExportResult, str | None]] = []
             self.exported: list[ReadableSpan] = []
 
@@ -129,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result, err = SpanExportResult.FAILURE, "skipped: an earlier export failed"
             else:
                 try:
-                    result, err = self._inner.export(spans), None
+                    with self._export_lock:
+                        result, err = self._inner.export(spans), None
                 except Exception as e:  # noqa: BLE001 - any exception is a failed export
                     result, err = SpanExportResult.FAILURE, f"{type(e).__name__}: {e}"
                 if result is None:
@@ -141,7 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return result
 
         def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:  # noqa: ARG002
-            self._inner.shutdown()
+            with self._lock:
+                self._users -= 1
+                last = self._users == 0
+            if last:
+                self._inner.shutdown()
 
         def force_flush(self, timeout_millis: int = 30_000) -> bool:
             return self._inner.force_flush(timeout_millis)
@@ -170,25 +208,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             compression=HttpCompression.Gzip if args.compression == "gzip" else HttpCompression.NoCompression,
         )
 
-    exporter = RecordingExporter(inner)
+    exporter = RecordingExporter(inner, users=2 if args.downstream_service is not None else 1)
     total_spans = args.traces * args.spans_per_trace
-    resource = Resource.create({
-        "service.name": args.service,
-        "service.version": "1.4.2",
-        "service.namespace": "weft-tests",
-        "host.name": "weft-test-host",
-        "deployment.environment.name": "test",
-        "process.runtime.name": "cpython",
-    })
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(
-        exporter,
-        max_queue_size=max(2048, total_spans),  # never drop spans
-        schedule_delay_millis=SCHEDULE_DELAY_MS,
-        max_export_batch_size=MAX_EXPORT_BATCH,
-        export_timeout_millis=EXPORT_TIMEOUT_S * 1000,
-    ))
+
+    def make_provider(service_name: str) -> TracerProvider:
+        resource = Resource.create({
+            "service.name": service_name,
+            "service.version": "1.4.2",
+            "service.namespace": "weft-tests",
+            "host.name": "weft-test-host",
+            "deployment.environment.name": "test",
+            "process.runtime.name": "cpython",
+        })
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(BatchSpanProcessor(
+            exporter,
+            max_queue_size=max(2048, total_spans),  # never drop spans
+            schedule_delay_millis=SCHEDULE_DELAY_MS,
+            max_export_batch_size=MAX_EXPORT_BATCH,
+            export_timeout_millis=EXPORT_TIMEOUT_S * 1000,
+        ))
+        return provider
+
+    provider = make_provider(args.service)
     tracer = provider.get_tracer("weft.sdk-test.python", "0.1.0")
+    providers = [provider]
+    downstream_tracer = None
+    if args.downstream_service is not None:
+        downstream_provider = make_provider(args.downstream_service)
+        providers.append(downstream_provider)
+        downstream_tracer = downstream_provider.get_tracer("weft.sdk-test.python", "0.1.0")
+    created_spans = 0
 
     def common_attrs(trace_idx: int, span_idx: int) -> dict:
         return {
@@ -217,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "server.port": 8080,
             },
         )
+        created_spans += 1
         root.add_event("request.received", {"bytes": 512, "client.retry": False})
         root_ctx = trace.set_span_in_context(root)
         j = 1
@@ -225,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"process-order-step-{j}", context=root_ctx, kind=SpanKind.INTERNAL,
                 attributes={**common_attrs(i, j), "code.function.name": "process_order"},
             )
+            created_spans += 1
             internal.add_event("cache.lookup", {"cache.hit": j % 2 == 1, "cache.key": f"order:{i}"})
             j += 1
             if j < args.spans_per_trace:
@@ -236,8 +288,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "db.query.text": "SELECT * FROM orders WHERE id = $1",
                         "db.response.returned_rows": 1,
                     },
+                    links=[Link(root.get_span_context(), {"link.reason": "retry-of-root", "link.attempt": 2})],
                 )
+                created_spans += 1
                 client.add_event("db.rows.fetched", {"rows": 1, "latency.ms": 1.5})
+                if downstream_tracer is not None:
+                    proxy = downstream_tracer.start_span(
+                        "orders-db-proxy.Query", context=trace.set_span_in_context(client), kind=SpanKind.SERVER,
+                        attributes={**common_attrs(i, j), "rpc.system": "grpc"},
+                    )
+                    created_spans += 1
+                    proxy.add_event("proxy.forwarded", {"attempt": 1})
+                    proxy.end()
                 client.end()
                 j += 1
             internal.end()
@@ -249,10 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             root.set_status(Status(StatusCode.ERROR, "order lookup failed"))
         root.end()
 
-    try:
-        provider.shutdown()  # flushes the BatchSpanProcessor, then shuts the exporter down
-    except Exception as e:  # noqa: BLE001
-        _fail(f"TracerProvider.shutdown() raised {type(e).__name__}: {e}")
+    for p in providers:
+        try:
+            # Flushes the BatchSpanProcessor; the last one also shuts the exporter down.
+            p.shutdown()
+        except Exception as e:  # noqa: BLE001
+            _fail(f"TracerProvider.shutdown() raised {type(e).__name__}: {e}")
 
     failed = [(n, r, err) for n, r, err in exporter.results if r is not SpanExportResult.SUCCESS]
     if failed:
@@ -263,11 +327,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{'; ' + err if err else ''})"
             + (f"; last SDK message: {last_problem.message}" if last_problem.message else "")
         )
-    if len(exporter.exported) != total_spans:
+    if len(exporter.exported) != created_spans:
         _fail(
-            f"created {total_spans} span(s) but only {len(exporter.exported)} were exported "
+            f"created {created_spans} span(s) but only {len(exporter.exported)} were exported "
             f"successfully to {args.endpoint} (export still pending or spans dropped)"
         )
+
+    if args.dump_otlp is not None:
+        try:
+            from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+            data = encode_spans(exporter.exported).SerializeToString()
+            with open(args.dump_otlp, "wb") as f:
+                f.write(data)
+        except Exception as e:  # noqa: BLE001
+            _fail(f"--dump-otlp {args.dump_otlp}: {type(e).__name__}: {e}")
 
     out = sys.stdout
     for s in exporter.exported:

@@ -182,8 +182,10 @@ async fn stalled_upload_times_out_and_frees_its_admission_slot() {
         &[
             "--max-concurrent-requests",
             "1",
+            // Long enough that a busy machine (the whole suite in parallel) still sees the
+            // slot taken before the stalled request times out.
             "--receive-timeout",
-            "1s",
+            "3s",
             "--capture-flush-interval",
             "50ms",
         ],

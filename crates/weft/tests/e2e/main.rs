@@ -8,3 +8,4 @@ mod crash;
 mod lifecycle;
 mod sandbox;
 mod sdk;
+mod store;

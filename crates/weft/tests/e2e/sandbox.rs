@@ -341,3 +341,125 @@ impl Weft {
         self.child.as_ref().expect("running").id()
     }
 }
+
+impl Weft {
+    /// Waits for the process to exit by itself (a crash point aborting it).
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "weft did not exit; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn api_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.api)
+    }
+
+    /// GET a JSON document from the HTTP API: (status, body).
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::get(self.api_url(path)).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    /// The trace as the Weft API returns it (OTLP), `None` on 404.
+    pub async fn trace(&self, trace_id: &str) -> Option<weft_codec::ExportTraceServiceRequest> {
+        let response = reqwest::get(self.api_url(&format!("/api/v1/traces/{trace_id}")))
+            .await
+            .unwrap();
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return None;
+        }
+        assert!(response.status().is_success(), "{}", response.status());
+        let body = response.bytes().await.unwrap();
+        Some(weft_codec::decode_otlp_json(&body).unwrap())
+    }
+
+    /// Polls until `trace_id` has at least `span_count` spans.
+    pub async fn wait_for_trace(
+        &self,
+        trace_id: &str,
+        span_count: usize,
+    ) -> weft_codec::ExportTraceServiceRequest {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(trace) = self.trace(trace_id).await {
+                if count_spans(&trace) >= span_count {
+                    return trace;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "trace {trace_id} did not reach {span_count} spans; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub fn count_spans(request: &weft_codec::ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|resource| &resource.scope_spans)
+        .map(|scope| scope.spans.len())
+        .sum()
+}
+
+/// Sends multi-service traces (a downstream service under every CLIENT span) with a real SDK
+/// (`sdk` is `python` or `node`) and returns what was exported plus the exact OTLP request the
+/// SDK sent, decoded from its `--dump-otlp` file.
+pub struct MultiServiceRun<'a> {
+    pub sdk: &'a str,
+    pub protocol: &'a str,
+    pub endpoint: &'a str,
+    pub service: &'a str,
+    pub downstream: &'a str,
+    pub traces: usize,
+    pub spans_per_trace: usize,
+    pub dump_dir: &'a Path,
+}
+
+pub fn sdk_send_multi_service(
+    run: MultiServiceRun<'_>,
+) -> (Vec<SentSpan>, weft_codec::ExportTraceServiceRequest) {
+    let MultiServiceRun {
+        sdk,
+        protocol,
+        endpoint,
+        service,
+        downstream,
+        traces,
+        spans_per_trace,
+        dump_dir,
+    } = run;
+    let dump = dump_dir.join(format!("{sdk}-{protocol}-{service}.otlp"));
+    let (mut command, script) = match sdk {
+        "python" => (Command::new(python()), "tests/sdk/python/send_spans.py"),
+        "node" => (Command::new("node"), "tests/sdk/node/send_spans.mjs"),
+        other => panic!("unknown sdk {other}"),
+    };
+    command
+        .arg(repo_root().join(script))
+        .args(["--protocol", protocol, "--endpoint", endpoint])
+        .args(["--service", service, "--downstream-service", downstream])
+        .args(["--traces", &traces.to_string()])
+        .args(["--spans-per-trace", &spans_per_trace.to_string()])
+        .arg("--dump-otlp")
+        .arg(&dump);
+    let sent = run_client(command, &format!("the {sdk} sdk client"));
+    let bytes = std::fs::read(&dump).unwrap();
+    let request = weft_codec::decode_otlp_protobuf(&bytes).unwrap();
+    (sent, request)
+}
