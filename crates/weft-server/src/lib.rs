@@ -2,6 +2,7 @@
 //! processors), plus the HTTP API port. The `weft` binary is a thin shell around this crate.
 
 mod api;
+mod bench_command;
 mod bus;
 mod cli;
 mod config;
@@ -12,6 +13,7 @@ mod query_api;
 mod serve;
 mod store_writer;
 
+pub use bench_command::{run_bench, BenchCommand};
 pub use cli::{run_search, run_trace, SearchArgs, TraceArgs};
 pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
 pub use gen_command::{run_gen, GenArgs};

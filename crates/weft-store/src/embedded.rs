@@ -143,13 +143,16 @@ struct Inner {
     flushed_position: AtomicU64,
     /// Segment files no longer in the manifest, deleted once no query holds them.
     obsolete: Mutex<Vec<Arc<OpenSegment>>>,
+    /// Held for a whole compaction, so two never merge the same segments.
+    compaction_lock: Mutex<()>,
     stopping: AtomicBool,
     counters: Counters,
 }
 
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
-    maintenance: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The maintenance thread (flush, retention) and the compaction thread.
+    maintenance: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 fn now_unix_nanos() -> u64 {
@@ -206,6 +209,7 @@ impl EmbeddedStore {
             flushed_position: AtomicU64::new(manifest.flushed_position),
             manifest: Mutex::new(manifest),
             obsolete: Mutex::new(Vec::new()),
+            compaction_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
             counters: Counters::default(),
             config,
@@ -215,9 +219,14 @@ impl EmbeddedStore {
             .name("weft-store".into())
             .spawn(move || thread_inner.maintain())
             .map_err(|error| StoreError::io(&directory, error))?;
+        let thread_inner = Arc::clone(&inner);
+        let compaction = std::thread::Builder::new()
+            .name("weft-compaction".into())
+            .spawn(move || thread_inner.compact_continuously())
+            .map_err(|error| StoreError::io(&directory, error))?;
         Ok(EmbeddedStore {
             inner,
-            maintenance: Mutex::new(Some(maintenance)),
+            maintenance: Mutex::new(vec![maintenance, compaction]),
         })
     }
 
@@ -265,22 +274,22 @@ impl EmbeddedStore {
     /// Flushes, stops the maintenance thread and waits for it.
     pub fn close(&self) -> Result<(), StoreError> {
         let flushed = self.flush();
+        self.stop_threads();
+        flushed
+    }
+
+    fn stop_threads(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
         self.inner.notify();
-        if let Some(thread) = self.maintenance.lock().take() {
+        for thread in self.maintenance.lock().drain(..) {
             let _ = thread.join();
         }
-        flushed
     }
 }
 
 impl Drop for EmbeddedStore {
     fn drop(&mut self) {
-        self.inner.stopping.store(true, Ordering::SeqCst);
-        self.inner.notify();
-        if let Some(thread) = self.maintenance.lock().take() {
-            let _ = thread.join();
-        }
+        self.stop_threads();
     }
 }
 
@@ -364,16 +373,6 @@ impl Inner {
                         .maintenance_errors
                         .fetch_add(1, Ordering::Relaxed);
                     tracing::error!(%error, "applying retention failed");
-                }
-            }
-            match self.compact_once(now, None) {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => {
-                    self.counters
-                        .maintenance_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(%error, "compaction failed");
                 }
             }
             self.delete_obsolete();
@@ -496,19 +495,25 @@ impl Inner {
     }
 
     /// Merges the segments of one partition that needs it. Returns whether it merged anything.
+    /// Merges the segments of one partition that needs it. Returns whether it merged anything.
+    /// Compactions run one at a time; the manifest is held only to commit, so flushes go on
+    /// while a merge runs.
     fn compact_once(
         &self,
         now_unix_nanos: u64,
         min_segments: Option<usize>,
     ) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.compaction_lock.lock();
         let Some((partition_start_secs, inputs)) =
             self.pick_compaction(now_unix_nanos, min_segments)
         else {
             return Ok(false);
         };
-        let mut manifest = self.manifest.lock();
-        let id = manifest.next_segment_id;
-        manifest.next_segment_id += 1;
+        let id = {
+            let mut manifest = self.manifest.lock();
+            manifest.next_segment_id += 1;
+            manifest.next_segment_id - 1
+        };
         let file = segment_file_name(partition_start_secs, id);
         let path = self.config.directory.join(&file);
         let expected_rows: u64 = inputs.iter().map(|open| open.meta.rows).sum();
@@ -519,6 +524,7 @@ impl Inner {
                 zstd_level: self.config.compaction_zstd_level,
             },
             expected_rows as usize,
+            &self.stopping,
         )?;
         if rows != expected_rows {
             let _ = std::fs::remove_file(&path);
@@ -539,6 +545,18 @@ impl Inner {
             max_start_unix_nanos: max_start,
             level: inputs.iter().map(|open| open.meta.level).max().unwrap_or(0) + 1,
         };
+        let mut manifest = self.manifest.lock();
+        let still_listed = manifest
+            .segments
+            .iter()
+            .filter(|segment| input_ids.contains(&segment.id))
+            .count();
+        if still_listed != input_ids.len() {
+            // Retention dropped the partition meanwhile: the merge is moot.
+            drop(manifest);
+            let _ = std::fs::remove_file(&path);
+            return Ok(false);
+        }
         let mut next = manifest.clone();
         next.segments
             .retain(|segment| !input_ids.contains(&segment.id));
@@ -553,9 +571,34 @@ impl Inner {
             segments.retain(|open| !input_ids.contains(&open.meta.id));
             segments.push(Arc::new(OpenSegment { meta, segment }));
         }
+        drop(manifest);
         self.obsolete.lock().extend(inputs);
         self.counters.compactions.fetch_add(1, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// The compaction thread: merges whatever needs it, then waits a second.
+    fn compact_continuously(&self) {
+        while !self.stopping.load(Ordering::SeqCst) {
+            match self.compact_once(now_unix_nanos(), None) {
+                Ok(true) => {
+                    self.delete_obsolete();
+                    continue;
+                }
+                Ok(false) => {}
+                Err(_) if self.stopping.load(Ordering::SeqCst) => break,
+                Err(error) => {
+                    self.counters
+                        .maintenance_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(%error, "compaction failed");
+                }
+            }
+            let mut guard = self.changed_lock.lock();
+            if !self.stopping.load(Ordering::SeqCst) {
+                self.changed.wait_for(&mut guard, Duration::from_secs(1));
+            }
+        }
     }
 
     fn pick_compaction(
@@ -874,7 +917,7 @@ impl SpanStore for EmbeddedStore {
             .load(Ordering::Relaxed);
         let mut guard = self.inner.changed_lock.lock();
         while !self.inner.state.read().frozen.is_empty() {
-            if self.inner.stopping.load(Ordering::SeqCst) && self.maintenance.lock().is_none() {
+            if self.inner.stopping.load(Ordering::SeqCst) && self.maintenance.lock().is_empty() {
                 return Err(StoreError::Closed);
             }
             if self
@@ -1153,6 +1196,7 @@ fn merge_segments(
     path: &Path,
     options: SegmentWriteOptions,
     expected_rows: usize,
+    stopping: &AtomicBool,
 ) -> Result<(u64, u64, u64, u64), StoreError> {
     const BATCH_ROWS: usize = 8 * 1024;
     let mut readers = inputs
@@ -1242,6 +1286,11 @@ fn merge_segments(
             }
         }
         if pending.len() >= BATCH_ROWS {
+            if stopping.load(Ordering::Relaxed) {
+                drop(writer);
+                let _ = std::fs::remove_file(path.with_extension("parquet.tmp"));
+                return Err(StoreError::Closed);
+            }
             // Renumbering moves batch indices: fix the heap's view through `current`, which
             // the heap entries do not store (they store only the input).
             emit(&mut pending, &mut batches, &mut current, &mut writer)?;

@@ -97,7 +97,7 @@ fn writer_properties(
     }
     builder = builder
         .set_column_encoding(leaf(&[schema::START_TIME]), Encoding::DELTA_BINARY_PACKED)
-        .set_column_encoding(leaf(&[schema::DURATION]), Encoding::DELTA_BINARY_PACKED);
+        .set_column_encoding(leaf(&[schema::DURATION]), Encoding::BYTE_STREAM_SPLIT);
     Ok(builder.build())
 }
 

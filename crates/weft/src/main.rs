@@ -26,6 +26,9 @@ enum Command {
     Trace(weft_server::TraceArgs),
     /// List traces matching conditions, from a running server.
     Search(weft_server::SearchArgs),
+    /// Benchmarks of hot paths (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(weft_server::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +53,9 @@ fn main() -> anyhow::Result<()> {
             Command::Gen(args) => weft_server::run_gen(args).await,
             Command::Trace(args) => weft_server::run_trace(args).await,
             Command::Search(args) => weft_server::run_search(args).await,
+            Command::Bench(command) => {
+                tokio::task::spawn_blocking(move || weft_server::run_bench(command)).await?
+            }
         }
     })
 }

@@ -1,0 +1,330 @@
+//! `weft bench store`: the span store's hot paths in one process, on `weft gen`'s realistic
+//! spans: write (memtable + flush), compaction, bytes per span, trace-by-ID and search latency.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use prost::Message;
+use rand::{Rng, SeedableRng};
+use weft_codec::ConversionOptions;
+use weft_model::{Span, TraceId};
+use weft_store::{EmbeddedStore, SearchQuery, SpanStore, StatusFilter, StoreConfig, TraceQuery};
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Fill a fresh store, compact it, then time trace-by-ID lookups and searches.
+    Store(StoreBenchArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreBenchArgs {
+    /// A directory that does not exist yet (or is empty); the store is built there and kept.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Spans to write.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub spans: u64,
+    /// The time window the spans are spread over, ending now.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    /// Replace the time-embedded trace IDs with random ones (the foreign-ID lookup path).
+    #[arg(long)]
+    pub random_trace_ids: bool,
+    /// Trace-by-ID lookups to time.
+    #[arg(long, default_value_t = 2_000)]
+    pub lookups: usize,
+    /// Times each search query is repeated.
+    #[arg(long, default_value_t = 20)]
+    pub search_repeats: usize,
+    /// Only time queries against an existing store (skip writing).
+    #[arg(long)]
+    pub query_only: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Store(args) => bench_store(args),
+    }
+}
+
+fn process_cpu_seconds() -> f64 {
+    // utime + stime of this process, from /proc (Linux); 0 elsewhere.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index]
+}
+
+fn report(name: &str, mut timings: Vec<Duration>) {
+    timings.sort();
+    println!(
+        "{name:<44} n={:<5} p50={:>8.2}ms p99={:>8.2}ms max={:>8.2}ms",
+        timings.len(),
+        percentile(&timings, 0.5).as_secs_f64() * 1e3,
+        percentile(&timings, 0.99).as_secs_f64() * 1e3,
+        timings.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+}
+
+/// A deterministic random-looking ID for a trace (consistent across its spans).
+fn scramble(trace_id: TraceId) -> TraceId {
+    let mut state = u128::from_be_bytes(*trace_id.as_bytes());
+    state = state
+        .wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15)
+        .rotate_left(61);
+    state ^= state >> 67;
+    TraceId::from_bytes(
+        state
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15_2545_f491_4f6c_dd1d)
+            .to_be_bytes(),
+    )
+}
+
+fn bench_store(args: StoreBenchArgs) -> anyhow::Result<()> {
+    let conversion = ConversionOptions {
+        business_key_names: vec!["order.id".into(), "user.id".into()],
+    };
+    if !args.query_only
+        && args.data_dir.exists()
+        && std::fs::read_dir(&args.data_dir)?.next().is_some()
+    {
+        anyhow::bail!("{} is not empty", args.data_dir.display());
+    }
+    let store = Arc::new(
+        EmbeddedStore::open(StoreConfig {
+            conversion: conversion.clone(),
+            flush_interval: Duration::from_secs(3600),
+            ..StoreConfig::new(&args.data_dir)
+        })
+        .context("opening the store")?,
+    );
+    let end = now_nanos();
+    let start = end - args.window.as_nanos() as u64;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(args.seed);
+    let mut sampled_ids: Vec<TraceId> = Vec::new();
+    let mut order_ids: Vec<String> = Vec::new();
+
+    if !args.query_only {
+        println!(
+            "writing {} spans over {} ending now, {} trace ids",
+            args.spans,
+            humantime::format_duration(args.window),
+            if args.random_trace_ids {
+                "random"
+            } else {
+                "time-embedded"
+            }
+        );
+        let mut generator = weft_gen::TraceGenerator::new(args.seed);
+        let traces_per_batch = 20;
+        let mut written = 0u64;
+        let mut protobuf_bytes = 0u64;
+        let mut traces_seen = 0u64;
+        let mut position = 0u64;
+        let mut generate_time = Duration::ZERO;
+        let cpu_before = process_cpu_seconds();
+        let began = Instant::now();
+        while written < args.spans {
+            let generated_at = Instant::now();
+            let now =
+                start + (written as u128 * args.window.as_nanos() / args.spans as u128) as u64;
+            let batch = generator.next_batch(traces_per_batch, now);
+            protobuf_bytes += batch.request.encoded_len() as u64;
+            let mut spans: Vec<Span> =
+                weft_codec::spans_from_otlp(batch.request, &conversion).spans;
+            if args.random_trace_ids {
+                for span in &mut spans {
+                    span.trace_id = scramble(span.trace_id);
+                }
+            }
+            generate_time += generated_at.elapsed();
+            // Reservoir samples of trace IDs and order IDs for the query phase.
+            for span in spans.iter().filter(|span| span.parent_span_id.is_none()) {
+                traces_seen += 1;
+                if sampled_ids.len() < args.lookups {
+                    sampled_ids.push(span.trace_id);
+                } else if rng.random_range(0..traces_seen) < args.lookups as u64 {
+                    let slot = rng.random_range(0..args.lookups);
+                    sampled_ids[slot] = span.trace_id;
+                }
+                // From the middle of the window, so the whole trace lies within it.
+                if written >= args.spans / 2 && order_ids.len() < 50 {
+                    if let Some(key) = span.business_keys.iter().find(|key| key.name == "order.id")
+                    {
+                        order_ids.push(key.value.clone());
+                    }
+                }
+            }
+            written += spans.len() as u64;
+            position += 1;
+            store.write(position, Arc::new(spans))?;
+        }
+        store.flush()?;
+        let wrote_in = began.elapsed();
+        let write_cpu = process_cpu_seconds() - cpu_before;
+        let store_time = wrote_in.saturating_sub(generate_time);
+        println!(
+            "written and flushed: {written} spans in {:.1}s wall ({:.1}s generating, excluded) -> {:.0} spans/s into the store; {:.0} spans per cpu-second incl. generation",
+            wrote_in.as_secs_f64(),
+            generate_time.as_secs_f64(),
+            written as f64 / store_time.as_secs_f64(),
+            written as f64 / write_cpu.max(1e-9),
+        );
+        let stats = store.stats();
+        println!(
+            "before final compaction: {} segments, {} bytes, {:.1} B/span",
+            stats.segments,
+            stats.segment_bytes,
+            stats.segment_bytes as f64 / stats.segment_rows.max(1) as f64
+        );
+        let compacted_at = Instant::now();
+        let merges = store.compact_now()?;
+        let stats = store.stats();
+        println!(
+            "compaction: {merges} merges in {:.1}s; {} partitions, {} segments, {} spans",
+            compacted_at.elapsed().as_secs_f64(),
+            stats.partitions,
+            stats.segments,
+            stats.segment_rows
+        );
+        println!(
+            "bytes on disk per span: {:.1} B (Parquet, zstd) vs {:.1} B OTLP protobuf",
+            stats.segment_bytes as f64 / stats.segment_rows.max(1) as f64,
+            protobuf_bytes as f64 / written as f64
+        );
+    } else {
+        // Sample IDs from the store itself through searches over the window.
+        let found = store.search(&SearchQuery::in_range(start, end, 1_000))?;
+        sampled_ids = found.traces.iter().map(|trace| trace.trace_id).collect();
+    }
+
+    let mut timings = Vec::new();
+    let mut spans_found = 0usize;
+    for trace_id in &sampled_ids {
+        let began = Instant::now();
+        let spans = store.trace(&TraceQuery::new(*trace_id))?;
+        timings.push(began.elapsed());
+        anyhow::ensure!(!spans.is_empty(), "trace {} not found", trace_id.to_hex());
+        spans_found += spans.len();
+    }
+    println!(
+        "trace by id: {} traces, {:.1} spans each",
+        sampled_ids.len(),
+        spans_found as f64 / sampled_ids.len().max(1) as f64
+    );
+    report("trace by id (present)", timings);
+    let mut timings = Vec::new();
+    for _ in 0..args.lookups.min(500) {
+        let mut bytes = [0u8; 16];
+        rng.fill(&mut bytes);
+        let began = Instant::now();
+        let spans = store.trace(&TraceQuery::new(TraceId::from_bytes(bytes)))?;
+        timings.push(began.elapsed());
+        anyhow::ensure!(spans.is_empty());
+    }
+    report("trace by id (absent, random id)", timings);
+
+    let window = |limit| SearchQuery::in_range(start, end, limit);
+    let mut queries: Vec<(&str, SearchQuery)> = vec![
+        ("search: everything, limit 20", window(20)),
+        (
+            "search: service",
+            SearchQuery {
+                service: Some("payment-service".into()),
+                ..window(20)
+            },
+        ),
+        (
+            "search: service + operation",
+            SearchQuery {
+                service: Some("inventory-service".into()),
+                operation: Some("SELECT inventory.stock".into()),
+                ..window(20)
+            },
+        ),
+        (
+            "search: errors",
+            SearchQuery {
+                status: Some(StatusFilter::Error),
+                ..window(20)
+            },
+        ),
+        (
+            "search: attribute http.response.status_code=502",
+            SearchQuery {
+                attributes: vec![("http.response.status_code".into(), "502".into())],
+                ..window(20)
+            },
+        ),
+        (
+            "search: min duration 900ms",
+            SearchQuery {
+                min_duration_nanos: Some(900_000_000),
+                ..window(20)
+            },
+        ),
+        (
+            "search: root service + operation",
+            SearchQuery {
+                root_service: Some("frontend".into()),
+                root_operation: Some("POST /checkout".into()),
+                ..window(20)
+            },
+        ),
+        (
+            "search: rare attribute (no match), 1h scan",
+            SearchQuery {
+                attributes: vec![("http.route".into(), "/no/such/route".into())],
+                ..window(20)
+            },
+        ),
+    ];
+    if let Some(order_id) = order_ids.first() {
+        queries.push((
+            "search: business key (order.id)",
+            SearchQuery {
+                business_key: Some(order_id.clone()),
+                ..window(20)
+            },
+        ));
+    }
+    for (name, query) in &queries {
+        let mut timings = Vec::new();
+        let mut found = 0;
+        let mut scanned = 0;
+        for _ in 0..args.search_repeats {
+            let began = Instant::now();
+            let result = store.search(query)?;
+            timings.push(began.elapsed());
+            found = result.traces.len();
+            scanned = result.scanned_spans;
+        }
+        report(name, timings);
+        println!("{:<44} found {found} traces, scanned {scanned} spans", "");
+    }
+    store.close()?;
+    Ok(())
+}
