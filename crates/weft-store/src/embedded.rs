@@ -1106,9 +1106,15 @@ pub(crate) fn match_batch(
     let attributes = if query.attributes.is_empty() {
         None
     } else {
-        Some((columns.attributes()?, columns.resources()?))
+        Some((columns.attributes_for_matching()?, columns.resources()?))
     };
-    let mut resource_matches: HashMap<i32, bool> = HashMap::new();
+    let wanted_values: Vec<schema::WantedValue<'_>> = query
+        .attributes
+        .iter()
+        .map(|(_, value)| schema::WantedValue::new(value))
+        .collect();
+    // Per condition: whether a resource (by dictionary key) has the attribute.
+    let mut resource_hits: Vec<HashMap<i32, bool>> = vec![HashMap::new(); query.attributes.len()];
     let business_keys = match query.business_key {
         Some(_) => Some(columns.business_keys()?),
         None => None,
@@ -1148,21 +1154,20 @@ pub(crate) fn match_batch(
                 }
             }
             if let Some((attributes, resources)) = &attributes {
+                let resource_key = resources.keys().value(row);
                 let entries = attributes.range(row);
-                let all_match = query.attributes.iter().all(|(key, wanted)| {
-                    if let Some(entry) = entries.clone().find(|&entry| attributes.key(entry) == key)
-                    {
-                        return attributes.value_matches(entry, wanted);
-                    }
-                    let resource_key = resources.keys().value(row);
-                    *resource_matches
+                let all_match = wanted_values.iter().enumerate().all(|(index, wanted)| {
+                    let key = &query.attributes[index].0;
+                    // Compare the (cheap, typed) value first; the key only on a value match.
+                    entries.clone().any(|entry| {
+                        attributes.value_equals(entry, wanted) && attributes.key(entry) == key
+                    }) || *resource_hits[index]
                         .entry(resource_key)
-                        .or_insert_with(|| resource_has(resources, resource_key, key, wanted))
+                        .or_insert_with(|| resource_has(resources, resource_key, key, wanted.text))
                 });
                 if !all_match {
                     continue;
                 }
-                resource_matches.retain(|_, _| query.attributes.len() == 1);
             }
         }
         on_match(schema::trace_id_at(ids, row), start);
@@ -1184,8 +1189,9 @@ fn resource_has(
         return false;
     };
     weft_codec::decode_resource(values.value(resource_key as usize)).is_ok_and(|resource| {
-        weft_model::find_attribute(&resource.attributes, key)
-            .is_some_and(|value| crate::query::attribute_value_matches(value, wanted))
+        resource.attributes.iter().any(|attribute| {
+            attribute.key == key && crate::query::attribute_value_matches(&attribute.value, wanted)
+        })
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use weft_model::{find_attribute, AttributeValue, Span, SpanId, SpanKind, StatusCode, TraceId};
+use weft_model::{AttributeValue, Span, SpanId, SpanKind, StatusCode, TraceId};
 
 use crate::StoreError;
 
@@ -70,8 +70,8 @@ pub struct SearchQuery {
     pub service: Option<String>,
     pub operation: Option<String>,
     pub span_kind: Option<SpanKind>,
-    /// `key=value` pairs matched against span attributes and resource attributes; a number or
-    /// boolean attribute matches its textual form.
+    /// `key=value` pairs: each holds when the span or its resource has an attribute `key` with
+    /// that value (a number or boolean attribute matches its textual form).
     pub attributes: Vec<(String, String)>,
     /// The value of any configured business key (`order.id`, …).
     pub business_key: Option<String>,
@@ -189,9 +189,12 @@ impl SearchQuery {
                 .as_ref()
                 .is_none_or(|wanted| span.business_keys.iter().any(|key| key.value == *wanted))
             && self.attributes.iter().all(|(key, wanted)| {
-                find_attribute(&span.attributes, key)
-                    .or_else(|| find_attribute(&span.resource.attributes, key))
-                    .is_some_and(|value| attribute_value_matches(value, wanted))
+                let has = |attributes: &[weft_model::KeyValue]| {
+                    attributes.iter().any(|attribute| {
+                        attribute.key == *key && attribute_value_matches(&attribute.value, wanted)
+                    })
+                };
+                has(&span.attributes) || has(&span.resource.attributes)
             })
     }
 }

@@ -373,6 +373,27 @@ impl<'a> BatchColumns<'a> {
             bytes: typed_child(entries, 6)?,
         })
     }
+    /// The attribute columns a search reads: keys and whichever value fields were projected.
+    pub(crate) fn attributes_for_matching(&self) -> Result<AttributeMatchColumns<'a>, StoreError> {
+        let list: &ListArray = self.typed(ATTRIBUTES)?;
+        let entries = list
+            .values()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .ok_or_else(|| StoreError::Corrupt("attributes are not structs".into()))?;
+        fn field<'b, T: 'static>(entries: &'b StructArray, name: &str) -> Option<&'b T> {
+            entries.column_by_name(name)?.as_any().downcast_ref::<T>()
+        }
+        Ok(AttributeMatchColumns {
+            list,
+            keys: field(entries, "key")
+                .ok_or_else(|| StoreError::Corrupt("attribute keys missing".into()))?,
+            strings: field(entries, "str"),
+            ints: field(entries, "int"),
+            doubles: field(entries, "double"),
+            bools: field(entries, "bool"),
+        })
+    }
     pub(crate) fn business_keys(&self) -> Result<(&'a ListArray, &'a StringArray), StoreError> {
         let list: &ListArray = self.typed(BUSINESS_KEYS)?;
         let values = list
@@ -419,23 +440,6 @@ impl AttributeColumns<'_> {
         self.keys.value(entry)
     }
 
-    /// The entry's value as text, the way queries compare attribute values.
-    pub(crate) fn value_matches(&self, entry: usize, wanted: &str) -> bool {
-        match self.types.value(entry) {
-            VALUE_STRING => self.strings.value(entry) == wanted,
-            VALUE_INT => wanted
-                .parse::<i64>()
-                .is_ok_and(|number| number == self.ints.value(entry)),
-            VALUE_BOOL => wanted
-                .parse::<bool>()
-                .is_ok_and(|flag| flag == self.bools.value(entry)),
-            VALUE_DOUBLE => wanted
-                .parse::<f64>()
-                .is_ok_and(|number| number == self.doubles.value(entry)),
-            _ => false,
-        }
-    }
-
     pub(crate) fn value(&self, entry: usize) -> Result<AttributeValue, StoreError> {
         Ok(match self.types.value(entry) {
             VALUE_EMPTY => AttributeValue::Empty,
@@ -452,6 +456,74 @@ impl AttributeColumns<'_> {
                 )))
             }
         })
+    }
+}
+
+/// The attribute list as a search projects it: keys, and the value fields the query's values
+/// can match (a value that is not a number needs no number column decoded).
+pub(crate) struct AttributeMatchColumns<'a> {
+    list: &'a ListArray,
+    keys: &'a StringArray,
+    strings: Option<&'a StringArray>,
+    ints: Option<&'a Int64Array>,
+    doubles: Option<&'a Float64Array>,
+    bools: Option<&'a BooleanArray>,
+}
+
+impl AttributeMatchColumns<'_> {
+    pub(crate) fn range(&self, row: usize) -> std::ops::Range<usize> {
+        let offsets = self.list.value_offsets();
+        offsets[row] as usize..offsets[row + 1] as usize
+    }
+
+    pub(crate) fn key(&self, entry: usize) -> &str {
+        self.keys.value(entry)
+    }
+
+    /// Whether the entry's value equals a query's value (numbers and booleans by value), as
+    /// `query::attribute_value_matches` decides for in-memory spans. Only one value field of an
+    /// entry is set, so no type column is needed.
+    pub(crate) fn value_equals(&self, entry: usize, wanted: &WantedValue<'_>) -> bool {
+        if let Some(strings) = self.strings.filter(|strings| strings.is_valid(entry)) {
+            let offsets = strings.value_offsets();
+            let length = (offsets[entry + 1] - offsets[entry]) as usize;
+            return length == wanted.text.len() && strings.value(entry) == wanted.text;
+        }
+        if let (Some(ints), Some(int)) = (self.ints, wanted.int) {
+            if ints.is_valid(entry) {
+                return ints.value(entry) == int;
+            }
+        }
+        if let (Some(doubles), Some(double)) = (self.doubles, wanted.double) {
+            if doubles.is_valid(entry) {
+                return doubles.value(entry) == double;
+            }
+        }
+        if let (Some(bools), Some(boolean)) = (self.bools, wanted.boolean) {
+            if bools.is_valid(entry) {
+                return bools.value(entry) == boolean;
+            }
+        }
+        false
+    }
+}
+
+/// A query's attribute value, parsed once into every type it could match.
+pub(crate) struct WantedValue<'a> {
+    pub text: &'a str,
+    pub int: Option<i64>,
+    pub double: Option<f64>,
+    pub boolean: Option<bool>,
+}
+
+impl<'a> WantedValue<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        WantedValue {
+            text,
+            int: text.parse().ok(),
+            double: text.parse().ok(),
+            boolean: text.parse().ok(),
+        }
     }
 }
 

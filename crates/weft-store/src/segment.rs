@@ -491,8 +491,11 @@ fn head_projection(metadata: &ArrowReaderMetadata) -> ProjectionMask {
     roots(metadata, &names)
 }
 
+/// The leaves a search reads: the head columns its conditions test and, for attribute
+/// conditions, the attribute keys plus only the value fields the wanted values could match.
 fn search_projection(metadata: &ArrowReaderMetadata, query: &SearchQuery) -> ProjectionMask {
-    let mut names = vec![
+    let descriptor = metadata.metadata().file_metadata().schema_descr();
+    let mut wanted: Vec<Vec<&str>> = [
         schema::TRACE_ID,
         schema::PARENT_SPAN_ID,
         schema::START_TIME,
@@ -501,15 +504,42 @@ fn search_projection(metadata: &ArrowReaderMetadata, query: &SearchQuery) -> Pro
         schema::NAME,
         schema::KIND,
         schema::STATUS_CODE,
-    ];
+    ]
+    .iter()
+    .map(|name| vec![*name])
+    .collect();
     if !query.attributes.is_empty() {
-        names.push(schema::ATTRIBUTES);
-        names.push(schema::RESOURCE);
+        wanted.push(vec![schema::RESOURCE]);
+        let item = |field: &'static str| vec![schema::ATTRIBUTES, "list", "item", field];
+        wanted.push(item("key"));
+        wanted.push(item("str"));
+        let parses = |check: fn(&str) -> bool| query.attributes.iter().any(|(_, v)| check(v));
+        if parses(|v| v.parse::<i64>().is_ok()) {
+            wanted.push(item("int"));
+        }
+        if parses(|v| v.parse::<f64>().is_ok()) {
+            wanted.push(item("double"));
+        }
+        if parses(|v| v.parse::<bool>().is_ok()) {
+            wanted.push(item("bool"));
+        }
     }
     if query.business_key.is_some() {
-        names.push(schema::BUSINESS_KEYS);
+        wanted.push(vec![schema::BUSINESS_KEYS, "list", "item"]);
     }
-    roots(metadata, &names)
+    let leaves: Vec<usize> = descriptor
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, column)| {
+            let path = column.path().parts();
+            wanted.iter().any(|parts| {
+                parts.len() == path.len() && parts.iter().zip(path).all(|(a, b)| a == b)
+            })
+        })
+        .map(|(index, _)| index)
+        .collect();
+    ProjectionMask::leaves(descriptor, leaves)
 }
 
 fn heads_of(batch: &RecordBatch, rows: Vec<usize>) -> Result<Vec<SpanHead>, StoreError> {
