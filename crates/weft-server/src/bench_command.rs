@@ -64,6 +64,29 @@ fn process_cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds of this process's threads named `name` (Linux; 0 elsewhere).
+fn thread_cpu_seconds(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let open = stat.find('(')?;
+            let close = stat.rfind(')')?;
+            if &stat[open + 1..close] != name {
+                return None;
+            }
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            Some(
+                (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+                    / 100.0,
+            )
+        })
+        .sum()
+}
+
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -192,6 +215,13 @@ fn bench_store(args: StoreBenchArgs) -> anyhow::Result<()> {
             generate_time.as_secs_f64(),
             written as f64 / store_time.as_secs_f64(),
             written as f64 / write_cpu.max(1e-9),
+        );
+        let flush_cpu = thread_cpu_seconds("weft-store");
+        let compaction_cpu = thread_cpu_seconds("weft-compaction");
+        println!(
+            "store threads: flush {flush_cpu:.1} cpu-s ({:.2} µs/span), background compaction {compaction_cpu:.1} cpu-s ({:.2} µs/span)",
+            flush_cpu * 1e6 / written as f64,
+            compaction_cpu * 1e6 / written as f64,
         );
         let stats = store.stats();
         println!(

@@ -36,6 +36,9 @@ const TRACE_LOOKBACK_SECONDS: u64 = PARTITION_SECONDS;
 /// … to this long after it (long-running asynchronous traces).
 const TRACE_LOOKAHEAD_SECONDS: u64 = 3_600;
 const SPANS_DIRECTORY: &str = "spans";
+/// Threads one search scans a partition's row groups with (the machine this was tuned on has
+/// two cores; more threads only add contention there).
+const SEARCH_THREADS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -1004,18 +1007,56 @@ impl SpanStore for EmbeddedStore {
                 result.partial = true;
                 break;
             }
-            let mut candidates = NewestTraces::new(capacity);
+            // Row groups are scanned by up to `SEARCH_THREADS` threads, each keeping its own
+            // newest candidates; their union holds the partition's newest.
+            let mut work: Vec<(&OpenSegment, usize)> = Vec::new();
             for open in &segments {
                 if open.meta.max_start_unix_nanos < query.start_unix_nanos
                     || open.meta.min_start_unix_nanos > query.end_unix_nanos
                 {
                     continue;
                 }
-                result.scanned_spans +=
-                    open.segment
-                        .scan(query, trace_ids.as_ref(), &mut |trace_id, start| {
-                            candidates.offer(trace_id, start)
-                        })?;
+                for row_group in open.segment.row_groups_to_scan(query, trace_ids.as_ref())? {
+                    work.push((open, row_group));
+                }
+            }
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let workers = work.len().clamp(1, SEARCH_THREADS);
+            let outcomes: Vec<Result<(NewestTraces, u64), StoreError>> =
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..workers)
+                        .map(|_| {
+                            scope.spawn(|| {
+                                let mut candidates = NewestTraces::new(capacity);
+                                let mut scanned = 0;
+                                loop {
+                                    let index = next.fetch_add(1, Ordering::Relaxed);
+                                    let Some((open, row_group)) = work.get(index) else {
+                                        break;
+                                    };
+                                    scanned += open.segment.scan_row_group(
+                                        *row_group,
+                                        query,
+                                        trace_ids.as_ref(),
+                                        &mut |trace_id, start| candidates.offer(trace_id, start),
+                                    )?;
+                                }
+                                Ok((candidates, scanned))
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|handle| handle.join().expect("search thread panicked"))
+                        .collect()
+                });
+            let mut candidates = NewestTraces::new(capacity);
+            for outcome in outcomes {
+                let (found, scanned) = outcome?;
+                result.scanned_spans += scanned;
+                for (trace_id, start) in found.starts {
+                    candidates.offer(trace_id, start);
+                }
             }
             accept(candidates, &mut result)?;
         }
