@@ -164,11 +164,16 @@ fn now_unix_nanos() -> u64 {
         .map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }
 
-/// The partition a span is filed under.
-pub(crate) fn partition_of(start_unix_nanos: u64, now_unix_nanos: u64) -> u64 {
+/// The partition a span is filed under: its start time's, unless the start is implausible —
+/// further in the future than `MAX_FUTURE_SECONDS`, or older than the retention age (a client
+/// with a wrong clock) — when it is the arrival time's, so an acknowledged span is neither kept
+/// forever nor dropped at once.
+pub(crate) fn partition_of(start_unix_nanos: u64, now_unix_nanos: u64, retention: Duration) -> u64 {
     let now_seconds = now_unix_nanos / 1_000_000_000;
     let mut seconds = start_unix_nanos / 1_000_000_000;
-    if seconds > now_seconds + MAX_FUTURE_SECONDS {
+    if seconds > now_seconds + MAX_FUTURE_SECONDS
+        || seconds.saturating_add(retention.as_secs()) < now_seconds
+    {
         seconds = now_seconds;
     }
     seconds - seconds % PARTITION_SECONDS
@@ -424,7 +429,11 @@ impl Inner {
         let mut by_partition: BTreeMap<u64, Vec<&Span>> = BTreeMap::new();
         for span in memtable.spans() {
             by_partition
-                .entry(partition_of(span.start_time_unix_nanos, now))
+                .entry(partition_of(
+                    span.start_time_unix_nanos,
+                    now,
+                    self.config.retention,
+                ))
                 .or_default()
                 .push(span);
         }
