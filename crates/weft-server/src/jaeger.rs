@@ -163,6 +163,14 @@ async fn find_traces(
         .all("traceID")
         .map(parse_trace_id)
         .collect::<Result<_, _>>()?;
+    if trace_ids.len() > weft_store::MAX_SEARCH_LIMIT {
+        return Err(ApiError::invalid(format!(
+            "at most {} traceID parameters, got {}",
+            weft_store::MAX_SEARCH_LIMIT,
+            trace_ids.len()
+        ))
+        .into());
+    }
     if !trace_ids.is_empty() {
         let traces = blocking(move || {
             let mut traces = Vec::new();

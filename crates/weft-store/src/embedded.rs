@@ -529,15 +529,24 @@ impl Inner {
         let file = segment_file_name(partition_start_secs, id);
         let path = self.config.directory.join(&file);
         let expected_rows: u64 = inputs.iter().map(|open| open.meta.rows).sum();
-        let (bytes, rows, min_start, max_start) = merge_segments(
-            &inputs,
-            &path,
-            SegmentWriteOptions {
-                zstd_level: self.config.compaction_zstd_level,
-            },
-            expected_rows as usize,
-            &self.stopping,
-        )?;
+        let merged = segment::guard_reads(&path, || {
+            merge_segments(
+                &inputs,
+                &path,
+                SegmentWriteOptions {
+                    zstd_level: self.config.compaction_zstd_level,
+                },
+                expected_rows as usize,
+                &self.stopping,
+            )
+        });
+        let (bytes, rows, min_start, max_start) = match merged {
+            Ok(merged) => merged,
+            Err(error) => {
+                let _ = std::fs::remove_file(path.with_extension("parquet.tmp"));
+                return Err(error);
+            }
+        };
         if rows != expected_rows {
             let _ = std::fs::remove_file(&path);
             return Err(StoreError::Corrupt(format!(

@@ -114,5 +114,12 @@ pub trait SpanStore: Send + Sync {
     fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError>;
 }
 
+/// Reads every span of the Parquet file at `path` as a segment (fuzzing and tooling): the
+/// number of spans, or the error that names what is wrong with the file. Never panics.
+#[doc(hidden)]
+pub fn read_segment_file(path: &std::path::Path) -> Result<usize, StoreError> {
+    segment::read_every_span(path, &weft_codec::ConversionOptions::default())
+}
+
 #[cfg(test)]
 mod tests;

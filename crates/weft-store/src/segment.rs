@@ -223,7 +223,13 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
+    /// Opens a segment; a file the Parquet reader panics on is reported as corrupt.
     pub(crate) fn open(path: PathBuf) -> Result<Arc<Segment>, StoreError> {
+        let shown = path.clone();
+        guard_reads(&shown, || Self::open_unguarded(path))
+    }
+
+    fn open_unguarded(path: PathBuf) -> Result<Arc<Segment>, StoreError> {
         let file = File::open(&path).map_err(|error| StoreError::io(&path, error))?;
         let metadata = ArrowReaderMetadata::load(
             &file,
@@ -362,6 +368,17 @@ impl Segment {
         options: &ConversionOptions,
         heads_only: bool,
     ) -> Result<SegmentTrace, StoreError> {
+        guard_reads(&self.path, || {
+            self.find_trace_unguarded(trace_id, options, heads_only)
+        })
+    }
+
+    fn find_trace_unguarded(
+        &self,
+        trace_id: &TraceId,
+        options: &ConversionOptions,
+        heads_only: bool,
+    ) -> Result<SegmentTrace, StoreError> {
         let wanted = trace_id.as_bytes();
         let mut found = SegmentTrace::default();
         let blooms = self.blooms(&self.trace_blooms, self.trace_id_leaf)?;
@@ -454,6 +471,18 @@ impl Segment {
     /// Feeds every span of one row group that matches the query's span conditions to
     /// `on_match` (trace ID, start). Returns the number of spans looked at.
     pub(crate) fn scan_row_group(
+        &self,
+        row_group: usize,
+        query: &SearchQuery,
+        trace_ids: Option<&TraceIdRange>,
+        on_match: &mut dyn FnMut(TraceId, u64),
+    ) -> Result<u64, StoreError> {
+        guard_reads(&self.path, || {
+            self.scan_row_group_unguarded(row_group, query, trace_ids, on_match)
+        })
+    }
+
+    fn scan_row_group_unguarded(
         &self,
         row_group: usize,
         query: &SearchQuery,
@@ -595,4 +624,48 @@ fn heads_of(batch: &RecordBatch, rows: Vec<usize>) -> Result<Vec<SpanHead>, Stor
             }
         })
         .collect())
+}
+
+/// Runs a read of a segment file, turning a panic inside the Parquet reader into an error: the
+/// `parquet` crate panics on some malformed files (found by the `segment_file` fuzz target), and
+/// a damaged file on disk must fail its query, not take a thread of the server down.
+pub(crate) fn guard_reads<T>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        tracing::error!(file = %path.display(), %reason, "reading a segment panicked");
+        Err(StoreError::Corrupt(format!(
+            "{}: the parquet reader failed: {reason}",
+            path.display()
+        )))
+    })
+}
+
+/// Opens `path` as a segment and decodes every row into spans; returns the span count.
+pub(crate) fn read_every_span(
+    path: &Path,
+    options: &ConversionOptions,
+) -> Result<usize, StoreError> {
+    guard_reads(path, || read_every_span_unguarded(path, options))
+}
+
+fn read_every_span_unguarded(
+    path: &Path,
+    options: &ConversionOptions,
+) -> Result<usize, StoreError> {
+    let segment = Segment::open(path.to_owned())?;
+    let mut spans = 0;
+    for batch in segment.read_all(1024)? {
+        let batch = batch.map_err(|error| {
+            StoreError::parquet(path, parquet::errors::ParquetError::from(error))
+        })?;
+        spans += schema::batch_to_spans(&batch, 0..batch.num_rows(), options)?.len();
+    }
+    Ok(spans)
 }

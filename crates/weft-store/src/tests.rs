@@ -778,3 +778,20 @@ mod lossless {
         }
     }
 }
+
+/// A segment the `parquet` crate panics on while decoding pages (found by the `segment_file`
+/// fuzz target): reading it must be an error naming the file, not a panic.
+#[test]
+fn a_segment_the_parquet_reader_panics_on_is_reported_corrupt() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/testdata/parquet-reader-panics.parquet");
+    match crate::read_segment_file(&path) {
+        Err(StoreError::Corrupt(message)) => {
+            assert!(
+                message.contains("parquet-reader-panics.parquet"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a corrupt-segment error, got {other:?}"),
+    }
+}
