@@ -19,6 +19,7 @@ use weft_model::{Span, SpanKind, TraceId, TraceIdTimeWindow};
 use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo};
 use crate::manifest::{sync_directory, Manifest, SegmentMeta};
 use crate::memtable::Memtable;
+use crate::parents::{ParentEncoder, ParentLink, ParentResolver};
 use crate::query::{
     summarize, SearchQuery, SearchResult, SpanHead, TraceIdRange, TraceQuery, TraceSummary,
 };
@@ -1124,7 +1125,8 @@ pub(crate) fn match_batch(
 ) -> Result<(), StoreError> {
     let columns = BatchColumns::new(batch);
     let ids = columns.trace_ids()?;
-    let parents = columns.parent_span_ids()?;
+    let explicit_parents = columns.parent_span_ids()?;
+    let parent_row_offsets = columns.parent_row_offsets()?;
     let starts = columns.starts()?;
     let durations = columns.durations()?;
     let services = columns.services()?;
@@ -1191,7 +1193,7 @@ pub(crate) fn match_batch(
             continue;
         }
         if root_only {
-            if parents.is_valid(row) {
+            if !BatchColumns::is_root(explicit_parents, parent_row_offsets, row) {
                 continue;
             }
         } else {
@@ -1297,8 +1299,16 @@ fn merge_segments(
         }
     }
     let mut pending: Vec<(usize, usize)> = Vec::with_capacity(BATCH_ROWS);
+    // Parent links are relative to row order, which the merge changes: resolve each input's
+    // links in its order and encode them again in the output's.
+    let mut resolvers: Vec<ParentResolver> = (0..readers.len())
+        .map(|_| ParentResolver::default())
+        .collect();
+    let mut encoder = ParentEncoder::default();
+    let mut pending_links: Vec<ParentLink> = Vec::with_capacity(BATCH_ROWS);
     let (mut rows, mut min_start, mut max_start) = (0u64, u64::MAX, 0u64);
     let emit = |pending: &mut Vec<(usize, usize)>,
+                pending_links: &mut Vec<ParentLink>,
                 batches: &mut Vec<RecordBatch>,
                 current: &mut Vec<Option<(usize, usize)>>,
                 writer: &mut SegmentBatchWriter|
@@ -1309,8 +1319,14 @@ fn merge_segments(
         let sources: Vec<&RecordBatch> = batches.iter().collect();
         let merged = arrow_select::interleave::interleave_record_batch(&sources, pending)
             .map_err(schema::arrow_error)?;
+        let (explicit, rows_back) = schema::parent_columns(pending_links)?;
+        let mut columns = merged.columns().to_vec();
+        columns[schema::column_index(schema::PARENT_SPAN_ID)] = Arc::new(explicit);
+        columns[schema::column_index(schema::PARENT_ROW_OFFSET)] = Arc::new(rows_back);
+        let merged = RecordBatch::try_new(merged.schema(), columns).map_err(schema::arrow_error)?;
         writer.write(&merged)?;
         pending.clear();
+        pending_links.clear();
         // Keep only batches still current for some input, renumbered.
         let live: Vec<usize> = current.iter().flatten().map(|(batch, _)| *batch).collect();
         let mut renumber = HashMap::new();
@@ -1332,6 +1348,11 @@ fn merge_segments(
     };
     while let Some(std::cmp::Reverse((key, input))) = heap.pop() {
         let (batch, row) = current[input].expect("an input in the heap has a batch");
+        let columns = BatchColumns::new(&batches[batch]);
+        let trace_id = TraceId::from_bytes(key.trace_id);
+        let span_id = weft_model::SpanId::from_bytes(key.span_id);
+        let parent = resolvers[input].resolve(trace_id, span_id, columns.parent_link(row)?)?;
+        pending_links.push(encoder.encode(trace_id, span_id, parent));
         pending.push((batch, row));
         rows += 1;
         min_start = min_start.min(key.start);
@@ -1358,10 +1379,22 @@ fn merge_segments(
             }
             // Renumbering moves batch indices: fix the heap's view through `current`, which
             // the heap entries do not store (they store only the input).
-            emit(&mut pending, &mut batches, &mut current, &mut writer)?;
+            emit(
+                &mut pending,
+                &mut pending_links,
+                &mut batches,
+                &mut current,
+                &mut writer,
+            )?;
         }
     }
-    emit(&mut pending, &mut batches, &mut current, &mut writer)?;
+    emit(
+        &mut pending,
+        &mut pending_links,
+        &mut batches,
+        &mut current,
+        &mut writer,
+    )?;
     let bytes = writer.finish()?;
     Ok((
         bytes,

@@ -22,11 +22,13 @@ use weft_model::{
     StatusCode, TraceId,
 };
 
+use crate::parents::ParentLink;
 use crate::StoreError;
 
 pub(crate) const TRACE_ID: &str = "trace_id";
 pub(crate) const SPAN_ID: &str = "span_id";
 pub(crate) const PARENT_SPAN_ID: &str = "parent_span_id";
+pub(crate) const PARENT_ROW_OFFSET: &str = "parent_row_offset";
 pub(crate) const START_TIME: &str = "start_time_unix_nano";
 pub(crate) const DURATION: &str = "duration_nanos";
 pub(crate) const SERVICE_NAME: &str = "service_name";
@@ -75,6 +77,7 @@ pub(crate) static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new(TRACE_ID, DataType::FixedSizeBinary(16), false),
         Field::new(SPAN_ID, DataType::FixedSizeBinary(8), false),
         Field::new(PARENT_SPAN_ID, DataType::FixedSizeBinary(8), true),
+        Field::new(PARENT_ROW_OFFSET, DataType::UInt32, true),
         Field::new(
             START_TIME,
             DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
@@ -114,8 +117,12 @@ pub(crate) fn column_index(name: &str) -> usize {
     SCHEMA.index_of(name).expect("column of the segment schema")
 }
 
-/// Builds a record batch from spans, in the order given.
-pub(crate) fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch, StoreError> {
+/// Builds a record batch from spans, in the order given, with their parents as `links` (see
+/// `parents.rs`).
+pub(crate) fn spans_to_batch(
+    spans: &[&Span],
+    links: &[ParentLink],
+) -> Result<RecordBatch, StoreError> {
     let row_count = spans.len();
     let trace_ids =
         FixedSizeBinaryArray::try_from_iter(spans.iter().map(|span| span.trace_id.as_bytes()))
@@ -123,13 +130,7 @@ pub(crate) fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch, StoreError>
     let span_ids =
         FixedSizeBinaryArray::try_from_iter(spans.iter().map(|span| span.span_id.as_bytes()))
             .map_err(arrow_error)?;
-    let parent_span_ids = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
-        spans
-            .iter()
-            .map(|span| span.parent_span_id.as_ref().map(SpanId::as_bytes)),
-        8,
-    )
-    .map_err(arrow_error)?;
+    let (parent_span_ids, parent_row_offsets) = parent_columns(links)?;
     let starts = TimestampNanosecondArray::from_iter_values(
         spans
             .iter()
@@ -201,6 +202,7 @@ pub(crate) fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch, StoreError>
         Arc::new(trace_ids),
         Arc::new(span_ids),
         Arc::new(parent_span_ids),
+        Arc::new(parent_row_offsets),
         Arc::new(starts),
         Arc::new(durations),
         Arc::new(services.finish()),
@@ -218,6 +220,21 @@ pub(crate) fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch, StoreError>
         Arc::new(business_keys),
     ];
     RecordBatch::try_new(SCHEMA.clone(), columns).map_err(arrow_error)
+}
+
+/// The two parent columns for rows with these links.
+pub(crate) fn parent_columns(
+    links: &[ParentLink],
+) -> Result<(FixedSizeBinaryArray, UInt32Array), StoreError> {
+    let explicit = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+        links
+            .iter()
+            .map(|link| link.explicit().map(|id| *id.as_bytes())),
+        8,
+    )
+    .map_err(arrow_error)?;
+    let rows_back: UInt32Array = links.iter().map(|link| link.rows_back()).collect();
+    Ok((explicit, rows_back))
 }
 
 fn offset_i32(length: usize) -> Result<i32, StoreError> {
@@ -336,6 +353,29 @@ impl<'a> BatchColumns<'a> {
     }
     pub(crate) fn parent_span_ids(&self) -> Result<&'a FixedSizeBinaryArray, StoreError> {
         self.typed(PARENT_SPAN_ID)
+    }
+    pub(crate) fn parent_row_offsets(&self) -> Result<&'a UInt32Array, StoreError> {
+        self.typed(PARENT_ROW_OFFSET)
+    }
+    /// Whether the row is a root span (no parent of either kind).
+    pub(crate) fn is_root(
+        explicit: &FixedSizeBinaryArray,
+        rows_back: &UInt32Array,
+        row: usize,
+    ) -> bool {
+        explicit.is_null(row) && rows_back.is_null(row)
+    }
+    /// The row's parent link, as stored.
+    pub(crate) fn parent_link(&self, row: usize) -> Result<ParentLink, StoreError> {
+        let explicit = self.parent_span_ids()?;
+        let rows_back = self.parent_row_offsets()?;
+        Ok(if explicit.is_valid(row) {
+            ParentLink::Explicit(span_id_at(explicit, row))
+        } else if rows_back.is_valid(row) {
+            ParentLink::RowsBack(rows_back.value(row))
+        } else {
+            ParentLink::Root
+        })
     }
     pub(crate) fn starts(&self) -> Result<&'a TimestampNanosecondArray, StoreError> {
         self.typed(START_TIME)
@@ -586,20 +626,17 @@ pub(crate) fn span_id_at(array: &FixedSizeBinaryArray, row: usize) -> SpanId {
     SpanId::from_bytes(fixed_bytes(array, row))
 }
 
-pub(crate) fn parent_at(array: &FixedSizeBinaryArray, row: usize) -> Option<SpanId> {
-    array.is_valid(row).then(|| span_id_at(array, row))
-}
-
-/// Rebuilds full spans from a batch holding every column, rows selected by `rows`.
+/// Rebuilds full spans from a batch holding every column, rows selected by `rows`, their
+/// parents (resolved by the caller, see `parents.rs`) in `parents`, in the same order.
 pub(crate) fn batch_to_spans(
     batch: &RecordBatch,
     rows: impl IntoIterator<Item = usize>,
+    parents: &[Option<SpanId>],
     options: &ConversionOptions,
 ) -> Result<Vec<Span>, StoreError> {
     let columns = BatchColumns::new(batch);
     let trace_ids = columns.trace_ids()?;
     let span_ids = columns.span_ids()?;
-    let parents = columns.parent_span_ids()?;
     let starts = columns.starts()?;
     let durations = columns.durations()?;
     let names = columns.names()?;
@@ -617,12 +654,15 @@ pub(crate) fn batch_to_spans(
     let mut scope_decoder = DictionaryDecoder::new(scopes);
 
     let mut spans = Vec::new();
-    for row in rows {
+    for (index, row) in rows.into_iter().enumerate() {
         let start = starts.value(row).cast_unsigned();
         let mut span = Span {
             trace_id: trace_id_at(trace_ids, row),
             span_id: span_id_at(span_ids, row),
-            parent_span_id: parent_at(parents, row),
+            parent_span_id: parents
+                .get(index)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt("fewer parents than rows".into()))?,
             trace_state: trace_states.value(row).to_owned(),
             flags: flags.value(row),
             name: dictionary_text(names, row).to_owned(),

@@ -19,8 +19,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 use weft_codec::ConversionOptions;
-use weft_model::{Span, TraceId};
+use weft_model::{Span, SpanId, TraceId};
 
+use crate::parents::{ParentEncoder, ParentLink, ParentResolver};
 use crate::query::{SearchQuery, SpanHead, TraceIdRange};
 use crate::schema::{self, BatchColumns};
 use crate::StoreError;
@@ -139,8 +140,13 @@ pub(crate) fn write_segment(
     let properties = writer_properties(options, spans.len())?;
     let mut writer = ArrowWriter::try_new(file, schema::SCHEMA.clone(), Some(properties))
         .map_err(|error| StoreError::parquet(&temporary, error))?;
-    for chunk in spans.chunks(16 * 1024) {
-        let batch = schema::spans_to_batch(chunk)?;
+    let mut encoder = ParentEncoder::default();
+    let links: Vec<ParentLink> = spans
+        .iter()
+        .map(|span| encoder.encode(span.trace_id, span.span_id, span.parent_span_id))
+        .collect();
+    for (chunk, chunk_links) in spans.chunks(16 * 1024).zip(links.chunks(16 * 1024)) {
+        let batch = schema::spans_to_batch(chunk, chunk_links)?;
         writer
             .write(&batch)
             .map_err(|error| StoreError::parquet(&temporary, error))?;
@@ -381,6 +387,9 @@ impl Segment {
     ) -> Result<SegmentTrace, StoreError> {
         let wanted = trace_id.as_bytes();
         let mut found = SegmentTrace::default();
+        // The trace's rows are contiguous and read in order (across row groups too), as the
+        // parents' row offsets need.
+        let mut resolver = ParentResolver::default();
         let blooms = self.blooms(&self.trace_blooms, self.trace_id_leaf)?;
         for row_group in 0..self.metadata.metadata().num_row_groups() {
             if let Some((min, max)) = self.row_group_trace_range(row_group) {
@@ -407,19 +416,21 @@ impl Segment {
                 let batch = batch.map_err(|error| {
                     StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
                 })?;
-                let trace_ids = BatchColumns::new(&batch).trace_ids()?;
+                let columns = BatchColumns::new(&batch);
+                let trace_ids = columns.trace_ids()?;
                 let rows: Vec<usize> = (0..batch.num_rows())
                     .filter(|&row| trace_ids.value(row) == &wanted[..])
                     .collect();
                 if rows.is_empty() {
                     continue;
                 }
+                let parents = resolve_parents(&columns, &rows, &mut resolver)?;
                 if heads_only {
-                    found.heads.extend(heads_of(&batch, rows)?);
+                    found.heads.extend(heads_of(&batch, rows, &parents)?);
                 } else {
                     found
                         .spans
-                        .extend(schema::batch_to_spans(&batch, rows, options)?);
+                        .extend(schema::batch_to_spans(&batch, rows, &parents, options)?);
                 }
             }
         }
@@ -533,10 +544,11 @@ fn roots(metadata: &ArrowReaderMetadata, names: &[&str]) -> ProjectionMask {
     ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), indices)
 }
 
-const HEAD_COLUMNS: [&str; 7] = [
+const HEAD_COLUMNS: [&str; 8] = [
     schema::TRACE_ID,
     schema::SPAN_ID,
     schema::PARENT_SPAN_ID,
+    schema::PARENT_ROW_OFFSET,
     schema::START_TIME,
     schema::DURATION,
     schema::SERVICE_NAME,
@@ -556,6 +568,7 @@ fn search_projection(metadata: &ArrowReaderMetadata, query: &SearchQuery) -> Pro
     let mut wanted: Vec<Vec<&str>> = [
         schema::TRACE_ID,
         schema::PARENT_SPAN_ID,
+        schema::PARENT_ROW_OFFSET,
         schema::START_TIME,
         schema::DURATION,
         schema::SERVICE_NAME,
@@ -600,10 +613,33 @@ fn search_projection(metadata: &ArrowReaderMetadata, query: &SearchQuery) -> Pro
     ProjectionMask::leaves(descriptor, leaves)
 }
 
-fn heads_of(batch: &RecordBatch, rows: Vec<usize>) -> Result<Vec<SpanHead>, StoreError> {
+/// The parents of `rows` (in order, all of one trace or in segment order), resolved from
+/// their stored links.
+pub(crate) fn resolve_parents(
+    columns: &BatchColumns<'_>,
+    rows: &[usize],
+    resolver: &mut ParentResolver,
+) -> Result<Vec<Option<SpanId>>, StoreError> {
+    let trace_ids = columns.trace_ids()?;
+    let span_ids = columns.span_ids()?;
+    rows.iter()
+        .map(|&row| {
+            resolver.resolve(
+                schema::trace_id_at(trace_ids, row),
+                schema::span_id_at(span_ids, row),
+                columns.parent_link(row)?,
+            )
+        })
+        .collect()
+}
+
+fn heads_of(
+    batch: &RecordBatch,
+    rows: Vec<usize>,
+    parents: &[Option<SpanId>],
+) -> Result<Vec<SpanHead>, StoreError> {
     let columns = BatchColumns::new(batch);
     let span_ids = columns.span_ids()?;
-    let parents = columns.parent_span_ids()?;
     let starts = columns.starts()?;
     let durations = columns.durations()?;
     let services = columns.services()?;
@@ -611,11 +647,12 @@ fn heads_of(batch: &RecordBatch, rows: Vec<usize>) -> Result<Vec<SpanHead>, Stor
     let status_codes = columns.status_codes()?;
     Ok(rows
         .into_iter()
-        .map(|row| {
+        .zip(parents)
+        .map(|(row, parent)| {
             let start = starts.value(row).cast_unsigned();
             SpanHead {
                 span_id: schema::span_id_at(span_ids, row),
-                parent_span_id: schema::parent_at(parents, row),
+                parent_span_id: *parent,
                 service_name: schema::dictionary_text(services, row).to_owned(),
                 name: schema::dictionary_text(names, row).to_owned(),
                 start_unix_nanos: start,
@@ -661,11 +698,14 @@ fn read_every_span_unguarded(
 ) -> Result<usize, StoreError> {
     let segment = Segment::open(path.to_owned())?;
     let mut spans = 0;
+    let mut resolver = ParentResolver::default();
     for batch in segment.read_all(1024)? {
         let batch = batch.map_err(|error| {
             StoreError::parquet(path, parquet::errors::ParquetError::from(error))
         })?;
-        spans += schema::batch_to_spans(&batch, 0..batch.num_rows(), options)?.len();
+        let rows: Vec<usize> = (0..batch.num_rows()).collect();
+        let parents = resolve_parents(&BatchColumns::new(&batch), &rows, &mut resolver)?;
+        spans += schema::batch_to_spans(&batch, rows, &parents, options)?.len();
     }
     Ok(spans)
 }

@@ -14,8 +14,8 @@ pub fn now_nanos() -> u64 {
         .as_nanos() as u64
 }
 
-/// (trace id hex, span id hex) of every span in a request.
-pub fn span_keys(request: &ExportTraceServiceRequest) -> HashSet<(String, String)> {
+/// (trace id hex, span id hex) of every span in a request, in order, repeats kept.
+pub fn span_key_list(request: &ExportTraceServiceRequest) -> Vec<(String, String)> {
     request
         .resource_spans
         .iter()
@@ -23,6 +23,11 @@ pub fn span_keys(request: &ExportTraceServiceRequest) -> HashSet<(String, String
         .flat_map(|scope| &scope.spans)
         .map(|span| (hex(&span.trace_id), hex(&span.span_id)))
         .collect()
+}
+
+/// (trace id hex, span id hex) of every span in a request.
+pub fn span_keys(request: &ExportTraceServiceRequest) -> HashSet<(String, String)> {
+    span_key_list(request).into_iter().collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

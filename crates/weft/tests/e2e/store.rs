@@ -3,19 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::clients::{generated_batches, grpc_client, hex, span_keys};
+use crate::clients::{generated_batches, grpc_client, span_key_list, span_keys};
 use crate::sandbox::Weft;
-
-/// (trace id, span id) of every span of a stored trace, with repeats kept.
-fn stored_keys(request: &weft_codec::ExportTraceServiceRequest) -> Vec<(String, String)> {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|resource| &resource.scope_spans)
-        .flat_map(|scope| &scope.spans)
-        .map(|span| (hex(&span.trace_id), hex(&span.span_id)))
-        .collect()
-}
 
 /// Every acknowledged span is stored exactly once (spans sent but not acknowledged may or may
 /// not be there, but never twice).
@@ -26,7 +15,7 @@ async fn assert_stored_exactly_once(weft: &Weft, acknowledged: &HashSet<(String,
     }
     for (trace_id, count) in by_trace {
         let trace = weft.wait_for_trace(trace_id, count).await;
-        let keys = stored_keys(&trace);
+        let keys = span_key_list(&trace);
         let unique: HashSet<_> = keys.iter().cloned().collect();
         assert_eq!(
             unique.len(),
@@ -65,7 +54,7 @@ async fn spans_are_found_by_id_and_by_search_before_any_flush() {
     let trace_id = keys.iter().next().unwrap().0.clone();
     let expected = keys.iter().filter(|(id, _)| *id == trace_id).count();
     let trace = weft.wait_for_trace(&trace_id, expected).await;
-    assert_eq!(stored_keys(&trace).len(), expected);
+    assert_eq!(span_key_list(&trace).len(), expected);
     let (status, found) = weft
         .get_json(&format!("/api/v1/search?traceIdPrefix={}", &trace_id[..12]))
         .await;
