@@ -182,10 +182,10 @@ async fn stalled_upload_times_out_and_frees_its_admission_slot() {
         &[
             "--max-concurrent-requests",
             "1",
-            // Long enough that a busy machine (the whole suite in parallel) still sees the
-            // slot taken before the stalled request times out.
+            // Long enough that a busy machine (the whole suite in parallel, builds beside it)
+            // still sees the slot taken before the stalled request times out.
             "--receive-timeout",
-            "3s",
+            "10s",
             "--capture-flush-interval",
             "50ms",
         ],
@@ -213,7 +213,7 @@ async fn stalled_upload_times_out_and_frees_its_admission_slot() {
             .status()
     };
     // While it stalls, the slot is taken (retry until the stalled request is admitted).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(9);
     let mut saw_shed = false;
     while !saw_shed && std::time::Instant::now() < deadline {
         saw_shed = send().await == 429;
