@@ -40,6 +40,9 @@ async fn wal_segments_are_deleted_once_the_pipeline_made_them_durable() {
             "64KiB",
             "--capture-flush-interval",
             "20ms",
+            // The WAL is trimmed only past what the span store has flushed.
+            "--store-flush-interval",
+            "200ms",
         ],
     );
     let mut client = grpc_client(&weft.grpc_endpoint()).await;
@@ -55,6 +58,7 @@ async fn wal_segments_are_deleted_once_the_pipeline_made_them_durable() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(weft.metric("weft_wal_trimmed_segments_total").await >= 10.0);
+    assert!(weft.metric("weft_store_flushes").await >= 1.0);
     let on_disk = std::fs::read_dir(dir.path().join("data/wal"))
         .unwrap()
         .count();
