@@ -90,7 +90,7 @@ async fn trace_by_id(
     if spans.is_empty() {
         return Err(ApiError::not_found(format!("trace {trace_id} not found")));
     }
-    let request = weft_codec::otlp_from_spans(&spans);
+    let request = weft_codec::otlp_from_spans(&group_by_resource_and_scope(spans));
     let wants_protobuf = headers
         .get(ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -111,6 +111,42 @@ async fn trace_by_id(
         )
             .into_response()
     })
+}
+
+/// Orders a trace's spans so each distinct resource and scope forms one run (in order of first
+/// appearance, spans in start order within it): the OTLP answer then has one `ResourceSpans`
+/// per service instance and one `ScopeSpans` per library, as an SDK would have sent them,
+/// instead of one per change of service along the time line.
+fn group_by_resource_and_scope(spans: Vec<weft_model::Span>) -> Vec<weft_model::Span> {
+    let mut resources: Vec<std::sync::Arc<weft_model::Resource>> = Vec::new();
+    let mut scopes: Vec<std::sync::Arc<weft_model::InstrumentationScope>> = Vec::new();
+    let mut keyed: Vec<((usize, usize), weft_model::Span)> = spans
+        .into_iter()
+        .map(|span| {
+            let resource = resources
+                .iter()
+                .position(|known| {
+                    std::sync::Arc::ptr_eq(known, &span.resource) || *known == span.resource
+                })
+                .unwrap_or_else(|| {
+                    resources.push(span.resource.clone());
+                    resources.len() - 1
+                });
+            let scope = scopes
+                .iter()
+                .position(|known| {
+                    std::sync::Arc::ptr_eq(known, &span.scope) || *known == span.scope
+                })
+                .unwrap_or_else(|| {
+                    scopes.push(span.scope.clone());
+                    scopes.len() - 1
+                });
+            ((resource, scope), span)
+        })
+        .collect();
+    // Stable: spans keep their start order within a group.
+    keyed.sort_by_key(|(group, _)| *group);
+    keyed.into_iter().map(|(_, span)| span).collect()
 }
 
 pub(crate) fn summary_json(summary: &TraceSummary) -> Value {

@@ -233,6 +233,15 @@ mod read_back {
 
         for (trace_id, spans) in &expected {
             let returned = weft.wait_for_trace(trace_id, spans.len()).await;
+            let services: std::collections::BTreeSet<&str> = spans
+                .iter()
+                .map(|span| span.service_name.as_str())
+                .collect();
+            assert_eq!(
+                returned.resource_spans.len(),
+                services.len(),
+                "one ResourceSpans per service instance, as the SDKs sent them"
+            );
             let returned = spans_by_trace(returned);
             assert_eq!(
                 &returned[trace_id], spans,
