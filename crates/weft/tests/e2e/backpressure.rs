@@ -190,17 +190,6 @@ async fn stalled_upload_times_out_and_frees_its_admission_slot() {
             "50ms",
         ],
     );
-    // A client that announces 1000 bytes, sends 10 and stalls, holding the only slot.
-    let mut stalled = tokio::net::TcpStream::connect(weft.otlp_http)
-        .await
-        .unwrap();
-    stalled
-        .write_all(
-            b"POST /v1/traces HTTP/1.1\r\nHost: weft\r\nContent-Type: application/x-protobuf\r\n\
-              Content-Length: 1000\r\n\r\n0123456789",
-        )
-        .await
-        .unwrap();
     let batch = generated_batches(81, 1, 2).remove(0);
     let send = || async {
         reqwest::Client::new()
@@ -212,11 +201,35 @@ async fn stalled_upload_times_out_and_frees_its_admission_slot() {
             .unwrap()
             .status()
     };
-    // While it stalls, the slot is taken (retry until the stalled request is admitted).
+    // A client that announces 1000 bytes, sends 10 and stalls, holding the only slot. If it
+    // arrives while one of our own sends holds the slot, it is refused at once (and answered):
+    // then it is sent again, until a send of ours is the one refused.
+    let stall = || async {
+        let mut stalled = tokio::net::TcpStream::connect(weft.otlp_http)
+            .await
+            .unwrap();
+        stalled
+            .write_all(
+                b"POST /v1/traces HTTP/1.1\r\nHost: weft\r\nContent-Type: application/x-protobuf\r\n\
+                  Content-Length: 1000\r\n\r\n0123456789",
+            )
+            .await
+            .unwrap();
+        stalled
+    };
+    let answered = |stalled: &tokio::net::TcpStream| {
+        let mut byte = [0u8; 1];
+        // Readable now means the server answered (a refusal) instead of waiting for the body.
+        matches!(stalled.try_read(&mut byte), Ok(_))
+    };
+    let mut stalled = stall().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(9);
     let mut saw_shed = false;
     while !saw_shed && std::time::Instant::now() < deadline {
         saw_shed = send().await == 429;
+        if !saw_shed && answered(&stalled) {
+            stalled = stall().await;
+        }
     }
     assert!(saw_shed, "the stalled upload holds the only admission slot");
     // The stalled client is told 408 once the receive timeout passes …
