@@ -130,11 +130,12 @@ async fn trace_by_id(
 ) -> Result<Json<Value>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &["start", "end", "raw", "prettyPrint"])?;
     let query = trace_query(&trace_id, &params, parse_micros_as_nanos)?;
+    let max_spans = query.max_spans;
     let spans = blocking(move || Ok(store.trace(&query)?)).await?;
     if spans.is_empty() {
         return Err(ApiError::not_found("trace not found").into());
     }
-    Ok(envelope(json!([jaeger_trace(&spans)]), 1))
+    Ok(envelope(json!([capped_jaeger_trace(spans, max_spans)]), 1))
 }
 
 const FIND_PARAMETERS: [&str; 14] = [
@@ -175,9 +176,11 @@ async fn find_traces(
         let traces = blocking(move || {
             let mut traces = Vec::new();
             for trace_id in trace_ids {
-                let spans = store.trace(&TraceQuery::new(trace_id))?;
+                let query = TraceQuery::new(trace_id);
+                let max_spans = query.max_spans;
+                let spans = store.trace(&query)?;
                 if !spans.is_empty() {
-                    traces.push(jaeger_trace(&spans));
+                    traces.push(capped_jaeger_trace(spans, max_spans));
                 }
             }
             Ok(traces)
@@ -191,9 +194,11 @@ async fn find_traces(
         let result = store.search(&query)?;
         let mut traces = Vec::new();
         for summary in result.traces {
-            let spans = store.trace(&TraceQuery::new(summary.trace_id))?;
+            let query = TraceQuery::new(summary.trace_id);
+            let max_spans = query.max_spans;
+            let spans = store.trace(&query)?;
             if !spans.is_empty() {
-                traces.push(jaeger_trace(&spans));
+                traces.push(capped_jaeger_trace(spans, max_spans));
             }
         }
         Ok(traces)
@@ -288,6 +293,20 @@ async fn dependencies(RawQuery(raw): RawQuery) -> Result<Json<Value>, JaegerErro
     params.parsed("lookback", parse_u64)?;
     // The service topology arrives with the pipeline's topology processor.
     Ok(envelope(json!([]), 0))
+}
+
+/// The trace as Jaeger JSON, cut at `max_spans` with a trace-level warning saying so (the
+/// store returns one span more than the cap when there were more).
+pub(crate) fn capped_jaeger_trace(mut spans: Vec<Span>, max_spans: usize) -> Value {
+    let truncated = spans.len() > max_spans;
+    spans.truncate(max_spans);
+    let mut trace = jaeger_trace(&spans);
+    if truncated {
+        trace["warnings"] = json!([format!(
+            "trace has more than {max_spans} spans; only {max_spans} are shown"
+        )]);
+    }
+    trace
 }
 
 fn tag(key: &str, value: &AttributeValue) -> Value {

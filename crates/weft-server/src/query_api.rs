@@ -20,6 +20,9 @@ use crate::params::{
 
 pub(crate) type Store = Arc<dyn SpanStore>;
 
+/// Set to `true` on a trace answer cut at `weft_store::DEFAULT_MAX_TRACE_SPANS` spans.
+const TRUNCATED_HEADER: &str = "weft-trace-truncated";
+
 const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * 1_000_000_000;
 const DEFAULT_LIMIT: usize = 20;
 
@@ -64,9 +67,9 @@ pub(crate) fn trace_query(
     parse: impl Fn(&str) -> Result<u64, String> + Copy,
 ) -> Result<TraceQuery, ApiError> {
     let query = TraceQuery {
-        trace_id: parse_trace_id(trace_id)?,
         start_unix_nanos: params.parsed("start", parse)?,
         end_unix_nanos: params.parsed("end", parse)?,
+        ..TraceQuery::new(parse_trace_id(trace_id)?)
     };
     if let (Some(start), Some(end)) = (query.start_unix_nanos, query.end_unix_nanos) {
         if start > end {
@@ -86,10 +89,13 @@ async fn trace_by_id(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["start", "end"])?;
     let query = trace_query(&trace_id, &params, parse_time_nanos)?;
-    let spans = blocking(move || Ok(store.trace(&query)?)).await?;
+    let max_spans = query.max_spans;
+    let mut spans = blocking(move || Ok(store.trace(&query)?)).await?;
     if spans.is_empty() {
         return Err(ApiError::not_found(format!("trace {trace_id} not found")));
     }
+    let truncated = spans.len() > max_spans;
+    spans.truncate(max_spans);
     let request = weft_codec::otlp_from_spans(&group_by_resource_and_scope(spans));
     let wants_protobuf = headers
         .get(ACCEPT)
@@ -98,15 +104,20 @@ async fn trace_by_id(
     let traces_data = opentelemetry_proto::tonic::trace::v1::TracesData {
         resource_spans: request.resource_spans,
     };
+    // A cut trace says so in a header, so the body stays plain OTLP.
+    let truncated_header = (
+        axum::http::HeaderName::from_static(TRUNCATED_HEADER),
+        if truncated { "true" } else { "false" },
+    );
     Ok(if wants_protobuf {
         (
-            [(CONTENT_TYPE, "application/x-protobuf")],
+            [(CONTENT_TYPE, "application/x-protobuf"), truncated_header],
             traces_data.encode_to_vec(),
         )
             .into_response()
     } else {
         (
-            [(CONTENT_TYPE, "application/json")],
+            [(CONTENT_TYPE, "application/json"), truncated_header],
             weft_codec::encode_otlp_json(&traces_data),
         )
             .into_response()

@@ -417,3 +417,22 @@ mod query_apis {
         expect_test::expect_file!["golden/waterfall.txt"].assert_eq(&rendered);
     }
 }
+
+#[test]
+fn a_jaeger_trace_past_the_span_cap_is_cut_with_a_warning() {
+    let spans = weft_codec::spans_from_otlp(
+        query_apis::fixture(),
+        &weft_codec::ConversionOptions::default(),
+    )
+    .spans;
+    assert_eq!(spans.len(), 3);
+    let cut = crate::jaeger::capped_jaeger_trace(spans.clone(), 2);
+    assert_eq!(cut["spans"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        cut["warnings"][0],
+        "trace has more than 2 spans; only 2 are shown"
+    );
+    let whole = crate::jaeger::capped_jaeger_trace(spans, 3);
+    assert_eq!(whole["spans"].as_array().unwrap().len(), 3);
+    assert!(whole["warnings"].is_null());
+}

@@ -760,8 +760,10 @@ impl Inner {
     ) -> Result<(Vec<Span>, Vec<SpanHead>), StoreError> {
         let mut spans = Vec::new();
         let mut heads = Vec::new();
+        let budget = query.max_spans.saturating_add(1);
         let mut take = |span: &Span| {
-            if query.admits_start(span.start_time_unix_nanos) {
+            if spans.len() + heads.len() < budget && query.admits_start(span.start_time_unix_nanos)
+            {
                 if heads_only {
                     heads.push(SpanHead::of(span));
                 } else {
@@ -785,6 +787,10 @@ impl Inner {
          -> Result<(), StoreError> {
             for (_, segments) in partitions {
                 for open in segments {
+                    let remaining = budget.saturating_sub(spans.len() + heads.len());
+                    if remaining == 0 {
+                        return Ok(());
+                    }
                     if query
                         .start_unix_nanos
                         .is_some_and(|start| open.meta.max_start_unix_nanos < start)
@@ -798,18 +804,21 @@ impl Inner {
                         &query.trace_id,
                         &self.config.conversion,
                         heads_only,
+                        remaining,
                     )?;
                     spans.extend(
                         found
                             .spans
                             .into_iter()
-                            .filter(|span| query.admits_start(span.start_time_unix_nanos)),
+                            .filter(|span| query.admits_start(span.start_time_unix_nanos))
+                            .take(remaining),
                     );
                     heads.extend(
                         found
                             .heads
                             .into_iter()
-                            .filter(|head| query.admits_start(head.start_unix_nanos)),
+                            .filter(|head| query.admits_start(head.start_unix_nanos))
+                            .take(remaining),
                     );
                 }
             }

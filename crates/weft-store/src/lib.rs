@@ -17,7 +17,8 @@ mod segment;
 pub use catalog::{AttributeKeyInfo, OperationInfo};
 pub use embedded::{EmbeddedStore, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS};
 pub use query::{
-    SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT,
+    SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, DEFAULT_MAX_TRACE_SPANS,
+    MAX_SEARCH_LIMIT,
 };
 
 use weft_model::{Span, SpanKind};
@@ -85,7 +86,8 @@ pub trait SpanStore: Send + Sync {
     /// Makes everything written so far durable, waiting for it.
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// Every span of one trace, in start-time order, or an empty vector when it is unknown.
+    /// Every span of one trace, in start-time order, or an empty vector when it is unknown. At
+    /// most `query.max_spans + 1` spans: more than `max_spans` means the trace was cut.
     fn trace(&self, query: &TraceQuery) -> Result<Vec<Span>, StoreError>;
 
     /// Traces matching a query, newest first.

@@ -10,12 +10,19 @@ use crate::StoreError;
 /// The most traces one search may return; larger limits are refused, not clamped.
 pub const MAX_SEARCH_LIMIT: usize = 1_000;
 
+/// The most spans one trace lookup returns unless the caller asks for fewer: a trace this large
+/// stays usable, a runaway one (a loop emitting spans into one trace) cannot exhaust memory.
+pub const DEFAULT_MAX_TRACE_SPANS: usize = 500_000;
+
 /// Look up one trace. Bounds (span start times, inclusive) narrow where the store looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceQuery {
     pub trace_id: TraceId,
     pub start_unix_nanos: Option<u64>,
     pub end_unix_nanos: Option<u64>,
+    /// The store stops reading after this many spans (plus one, so callers can tell that more
+    /// were there). Which spans are returned past the cap is unspecified.
+    pub max_spans: usize,
 }
 
 impl TraceQuery {
@@ -24,6 +31,7 @@ impl TraceQuery {
             trace_id,
             start_unix_nanos: None,
             end_unix_nanos: None,
+            max_spans: DEFAULT_MAX_TRACE_SPANS,
         }
     }
 

@@ -368,14 +368,17 @@ impl Segment {
     }
 
     /// The spans of one trace in this segment.
+    /// Stops after about `max_rows` spans (whole batches), so a runaway trace cannot exhaust
+    /// memory.
     pub(crate) fn find_trace(
         &self,
         trace_id: &TraceId,
         options: &ConversionOptions,
         heads_only: bool,
+        max_rows: usize,
     ) -> Result<SegmentTrace, StoreError> {
         guard_reads(&self.path, || {
-            self.find_trace_unguarded(trace_id, options, heads_only)
+            self.find_trace_unguarded(trace_id, options, heads_only, max_rows)
         })
     }
 
@@ -384,6 +387,7 @@ impl Segment {
         trace_id: &TraceId,
         options: &ConversionOptions,
         heads_only: bool,
+        max_rows: usize,
     ) -> Result<SegmentTrace, StoreError> {
         let wanted = trace_id.as_bytes();
         let mut found = SegmentTrace::default();
@@ -413,6 +417,9 @@ impl Segment {
                 .build()
                 .map_err(|error| StoreError::parquet(&self.path, error))?;
             for batch in reader {
+                if found.spans.len() + found.heads.len() >= max_rows {
+                    return Ok(found);
+                }
                 let batch = batch.map_err(|error| {
                     StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
                 })?;

@@ -146,9 +146,8 @@ fn time_bounds_on_a_trace_lookup_keep_only_spans_starting_within_them() {
     let second_start = trace[1].start_time_unix_nanos;
     let found = store
         .trace(&TraceQuery {
-            trace_id,
             start_unix_nanos: Some(second_start),
-            end_unix_nanos: None,
+            ..TraceQuery::new(trace_id)
         })
         .expect("trace");
     let expected: Vec<Span> = trace
@@ -835,5 +834,32 @@ fn a_segment_the_parquet_reader_panics_on_is_reported_corrupt() {
             )
         }
         other => panic!("expected a corrupt-segment error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_trace_lookup_stops_one_span_past_its_cap_in_memtable_and_segments() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let spans = generated(50, 3, now_nanos());
+    let (trace_id, trace) = by_trace(&spans)
+        .into_iter()
+        .max_by_key(|(_, trace)| trace.len())
+        .expect("a trace");
+    assert!(trace.len() > 4);
+    write_all(&store, &spans, 1);
+    for flushed in [false, true] {
+        if flushed {
+            store.flush().expect("flush");
+        }
+        let capped = store
+            .trace(&TraceQuery {
+                max_spans: 3,
+                ..TraceQuery::new(trace_id)
+            })
+            .expect("trace");
+        assert_eq!(capped.len(), 4, "max_spans + 1 tells the caller it was cut");
+        let whole = store.trace(&TraceQuery::new(trace_id)).expect("trace");
+        assert_eq!(whole.len(), trace.len());
     }
 }
