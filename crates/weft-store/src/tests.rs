@@ -863,3 +863,32 @@ fn a_trace_lookup_stops_one_span_past_its_cap_in_memtable_and_segments() {
         assert_eq!(whole.len(), trace.len());
     }
 }
+
+#[test]
+fn segments_of_half_the_merge_size_or_more_are_not_merged_again() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    // The middle of the previous partition, so every span lands in one partition.
+    let partition = PARTITION_SECONDS * 1_000_000_000;
+    let now = now_nanos() / partition * partition - partition / 2;
+    let small = generated(60, 2, now);
+    let large = generated(61, 20, now);
+    let store = EmbeddedStore::open(StoreConfig {
+        compaction_min_segments: usize::MAX,
+        compaction_max_rows: 2 * small.len() as u64 + 2,
+        ..config(directory.path())
+    })
+    .expect("open");
+    assert!(large.len() > small.len() + 1);
+    for (position, spans) in [(1, &large), (2, &large), (3, &small), (4, &small)] {
+        write_all(&store, spans, position);
+        store.flush().expect("flush");
+    }
+    assert_eq!(store.stats().segments, 4);
+    // Only the two small segments merge; the two large ones are final.
+    assert_eq!(store.compact_now().expect("compact"), 1);
+    assert_eq!(store.stats().segments, 3);
+    assert_eq!(
+        store.stats().segment_rows,
+        2 * (large.len() + small.len()) as u64
+    );
+}
