@@ -7,6 +7,8 @@
 //! Architecture invariant: this crate does no I/O and knows no wire format; the pipeline feeds
 //! it spans and a store keeps what it emits.
 
+pub mod topology;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sketches_ddsketch::{Config, DDSketch};
