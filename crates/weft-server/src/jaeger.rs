@@ -173,39 +173,35 @@ async fn find_traces(
         .into());
     }
     if !trace_ids.is_empty() {
-        let traces = blocking(move || {
-            let mut traces = Vec::new();
-            for trace_id in trace_ids {
-                let query = TraceQuery::new(trace_id);
-                let max_spans = query.max_spans;
-                let spans = store.trace(&query)?;
-                if !spans.is_empty() {
-                    traces.push(capped_jaeger_trace(spans, max_spans));
-                }
-            }
-            Ok(traces)
-        })
-        .await?;
+        let traces = blocking(move || jaeger_traces(&store, trace_ids)).await?;
         let total = traces.len();
         return Ok(envelope(json!(traces), total));
     }
     let query = find_query(&params)?;
     let traces = blocking(move || {
-        let result = store.search(&query)?;
-        let mut traces = Vec::new();
-        for summary in result.traces {
-            let query = TraceQuery::new(summary.trace_id);
-            let max_spans = query.max_spans;
-            let spans = store.trace(&query)?;
-            if !spans.is_empty() {
-                traces.push(capped_jaeger_trace(spans, max_spans));
-            }
-        }
-        Ok(traces)
+        let found = store.search(&query)?;
+        jaeger_traces(&store, found.traces.iter().map(|summary| summary.trace_id))
     })
     .await?;
     let total = traces.len();
     Ok(envelope(json!(traces), total))
+}
+
+/// The traces with these IDs as Jaeger JSON (each cut at the span cap), skipping unknown ones.
+fn jaeger_traces(
+    store: &Store,
+    trace_ids: impl IntoIterator<Item = weft_model::TraceId>,
+) -> Result<Vec<Value>, ApiError> {
+    let mut traces = Vec::new();
+    for trace_id in trace_ids {
+        let query = TraceQuery::new(trace_id);
+        let max_spans = query.max_spans;
+        let spans = store.trace(&query)?;
+        if !spans.is_empty() {
+            traces.push(capped_jaeger_trace(spans, max_spans));
+        }
+    }
+    Ok(traces)
 }
 
 fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
