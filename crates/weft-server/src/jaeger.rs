@@ -1,18 +1,16 @@
 //! Jaeger's query HTTP API (the one Jaeger UI and Grafana's Jaeger data source call), with its
 //! exact JSON shapes, on the same port as Weft's own API.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
-use weft_model::{AttributeValue, KeyValue, Resource, Span, SpanKind, StatusCode as SpanStatus};
+use weft_model::{AttributeValue, KeyValue, Span, SpanKind, StatusCode as SpanStatus};
 use weft_store::{SearchQuery, StatusFilter, TraceQuery};
 
+use crate::distinct::DistinctValues;
 use crate::params::{
     now_unix_nanos, parse_go_duration_nanos, parse_json_tags, parse_trace_id, parse_u64,
     split_attribute, ApiError, Params,
@@ -362,39 +360,26 @@ fn string_tag(key: &str, value: &str) -> Value {
 /// One trace in Jaeger's JSON model, as its OTLP translator would write it: span kind, status
 /// and scope become tags, events become logs, links become FOLLOWS_FROM references.
 pub(crate) fn jaeger_trace(spans: &[Span]) -> Value {
-    let mut process_ids: HashMap<*const Resource, String> = HashMap::new();
+    // Equal resources from different batches share one process entry.
+    let mut resources = DistinctValues::new();
     let mut processes = serde_json::Map::new();
     let mut json_spans = Vec::with_capacity(spans.len());
     for span in spans {
-        let resource = Arc::as_ptr(&span.resource);
-        let process_id = match process_ids.get(&resource) {
-            Some(id) => id.clone(),
-            None => {
-                // Equal resources from different batches share one process entry.
-                let existing = spans
-                    .iter()
-                    .take_while(|other| !std::ptr::eq(*other, span))
-                    .find(|other| *other.resource == *span.resource)
-                    .and_then(|other| process_ids.get(&Arc::as_ptr(&other.resource)).cloned());
-                let id = existing.unwrap_or_else(|| {
-                    let id = format!("p{}", processes.len() + 1);
-                    let tags: Vec<Value> = span
-                        .resource
-                        .attributes
-                        .iter()
-                        .filter(|attribute| attribute.key != "service.name")
-                        .map(|attribute| tag(&attribute.key, &attribute.value))
-                        .collect();
-                    processes.insert(
-                        id.clone(),
-                        json!({ "serviceName": span.service_name, "tags": tags }),
-                    );
-                    id
-                });
-                process_ids.insert(resource, id.clone());
-                id
-            }
-        };
+        let (index, first_appearance) = resources.index_of(&span.resource);
+        let process_id = format!("p{}", index + 1);
+        if first_appearance {
+            let tags: Vec<Value> = span
+                .resource
+                .attributes
+                .iter()
+                .filter(|attribute| attribute.key != "service.name")
+                .map(|attribute| tag(&attribute.key, &attribute.value))
+                .collect();
+            processes.insert(
+                process_id.clone(),
+                json!({ "serviceName": span.service_name, "tags": tags }),
+            );
+        }
         json_spans.push(jaeger_span(span, &process_id));
     }
     json!({

@@ -6,6 +6,7 @@ mod bench_command;
 mod bus;
 mod cli;
 mod config;
+mod distinct;
 mod gen_command;
 mod jaeger;
 mod params;

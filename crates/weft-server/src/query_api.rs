@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use weft_model::SpanKind;
 use weft_store::{SearchQuery, SpanStore, StatusFilter, TraceQuery, TraceSummary};
 
+use crate::distinct::DistinctValues;
 use crate::params::{
     now_unix_nanos, parse_go_duration_nanos, parse_time_nanos, parse_trace_id, parse_u64,
     split_attribute, ApiError, Params,
@@ -129,30 +130,16 @@ async fn trace_by_id(
 /// per service instance and one `ScopeSpans` per library, as an SDK would have sent them,
 /// instead of one per change of service along the time line.
 fn group_by_resource_and_scope(spans: Vec<weft_model::Span>) -> Vec<weft_model::Span> {
-    let mut resources: Vec<std::sync::Arc<weft_model::Resource>> = Vec::new();
-    let mut scopes: Vec<std::sync::Arc<weft_model::InstrumentationScope>> = Vec::new();
+    let mut resources = DistinctValues::new();
+    let mut scopes = DistinctValues::new();
     let mut keyed: Vec<((usize, usize), weft_model::Span)> = spans
         .into_iter()
         .map(|span| {
-            let resource = resources
-                .iter()
-                .position(|known| {
-                    std::sync::Arc::ptr_eq(known, &span.resource) || *known == span.resource
-                })
-                .unwrap_or_else(|| {
-                    resources.push(span.resource.clone());
-                    resources.len() - 1
-                });
-            let scope = scopes
-                .iter()
-                .position(|known| {
-                    std::sync::Arc::ptr_eq(known, &span.scope) || *known == span.scope
-                })
-                .unwrap_or_else(|| {
-                    scopes.push(span.scope.clone());
-                    scopes.len() - 1
-                });
-            ((resource, scope), span)
+            let group = (
+                resources.index_of(&span.resource).0,
+                scopes.index_of(&span.scope).0,
+            );
+            (group, span)
         })
         .collect();
     // Stable: spans keep their start order within a group.
