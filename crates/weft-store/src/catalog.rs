@@ -33,9 +33,24 @@ pub struct AttributeKeyInfo {
 #[derive(Default)]
 struct ServiceEntry {
     last_seen_unix_nanos: u64,
-    operations: HashMap<(String, i32), u64>,
+    /// Last seen, by span name then OTLP span kind: looked up by `&str`, so recording a span
+    /// allocates nothing unless its operation is new.
+    operations: HashMap<String, HashMap<i32, u64>>,
+    /// (name, kind) pairs in `operations`, for the cap.
+    operation_count: usize,
     span_keys: HashMap<String, u64>,
     resource_keys: HashMap<String, u64>,
+}
+
+impl ServiceEntry {
+    /// Every (name, OTLP kind, last seen) operation.
+    fn operation_list(&self) -> impl Iterator<Item = (&str, i32, u64)> {
+        self.operations.iter().flat_map(|(name, kinds)| {
+            kinds
+                .iter()
+                .map(move |(kind, seen)| (name.as_str(), *kind, *seen))
+        })
+    }
 }
 
 #[derive(Default)]
@@ -60,11 +75,12 @@ struct ServiceSnapshot {
     resource_keys: Vec<(String, u64)>,
 }
 
-fn touch<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: K, seen: u64, cap: usize) {
-    if let Some(last_seen) = map.get_mut(&key) {
+/// Records `key` as seen at `seen`, allocating only for a new key, which is dropped past `cap`.
+fn touch(map: &mut HashMap<String, u64>, key: &str, seen: u64, cap: usize) {
+    if let Some(last_seen) = map.get_mut(key) {
         *last_seen = (*last_seen).max(seen);
     } else if map.len() < cap {
-        map.insert(key, seen);
+        map.insert(key.to_owned(), seen);
     }
 }
 
@@ -78,45 +94,47 @@ impl Catalog {
             {
                 continue;
             }
-            let service = self.services.entry(span.service_name.clone()).or_default();
+            let service = match self.services.get_mut(&span.service_name) {
+                Some(service) => service,
+                None => self.services.entry(span.service_name.clone()).or_default(),
+            };
             service.last_seen_unix_nanos = service.last_seen_unix_nanos.max(seen);
-            if let Some(last_seen) = service
+            let kind = span.kind.to_otlp();
+            match service
                 .operations
-                .get_mut(&(span.name.clone(), span.kind.to_otlp()))
+                .get_mut(span.name.as_str())
+                .and_then(|kinds| kinds.get_mut(&kind))
             {
-                *last_seen = (*last_seen).max(seen);
-            } else if service.operations.len() < MAX_OPERATIONS_PER_SERVICE {
-                service
-                    .operations
-                    .insert((span.name.clone(), span.kind.to_otlp()), seen);
+                Some(last_seen) => *last_seen = (*last_seen).max(seen),
+                None if service.operation_count < MAX_OPERATIONS_PER_SERVICE => {
+                    service
+                        .operations
+                        .entry(span.name.clone())
+                        .or_default()
+                        .insert(kind, seen);
+                    service.operation_count += 1;
+                }
+                None => {}
             }
             for attribute in &span.attributes {
-                if let Some(last_seen) = service.span_keys.get_mut(attribute.key.as_str()) {
-                    *last_seen = (*last_seen).max(seen);
-                } else {
-                    touch(
-                        &mut service.span_keys,
-                        attribute.key.clone(),
-                        seen,
-                        MAX_KEYS_PER_SERVICE,
-                    );
-                }
+                touch(
+                    &mut service.span_keys,
+                    &attribute.key,
+                    seen,
+                    MAX_KEYS_PER_SERVICE,
+                );
                 record_value(&mut self.values, &attribute.key, &attribute.value);
             }
             let resource = std::sync::Arc::as_ptr(&span.resource);
             if previous_resource != Some(resource) {
                 previous_resource = Some(resource);
                 for attribute in &span.resource.attributes {
-                    if let Some(last_seen) = service.resource_keys.get_mut(attribute.key.as_str()) {
-                        *last_seen = (*last_seen).max(seen);
-                    } else {
-                        touch(
-                            &mut service.resource_keys,
-                            attribute.key.clone(),
-                            seen,
-                            MAX_KEYS_PER_SERVICE,
-                        );
-                    }
+                    touch(
+                        &mut service.resource_keys,
+                        &attribute.key,
+                        seen,
+                        MAX_KEYS_PER_SERVICE,
+                    );
                     record_value(&mut self.values, &attribute.key, &attribute.value);
                 }
             }
@@ -134,13 +152,12 @@ impl Catalog {
             return Vec::new();
         };
         let mut operations: Vec<OperationInfo> = entry
-            .operations
-            .iter()
-            .filter(|((_, span_kind), _)| kind.is_none_or(|kind| kind.to_otlp() == *span_kind))
-            .map(|((name, span_kind), last_seen)| OperationInfo {
-                name: name.clone(),
-                span_kind: SpanKind::from_otlp(*span_kind),
-                last_seen_unix_nanos: *last_seen,
+            .operation_list()
+            .filter(|(_, span_kind, _)| kind.is_none_or(|kind| kind.to_otlp() == *span_kind))
+            .map(|(name, span_kind, last_seen)| OperationInfo {
+                name: name.to_owned(),
+                span_kind: SpanKind::from_otlp(span_kind),
+                last_seen_unix_nanos: last_seen,
             })
             .collect();
         operations.sort_by(|a, b| {
@@ -187,9 +204,11 @@ impl Catalog {
     /// Forgets what was last seen before `cutoff_unix_nanos`.
     pub(crate) fn expire(&mut self, cutoff_unix_nanos: u64) {
         self.services.retain(|_, entry| {
-            entry
-                .operations
-                .retain(|_, seen| *seen >= cutoff_unix_nanos);
+            entry.operations.retain(|_, kinds| {
+                kinds.retain(|_, seen| *seen >= cutoff_unix_nanos);
+                !kinds.is_empty()
+            });
+            entry.operation_count = entry.operations.values().map(HashMap::len).sum();
             entry.span_keys.retain(|_, seen| *seen >= cutoff_unix_nanos);
             entry
                 .resource_keys
@@ -211,9 +230,8 @@ impl Catalog {
                 .iter()
                 .map(|(name, entry)| {
                     let mut operations: Vec<(String, i32, u64)> = entry
-                        .operations
-                        .iter()
-                        .map(|((name, kind), seen)| (name.clone(), *kind, *seen))
+                        .operation_list()
+                        .map(|(name, kind, seen)| (name.to_owned(), kind, seen))
                         .collect();
                     operations.sort();
                     (
@@ -241,19 +259,17 @@ impl Catalog {
                 .services
                 .into_iter()
                 .map(|(name, service)| {
-                    (
-                        name,
-                        ServiceEntry {
-                            last_seen_unix_nanos: service.last_seen_unix_nanos,
-                            operations: service
-                                .operations
-                                .into_iter()
-                                .map(|(name, kind, seen)| ((name, kind), seen))
-                                .collect(),
-                            span_keys: service.span_keys.into_iter().collect(),
-                            resource_keys: service.resource_keys.into_iter().collect(),
-                        },
-                    )
+                    let mut entry = ServiceEntry {
+                        last_seen_unix_nanos: service.last_seen_unix_nanos,
+                        span_keys: service.span_keys.into_iter().collect(),
+                        resource_keys: service.resource_keys.into_iter().collect(),
+                        ..ServiceEntry::default()
+                    };
+                    for (name, kind, seen) in service.operations {
+                        entry.operations.entry(name).or_default().insert(kind, seen);
+                        entry.operation_count += 1;
+                    }
+                    (name, entry)
                 })
                 .collect(),
             values: snapshot.values.into_iter().collect(),
