@@ -9,32 +9,47 @@ use weft_model::{
 
 use super::*;
 
-const SECOND: u64 = 1_000_000_000;
+pub(crate) const SECOND: u64 = 1_000_000_000;
 /// 2026-11-21T10:00:00Z, a bucket boundary.
-const BASE: u64 = 1_795_255_200 * SECOND;
+pub(crate) const BASE: u64 = 1_795_255_200 * SECOND;
 
-fn span(service: &str, name: &str, start: u64, duration: u64, error: bool) -> Span {
+/// A span for processor tests: every field not named here is empty.
+pub(crate) struct SpanSpec<'a> {
+    pub(crate) trace: u8,
+    pub(crate) id: u8,
+    pub(crate) parent: Option<u8>,
+    pub(crate) service: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) kind: SpanKind,
+    pub(crate) start: u64,
+    pub(crate) duration: u64,
+    pub(crate) error: bool,
+    pub(crate) attributes: Vec<(&'a str, &'a str)>,
+}
+
+pub(crate) fn span_of(spec: SpanSpec<'_>) -> Span {
     Span {
-        trace_id: TraceId::from_bytes([1; 16]),
-        span_id: SpanId::from_bytes([2; 8]),
-        parent_span_id: None,
+        trace_id: TraceId::from_bytes([spec.trace; 16]),
+        span_id: SpanId::from_bytes([spec.id; 8]),
+        parent_span_id: spec.parent.map(|parent| SpanId::from_bytes([parent; 8])),
         trace_state: String::new(),
         flags: 0,
-        name: name.to_owned(),
-        kind: SpanKind::Server,
-        start_time_unix_nanos: start,
-        end_time_unix_nanos: start + duration,
-        attributes: vec![KeyValue::new(
-            "http.route",
-            AttributeValue::String(format!("/{name}")),
-        )],
+        name: spec.name.to_owned(),
+        kind: spec.kind,
+        start_time_unix_nanos: spec.start,
+        end_time_unix_nanos: spec.start + spec.duration,
+        attributes: spec
+            .attributes
+            .into_iter()
+            .map(|(key, value)| KeyValue::new(key, AttributeValue::String(value.to_owned())))
+            .collect(),
         dropped_attributes_count: 0,
         events: Vec::new(),
         dropped_events_count: 0,
         links: Vec::new(),
         dropped_links_count: 0,
         status: Status {
-            code: if error {
+            code: if spec.error {
                 StatusCode::Error
             } else {
                 StatusCode::Unset
@@ -43,12 +58,30 @@ fn span(service: &str, name: &str, start: u64, duration: u64, error: bool) -> Sp
         },
         resource: Arc::new(Resource::default()),
         scope: Arc::new(InstrumentationScope::default()),
-        service_name: service.to_owned(),
-        host_name: Some("host-1".into()),
+        service_name: spec.service.to_owned(),
+        host_name: None,
         environment: None,
         region: None,
         business_keys: Vec::new(),
     }
+}
+
+fn span(service: &str, name: &str, start: u64, duration: u64, error: bool) -> Span {
+    let route = format!("/{name}");
+    let mut span = span_of(SpanSpec {
+        trace: 1,
+        id: 2,
+        parent: None,
+        service,
+        name,
+        kind: SpanKind::Server,
+        start,
+        duration,
+        error,
+        attributes: vec![("http.route", route.as_str())],
+    });
+    span.host_name = Some("host-1".into());
+    span
 }
 
 fn drained(metrics: &mut SpanMetrics) -> BTreeMap<(u64, SeriesKey), Bucket> {

@@ -1,67 +1,7 @@
-use std::sync::Arc;
-
-use weft_model::{
-    AttributeValue, InstrumentationScope, KeyValue, Resource, Span, SpanId, SpanKind, Status,
-    StatusCode, TraceId,
-};
+use weft_model::{Span, SpanId, SpanKind, TraceId};
 
 use super::*;
-
-const SECOND: u64 = 1_000_000_000;
-/// 2026-11-21T10:00:00Z, a bucket boundary.
-const BASE: u64 = 1_795_255_200 * SECOND;
-
-struct SpanSpec<'a> {
-    trace: u8,
-    id: u8,
-    parent: Option<u8>,
-    service: &'a str,
-    name: &'a str,
-    kind: SpanKind,
-    start: u64,
-    duration: u64,
-    error: bool,
-    attributes: Vec<(&'a str, &'a str)>,
-}
-
-fn span(spec: SpanSpec<'_>) -> Span {
-    Span {
-        trace_id: TraceId::from_bytes([spec.trace; 16]),
-        span_id: SpanId::from_bytes([spec.id; 8]),
-        parent_span_id: spec.parent.map(|parent| SpanId::from_bytes([parent; 8])),
-        trace_state: String::new(),
-        flags: 0,
-        name: spec.name.to_owned(),
-        kind: spec.kind,
-        start_time_unix_nanos: spec.start,
-        end_time_unix_nanos: spec.start + spec.duration,
-        attributes: spec
-            .attributes
-            .into_iter()
-            .map(|(key, value)| KeyValue::new(key, AttributeValue::String(value.to_owned())))
-            .collect(),
-        dropped_attributes_count: 0,
-        events: Vec::new(),
-        dropped_events_count: 0,
-        links: Vec::new(),
-        dropped_links_count: 0,
-        status: Status {
-            code: if spec.error {
-                StatusCode::Error
-            } else {
-                StatusCode::Unset
-            },
-            message: String::new(),
-        },
-        resource: Arc::new(Resource::default()),
-        scope: Arc::new(InstrumentationScope::default()),
-        service_name: spec.service.to_owned(),
-        host_name: None,
-        environment: None,
-        region: None,
-        business_keys: Vec::new(),
-    }
-}
+use crate::tests::{span_of as span, SpanSpec, BASE, SECOND};
 
 fn client(trace: u8, id: u8, service: &str, start: u64) -> Span {
     span(SpanSpec {
