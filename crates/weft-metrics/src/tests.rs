@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -275,5 +276,247 @@ proptest! {
                 "q {}: estimate {} exact {}", q, estimate, exact
             );
         }
+    }
+}
+
+fn exemplar_reasons(bucket: &Bucket) -> Vec<(ExemplarReason, u64)> {
+    bucket
+        .exemplars
+        .sorted()
+        .iter()
+        .map(|exemplar| (exemplar.reason, exemplar.duration_nanos))
+        .collect()
+}
+
+fn span_in_trace(trace: u8, duration: u64, error: bool) -> Span {
+    let mut span = span("shop", "GET /", BASE, duration, error);
+    span.trace_id = TraceId::from_bytes([trace; 16]);
+    span
+}
+
+#[test]
+fn a_bucket_links_its_ten_slowest_spans_and_a_bounded_sample() {
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig::default());
+    for trace in 1..=50u8 {
+        metrics.record(&span_in_trace(trace, u64::from(trace) * 1_000, false));
+    }
+    let buckets = drained(&mut metrics);
+    let bucket = buckets.values().next().unwrap();
+    let slowest: Vec<u64> = exemplar_reasons(bucket)
+        .into_iter()
+        .filter(|(reason, _)| *reason == ExemplarReason::Slowest)
+        .map(|(_, duration)| duration)
+        .collect();
+    assert_eq!(
+        slowest,
+        (41..=50).rev().map(|t| t * 1_000).collect::<Vec<_>>()
+    );
+    let sampled: Vec<Exemplar> = bucket
+        .exemplars
+        .iter()
+        .filter(|e| e.reason == ExemplarReason::Sampled)
+        .copied()
+        .collect();
+    assert_eq!(sampled.len(), ExemplarPolicy::default().sample_size);
+    // The sample is the bottom-k by hash of all the traces, so it is reproducible.
+    let mut hashes: Vec<u64> = (1..=50u8).map(|t| sampling_hash(&[t; 16])).collect();
+    hashes.sort_unstable();
+    let mut kept: Vec<u64> = sampled.iter().map(Exemplar::sampling_hash).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, hashes[..kept.len()]);
+    assert!(
+        !bucket
+            .exemplars
+            .iter()
+            .any(|e| e.reason == ExemplarReason::Keyword),
+        "healthy spans match no keyword"
+    );
+}
+
+#[test]
+fn keyword_matches_in_status_events_and_exceptions_are_linked() {
+    let keywords = ExemplarPolicy::default().keywords;
+    let mut failed = span_in_trace(1, 10, false);
+    failed.status.message = "upstream request Failed after retries".into();
+    assert!(matches_keywords(&failed, &keywords));
+    let mut error_status = span_in_trace(2, 10, true);
+    error_status.status.message.clear();
+    assert!(matches_keywords(&error_status, &keywords), "status ERROR");
+    let mut with_event = span_in_trace(3, 10, false);
+    with_event.events.push(weft_model::Event {
+        time_unix_nanos: BASE,
+        name: "retry".into(),
+        attributes: vec![KeyValue::new(
+            "exception.type",
+            AttributeValue::String("java.io.IOException".into()),
+        )],
+        dropped_attributes_count: 0,
+    });
+    assert!(matches_keywords(&with_event, &keywords));
+    assert!(!matches_keywords(&span_in_trace(4, 10, false), &keywords));
+
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig::default());
+    for span in [&failed, &with_event, &span_in_trace(4, 10, false)] {
+        metrics.record(span);
+    }
+    let buckets = drained(&mut metrics);
+    let linked: Vec<TraceId> = buckets
+        .values()
+        .flat_map(|bucket| bucket.exemplars.iter())
+        .filter(|e| e.reason == ExemplarReason::Keyword)
+        .map(Exemplar::trace_id)
+        .collect();
+    assert_eq!(linked.len(), 2);
+    assert!(linked.contains(&failed.trace_id) && linked.contains(&with_event.trace_id));
+}
+
+fn error_increase_links(bucket: &Bucket) -> usize {
+    bucket
+        .exemplars
+        .iter()
+        .filter(|e| e.reason == ExemplarReason::ErrorIncrease)
+        .count()
+}
+
+#[test]
+fn failing_calls_are_linked_only_when_the_error_rate_rises() {
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig::default());
+    let bucket_at = |index: u64, calls: u64, errors: u64, metrics: &mut SpanMetrics| {
+        for call in 0..calls {
+            let mut span = span(
+                "shop",
+                "GET /",
+                BASE + index * 30 * SECOND,
+                10,
+                call < errors,
+            );
+            span.trace_id = TraceId::from_bytes([(index * 16 + call) as u8; 16]);
+            metrics.record(&span);
+        }
+        let closed = metrics.drain_before((BASE / SECOND) + (index + 1) * 30);
+        let errors: Vec<Bucket> = closed
+            .into_iter()
+            .filter(|(_, key, _)| key.status_code() == StatusCode::Error)
+            .map(|(_, _, bucket)| bucket)
+            .collect();
+        errors.into_iter().next().unwrap_or_default()
+    };
+    let first = bucket_at(0, 10, 1, &mut metrics);
+    assert_eq!(
+        error_increase_links(&first),
+        0,
+        "nothing to compare with yet"
+    );
+    let rising = bucket_at(1, 10, 3, &mut metrics);
+    assert_eq!(error_increase_links(&rising), 3);
+    let steady = bucket_at(2, 10, 3, &mut metrics);
+    assert_eq!(error_increase_links(&steady), 0, "same rate: no link");
+    let falling = bucket_at(3, 10, 1, &mut metrics);
+    assert_eq!(error_increase_links(&falling), 0);
+}
+
+#[test]
+fn an_alerting_series_samples_more_calls() {
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig::default());
+    let sampled_in = |index: u64, errors: u64, metrics: &mut SpanMetrics| {
+        for call in 0..40u64 {
+            let mut span = span(
+                "shop",
+                "GET /",
+                BASE + index * 30 * SECOND,
+                10,
+                call < errors,
+            );
+            span.trace_id = TraceId::from_bytes([(index * 50 + call) as u8; 16]);
+            metrics.record(&span);
+        }
+        let closed = metrics.drain_before((BASE / SECOND) + (index + 1) * 30);
+        let healthy = closed
+            .iter()
+            .find(|(_, key, _)| key.status_code() != StatusCode::Error)
+            .expect("the healthy series");
+        healthy
+            .2
+            .exemplars
+            .iter()
+            .filter(|e| e.reason == ExemplarReason::Sampled)
+            .count()
+    };
+    let policy = ExemplarPolicy::default();
+    assert_eq!(sampled_in(0, 10, &mut metrics), policy.sample_size);
+    // The bucket before had a 25 % error rate: this one samples at the alerting size.
+    assert_eq!(sampled_in(1, 0, &mut metrics), policy.alerting_sample_size);
+    assert_eq!(
+        sampled_in(2, 0, &mut metrics),
+        policy.sample_size,
+        "recovered"
+    );
+}
+
+#[test]
+fn merged_exemplars_keep_the_slowest_and_lowest_hashes_of_the_union() {
+    let mut parts = Vec::new();
+    let mut whole = Bucket::default();
+    for part in 0..4u8 {
+        let mut bucket = Bucket::default();
+        for index in 0..25u8 {
+            let trace = part * 25 + index;
+            let exemplar = |reason| Exemplar {
+                trace_id: [trace; 16],
+                span_id: [1; 8],
+                start_unix_nanos: BASE,
+                duration_nanos: u64::from(trace) * 7 % 101,
+                is_error: false,
+                reason,
+            };
+            for target in [&mut bucket, &mut whole] {
+                target.record(u64::from(trace), false);
+                target
+                    .exemplars
+                    .offer(exemplar(ExemplarReason::Slowest), 10);
+                target
+                    .exemplars
+                    .offer(exemplar(ExemplarReason::Sampled), 10);
+            }
+        }
+        parts.push(bucket);
+    }
+    let mut merged = Bucket::default();
+    for part in &parts {
+        merged.merge(part);
+    }
+    assert_eq!(merged.exemplars.sorted(), whole.exemplars.sorted());
+}
+
+#[test]
+fn a_snapshot_restores_open_buckets_and_series_state_exactly() {
+    let config = SpanMetricsConfig {
+        max_series_per_service: 2,
+        ..SpanMetricsConfig::default()
+    };
+    let mut metrics = SpanMetrics::new(config.clone());
+    for (index, name) in ["a", "b", "c", "a"].iter().enumerate() {
+        let mut span = span(
+            "shop",
+            name,
+            BASE + index as u64 * SECOND,
+            100 + index as u64,
+            index == 1,
+        );
+        span.trace_id = TraceId::from_bytes([index as u8 + 1; 16]);
+        metrics.record(&span);
+    }
+    let bytes = postcard::to_stdvec(&metrics.snapshot()).unwrap();
+    let mut restored = SpanMetrics::restore(config, postcard::from_bytes(&bytes).unwrap());
+    assert_eq!(restored.overflowed_spans(), 1);
+    assert_eq!(restored.series_count(), 2);
+    let (before, after) = (drained(&mut metrics), drained(&mut restored));
+    assert_eq!(before.len(), after.len());
+    for (key, bucket) in &before {
+        let other = &after[key];
+        assert_eq!(format!("{bucket:?}"), format!("{other:?}"));
+        assert_eq!(bucket.exemplars.sorted(), other.exemplars.sorted());
+        assert_eq!(bucket.quantile_nanos(0.5), other.quantile_nanos(0.5));
+        assert_eq!(bucket.sketch_bytes(), other.sketch_bytes());
     }
 }

@@ -7,13 +7,14 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use weft_model::{find_attribute, AttributeValue, Span, SpanId, SpanKind, StatusCode, TraceId};
 
 use crate::Bucket;
 
 /// One directed edge between two operations. Service-level edges are the merge of the
 /// operation-level ones with the same services.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EdgeKey {
     pub client_service: String,
     pub client_operation: String,
@@ -28,8 +29,12 @@ pub struct EdgeKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopologyConfig {
     pub bucket_seconds: u64,
-    /// How long a span waits for its partner (by the stream's clock: the latest span end seen).
+    /// How long a span waits for its partner, by the topology's clock.
     pub pairing_timeout_nanos: u64,
+    /// The clock is the latest span end seen (true: deterministic, for tests and replays of
+    /// recorded traffic) or what [`Topology::advance_clock`] is told (false: processing time,
+    /// so a quiet stream still ends waits and skewed client clocks do not).
+    pub clock_from_spans: bool,
     /// Most spans waiting at once; past it the oldest stop waiting and count as unpaired.
     pub max_waiting: usize,
 }
@@ -40,11 +45,12 @@ impl Default for TopologyConfig {
             bucket_seconds: 30,
             pairing_timeout_nanos: 10_000_000_000,
             max_waiting: 100_000,
+            clock_from_spans: true,
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Side {
     service: String,
     operation: String,
@@ -58,7 +64,7 @@ struct Side {
 }
 
 /// Counters of what did not become an edge.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopologyCounters {
     pub unpaired_clients: u64,
     pub unpaired_servers: u64,
@@ -76,6 +82,17 @@ pub struct Topology {
     /// Arrival order, for timeouts and eviction: (is client, key).
     arrivals: VecDeque<(bool, (TraceId, SpanId), u64)>,
     edges: BTreeMap<(u64, EdgeKey), Bucket>,
+    clock_nanos: u64,
+    counters: TopologyCounters,
+}
+
+/// Everything a [`Topology`] holds, for a checkpoint.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TopologySnapshot {
+    waiting_clients: Vec<(([u8; 16], [u8; 8]), Side)>,
+    waiting_servers: Vec<(([u8; 16], [u8; 8]), Side)>,
+    arrivals: Vec<(bool, ([u8; 16], [u8; 8]), u64)>,
+    edges: Vec<((u64, EdgeKey), Bucket)>,
     clock_nanos: u64,
     counters: TopologyCounters,
 }
@@ -129,7 +146,9 @@ impl Topology {
     }
 
     pub fn record(&mut self, span: &Span) {
-        self.clock_nanos = self.clock_nanos.max(span.end_time_unix_nanos);
+        if self.config.clock_from_spans {
+            self.clock_nanos = self.clock_nanos.max(span.end_time_unix_nanos);
+        }
         match span.kind {
             SpanKind::Client | SpanKind::Producer => {
                 let key = (span.trace_id, span.span_id);
@@ -245,6 +264,70 @@ impl Topology {
             .entry((bucket, edge))
             .or_default()
             .record(duration_nanos, is_error);
+    }
+
+    /// Moves the clock forward (processing time) and ends the waits that timed out.
+    pub fn advance_clock(&mut self, now_nanos: u64) {
+        self.clock_nanos = self.clock_nanos.max(now_nanos);
+        self.expire();
+    }
+
+    /// Visits the edge buckets not drained yet (for queries that must see recent data).
+    pub fn open(&self) -> impl Iterator<Item = (u64, &EdgeKey, &Bucket)> {
+        self.edges
+            .iter()
+            .map(|((start, key), bucket)| (*start, key, bucket))
+    }
+
+    pub fn snapshot(&self) -> TopologySnapshot {
+        let side = |(key, side): (&(TraceId, SpanId), &Side)| {
+            ((*key.0.as_bytes(), *key.1.as_bytes()), side.clone())
+        };
+        TopologySnapshot {
+            waiting_clients: self.waiting_clients.iter().map(side).collect(),
+            waiting_servers: self.waiting_servers.iter().map(side).collect(),
+            arrivals: self
+                .arrivals
+                .iter()
+                .map(|(is_client, key, since)| {
+                    (*is_client, (*key.0.as_bytes(), *key.1.as_bytes()), *since)
+                })
+                .collect(),
+            edges: self
+                .edges
+                .iter()
+                .map(|(key, bucket)| (key.clone(), bucket.clone()))
+                .collect(),
+            clock_nanos: self.clock_nanos,
+            counters: self.counters,
+        }
+    }
+
+    pub fn restore(config: TopologyConfig, snapshot: TopologySnapshot) -> Self {
+        let key = |(trace, span): ([u8; 16], [u8; 8])| {
+            (TraceId::from_bytes(trace), SpanId::from_bytes(span))
+        };
+        Topology {
+            config,
+            waiting_clients: snapshot
+                .waiting_clients
+                .into_iter()
+                .map(|(k, side)| (key(k), side))
+                .collect(),
+            waiting_servers: snapshot
+                .waiting_servers
+                .into_iter()
+                .map(|(k, side)| (key(k), side))
+                .collect(),
+            arrivals: snapshot
+                .arrivals
+                .into_iter()
+                .map(|(is_client, k, since)| (is_client, key(k), since))
+                .collect(),
+            edges: snapshot.edges.into_iter().collect(),
+            clock_nanos: snapshot.clock_nanos,
+            counters: snapshot.counters,
+        }
     }
 
     /// Ends every wait now (shutdown, tests): clients naming peers become peer calls.
