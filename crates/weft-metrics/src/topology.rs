@@ -86,12 +86,15 @@ pub struct Topology {
     counters: TopologyCounters,
 }
 
+/// A waiting entry's (trace ID, span ID) as bytes.
+type WaitKeyBytes = ([u8; 16], [u8; 8]);
+
 /// Everything a [`Topology`] holds, for a checkpoint.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct TopologySnapshot {
-    waiting_clients: Vec<(([u8; 16], [u8; 8]), Side)>,
-    waiting_servers: Vec<(([u8; 16], [u8; 8]), Side)>,
-    arrivals: Vec<(bool, ([u8; 16], [u8; 8]), u64)>,
+    waiting_clients: Vec<(WaitKeyBytes, Side)>,
+    waiting_servers: Vec<(WaitKeyBytes, Side)>,
+    arrivals: Vec<(bool, WaitKeyBytes, u64)>,
     edges: Vec<((u64, EdgeKey), Bucket)>,
     clock_nanos: u64,
     counters: TopologyCounters,
@@ -304,7 +307,7 @@ impl Topology {
     }
 
     pub fn restore(config: TopologyConfig, snapshot: TopologySnapshot) -> Self {
-        let key = |(trace, span): ([u8; 16], [u8; 8])| {
+        let key = |(trace, span): WaitKeyBytes| {
             (TraceId::from_bytes(trace), SpanId::from_bytes(span))
         };
         Topology {
