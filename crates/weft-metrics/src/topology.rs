@@ -307,9 +307,8 @@ impl Topology {
     }
 
     pub fn restore(config: TopologyConfig, snapshot: TopologySnapshot) -> Self {
-        let key = |(trace, span): WaitKeyBytes| {
-            (TraceId::from_bytes(trace), SpanId::from_bytes(span))
-        };
+        let key =
+            |(trace, span): WaitKeyBytes| (TraceId::from_bytes(trace), SpanId::from_bytes(span));
         Topology {
             config,
             waiting_clients: snapshot

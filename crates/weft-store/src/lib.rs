@@ -9,6 +9,7 @@ mod catalog;
 mod embedded;
 mod manifest;
 mod memtable;
+pub mod metrics;
 mod parents;
 mod query;
 mod schema;
