@@ -142,6 +142,19 @@ impl SpanKind {
             SpanKind::Other(_) => "unknown",
         }
     }
+
+    /// The OTLP enum name (`SPAN_KIND_SERVER`), as the spanmetrics connector labels series.
+    pub fn otlp_name(self) -> &'static str {
+        match self {
+            SpanKind::Unspecified => "SPAN_KIND_UNSPECIFIED",
+            SpanKind::Internal => "SPAN_KIND_INTERNAL",
+            SpanKind::Server => "SPAN_KIND_SERVER",
+            SpanKind::Client => "SPAN_KIND_CLIENT",
+            SpanKind::Producer => "SPAN_KIND_PRODUCER",
+            SpanKind::Consumer => "SPAN_KIND_CONSUMER",
+            SpanKind::Other(_) => "SPAN_KIND_UNKNOWN",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -170,6 +183,16 @@ impl StatusCode {
             StatusCode::Ok => 1,
             StatusCode::Error => 2,
             StatusCode::Other(other) => other,
+        }
+    }
+
+    /// The OTLP enum name (`STATUS_CODE_ERROR`), as the spanmetrics connector labels series.
+    pub fn otlp_name(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "STATUS_CODE_UNSET",
+            StatusCode::Ok => "STATUS_CODE_OK",
+            StatusCode::Error => "STATUS_CODE_ERROR",
+            StatusCode::Other(_) => "STATUS_CODE_UNKNOWN",
         }
     }
 }

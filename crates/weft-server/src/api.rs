@@ -26,6 +26,7 @@ pub(crate) struct ApiState {
     pub queue_depth: Gauge,
     pub store: Store,
     pub store_gauges: StoreGauges,
+    pub metrics: crate::metrics_api::Hub,
 }
 
 /// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
@@ -125,7 +126,8 @@ impl ApiState {
 pub(crate) fn router(state: ApiState) -> Router {
     let queries = query_api::router()
         .merge(jaeger::router())
-        .with_state(Arc::clone(&state.store));
+        .with_state(Arc::clone(&state.store))
+        .merge(crate::metrics_api::router().with_state(Arc::clone(&state.metrics)));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))

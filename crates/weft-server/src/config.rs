@@ -156,6 +156,62 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_MAX_SEARCH_SCAN_SPANS", value_name = "N")]
     pub max_search_scan_spans: Option<u64>,
 
+    /// Retention of 30-second metric buckets (span metrics and topology). [default: 2d]
+    #[arg(long, env = "WEFT_METRICS_RETENTION_30S", value_name = "DURATION", value_parser = parse_duration)]
+    pub metrics_retention_30s: Option<Duration>,
+
+    /// Retention of the 10-minute metric rollups. [default: 8d]
+    #[arg(long, env = "WEFT_METRICS_RETENTION_10M", value_name = "DURATION", value_parser = parse_duration)]
+    pub metrics_retention_10m: Option<Duration>,
+
+    /// Retention of the 1-hour metric rollups. [default: 31d]
+    #[arg(long, env = "WEFT_METRICS_RETENTION_1H", value_name = "DURATION", value_parser = parse_duration)]
+    pub metrics_retention_1h: Option<Duration>,
+
+    /// Attribute names (span, else resource) added as span-metric dimensions, comma-separated.
+    /// [default: none]
+    #[arg(
+        long,
+        env = "WEFT_METRICS_DIMENSIONS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub metrics_dimensions: Option<Vec<String>>,
+
+    /// Span-metric series one service may have; spans of further series are counted in the
+    /// service's overflow series. [default: 2000]
+    #[arg(long, env = "WEFT_METRICS_MAX_SERIES_PER_SERVICE", value_name = "N")]
+    pub metrics_max_series_per_service: Option<usize>,
+
+    /// How often closed metric buckets and the metric processor's state are committed; a
+    /// restart replays at most this much of the WAL into the metrics. [default: 10s]
+    #[arg(long, env = "WEFT_METRICS_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
+    pub metrics_checkpoint_interval: Option<Duration>,
+
+    /// Words (case-insensitive) that link a span to its metric bucket when its status, event
+    /// names or exception text contain one, comma-separated. [default: ERROR,FAILED,EXCEPTION]
+    #[arg(
+        long,
+        env = "WEFT_EXEMPLAR_KEYWORDS",
+        value_name = "WORDS",
+        value_delimiter = ','
+    )]
+    pub exemplar_keywords: Option<Vec<String>>,
+
+    /// A series "alerts" (and samples more calls as exemplars) while its error rate is at least
+    /// this share. [default: 0.05]
+    #[arg(long, env = "WEFT_ALERT_ERROR_RATE", value_name = "SHARE")]
+    pub alert_error_rate: Option<f64>,
+
+    /// … or while its p99 latency is at least this long. [default: 1s]
+    #[arg(long, env = "WEFT_ALERT_LATENCY", value_name = "DURATION", value_parser = parse_duration)]
+    pub alert_latency: Option<Duration>,
+
+    /// How long a client span waits for the server span it caused (and the reverse) before it
+    /// counts as a call to an uninstrumented peer or as unpaired. [default: 10s]
+    #[arg(long, env = "WEFT_TOPOLOGY_PAIRING_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub topology_pairing_timeout: Option<Duration>,
+
     /// Test hook: abort the process at this store step (crash tests).
     #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
     pub store_crash_point: Option<String>,
@@ -203,6 +259,16 @@ pub struct FileConfig {
     pub store_flush_interval: Option<String>,
     pub store_flush_spans: Option<usize>,
     pub max_search_scan_spans: Option<u64>,
+    pub metrics_retention_30s: Option<String>,
+    pub metrics_retention_10m: Option<String>,
+    pub metrics_retention_1h: Option<String>,
+    pub metrics_dimensions: Option<Vec<String>>,
+    pub metrics_max_series_per_service: Option<usize>,
+    pub metrics_checkpoint_interval: Option<String>,
+    pub exemplar_keywords: Option<Vec<String>>,
+    pub alert_error_rate: Option<f64>,
+    pub alert_latency: Option<String>,
+    pub topology_pairing_timeout: Option<String>,
     pub demo: Option<bool>,
     pub demo_rate: Option<f64>,
     pub capture_file: Option<PathBuf>,
@@ -238,6 +304,14 @@ pub struct ServeConfig {
     pub store_flush_interval: Duration,
     pub store_flush_spans: usize,
     pub max_search_scan_spans: u64,
+    pub metrics_retention: [Duration; 3],
+    pub metrics_dimensions: Vec<String>,
+    pub metrics_max_series_per_service: usize,
+    pub metrics_checkpoint_interval: Duration,
+    pub exemplar_keywords: Vec<String>,
+    pub alert_error_rate: f64,
+    pub alert_latency: Duration,
+    pub topology_pairing_timeout: Duration,
     pub store_crash_point: Option<String>,
     pub demo: bool,
     pub demo_spans_per_second: f64,
@@ -373,6 +447,61 @@ impl ServeConfig {
                 .max_search_scan_spans
                 .or(file.max_search_scan_spans)
                 .unwrap_or(200_000_000),
+            metrics_retention: [
+                args.metrics_retention_30s
+                    .or(duration(
+                        "metrics_retention_30s",
+                        &file.metrics_retention_30s,
+                    )?)
+                    .unwrap_or(Duration::from_secs(2 * 86_400)),
+                args.metrics_retention_10m
+                    .or(duration(
+                        "metrics_retention_10m",
+                        &file.metrics_retention_10m,
+                    )?)
+                    .unwrap_or(Duration::from_secs(8 * 86_400)),
+                args.metrics_retention_1h
+                    .or(duration(
+                        "metrics_retention_1h",
+                        &file.metrics_retention_1h,
+                    )?)
+                    .unwrap_or(Duration::from_secs(31 * 86_400)),
+            ],
+            metrics_dimensions: args
+                .metrics_dimensions
+                .or(file.metrics_dimensions)
+                .unwrap_or_default(),
+            metrics_max_series_per_service: args
+                .metrics_max_series_per_service
+                .or(file.metrics_max_series_per_service)
+                .unwrap_or(2_000)
+                .max(1),
+            metrics_checkpoint_interval: args
+                .metrics_checkpoint_interval
+                .or(duration(
+                    "metrics_checkpoint_interval",
+                    &file.metrics_checkpoint_interval,
+                )?)
+                .unwrap_or(Duration::from_secs(10)),
+            exemplar_keywords: args
+                .exemplar_keywords
+                .or(file.exemplar_keywords)
+                .unwrap_or_else(|| ["ERROR", "FAILED", "EXCEPTION"].map(str::to_owned).to_vec()),
+            alert_error_rate: args
+                .alert_error_rate
+                .or(file.alert_error_rate)
+                .unwrap_or(0.05),
+            alert_latency: args
+                .alert_latency
+                .or(duration("alert_latency", &file.alert_latency)?)
+                .unwrap_or(Duration::from_secs(1)),
+            topology_pairing_timeout: args
+                .topology_pairing_timeout
+                .or(duration(
+                    "topology_pairing_timeout",
+                    &file.topology_pairing_timeout,
+                )?)
+                .unwrap_or(Duration::from_secs(10)),
             store_crash_point: args.store_crash_point,
             demo: args.demo || file.demo.unwrap_or(false),
             demo_spans_per_second: args.demo_rate.or(file.demo_rate).unwrap_or(200.0),

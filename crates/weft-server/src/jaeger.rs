@@ -27,11 +27,10 @@ pub(crate) fn router() -> Router<Store> {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(find_traces))
         .route("/api/traces/{trace_id}", get(trace_by_id))
-        .route("/api/dependencies", get(dependencies))
 }
 
 /// Jaeger's error envelope; the HTTP status matches `errors[0].code`.
-struct JaegerError(ApiError);
+pub(crate) struct JaegerError(pub(crate) ApiError);
 
 impl From<ApiError> for JaegerError {
     fn from(error: ApiError) -> Self {
@@ -59,7 +58,7 @@ impl IntoResponse for JaegerError {
     }
 }
 
-fn envelope(data: Value, total: usize) -> Json<Value> {
+pub(crate) fn envelope(data: Value, total: usize) -> Json<Value> {
     Json(json!({
         "data": data,
         "total": total,
@@ -279,14 +278,6 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
     };
     query.validate()?;
     Ok(query)
-}
-
-async fn dependencies(RawQuery(raw): RawQuery) -> Result<Json<Value>, JaegerError> {
-    let params = Params::parse(raw.as_deref(), &["endTs", "lookback"])?;
-    params.parsed("endTs", parse_u64)?;
-    params.parsed("lookback", parse_u64)?;
-    // The service topology arrives with the pipeline's topology processor.
-    Ok(envelope(json!([]), 0))
 }
 
 /// The trace as Jaeger JSON, cut at `max_spans` with a trace-level warning saying so (the

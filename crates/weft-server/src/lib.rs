@@ -9,6 +9,8 @@ mod config;
 mod distinct;
 mod gen_command;
 mod jaeger;
+mod metrics_api;
+mod metrics_hub;
 mod params;
 mod query_api;
 mod serve;

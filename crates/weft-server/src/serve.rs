@@ -18,10 +18,14 @@ use weft_observe::ComponentMetricFamilies;
 use weft_pipeline::{CaptureSink, Pipeline, PipelineHandle, PipelineOptions};
 use weft_wal::{Wal, WalConfig};
 
+use weft_metrics::topology::TopologyConfig;
+use weft_metrics::{ExemplarPolicy, SpanMetricsConfig};
+use weft_store::metrics::{MetricStore, MetricStoreConfig};
 use weft_store::{EmbeddedStore, StoreConfig};
 
 use crate::api::{self, ApiState, StoreGauges};
 use crate::bus::{WalBus, WalBusSource};
+use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
 use crate::store_writer::StoreWriter;
 use crate::ServeConfig;
 
@@ -40,6 +44,7 @@ pub struct ServeHandle {
     pipeline: PipelineHandle,
     wal: Wal,
     store: Arc<EmbeddedStore>,
+    metrics: Arc<MetricsHub>,
     _data_dir_lock: File,
 }
 
@@ -122,6 +127,38 @@ impl ServeHandle {
             .context("opening the span store")?,
         );
         let store_gauges = StoreGauges::register(&mut registry);
+        let (metric_store, recovered_metrics) = MetricStore::open(MetricStoreConfig {
+            retention: config.metrics_retention,
+            ..MetricStoreConfig::new(config.data_dir.join("metrics"))
+        })
+        .context("opening the metric store")?;
+        let metrics_hub = MetricsHub::open(
+            metric_store,
+            recovered_metrics.state,
+            MetricsSettings {
+                span_metrics: SpanMetricsConfig {
+                    extra_dimensions: config.metrics_dimensions.clone(),
+                    max_series_per_service: config.metrics_max_series_per_service,
+                    exemplars: ExemplarPolicy {
+                        keywords: config.exemplar_keywords.clone(),
+                        alert_error_rate: config.alert_error_rate,
+                        alert_latency_nanos: config.alert_latency.as_nanos() as u64,
+                        ..ExemplarPolicy::default()
+                    },
+                    ..SpanMetricsConfig::default()
+                },
+                topology: TopologyConfig {
+                    pairing_timeout_nanos: config.topology_pairing_timeout.as_nanos() as u64,
+                    clock_from_spans: false,
+                    ..TopologyConfig::default()
+                },
+                close_grace: Duration::from_secs(10),
+                checkpoint_interval: config.metrics_checkpoint_interval,
+                retention: config.metrics_retention,
+            },
+            &mut registry,
+        )
+        .context("restoring the metric processor")?;
 
         let mut pipeline = Pipeline::new(
             PipelineOptions {
@@ -132,6 +169,7 @@ impl ServeHandle {
             &mut registry,
         );
         pipeline.add(Box::new(StoreWriter::new(store.clone())));
+        pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(&metrics_hub))));
         if let Some(path) = &config.capture_file {
             pipeline.add(Box::new(
                 CaptureSink::open(path, config.capture_flush_interval)
@@ -198,6 +236,7 @@ impl ServeHandle {
             queue_depth,
             store: store.clone(),
             store_gauges,
+            metrics: Arc::clone(&metrics_hub),
         };
 
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -245,6 +284,7 @@ impl ServeHandle {
             pipeline,
             wal,
             store,
+            metrics: metrics_hub,
             _data_dir_lock: data_dir_lock,
         })
     }
@@ -286,8 +326,10 @@ impl ServeHandle {
         let pipeline = self.pipeline;
         let wal = self.wal;
         let store = self.store;
+        let metrics = self.metrics;
         tokio::task::spawn_blocking(move || {
             let drained = pipeline.shutdown();
+            metrics.store.close();
             let closed = store.close();
             wal.close();
             drained?;
