@@ -49,6 +49,26 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The shop's call graph as designed (caller, callee): instrumented services, and the
+/// uninstrumented peers the callers' spans name (`peer.service`, `db.system/db.namespace`).
+/// The topology a tracing backend derives from enough generated traffic must be exactly this.
+pub const SERVICE_EDGES: &[(&str, &str)] = &[
+    ("frontend", "api-gateway"),
+    ("api-gateway", "order-service"),
+    ("api-gateway", "user-service"),
+    ("order-service", "redis/0"),
+    ("order-service", "mysql/shop"),
+    ("order-service", "inventory-service"),
+    ("order-service", "payment-service"),
+    ("order-service", "notification-service"),
+    ("inventory-service", "mysql/inventory"),
+    ("payment-service", "postgresql/payments"),
+    ("payment-service", "card-network"),
+    ("notification-service", "email-provider"),
+    ("user-service", "redis/0"),
+    ("user-service", "postgresql/users"),
+];
+
 const PRODUCTS: &[&str] = &[
     "keyboard", "monitor", "mouse", "laptop", "headset", "webcam", "dock",
 ];

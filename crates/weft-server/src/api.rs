@@ -149,6 +149,7 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "queueDepthRecords": state.queue_depth(),
         },
         "store": store_json(&state.store.stats()),
+        "metrics": metric_store_json(&state.metrics.store.stats()),
     }))
 }
 
@@ -165,6 +166,18 @@ fn store_json(stats: &StoreStats) -> serde_json::Value {
         "compactions": stats.compactions,
         "partitionsDropped": stats.partitions_dropped,
         "maintenanceErrors": stats.maintenance_errors,
+    })
+}
+
+fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_json::Value {
+    serde_json::json!({
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "rows": stats.rows,
+        "commits": stats.commits,
+        "compactions": stats.compactions,
+        "windowsDropped": stats.windows_dropped,
+        "committedPosition": stats.position,
     })
 }
 

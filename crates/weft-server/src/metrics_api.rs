@@ -739,18 +739,18 @@ async fn jaeger_metrics(
             .or_default()
             .merge(&bucket);
     }
-    let step = window.resolution.seconds();
     let metrics: Vec<Value> = groups
         .into_iter()
         .map(|((service, operation), buckets)| {
             let mut points = Vec::new();
             let mut point_ms = end_ms.saturating_sub(lookback_ms);
             while point_ms <= end_ms {
-                // Buckets that end inside (point - ratePer, point].
-                let from = point_ms.saturating_sub(rate_per_ms) / 1_000;
+                // Buckets that start inside [point - ratePer, point]: the current, still
+                // filling bucket counts, as a Prometheus rate over the window would.
+                let from = point_ms.saturating_sub(rate_per_ms).div_ceil(1_000);
                 let to = point_ms / 1_000;
                 let mut merged = Bucket::default();
-                for (_, bucket) in buckets.range(from.saturating_sub(step) + 1..to.saturating_sub(step) + 1) {
+                for (_, bucket) in buckets.range(from..=to) {
                     merged.merge(bucket);
                 }
                 let value = match metric {

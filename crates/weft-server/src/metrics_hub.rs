@@ -95,7 +95,7 @@ impl SpanExposition {
             .saturating_sub(span.start_time_unix_nanos) as f64
             / 1e9;
         let linked = span.status.code == StatusCode::Error
-            || sampling_hash(span.trace_id.as_bytes()) % EXPOSITION_EXEMPLAR_ONE_IN == 0;
+            || sampling_hash(span.trace_id.as_bytes()).is_multiple_of(EXPOSITION_EXEMPLAR_ONE_IN);
         let exemplar = linked.then(|| {
             vec![
                 ("trace_id", span.trace_id.to_hex()),
@@ -295,6 +295,12 @@ impl MetricsHub {
         // A bucket [s, s + bucket) closes once s + bucket + grace <= now.
         let before = (now_secs.saturating_sub(self.settings.close_grace.as_secs()) + 1)
             .saturating_sub(bucket);
+        self.close_buckets_before(now_nanos, before);
+    }
+
+    /// Closes every bucket starting before `before_secs` (all of them at shutdown, so the files
+    /// hold everything; spans for those buckets after a restart merge in as deltas).
+    fn close_buckets_before(&self, now_nanos: u64, before: u64) {
         let mut live = self.live.lock();
         live.topology.advance_clock(now_nanos);
         let spans = live.span_metrics.drain_before(before);
@@ -479,7 +485,7 @@ impl Processor for MetricsProcessor {
     }
 
     fn flush(&mut self) -> Result<(), PipelineError> {
-        self.hub.close_buckets(now_nanos());
+        self.hub.close_buckets_before(now_nanos(), u64::MAX);
         self.commit()
     }
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod clients;
 mod crash;
 mod lifecycle;
+mod metrics;
 mod sandbox;
 mod sdk;
 mod store;
