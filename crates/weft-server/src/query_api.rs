@@ -35,6 +35,7 @@ pub(crate) fn router() -> Router<Store> {
         .route("/api/v1/services/{service}/operations", get(operations))
         .route("/api/v1/attributes", get(attribute_keys))
         .route("/api/v1/attributes/{key}/values", get(attribute_values))
+        .route("/api/v1/catalog", get(catalog))
 }
 
 /// Runs a blocking store call off the async runtime.
@@ -272,6 +273,43 @@ async fn operations(
             "name": operation.name,
             "spanKind": operation.span_kind.as_str(),
             "lastSeenUnixNano": operation.last_seen_unix_nanos.to_string(),
+        })).collect::<Vec<_>>()
+    })))
+}
+
+/// Services, their operations and attribute keys with first/last seen and top values.
+async fn catalog(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["service", "topValues"])?;
+    let service = params.single("service")?.map(str::to_owned);
+    let top_values = params
+        .parsed("topValues", parse_u64)?
+        .unwrap_or(10)
+        .min(100) as usize;
+    let services = blocking(move || Ok(store.catalog(service.as_deref(), top_values)?)).await?;
+    Ok(Json(json!({
+        "services": services.iter().map(|service| json!({
+            "name": service.name,
+            "firstSeenUnixNano": service.first_seen_unix_nanos.to_string(),
+            "lastSeenUnixNano": service.last_seen_unix_nanos.to_string(),
+            "operations": service.operations.iter().map(|operation| json!({
+                "name": operation.name,
+                "spanKind": operation.span_kind.as_str(),
+                "firstSeenUnixNano": operation.first_seen_unix_nanos.to_string(),
+                "lastSeenUnixNano": operation.last_seen_unix_nanos.to_string(),
+            })).collect::<Vec<_>>(),
+            "attributes": service.attributes.iter().map(|attribute| json!({
+                "key": attribute.key,
+                "scope": attribute.scope,
+                "firstSeenUnixNano": attribute.first_seen_unix_nanos.to_string(),
+                "lastSeenUnixNano": attribute.last_seen_unix_nanos.to_string(),
+                "topValues": attribute.top_values.iter().map(|(value, count)| json!({
+                    "value": value,
+                    "count": count,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>()
     })))
 }

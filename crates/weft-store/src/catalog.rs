@@ -19,7 +19,88 @@ const MAX_VALUE_BYTES: usize = 256;
 pub struct OperationInfo {
     pub name: String,
     pub span_kind: SpanKind,
+    pub first_seen_unix_nanos: u64,
     pub last_seen_unix_nanos: u64,
+}
+
+/// An attribute key of a service with when it was seen and its most frequent values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogAttribute {
+    pub key: String,
+    /// `span` or `resource`.
+    pub scope: &'static str,
+    pub first_seen_unix_nanos: u64,
+    pub last_seen_unix_nanos: u64,
+    /// (value, spans seen with it), most frequent first; string and boolean values only.
+    pub top_values: Vec<(String, u64)>,
+}
+
+/// Everything the catalog knows about one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCatalog {
+    pub name: String,
+    pub first_seen_unix_nanos: u64,
+    pub last_seen_unix_nanos: u64,
+    pub operations: Vec<OperationInfo>,
+    pub attributes: Vec<CatalogAttribute>,
+}
+
+/// When something was first and last seen (span start times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Seen {
+    first: u64,
+    last: u64,
+}
+
+impl Seen {
+    fn at(time: u64) -> Self {
+        Seen {
+            first: time,
+            last: time,
+        }
+    }
+
+    fn touch(&mut self, time: u64) {
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+    }
+}
+
+/// How a [`Seen`] is stored: older manifests hold only the last-seen time.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SeenRepr {
+    Both(u64, u64),
+    Last(u64),
+}
+
+impl From<Seen> for SeenRepr {
+    fn from(seen: Seen) -> Self {
+        SeenRepr::Both(seen.first, seen.last)
+    }
+}
+
+impl From<SeenRepr> for Seen {
+    fn from(repr: SeenRepr) -> Self {
+        match repr {
+            SeenRepr::Both(first, last) => Seen { first, last },
+            SeenRepr::Last(last) => Seen::at(last),
+        }
+    }
+}
+
+/// How a key's values are stored: older manifests hold a set without counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum ValuesRepr {
+    Counts(BTreeMap<String, u64>),
+    Set(BTreeSet<String>),
+}
+
+impl Default for ValuesRepr {
+    fn default() -> Self {
+        ValuesRepr::Counts(BTreeMap::new())
+    }
 }
 
 /// An attribute key and where it was seen.
@@ -32,19 +113,19 @@ pub struct AttributeKeyInfo {
 
 #[derive(Default)]
 struct ServiceEntry {
-    last_seen_unix_nanos: u64,
-    /// Last seen, by span name then OTLP span kind: looked up by `&str`, so recording a span
-    /// allocates nothing unless its operation is new.
-    operations: HashMap<String, HashMap<i32, u64>>,
+    seen: Seen,
+    /// By span name then OTLP span kind: looked up by `&str`, so recording a span allocates
+    /// nothing unless its operation is new.
+    operations: HashMap<String, HashMap<i32, Seen>>,
     /// (name, kind) pairs in `operations`, for the cap.
     operation_count: usize,
-    span_keys: HashMap<String, u64>,
-    resource_keys: HashMap<String, u64>,
+    span_keys: HashMap<String, Seen>,
+    resource_keys: HashMap<String, Seen>,
 }
 
 impl ServiceEntry {
-    /// Every (name, OTLP kind, last seen) operation.
-    fn operation_list(&self) -> impl Iterator<Item = (&str, i32, u64)> {
+    /// Every (name, OTLP kind, seen) operation.
+    fn operation_list(&self) -> impl Iterator<Item = (&str, i32, Seen)> {
         self.operations.iter().flat_map(|(name, kinds)| {
             kinds
                 .iter()
@@ -56,31 +137,33 @@ impl ServiceEntry {
 #[derive(Default)]
 pub(crate) struct Catalog {
     services: HashMap<String, ServiceEntry>,
-    values: HashMap<String, BTreeSet<String>>,
+    /// Values per attribute key with the spans seen carrying each.
+    values: HashMap<String, HashMap<String, u64>>,
 }
 
 /// The catalog as stored in the manifest.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct CatalogSnapshot {
     services: BTreeMap<String, ServiceSnapshot>,
-    values: BTreeMap<String, BTreeSet<String>>,
+    values: BTreeMap<String, ValuesRepr>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ServiceSnapshot {
-    last_seen_unix_nanos: u64,
-    /// (name, OTLP span kind, last seen)
-    operations: Vec<(String, i32, u64)>,
-    span_keys: Vec<(String, u64)>,
-    resource_keys: Vec<(String, u64)>,
+    #[serde(rename = "last_seen_unix_nanos")]
+    seen: SeenRepr,
+    /// (name, OTLP span kind, seen)
+    operations: Vec<(String, i32, SeenRepr)>,
+    span_keys: Vec<(String, SeenRepr)>,
+    resource_keys: Vec<(String, SeenRepr)>,
 }
 
 /// Records `key` as seen at `seen`, allocating only for a new key, which is dropped past `cap`.
-fn touch(map: &mut HashMap<String, u64>, key: &str, seen: u64, cap: usize) {
-    if let Some(last_seen) = map.get_mut(key) {
-        *last_seen = (*last_seen).max(seen);
+fn touch(map: &mut HashMap<String, Seen>, key: &str, seen: u64, cap: usize) {
+    if let Some(known) = map.get_mut(key) {
+        known.touch(seen);
     } else if map.len() < cap {
-        map.insert(key.to_owned(), seen);
+        map.insert(key.to_owned(), Seen::at(seen));
     }
 }
 
@@ -98,20 +181,23 @@ impl Catalog {
                 Some(service) => service,
                 None => self.services.entry(span.service_name.clone()).or_default(),
             };
-            service.last_seen_unix_nanos = service.last_seen_unix_nanos.max(seen);
+            if service.seen == Seen::default() {
+                service.seen = Seen::at(seen);
+            }
+            service.seen.touch(seen);
             let kind = span.kind.to_otlp();
             match service
                 .operations
                 .get_mut(span.name.as_str())
                 .and_then(|kinds| kinds.get_mut(&kind))
             {
-                Some(last_seen) => *last_seen = (*last_seen).max(seen),
+                Some(known) => known.touch(seen),
                 None if service.operation_count < MAX_OPERATIONS_PER_SERVICE => {
                     service
                         .operations
                         .entry(span.name.clone())
                         .or_default()
-                        .insert(kind, seen);
+                        .insert(kind, Seen::at(seen));
                     service.operation_count += 1;
                 }
                 None => {}
@@ -154,10 +240,11 @@ impl Catalog {
         let mut operations: Vec<OperationInfo> = entry
             .operation_list()
             .filter(|(_, span_kind, _)| kind.is_none_or(|kind| kind.to_otlp() == *span_kind))
-            .map(|(name, span_kind, last_seen)| OperationInfo {
+            .map(|(name, span_kind, seen)| OperationInfo {
                 name: name.to_owned(),
                 span_kind: SpanKind::from_otlp(span_kind),
-                last_seen_unix_nanos: last_seen,
+                first_seen_unix_nanos: seen.first,
+                last_seen_unix_nanos: seen.last,
             })
             .collect();
         operations.sort_by(|a, b| {
@@ -189,39 +276,105 @@ impl Catalog {
     }
 
     pub(crate) fn attribute_values(&self, key: &str, prefix: &str) -> Vec<String> {
-        self.values
+        let mut values: Vec<String> = self
+            .values
             .get(key)
             .map(|values| {
                 values
-                    .iter()
+                    .keys()
                     .filter(|value| value.starts_with(prefix))
                     .cloned()
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        values.sort();
+        values
+    }
+
+    /// The `limit` most frequent values of a key, most frequent first.
+    fn top_values(&self, key: &str, limit: usize) -> Vec<(String, u64)> {
+        let mut values: Vec<(String, u64)> = self
+            .values
+            .get(key)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|(value, count)| (value.clone(), *count))
+                    .collect()
+            })
+            .unwrap_or_default();
+        values.sort_by(|(left, left_count), (right, right_count)| {
+            right_count.cmp(left_count).then_with(|| left.cmp(right))
+        });
+        values.truncate(limit);
+        values
+    }
+
+    /// The whole catalog, or one service's, with first/last seen and top values.
+    pub(crate) fn services_in_detail(
+        &self,
+        service: Option<&str>,
+        top_values: usize,
+    ) -> Vec<ServiceCatalog> {
+        let mut services: Vec<ServiceCatalog> = self
+            .services
+            .iter()
+            .filter(|(name, _)| service.is_none_or(|wanted| wanted == name.as_str()))
+            .map(|(name, entry)| {
+                let mut attributes: Vec<CatalogAttribute> = [
+                    ("span", &entry.span_keys),
+                    ("resource", &entry.resource_keys),
+                ]
+                .into_iter()
+                .flat_map(|(scope, keys)| keys.iter().map(move |(key, seen)| (scope, key, *seen)))
+                .map(|(scope, key, seen)| CatalogAttribute {
+                    key: key.clone(),
+                    scope,
+                    first_seen_unix_nanos: seen.first,
+                    last_seen_unix_nanos: seen.last,
+                    top_values: self.top_values(key, top_values),
+                })
+                .collect();
+                attributes
+                    .sort_by(|a, b| (a.scope, a.key.as_str()).cmp(&(b.scope, b.key.as_str())));
+                ServiceCatalog {
+                    name: name.clone(),
+                    first_seen_unix_nanos: entry.seen.first,
+                    last_seen_unix_nanos: entry.seen.last,
+                    operations: self.operations(name, None),
+                    attributes,
+                }
+            })
+            .collect();
+        services.sort_by(|a, b| a.name.cmp(&b.name));
+        services
     }
 
     /// Forgets what was last seen before `cutoff_unix_nanos`.
     pub(crate) fn expire(&mut self, cutoff_unix_nanos: u64) {
         self.services.retain(|_, entry| {
             entry.operations.retain(|_, kinds| {
-                kinds.retain(|_, seen| *seen >= cutoff_unix_nanos);
+                kinds.retain(|_, seen| seen.last >= cutoff_unix_nanos);
                 !kinds.is_empty()
             });
             entry.operation_count = entry.operations.values().map(HashMap::len).sum();
-            entry.span_keys.retain(|_, seen| *seen >= cutoff_unix_nanos);
+            entry
+                .span_keys
+                .retain(|_, seen| seen.last >= cutoff_unix_nanos);
             entry
                 .resource_keys
-                .retain(|_, seen| *seen >= cutoff_unix_nanos);
-            entry.last_seen_unix_nanos >= cutoff_unix_nanos
+                .retain(|_, seen| seen.last >= cutoff_unix_nanos);
+            entry.seen.last >= cutoff_unix_nanos
         });
     }
 
     pub(crate) fn snapshot(&self) -> CatalogSnapshot {
-        let pairs = |map: &HashMap<String, u64>| {
-            let mut pairs: Vec<(String, u64)> =
-                map.iter().map(|(key, seen)| (key.clone(), *seen)).collect();
-            pairs.sort();
+        let pairs = |map: &HashMap<String, Seen>| {
+            let mut pairs: Vec<(String, SeenRepr)> = map
+                .iter()
+                .map(|(key, seen)| (key.clone(), SeenRepr::from(*seen)))
+                .collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
             pairs
         };
         CatalogSnapshot {
@@ -229,15 +382,15 @@ impl Catalog {
                 .services
                 .iter()
                 .map(|(name, entry)| {
-                    let mut operations: Vec<(String, i32, u64)> = entry
+                    let mut operations: Vec<(String, i32, SeenRepr)> = entry
                         .operation_list()
-                        .map(|(name, kind, seen)| (name.to_owned(), kind, seen))
+                        .map(|(name, kind, seen)| (name.to_owned(), kind, SeenRepr::from(seen)))
                         .collect();
-                    operations.sort();
+                    operations.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
                     (
                         name.clone(),
                         ServiceSnapshot {
-                            last_seen_unix_nanos: entry.last_seen_unix_nanos,
+                            seen: entry.seen.into(),
                             operations,
                             span_keys: pairs(&entry.span_keys),
                             resource_keys: pairs(&entry.resource_keys),
@@ -248,7 +401,17 @@ impl Catalog {
             values: self
                 .values
                 .iter()
-                .map(|(key, values)| (key.clone(), values.clone()))
+                .map(|(key, values)| {
+                    (
+                        key.clone(),
+                        ValuesRepr::Counts(
+                            values
+                                .iter()
+                                .map(|(value, count)| (value.clone(), *count))
+                                .collect(),
+                        ),
+                    )
+                })
                 .collect(),
         }
     }
@@ -259,25 +422,49 @@ impl Catalog {
                 .services
                 .into_iter()
                 .map(|(name, service)| {
+                    let seen_map = |pairs: Vec<(String, SeenRepr)>| -> HashMap<String, Seen> {
+                        pairs
+                            .into_iter()
+                            .map(|(key, seen)| (key, seen.into()))
+                            .collect()
+                    };
                     let mut entry = ServiceEntry {
-                        last_seen_unix_nanos: service.last_seen_unix_nanos,
-                        span_keys: service.span_keys.into_iter().collect(),
-                        resource_keys: service.resource_keys.into_iter().collect(),
+                        seen: service.seen.into(),
+                        span_keys: seen_map(service.span_keys),
+                        resource_keys: seen_map(service.resource_keys),
                         ..ServiceEntry::default()
                     };
                     for (name, kind, seen) in service.operations {
-                        entry.operations.entry(name).or_default().insert(kind, seen);
+                        entry
+                            .operations
+                            .entry(name)
+                            .or_default()
+                            .insert(kind, seen.into());
                         entry.operation_count += 1;
                     }
                     (name, entry)
                 })
                 .collect(),
-            values: snapshot.values.into_iter().collect(),
+            values: snapshot
+                .values
+                .into_iter()
+                .map(|(key, values)| {
+                    let counts = match values {
+                        ValuesRepr::Counts(counts) => counts.into_iter().collect(),
+                        ValuesRepr::Set(set) => set.into_iter().map(|value| (value, 0)).collect(),
+                    };
+                    (key, counts)
+                })
+                .collect(),
         }
     }
 }
 
-fn record_value(values: &mut HashMap<String, BTreeSet<String>>, key: &str, value: &AttributeValue) {
+fn record_value(
+    values: &mut HashMap<String, HashMap<String, u64>>,
+    key: &str,
+    value: &AttributeValue,
+) {
     let text = match value {
         AttributeValue::String(text) if text.len() <= MAX_VALUE_BYTES => text.as_str(),
         AttributeValue::Bool(true) => "true",
@@ -290,10 +477,12 @@ fn record_value(values: &mut HashMap<String, BTreeSet<String>>, key: &str, value
         _ => return,
     };
     if let Some(known) = values.get_mut(key) {
-        if known.len() < MAX_VALUES_PER_KEY && !known.contains(text) {
-            known.insert(text.to_owned());
+        if let Some(count) = known.get_mut(text) {
+            *count += 1;
+        } else if known.len() < MAX_VALUES_PER_KEY {
+            known.insert(text.to_owned(), 1);
         }
     } else if values.len() < MAX_VALUE_KEYS {
-        values.insert(key.to_owned(), BTreeSet::from([text.to_owned()]));
+        values.insert(key.to_owned(), HashMap::from([(text.to_owned(), 1)]));
     }
 }

@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use weft_codec::ConversionOptions;
 use weft_model::{Span, SpanKind, TraceId, TraceIdTimeWindow};
 
-use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo};
+use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo, ServiceCatalog};
 use crate::manifest::{sync_directory, Manifest, SegmentMeta};
 use crate::memtable::Memtable;
 use crate::parents::{ParentEncoder, ParentLink, ParentResolver};
@@ -1119,6 +1119,18 @@ impl SpanStore for EmbeddedStore {
 
     fn attribute_values(&self, key: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.inner.catalog.lock().attribute_values(key, prefix))
+    }
+
+    fn catalog(
+        &self,
+        service: Option<&str>,
+        top_values: usize,
+    ) -> Result<Vec<ServiceCatalog>, StoreError> {
+        Ok(self
+            .inner
+            .catalog
+            .lock()
+            .services_in_detail(service, top_values))
     }
 
     fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {

@@ -15,7 +15,7 @@ mod query;
 mod schema;
 mod segment;
 
-pub use catalog::{AttributeKeyInfo, OperationInfo};
+pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCatalog};
 pub use embedded::{EmbeddedStore, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS};
 pub use query::{
     SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, DEFAULT_MAX_TRACE_SPANS,
@@ -109,6 +109,14 @@ pub trait SpanStore: Send + Sync {
 
     /// Some values seen for an attribute key, for autocompletion.
     fn attribute_values(&self, key: &str, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// The catalog (or one service's): operations and attribute keys with first and last seen,
+    /// and each key's `top_values` most frequent values.
+    fn catalog(
+        &self,
+        service: Option<&str>,
+        top_values: usize,
+    ) -> Result<Vec<ServiceCatalog>, StoreError>;
 
     /// Sizes and counters for health and metrics.
     fn stats(&self) -> StoreStats;

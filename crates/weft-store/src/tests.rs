@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use weft_codec::{spans_from_otlp, ConversionOptions};
-use weft_model::{Span, SpanKind, StatusCode, TraceId};
+use weft_model::{AttributeValue, Span, SpanKind, StatusCode, TraceId};
 
 use super::*;
 use crate::query::TraceIdRange;
@@ -890,5 +890,86 @@ fn segments_of_half_the_merge_size_or_more_are_not_merged_again() {
     assert_eq!(
         store.stats().segment_rows,
         2 * (large.len() + small.len()) as u64
+    );
+}
+
+#[test]
+fn the_catalog_knows_first_and_last_seen_and_top_values_across_a_restart() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let spans = generated(31, 100, now_nanos());
+    write_all(&store, &spans, 1);
+    let frontend: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.service_name == "frontend")
+        .collect();
+    let first = frontend
+        .iter()
+        .map(|s| s.start_time_unix_nanos)
+        .min()
+        .unwrap();
+    let last = frontend
+        .iter()
+        .map(|s| s.start_time_unix_nanos)
+        .max()
+        .unwrap();
+    let mut methods: HashMap<String, u64> = HashMap::new();
+    for span in &spans {
+        if let Some(AttributeValue::String(method)) = span.attribute("http.request.method") {
+            *methods.entry(method.clone()).or_default() += 1;
+        }
+    }
+    let mut expected_top: Vec<(String, u64)> = methods.into_iter().collect();
+    expected_top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let check = |store: &EmbeddedStore| {
+        let catalog = store.catalog(Some("frontend"), 10).expect("catalog");
+        assert_eq!(catalog.len(), 1);
+        let service = &catalog[0];
+        assert_eq!(
+            (service.first_seen_unix_nanos, service.last_seen_unix_nanos),
+            (first, last)
+        );
+        let method = service
+            .attributes
+            .iter()
+            .find(|a| a.key == "http.request.method" && a.scope == "span")
+            .expect("method key");
+        assert_eq!(method.top_values, expected_top);
+        assert!(service
+            .operations
+            .iter()
+            .all(|op| op.first_seen_unix_nanos <= op.last_seen_unix_nanos));
+    };
+    check(&store);
+    store.close().expect("close");
+    let reopened = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    check(&reopened);
+}
+
+#[test]
+fn a_catalog_stored_before_first_seen_and_counts_existed_still_loads() {
+    let old = serde_json::json!({
+        "services": { "shop": {
+            "last_seen_unix_nanos": 50,
+            "operations": [["GET /", 2, 40]],
+            "span_keys": [["http.route", 45]],
+            "resource_keys": [],
+        }},
+        "values": { "http.route": ["/", "/cart"] },
+    });
+    let snapshot: catalog::CatalogSnapshot = serde_json::from_value(old).expect("old format");
+    let catalog = catalog::Catalog::from_snapshot(snapshot);
+    let services = catalog.services_in_detail(None, 5);
+    assert_eq!(
+        (
+            services[0].first_seen_unix_nanos,
+            services[0].last_seen_unix_nanos
+        ),
+        (50, 50)
+    );
+    assert_eq!(services[0].operations[0].first_seen_unix_nanos, 40);
+    assert_eq!(
+        services[0].attributes[0].top_values,
+        vec![("/".to_owned(), 0), ("/cart".to_owned(), 0)]
     );
 }
