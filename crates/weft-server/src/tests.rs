@@ -121,6 +121,10 @@ mod query_apis {
     use weft_codec::ConversionOptions;
     use weft_store::{EmbeddedStore, SpanStore, StoreConfig};
 
+    use weft_pipeline::{Processor, SpanBatch};
+    use weft_store::metrics::{MetricStore, MetricStoreConfig};
+
+    use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
     use crate::query_api::Store;
 
     /// 2026-11-21T10:00:00Z
@@ -271,27 +275,70 @@ mod query_apis {
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
-    async fn store_with_fixture(directory: &std::path::Path) -> (Arc<EmbeddedStore>, Store) {
+    /// The query APIs over the fixture: the span store, and the metric hub fed the same spans
+    /// and committed (retention long enough that resolution choice never depends on the clock).
+    pub(super) struct Apis {
+        store: Store,
+        hub: crate::metrics_api::Hub,
+    }
+
+    fn hub_settings() -> MetricsSettings {
+        let century = std::time::Duration::from_secs(100 * 365 * 86_400);
+        MetricsSettings {
+            span_metrics: weft_metrics::SpanMetricsConfig::default(),
+            topology: weft_metrics::topology::TopologyConfig::default(),
+            close_grace: std::time::Duration::from_secs(10),
+            checkpoint_interval: std::time::Duration::from_secs(10),
+            retention: [century; 3],
+        }
+    }
+
+    async fn store_with_fixture(directory: &std::path::Path) -> (Arc<EmbeddedStore>, Apis) {
         let conversion = ConversionOptions {
             business_key_names: vec!["order.id".into()],
         };
         let store = Arc::new(
             EmbeddedStore::open(StoreConfig {
                 conversion: conversion.clone(),
-                ..StoreConfig::new(directory)
+                ..StoreConfig::new(directory.join("store"))
             })
             .unwrap(),
         );
-        let spans = weft_codec::spans_from_otlp(fixture(), &conversion).spans;
-        store.write(1, Arc::new(spans)).unwrap();
+        let spans = Arc::new(weft_codec::spans_from_otlp(fixture(), &conversion).spans);
+        store.write(1, Arc::clone(&spans)).unwrap();
+        let (metric_store, recovered) = MetricStore::open(MetricStoreConfig {
+            retention: hub_settings().retention,
+            ..MetricStoreConfig::new(directory.join("metrics"))
+        })
+        .unwrap();
+        let hub = MetricsHub::open(
+            metric_store,
+            recovered.state,
+            hub_settings(),
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let mut processor = MetricsProcessor::new(Arc::clone(&hub));
+        processor
+            .process(&SpanBatch { position: 1, spans })
+            .unwrap();
+        // Graceful stop: closes every bucket and commits, so the answers come from the files.
+        processor.flush().unwrap();
         let dynamic: Store = store.clone();
-        (store, dynamic)
+        (
+            store,
+            Apis {
+                store: dynamic,
+                hub,
+            },
+        )
     }
 
-    async fn get(store: &Store, uri: &str) -> (StatusCode, String) {
+    async fn get(apis: &Apis, uri: &str) -> (StatusCode, String) {
         let router = crate::query_api::router()
             .merge(crate::jaeger::router())
-            .with_state(Arc::clone(store));
+            .with_state(Arc::clone(&apis.store))
+            .merge(crate::metrics_api::router().with_state(Arc::clone(&apis.hub)));
         let response = router
             .oneshot(Request::get(uri).body(Body::empty()).unwrap())
             .await
@@ -408,6 +455,63 @@ mod query_apis {
         assert_eq!(status, StatusCode::OK);
         let returned = weft_codec::decode_otlp_json(body.as_bytes()).unwrap();
         assert_eq!(returned, fixture(), "the api returns the request as sent");
+    }
+
+    #[tokio::test]
+    async fn metric_topology_and_jaeger_metric_answers_match_the_golden_files() {
+        let directory = tempfile::tempdir().unwrap();
+        let (_embedded, apis) = store_with_fixture(directory.path()).await;
+        let mut answers = String::new();
+        let window = format!(
+            "start={}&end={}&resolution=30s",
+            BASE - 60_000_000_000,
+            BASE + 60_000_000_000
+        );
+        let end_ms = BASE / 1_000_000 + 60_000;
+        let jaeger = format!("endTs={end_ms}&lookback=120000&step=30000&ratePer=60000");
+        for uri in [
+            format!("/api/v1/metrics/series?service=orders&{window}"),
+            format!("/api/v1/metrics/series?service=orders&groupBy=operation&{window}"),
+            format!(
+                "/api/v1/metrics/series?service=orders&operation=GET%20/orders/%7Bid%7D&spanKind=server&start={}&end={}&resolution=10m",
+                BASE - 60_000_000_000,
+                BASE + 60_000_000_000
+            ),
+            format!("/api/v1/metrics/operations?service=orders&sortBy=p99&{window}"),
+            format!("/api/v1/metrics/exemplars?service=orders&{window}"),
+            format!("/api/v1/metrics/exemplars?service=orders&reason=keyword&{window}"),
+            format!("/api/v1/topology?{window}"),
+            format!("/api/v1/topology?{window}&service=orders-db&hops=1&operations=true"),
+            format!("/api/dependencies?endTs={end_ms}&lookback=120000"),
+            format!("/api/metrics/calls?service=orders&{jaeger}"),
+            format!("/api/metrics/errors?service=orders&{jaeger}&groupByOperation=true"),
+            format!("/api/metrics/latencies?service=orders&quantile=0.95&spanKind=server&spanKind=client&{jaeger}"),
+            "/api/metrics/minstep".to_owned(),
+            "/api/v1/catalog?service=orders&topValues=2".to_owned(),
+            format!("/api/v1/metrics/series?{window}"),
+            format!("/api/v1/metrics/series?service=orders&{window}&resolution=5m"),
+            format!("/api/v1/metrics/series?service=orders&{window}&groupBy=host"),
+            "/api/v1/metrics/series?service=orders&start=2026-11-21T11:00:00Z&end=2026-11-21T10:00:00Z".to_owned(),
+            "/api/v1/metrics/series?service=orders&lookback=30d&resolution=30s".to_owned(),
+            format!("/api/v1/metrics/operations?service=orders&sortBy=latency&{window}"),
+            format!("/api/v1/metrics/exemplars?service=orders&reason=best&{window}"),
+            format!("/api/metrics/latencies?service=orders&{jaeger}"),
+            format!("/api/metrics/calls?{jaeger}"),
+            format!("/api/metrics/calls?service=orders&spanKind=sideways&{jaeger}"),
+            format!("/api/metrics/calls?service=orders&groupByOperation=maybe&{jaeger}"),
+            "/api/metrics/throughput?service=orders".to_owned(),
+        ] {
+            let (status, body) = get(&apis, &uri).await;
+            answers.push_str(&format!("GET {uri}\n{} {body}\n\n", status.as_u16()));
+        }
+        expect_test::expect_file!["golden/metrics_answers.txt"].assert_eq(&answers);
+        let (status, exposition) = get(&apis, "/metrics/spans").await;
+        assert_eq!(status, StatusCode::OK);
+        // Series come out in hash order; the golden file pins names, labels, values and
+        // exemplars, not that order.
+        let mut lines: Vec<&str> = exposition.lines().collect();
+        lines.sort_unstable();
+        expect_test::expect_file!["golden/metrics_spans.txt"].assert_eq(&(lines.join("\n") + "\n"));
     }
 
     #[test]
