@@ -16,6 +16,27 @@ use weft_store::{EmbeddedStore, SearchQuery, SpanStore, StatusFilter, StoreConfi
 pub enum BenchCommand {
     /// Fill a fresh store, compact it, then time trace-by-ID lookups and searches.
     Store(StoreBenchArgs),
+    /// Feed the stream-metrics processor (span metrics, topology, exemplars, exposition) and
+    /// time metric, topology and Jaeger-metric queries over 24 h and 7 d.
+    Metrics(MetricsBenchArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricsBenchArgs {
+    /// A directory that does not exist yet (or is empty); the metric store is built there.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Spans to feed.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub spans: u64,
+    /// The time window the spans are spread over, ending now.
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    /// Times each query is repeated.
+    #[arg(long, default_value_t = 20)]
+    pub repeats: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -48,6 +69,7 @@ pub struct StoreBenchArgs {
 pub fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store(args) => bench_store(args),
+        BenchCommand::Metrics(args) => bench_metrics(args),
     }
 }
 
@@ -356,5 +378,135 @@ fn bench_store(args: StoreBenchArgs) -> anyhow::Result<()> {
         println!("{:<44} found {found} traces, scanned {scanned} spans", "");
     }
     store.close()?;
+    Ok(())
+}
+
+fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
+    use tower::ServiceExt;
+    use weft_pipeline::{Processor, SpanBatch};
+    use weft_store::metrics::{MetricStore, MetricStoreConfig};
+
+    use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
+
+    if args.data_dir.exists() && std::fs::read_dir(&args.data_dir)?.next().is_some() {
+        anyhow::bail!("{} is not empty", args.data_dir.display());
+    }
+    let retention = [args.window + Duration::from_secs(86_400); 3];
+    let (store, recovered) = MetricStore::open(MetricStoreConfig {
+        retention,
+        ..MetricStoreConfig::new(&args.data_dir)
+    })
+    .context("opening the metric store")?;
+    let hub = MetricsHub::open(
+        store,
+        recovered.state,
+        MetricsSettings {
+            span_metrics: weft_metrics::SpanMetricsConfig::default(),
+            topology: weft_metrics::topology::TopologyConfig {
+                clock_from_spans: false,
+                ..weft_metrics::topology::TopologyConfig::default()
+            },
+            close_grace: Duration::from_secs(10),
+            checkpoint_interval: Duration::from_secs(1),
+            retention,
+        },
+        &mut prometheus_client::registry::Registry::default(),
+    )?;
+    let mut processor = MetricsProcessor::new(Arc::clone(&hub));
+    let conversion = ConversionOptions::default();
+    let end = now_nanos();
+    let start = end - args.window.as_nanos() as u64;
+    println!(
+        "feeding {} spans over {} ending now to the metrics processor",
+        args.spans,
+        humantime::format_duration(args.window)
+    );
+    let mut generator = weft_gen::TraceGenerator::new(args.seed);
+    let (mut fed, mut position) = (0u64, 0u64);
+    let (mut record_cpu, mut tick_cpu) = (0.0f64, 0.0f64);
+    let began = Instant::now();
+    while fed < args.spans {
+        // Generation and conversion are not timed: the pipeline does them for every processor.
+        let now = start + (end - start) / args.spans.max(1) * fed;
+        let request = generator.next_batch(20, now).request;
+        let spans = weft_codec::spans_from_otlp(request, &conversion).spans;
+        position += 1;
+        fed += spans.len() as u64;
+        let batch = SpanBatch {
+            position,
+            spans: Arc::new(spans),
+        };
+        let before = process_cpu_seconds();
+        processor.process(&batch)?;
+        record_cpu += process_cpu_seconds() - before;
+        if position % 200 == 0 {
+            let before = process_cpu_seconds();
+            processor.tick()?;
+            tick_cpu += process_cpu_seconds() - before;
+        }
+    }
+    let before = process_cpu_seconds();
+    processor.flush()?;
+    tick_cpu += process_cpu_seconds() - before;
+    println!(
+        "fed {fed} spans in {:.1}s wall; per span: record {:.2} µs cpu (span metrics + topology + exposition), close+commit {:.2} µs cpu",
+        began.elapsed().as_secs_f64(),
+        record_cpu * 1e6 / fed as f64,
+        tick_cpu * 1e6 / fed as f64,
+    );
+    let stats = hub.store.stats();
+    println!(
+        "metric store before compaction: {} files, {} rows, {:.1} MiB",
+        stats.files,
+        stats.rows,
+        stats.bytes as f64 / 1_048_576.0
+    );
+    let before = process_cpu_seconds();
+    hub.store.maintain_now();
+    let stats = hub.store.stats();
+    println!(
+        "after compaction ({:.1}s cpu): {} files, {} rows, {:.1} MiB ({:.0} bytes/row)",
+        process_cpu_seconds() - before,
+        stats.files,
+        stats.rows,
+        stats.bytes as f64 / 1_048_576.0,
+        stats.bytes as f64 / stats.rows.max(1) as f64
+    );
+
+    let router = crate::metrics_api::router().with_state(Arc::clone(&hub));
+    let runtime = tokio::runtime::Handle::current();
+    let end_ms = end / 1_000_000;
+    let queries = [
+        ("series, 1 service, 24h (auto)", "/api/v1/metrics/series?service=order-service&lookback=24h".to_owned()),
+        ("series, 1 service, 7d (auto)", "/api/v1/metrics/series?service=order-service&lookback=168h".to_owned()),
+        ("series by operation, 24h", "/api/v1/metrics/series?service=order-service&lookback=24h&groupBy=operation".to_owned()),
+        ("series by operation, 7d", "/api/v1/metrics/series?service=order-service&lookback=168h&groupBy=operation".to_owned()),
+        ("top operations by p99, 24h", "/api/v1/metrics/operations?service=order-service&lookback=24h&sortBy=p99".to_owned()),
+        ("top operations by p99, 7d", "/api/v1/metrics/operations?service=order-service&lookback=168h&sortBy=p99".to_owned()),
+        ("exemplars, 1 service, 1h", "/api/v1/metrics/exemplars?service=order-service&lookback=1h".to_owned()),
+        ("topology, 24h", "/api/v1/topology?lookback=24h".to_owned()),
+        ("topology, 7d", "/api/v1/topology?lookback=168h".to_owned()),
+        ("jaeger calls by operation, 24h, step 1m", format!("/api/metrics/calls?service=order-service&groupByOperation=true&endTs={end_ms}&lookback=86400000&step=60000&ratePer=600000")),
+        ("jaeger dependencies, 7d", format!("/api/dependencies?endTs={end_ms}&lookback=604800000")),
+    ];
+    for (name, uri) in queries {
+        let mut timings = Vec::with_capacity(args.repeats);
+        for _ in 0..args.repeats {
+            let request = axum::http::Request::get(uri.as_str())
+                .body(axum::body::Body::empty())
+                .context("building a request")?;
+            let began = Instant::now();
+            let response = runtime.block_on(router.clone().oneshot(request))?;
+            let status = response.status();
+            runtime.block_on(async {
+                use http_body_util::BodyExt;
+                response.into_body().collect().await.map(|_| ())
+            })?;
+            timings.push(began.elapsed());
+            anyhow::ensure!(status.is_success(), "{uri} answered {status}");
+        }
+        report(name, timings);
+    }
+    hub.store.close();
     Ok(())
 }
