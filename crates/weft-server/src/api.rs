@@ -184,8 +184,13 @@ fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_jso
 async fn metrics(State(state): State<ApiState>) -> Response {
     state.queue_depth.set(state.queue_depth() as i64);
     state.store_gauges.refresh(&state.store.stats());
+    openmetrics_response(&state.registry, "metrics")
+}
+
+/// A registry as an OpenMetrics response (`what` names it in the error).
+pub(crate) fn openmetrics_response(registry: &Registry, what: &str) -> Response {
     let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
         Ok(()) => (
             [(
                 CONTENT_TYPE,
@@ -196,7 +201,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
             .into_response(),
         Err(error) => (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding metrics failed: {error}"),
+            format!("encoding {what} failed: {error}"),
         )
             .into_response(),
     }

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -803,20 +802,5 @@ async fn jaeger_metrics(
 
 /// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars.
 async fn span_exposition(State(hub): State<Hub>) -> Response {
-    let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, &hub.exposition.registry) {
-        Ok(()) => (
-            [(
-                CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding span metrics failed: {error}"),
-        )
-            .into_response(),
-    }
+    crate::api::openmetrics_response(&hub.exposition.registry, "span metrics")
 }
