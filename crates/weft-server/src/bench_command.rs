@@ -128,12 +128,6 @@ fn report(name: &str, mut timings: Vec<Duration>) {
     );
 }
 
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
-}
-
 /// A deterministic random-looking ID for a trace (consistent across its spans).
 fn scramble(trace_id: TraceId) -> TraceId {
     let mut state = u128::from_be_bytes(*trace_id.as_bytes());
@@ -166,7 +160,7 @@ fn bench_store(args: StoreBenchArgs) -> anyhow::Result<()> {
         })
         .context("opening the store")?,
     );
-    let end = now_nanos();
+    let end = crate::params::now_unix_nanos();
     let start = end - args.window.as_nanos() as u64;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(args.seed);
     let mut sampled_ids: Vec<TraceId> = Vec::new();
@@ -408,13 +402,12 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
             },
             close_grace: Duration::from_secs(10),
             checkpoint_interval: Duration::from_secs(1),
-            retention,
         },
         &mut prometheus_client::registry::Registry::default(),
     )?;
     let mut processor = MetricsProcessor::new(Arc::clone(&hub));
     let conversion = ConversionOptions::default();
-    let end = now_nanos();
+    let end = crate::params::now_unix_nanos();
     let start = end - args.window.as_nanos() as u64;
     println!(
         "feeding {} spans over {} ending now to the metrics processor",

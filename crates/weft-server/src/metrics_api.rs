@@ -66,7 +66,7 @@ impl Window {
 fn auto_resolution(hub: &MetricsHub, start_secs: u64, end_secs: u64, now_secs: u64) -> Resolution {
     let span = end_secs.saturating_sub(start_secs);
     for resolution in Resolution::ALL {
-        let retained_from = now_secs.saturating_sub(hub.retention_of(resolution).as_secs());
+        let retained_from = now_secs.saturating_sub(hub.store.retention_of(resolution).as_secs());
         if span / resolution.seconds() <= 1_500 && start_secs >= retained_from {
             return resolution;
         }

@@ -23,6 +23,8 @@ use weft_store::metrics::{
 };
 use weft_store::StoreError;
 
+use crate::params::now_unix_nanos;
+
 /// Histogram bounds of `/metrics/spans`, in seconds: the OpenTelemetry spanmetrics connector's
 /// defaults.
 const EXPOSITION_BUCKETS_SECONDS: [f64; 16] = [
@@ -41,9 +43,6 @@ pub(crate) struct MetricsSettings {
     /// How often closed buckets and the processor's state are committed (and so how much of
     /// the bus a restart replays).
     pub checkpoint_interval: Duration,
-    /// Retention of each resolution (in `Resolution::ALL` order), to pick a resolution that
-    /// still holds a query's range.
-    pub retention: [Duration; 3],
 }
 
 type ExemplarLabels = Vec<(&'static str, String)>;
@@ -207,12 +206,6 @@ pub(crate) struct MetricsHub {
     processed_position: AtomicU64,
 }
 
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
-}
-
 impl MetricsHub {
     /// Restores the processor's state from the store's last commit.
     pub(crate) fn open(
@@ -261,20 +254,12 @@ impl MetricsHub {
         }))
     }
 
-    pub(crate) fn retention_of(&self, resolution: Resolution) -> Duration {
-        let index = Resolution::ALL
-            .iter()
-            .position(|candidate| *candidate == resolution)
-            .unwrap_or(0);
-        self.settings.retention[index]
-    }
-
     pub(crate) fn bucket_seconds(&self) -> u64 {
         self.settings.span_metrics.bucket_seconds
     }
 
     fn record(&self, batch: &SpanBatch) {
-        let now = now_nanos();
+        let now = now_unix_nanos();
         let mut live = self.live.lock();
         live.topology.advance_clock(now);
         for span in batch.spans.iter() {
@@ -473,7 +458,7 @@ impl Processor for MetricsProcessor {
     }
 
     fn tick(&mut self) -> Result<(), PipelineError> {
-        self.hub.close_buckets(now_nanos());
+        self.hub.close_buckets(now_unix_nanos());
         if self.last_commit.elapsed() >= self.hub.settings.checkpoint_interval {
             self.commit()?;
         }
@@ -485,7 +470,7 @@ impl Processor for MetricsProcessor {
     }
 
     fn flush(&mut self) -> Result<(), PipelineError> {
-        self.hub.close_buckets_before(now_nanos(), u64::MAX);
+        self.hub.close_buckets_before(now_unix_nanos(), u64::MAX);
         self.commit()
     }
 }

@@ -154,7 +154,6 @@ impl ServeHandle {
                 },
                 close_grace: Duration::from_secs(10),
                 checkpoint_interval: config.metrics_checkpoint_interval,
-                retention: config.metrics_retention,
             },
             &mut registry,
         )

@@ -283,13 +283,11 @@ mod query_apis {
     }
 
     fn hub_settings() -> MetricsSettings {
-        let century = std::time::Duration::from_secs(100 * 365 * 86_400);
         MetricsSettings {
             span_metrics: weft_metrics::SpanMetricsConfig::default(),
             topology: weft_metrics::topology::TopologyConfig::default(),
             close_grace: std::time::Duration::from_secs(10),
             checkpoint_interval: std::time::Duration::from_secs(10),
-            retention: [century; 3],
         }
     }
 
@@ -307,7 +305,7 @@ mod query_apis {
         let spans = Arc::new(weft_codec::spans_from_otlp(fixture(), &conversion).spans);
         store.write(1, Arc::clone(&spans)).unwrap();
         let (metric_store, recovered) = MetricStore::open(MetricStoreConfig {
-            retention: hub_settings().retention,
+            retention: [std::time::Duration::from_secs(100 * 365 * 86_400); 3],
             ..MetricStoreConfig::new(directory.join("metrics"))
         })
         .unwrap();

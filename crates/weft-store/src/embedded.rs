@@ -159,7 +159,7 @@ pub struct EmbeddedStore {
     maintenance: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
-fn now_unix_nanos() -> u64 {
+pub(crate) fn now_unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos() as u64)

@@ -237,10 +237,7 @@ pub struct MetricStore {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
+    crate::embedded::now_unix_nanos() / 1_000_000_000
 }
 
 impl Shared {
@@ -483,6 +480,11 @@ impl MetricStore {
 
     pub fn position(&self) -> u64 {
         self.shared.manifest.lock().position
+    }
+
+    /// How long `resolution` is kept.
+    pub fn retention_of(&self, resolution: Resolution) -> Duration {
+        self.shared.config.retention_of(resolution)
     }
 
     pub fn generation(&self) -> u64 {
