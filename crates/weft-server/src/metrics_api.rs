@@ -17,15 +17,13 @@ use weft_store::metrics::{MetricKey, MetricRow, Resolution};
 
 use crate::jaeger::{envelope, JaegerError};
 use crate::metrics_hub::MetricsHub;
-use crate::params::{
-    now_unix_nanos, parse_go_duration_nanos, parse_time_nanos, parse_u64, ApiError, Params,
-};
+use crate::params::{now_unix_nanos, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, parse_span_kind};
 
 pub(crate) type Hub = Arc<MetricsHub>;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
-const DEFAULT_LOOKBACK_SECS: u64 = 3_600;
+const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * NANOS_PER_SECOND;
 /// Most points one series answer may hold (Prometheus caps range queries at 11,000 too).
 const MAX_POINTS: u64 = 11_000;
 
@@ -59,6 +57,11 @@ impl Window {
         let step = self.step();
         (self.start_secs - self.start_secs % step)..self.end_secs
     }
+
+    /// Seconds the buckets of the range cover (what rates are per).
+    fn seconds(&self) -> u64 {
+        self.end_secs - self.bucket_range().start
+    }
 }
 
 /// The finest resolution that keeps the answer under ~1,500 points and still holds the start of
@@ -75,16 +78,7 @@ fn auto_resolution(hub: &MetricsHub, start_secs: u64, end_secs: u64, now_secs: u
 }
 
 fn window_of(params: &Params, hub: &MetricsHub) -> Result<Window, ApiError> {
-    let now = now_unix_nanos();
-    let end = params.parsed("end", parse_time_nanos)?.unwrap_or(now);
-    let start = match params.parsed("start", parse_time_nanos)? {
-        Some(start) => start,
-        None => end.saturating_sub(
-            params
-                .parsed("lookback", parse_go_duration_nanos)?
-                .unwrap_or(DEFAULT_LOOKBACK_SECS * NANOS_PER_SECOND),
-        ),
-    };
+    let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
     if start >= end {
         return Err(ApiError::invalid(
             "start is not before end: the time range is empty or inverted",
@@ -92,7 +86,12 @@ fn window_of(params: &Params, hub: &MetricsHub) -> Result<Window, ApiError> {
     }
     let (start_secs, end_secs) = (start / NANOS_PER_SECOND, end.div_ceil(NANOS_PER_SECOND));
     let resolution = match params.single("resolution")? {
-        None | Some("auto") => auto_resolution(hub, start_secs, end_secs, now / NANOS_PER_SECOND),
+        None | Some("auto") => auto_resolution(
+            hub,
+            start_secs,
+            end_secs,
+            now_unix_nanos() / NANOS_PER_SECOND,
+        ),
         Some(text) => Resolution::parse(text).ok_or_else(|| {
             ApiError::invalid(format!(
                 "invalid resolution {text:?}: expected auto, 30s, 10m or 1h"
@@ -130,13 +129,13 @@ impl SeriesFilter {
     }
 }
 
-fn series_filter(params: &Params, require_service: bool) -> Result<SeriesFilter, ApiError> {
-    let service = params.single("service")?;
-    if require_service && service.is_none() {
-        return Err(ApiError::invalid("the service parameter is required"));
-    }
+/// The series of the required `service` (optionally one `operation` and `spanKind`).
+fn series_filter(params: &Params) -> Result<SeriesFilter, ApiError> {
+    let service = params
+        .single("service")?
+        .ok_or_else(|| ApiError::invalid("the service parameter is required"))?;
     Ok(SeriesFilter {
-        services: service.map(str::to_owned).into_iter().collect(),
+        services: vec![service.to_owned()],
         operation: params.single("operation")?.map(str::to_owned),
         kinds: params
             .parsed("spanKind", parse_span_kind)?
@@ -214,7 +213,7 @@ const SERIES_PARAMETERS: [&str; 8] = [
 async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw.as_deref(), &SERIES_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
-    let filter = series_filter(&params, true)?;
+    let filter = series_filter(&params)?;
     let by_operation = match params.single("groupBy")? {
         None => false,
         Some("operation") => true,
@@ -238,6 +237,7 @@ async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<
             .merge(&bucket);
     }
     let step = window.step();
+    let empty = Bucket::default();
     let series: Vec<Value> = groups
         .into_iter()
         .map(|(group, buckets)| {
@@ -249,7 +249,6 @@ async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<
                 .bucket_range()
                 .step_by(step as usize)
                 .map(|start| {
-                    let empty = Bucket::default();
                     let bucket = buckets.get(&start).unwrap_or(&empty);
                     let mut point = stats_json(bucket, step);
                     point["timeUnixSeconds"] = json!(start);
@@ -261,7 +260,7 @@ async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<
                 "serviceName": service,
                 "operation": group.as_ref().map(|(name, _)| name.clone()),
                 "spanKind": group.as_ref().map(|(_, kind)| SpanKind::from_otlp(*kind).as_str()),
-                "totals": stats_json(&total, window.end_secs - window.bucket_range().start),
+                "totals": stats_json(&total, window.seconds()),
                 "points": points,
             })
         })
@@ -288,7 +287,7 @@ async fn top_operations(
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw.as_deref(), &TOP_OPERATION_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
-    let filter = series_filter(&params, true)?;
+    let filter = series_filter(&params)?;
     let sort_by = params.single("sortBy")?.unwrap_or("calls").to_owned();
     let quantile = match sort_by.as_str() {
         "calls" | "errors" | "errorRate" => None,
@@ -327,7 +326,7 @@ async fn top_operations(
             .total_cmp(&rank(left))
             .then_with(|| left_key.cmp(right_key))
     });
-    let seconds = window.end_secs - window.bucket_range().start;
+    let seconds = window.seconds();
     let operations: Vec<Value> = ranked
         .into_iter()
         .take(limit)
@@ -362,7 +361,7 @@ async fn exemplars(
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw.as_deref(), &EXEMPLAR_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
-    let filter = series_filter(&params, true)?;
+    let filter = series_filter(&params)?;
     let reason = params.parsed("reason", |text| {
         ExemplarReason::ALL
             .into_iter()
@@ -490,7 +489,7 @@ async fn topology(
         .as_ref()
         .map(|center| neighbourhood(&edges, center, hops));
     let included = |service: &str| kept.as_ref().is_none_or(|kept| kept.contains(service));
-    let seconds = window.end_secs - window.bucket_range().start;
+    let seconds = window.seconds();
     // Service -> (uninstrumented, calls it served)
     let mut nodes: BTreeMap<String, (bool, Bucket)> = BTreeMap::new();
     for (_, key, bucket) in &servers {
@@ -560,12 +559,19 @@ fn jaeger_millis(params: &Params, key: &str) -> Result<Option<u64>, ApiError> {
     params.parsed(key, parse_u64)
 }
 
-/// A Jaeger range: `endTs` and `lookback` in milliseconds.
-fn jaeger_window(
+/// A Jaeger range: `endTs` (default now) and `lookback` in milliseconds, and the window of
+/// buckets that answers it.
+struct JaegerRange {
+    end_ms: u64,
+    lookback_ms: u64,
+    window: Window,
+}
+
+fn jaeger_range(
     hub: &MetricsHub,
     params: &Params,
     default_lookback_ms: u64,
-) -> Result<Window, ApiError> {
+) -> Result<JaegerRange, ApiError> {
     let now_ms = now_unix_nanos() / 1_000_000;
     let end_ms = jaeger_millis(params, "endTs")?.unwrap_or(now_ms);
     let lookback_ms = jaeger_millis(params, "lookback")?.unwrap_or(default_lookback_ms);
@@ -574,10 +580,14 @@ fn jaeger_window(
     if start_secs >= end_secs {
         return Err(ApiError::invalid("lookback must be positive"));
     }
-    Ok(Window {
-        start_secs,
-        end_secs,
-        resolution: auto_resolution(hub, start_secs, end_secs, now_ms / 1_000),
+    Ok(JaegerRange {
+        end_ms,
+        lookback_ms,
+        window: Window {
+            start_secs,
+            end_secs,
+            resolution: auto_resolution(hub, start_secs, end_secs, now_ms / 1_000),
+        },
     })
 }
 
@@ -586,7 +596,7 @@ async fn jaeger_dependencies(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &["endTs", "lookback", "service"])?;
-    let window = jaeger_window(&hub, &params, 24 * 3_600_000)?;
+    let window = jaeger_range(&hub, &params, 24 * 3_600_000)?.window;
     let service = params.single("service")?.map(str::to_owned);
     let rows = blocking(move || edge_rows(&hub, window)).await?;
     let links: Vec<Value> = service_edges(&rows)
@@ -706,9 +716,11 @@ async fn jaeger_metrics(
         .unwrap_or(false);
     let step_ms = jaeger_millis(&params, "step")?.unwrap_or(5_000).max(1);
     let rate_per_ms = jaeger_millis(&params, "ratePer")?.unwrap_or(600_000).max(1);
-    let window = jaeger_window(&hub, &params, 3_600_000)?;
-    let end_ms = jaeger_millis(&params, "endTs")?.unwrap_or(now_unix_nanos() / 1_000_000);
-    let lookback_ms = jaeger_millis(&params, "lookback")?.unwrap_or(3_600_000);
+    let JaegerRange {
+        end_ms,
+        lookback_ms,
+        window,
+    } = jaeger_range(&hub, &params, 3_600_000)?;
     if lookback_ms / step_ms > MAX_POINTS {
         return Err(
             ApiError::invalid(format!("lookback / step exceeds {MAX_POINTS} points")).into(),

@@ -120,6 +120,22 @@ impl Params {
             .map(|(_, value)| value.as_str())
     }
 
+    /// `start` and `end` (Unix nanoseconds or RFC 3339): `end` defaults to now, `start` to
+    /// `end - lookback` (a Go duration, else `default_lookback_nanos`).
+    pub(crate) fn time_range(&self, default_lookback_nanos: u64) -> Result<(u64, u64), ApiError> {
+        let end = self
+            .parsed("end", parse_time_nanos)?
+            .unwrap_or_else(now_unix_nanos);
+        let start = match self.parsed("start", parse_time_nanos)? {
+            Some(start) => start,
+            None => end.saturating_sub(
+                self.parsed("lookback", parse_go_duration_nanos)?
+                    .unwrap_or(default_lookback_nanos),
+            ),
+        };
+        Ok((start, end))
+    }
+
     pub(crate) fn parsed<T>(
         &self,
         key: &str,

@@ -15,8 +15,8 @@ use weft_store::{SearchQuery, SpanStore, StatusFilter, TraceQuery, TraceSummary}
 
 use crate::distinct::DistinctValues;
 use crate::params::{
-    now_unix_nanos, parse_go_duration_nanos, parse_time_nanos, parse_trace_id, parse_u64,
-    split_attribute, ApiError, Params,
+    parse_go_duration_nanos, parse_time_nanos, parse_trace_id, parse_u64, split_attribute,
+    ApiError, Params,
 };
 
 pub(crate) type Store = Arc<dyn SpanStore>;
@@ -188,16 +188,7 @@ const SEARCH_PARAMETERS: [&str; 17] = [
 ];
 
 fn search_query(params: &Params) -> Result<SearchQuery, ApiError> {
-    let now = now_unix_nanos();
-    let end = params.parsed("end", parse_time_nanos)?.unwrap_or(now);
-    let start = match params.parsed("start", parse_time_nanos)? {
-        Some(start) => start,
-        None => end.saturating_sub(
-            params
-                .parsed("lookback", parse_go_duration_nanos)?
-                .unwrap_or(DEFAULT_LOOKBACK_NANOS),
-        ),
-    };
+    let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
     let mut status = params.parsed("status", |text| match text {
         "error" => Ok(StatusFilter::Error),
         "ok" => Ok(StatusFilter::Ok),
