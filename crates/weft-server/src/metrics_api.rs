@@ -474,14 +474,18 @@ async fn topology(
                 .map_err(|_| "expected true or false".to_owned())
         })?
         .unwrap_or(false);
-    let (rows, servers) = blocking(move || {
-        let rows = edge_rows(&hub, window)?;
-        let filter = SeriesFilter {
-            services: Vec::new(),
-            operation: None,
-            kinds: vec![SpanKind::Server, SpanKind::Consumer],
+    // One read of the files: the edges, and the server/consumer series whose calls size nodes.
+    let (rows, servers): (Vec<MetricRow>, Vec<MetricRow>) = blocking(move || {
+        let served = |key: &MetricKey| match key {
+            MetricKey::Span(series) => {
+                matches!(series.span_kind(), SpanKind::Server | SpanKind::Consumer)
+            }
+            MetricKey::Edge(_) => true,
         };
-        Ok((rows, span_rows(&hub, window, &filter)?))
+        let rows = hub.rows(window.resolution, window.bucket_range(), &served)?;
+        Ok(rows
+            .into_iter()
+            .partition(|row| matches!(row.key, MetricKey::Edge(_))))
     })
     .await?;
     let edges = service_edges(&rows);
@@ -492,13 +496,15 @@ async fn topology(
     let seconds = window.seconds();
     // Service -> (uninstrumented, calls it served)
     let mut nodes: BTreeMap<String, (bool, Bucket)> = BTreeMap::new();
-    for (_, key, bucket) in &servers {
-        if included(&key.service_name) {
-            nodes
-                .entry(key.service_name.clone())
-                .or_default()
-                .1
-                .merge(bucket);
+    for row in &servers {
+        if let MetricKey::Span(key) = &row.key {
+            if included(&key.service_name) {
+                nodes
+                    .entry(key.service_name.clone())
+                    .or_default()
+                    .1
+                    .merge(&row.bucket);
+            }
         }
     }
     let mut edge_list = Vec::new();
