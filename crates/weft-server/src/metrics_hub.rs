@@ -337,30 +337,30 @@ impl MetricsHub {
 
     /// Commits the closed buckets with the processor's state at the last processed position.
     fn commit(&self) -> Result<(), StoreError> {
+        // Only the snapshot needs the lock; encoding and compressing it would hold up queries.
         let (rows, state, position) = {
             let live = self.live.lock();
             let state = ProcessorState {
                 span_metrics: live.span_metrics.snapshot(),
                 topology: live.topology.snapshot(),
             };
-            let encoded = postcard::to_stdvec(&state)
-                .map_err(|error| StoreError::Corrupt(format!("encoding metric state: {error}")))?;
-            let compressed = zstd::encode_all(encoded.as_slice(), 3).map_err(|error| {
-                StoreError::Corrupt(format!("compressing metric state: {error}"))
-            })?;
             (
                 live.pending.clone(),
-                compressed,
+                state,
                 self.processed_position.load(Ordering::Acquire),
             )
         };
         if position <= self.store.position() && rows.is_empty() {
             return Ok(());
         }
+        let encoded = postcard::to_stdvec(&state)
+            .map_err(|error| StoreError::Corrupt(format!("encoding metric state: {error}")))?;
+        let compressed = zstd::encode_all(encoded.as_slice(), 3)
+            .map_err(|error| StoreError::Corrupt(format!("compressing metric state: {error}")))?;
         let generation = self.store.commit(MetricCheckpoint {
             position,
             rows,
-            state,
+            state: compressed,
         })?;
         let mut live = self.live.lock();
         // Only this (pipeline) thread adds to `pending`, so everything in it was committed.
