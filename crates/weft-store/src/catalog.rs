@@ -178,13 +178,18 @@ impl Catalog {
                 continue;
             }
             let service = match self.services.get_mut(&span.service_name) {
-                Some(service) => service,
-                None => self.services.entry(span.service_name.clone()).or_default(),
+                Some(service) => {
+                    service.seen.touch(seen);
+                    service
+                }
+                None => self
+                    .services
+                    .entry(span.service_name.clone())
+                    .or_insert_with(|| ServiceEntry {
+                        seen: Seen::at(seen),
+                        ..ServiceEntry::default()
+                    }),
             };
-            if service.seen == Seen::default() {
-                service.seen = Seen::at(seen);
-            }
-            service.seen.touch(seen);
             let kind = span.kind.to_otlp();
             match service
                 .operations
