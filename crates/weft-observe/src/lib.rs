@@ -82,3 +82,15 @@ pub struct ComponentMetrics {
     pub errors: Counter,
     pub lag_records: Gauge,
 }
+
+/// Registers gauges given as (name, help, gauge).
+pub fn register_gauges(registry: &mut Registry, gauges: &[(&str, &str, &Gauge)]) {
+    for (name, help, gauge) in gauges {
+        registry.register(*name, *help, (*gauge).clone());
+    }
+}
+
+/// Sets a gauge to a count (saturating at `i64::MAX`, the gauge's range).
+pub fn set_count(gauge: &Gauge, value: u64) {
+    gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+}

@@ -93,16 +93,12 @@ impl StoreGauges {
                 &gauges.maintenance_errors,
             ),
         ];
-        for (name, help, gauge) in entries {
-            registry.register(name, help, gauge.clone());
-        }
+        weft_observe::register_gauges(registry, &entries);
         gauges
     }
 
     fn refresh(&self, stats: &StoreStats) {
-        let set = |gauge: &Gauge, value: u64| {
-            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
-        };
+        let set = weft_observe::set_count;
         set(&self.partitions, stats.partitions);
         set(&self.segments, stats.segments);
         set(&self.segment_rows, stats.segment_rows);

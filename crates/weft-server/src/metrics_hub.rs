@@ -178,9 +178,7 @@ impl HubMetrics {
                 &metrics.evicted_topology_spans,
             ),
         ];
-        for (name, help, gauge) in gauges {
-            registry.register(name, help, gauge.clone());
-        }
+        weft_observe::register_gauges(registry, &gauges);
         registry.register(
             "weft_metric_commits",
             "Commits of closed metric buckets and processor state",
@@ -312,7 +310,7 @@ impl MetricsHub {
     }
 
     fn refresh_gauges(&self, live: &Live) {
-        let set = |gauge: &Gauge, value: u64| gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        let set = weft_observe::set_count;
         set(
             &self.metrics.overflowed_spans,
             live.span_metrics.overflowed_spans(),
