@@ -499,15 +499,21 @@ impl MetricStore {
         }
         let shared = &self.shared;
         let mut files = Vec::new();
+        // Each resolution rolls up the one before (finest first); merged rows come out sorted by
+        // bucket start, so a window's rows are one contiguous run.
+        let mut rows = checkpoint.rows;
         for resolution in Resolution::ALL {
-            let mut windows: BTreeMap<u64, Vec<MetricRow>> = BTreeMap::new();
-            for row in merge_rows(checkpoint.rows.iter().cloned(), resolution.seconds()) {
-                let window = row.start_secs - row.start_secs % resolution.window_seconds();
-                windows.entry(window).or_default().push(row);
-            }
-            for (window_start, rows) in windows {
+            rows = merge_rows(rows, resolution.seconds());
+            let window_of =
+                |row: &MetricRow| row.start_secs - row.start_secs % resolution.window_seconds();
+            for window_rows in rows.chunk_by(|left, right| window_of(left) == window_of(right)) {
                 let id = shared.take_ids(1);
-                files.push(shared.write_file(id, resolution, window_start, &rows)?);
+                files.push(shared.write_file(
+                    id,
+                    resolution,
+                    window_of(&window_rows[0]),
+                    window_rows,
+                )?);
             }
         }
         let mut manifest = shared.manifest.lock();
