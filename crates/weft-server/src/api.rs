@@ -173,6 +173,7 @@ fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_jso
         "commits": stats.commits,
         "compactions": stats.compactions,
         "windowsDropped": stats.windows_dropped,
+        "maintenanceErrors": stats.maintenance_errors,
         "committedPosition": stats.position,
     })
 }

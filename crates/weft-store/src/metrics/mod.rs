@@ -207,6 +207,8 @@ pub struct MetricStoreStats {
     pub commits: u64,
     pub compactions: u64,
     pub windows_dropped: u64,
+    /// Failed compaction or retention runs (each retried at the next run).
+    pub maintenance_errors: u64,
     pub position: u64,
 }
 
@@ -226,6 +228,9 @@ struct Shared {
     commits: AtomicU64,
     compactions: AtomicU64,
     windows_dropped: AtomicU64,
+    maintenance_errors: AtomicU64,
+    /// Held by a maintenance run (the thread's, or `maintain_now`'s).
+    maintenance_running: Mutex<()>,
     stop: Mutex<bool>,
     wake: Condvar,
 }
@@ -377,11 +382,16 @@ impl Shared {
     }
 
     fn maintain(&self) {
+        // Compaction picks its inputs from a manifest snapshot: two runs at once would merge the
+        // same files and one would find its inputs deleted by the other.
+        let _one_at_a_time = self.maintenance_running.lock();
         let now = now_secs();
         if let Err(error) = self.apply_retention(now) {
+            self.maintenance_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(%error, "metric retention failed; will retry");
         }
         if let Err(error) = self.compact(now) {
+            self.maintenance_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(%error, "metric compaction failed; will retry");
         }
     }
@@ -447,6 +457,8 @@ impl MetricStore {
             commits: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
             windows_dropped: AtomicU64::new(0),
+            maintenance_errors: AtomicU64::new(0),
+            maintenance_running: Mutex::new(()),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -589,6 +601,7 @@ impl MetricStore {
             commits: self.shared.commits.load(Ordering::Relaxed),
             compactions: self.shared.compactions.load(Ordering::Relaxed),
             windows_dropped: self.shared.windows_dropped.load(Ordering::Relaxed),
+            maintenance_errors: self.shared.maintenance_errors.load(Ordering::Relaxed),
             position: manifest.position,
         }
     }

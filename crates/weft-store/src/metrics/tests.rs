@@ -291,3 +291,48 @@ fn files_a_crash_left_unlisted_are_deleted_at_open() {
         .iter()
         .any(|name| name.contains("-99.") || name == "STATE-2.bin"));
 }
+
+#[test]
+fn maintenance_runs_one_at_a_time_so_a_compaction_never_loses_its_inputs() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = MetricStoreConfig {
+        // The background thread runs all the time, racing the explicit runs below.
+        maintenance_interval: Duration::from_millis(1),
+        compaction_files: 2,
+        ..MetricStoreConfig::new(directory.path())
+    };
+    let (store, _) = MetricStore::open(config).unwrap();
+    let now = now_secs();
+    let current = now - now % 30;
+    let store = std::sync::Arc::new(store);
+    let racer = {
+        let store = std::sync::Arc::clone(&store);
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                store.maintain_now();
+            }
+        })
+    };
+    for index in 0..200u64 {
+        store
+            .commit(MetricCheckpoint {
+                position: index + 1,
+                rows: vec![MetricRow {
+                    start_secs: current,
+                    key: MetricKey::Span(series("GET /")),
+                    bucket: bucket(&[index + 1], index as u8),
+                }],
+                state: Vec::new(),
+            })
+            .unwrap();
+        store.maintain_now();
+    }
+    racer.join().unwrap();
+    store.maintain_now();
+    assert_eq!(store.stats().maintenance_errors, 0, "{:?}", store.stats());
+    for resolution in Resolution::ALL {
+        let rows = everything(&store, resolution);
+        assert_eq!(calls_by_start(&rows).len(), 1);
+        assert_eq!(rows[0].bucket.calls, 200, "{resolution:?}");
+    }
+}
