@@ -718,7 +718,16 @@ impl Inner {
         &self,
         wanted: impl Fn(u64) -> bool,
     ) -> (Vec<Arc<Memtable>>, Vec<PartitionSegments>) {
-        let state = self.state.read();
+        Self::snapshot_of(&self.state.read(), wanted)
+    }
+
+    /// The frozen memtables and segments of `state`. A reader that also reads the active
+    /// memtable must do so under the same lock: between two acquisitions the active memtable
+    /// can be frozen or flushed, and its spans would be read twice.
+    fn snapshot_of(
+        state: &State,
+        wanted: impl Fn(u64) -> bool,
+    ) -> (Vec<Arc<Memtable>>, Vec<PartitionSegments>) {
         let memtables = state.frozen.iter().rev().cloned().collect();
         let partitions = state
             .partitions
@@ -781,8 +790,7 @@ impl Inner {
         let (memtables, partitions) = {
             let state = self.state.read();
             state.active.trace(&query.trace_id).for_each(&mut take);
-            drop(state);
-            self.snapshot(&in_window)
+            Self::snapshot_of(&state, &in_window)
         };
         for memtable in &memtables {
             memtable.trace(&query.trace_id).for_each(&mut take);
@@ -1018,8 +1026,8 @@ impl SpanStore for EmbeddedStore {
                     candidates.offer(span.trace_id, span.start_time_unix_nanos);
                 }
             }
+            let snapshot = Inner::snapshot_of(&state, in_range);
             drop(state);
-            let snapshot = self.inner.snapshot(in_range);
             accept(candidates, &mut result)?;
             snapshot
         };

@@ -973,3 +973,43 @@ fn a_catalog_stored_before_first_seen_and_counts_existed_still_loads() {
         vec![("/".to_owned(), 0), ("/cart".to_owned(), 0)]
     );
 }
+
+/// Regression: a trace lookup read the active memtable, released the lock and took the frozen
+/// memtables and segments under a second lock; a freeze or flush in between showed the active
+/// spans twice (seen as "trace has a span twice" in the kill -9 end-to-end test under load).
+#[test]
+fn a_trace_read_during_freezes_and_flushes_never_shows_a_span_twice() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EmbeddedStore::open(config(directory.path())).expect("open"));
+    let template = generated(60, 1, now_nanos()).remove(0);
+    let trace_id = template.trace_id;
+    let rounds = 40u64;
+    let spans_per_round = 1_000u64;
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            for round in 0..rounds {
+                let spans: Vec<Span> = (0..spans_per_round)
+                    .map(|index| {
+                        let mut span = template.clone();
+                        let unique = round * spans_per_round + index + 1;
+                        span.span_id = weft_model::SpanId::from_bytes(unique.to_be_bytes());
+                        span
+                    })
+                    .collect();
+                store.write(round + 1, Arc::new(spans)).expect("write");
+                store.flush().expect("flush");
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let found = store.trace(&TraceQuery::new(trace_id)).expect("trace");
+        let unique: std::collections::HashSet<_> = found.iter().map(|span| span.span_id).collect();
+        assert_eq!(unique.len(), found.len(), "read {reads} shows a span twice");
+        reads += 1;
+    }
+    writer.join().expect("writer");
+    let found = store.trace(&TraceQuery::new(trace_id)).expect("trace");
+    assert_eq!(found.len() as u64, rounds * spans_per_round);
+}

@@ -409,10 +409,21 @@ async fn metrics_survive_kill_9_without_losing_or_double_counting_a_span() {
     let first = generated_batches(45, 20, 5);
     send(&weft, &first).await;
     wait_for_operations(&weft, &expected_operations(&spans_of(&first)), "30s").await;
-    // Let at least one commit land with state, so the restart restores it and replays the rest.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while weft.metric("weft_metric_commits_total").await < 2.0 {
-        assert!(Instant::now() < deadline, "no metric commit");
+    // Wait for a commit that covers every record of `first`, so the restart restores state
+    // and replays only `second`. (Waiting for a count of commits raced the 30 s buckets: a
+    // commit with no new position and no closed bucket is skipped.)
+    let (_, health) = weft.get_json("/health").await;
+    let written = health["wal"]["writtenLsn"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, health) = weft.get_json("/health").await;
+        if health["metrics"]["committedPosition"].as_u64().unwrap() >= written {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no metric commit covers position {written}: {health}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let second = generated_batches(46, 20, 5);
