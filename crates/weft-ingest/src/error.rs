@@ -55,6 +55,7 @@ pub fn http_status(code: ErrorCode) -> http::StatusCode {
         ErrorCode::NotFound => http::StatusCode::NOT_FOUND,
         ErrorCode::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Unimplemented => http::StatusCode::NOT_IMPLEMENTED,
     }
 }
 
@@ -71,5 +72,6 @@ pub fn grpc_code(code: ErrorCode) -> tonic::Code {
         ErrorCode::RequestTimeout => tonic::Code::DeadlineExceeded,
         ErrorCode::Unavailable => tonic::Code::Unavailable,
         ErrorCode::Internal => tonic::Code::Internal,
+        ErrorCode::Unimplemented => tonic::Code::Unimplemented,
     }
 }

@@ -18,4 +18,6 @@ pub enum ErrorCode {
     Unavailable,
     /// A bug or an I/O failure on Weft's side.
     Internal,
+    /// The feature is turned off on this node (for example `--no-stream-metrics`).
+    Unimplemented,
 }

@@ -26,7 +26,8 @@ pub(crate) struct ApiState {
     pub queue_depth: Gauge,
     pub store: Store,
     pub store_gauges: StoreGauges,
-    pub metrics: crate::metrics_api::Hub,
+    /// `None` with `--no-stream-metrics`.
+    pub metrics: Option<crate::metrics_api::Hub>,
 }
 
 /// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
@@ -123,7 +124,10 @@ pub(crate) fn router(state: ApiState) -> Router {
     let queries = query_api::router()
         .merge(jaeger::router())
         .with_state(Arc::clone(&state.store))
-        .merge(crate::metrics_api::router().with_state(Arc::clone(&state.metrics)));
+        .merge(match &state.metrics {
+            Some(hub) => crate::metrics_api::router().with_state(Arc::clone(hub)),
+            None => crate::metrics_api::disabled_router(),
+        });
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -145,7 +149,10 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "queueDepthRecords": state.queue_depth(),
         },
         "store": store_json(&state.store.stats()),
-        "metrics": metric_store_json(&state.metrics.store.stats()),
+        "metrics": state
+            .metrics
+            .as_ref()
+            .map(|hub| metric_store_json(&hub.store.stats())),
     }))
 }
 

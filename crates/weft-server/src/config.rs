@@ -212,6 +212,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_TOPOLOGY_PAIRING_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub topology_pairing_timeout: Option<Duration>,
 
+    /// Turn the stream metrics off: no span metrics, exemplars or topology are computed (the
+    /// metric and topology endpoints answer 501). For measuring what they cost, or for a node
+    /// that only stores spans.
+    #[arg(long, env = "WEFT_NO_STREAM_METRICS")]
+    pub no_stream_metrics: bool,
+
     /// Test hook: abort the process at this store step (crash tests).
     #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
     pub store_crash_point: Option<String>,
@@ -269,6 +275,7 @@ pub struct FileConfig {
     pub alert_error_rate: Option<f64>,
     pub alert_latency: Option<String>,
     pub topology_pairing_timeout: Option<String>,
+    pub stream_metrics: Option<bool>,
     pub demo: Option<bool>,
     pub demo_rate: Option<f64>,
     pub capture_file: Option<PathBuf>,
@@ -312,6 +319,7 @@ pub struct ServeConfig {
     pub alert_error_rate: f64,
     pub alert_latency: Duration,
     pub topology_pairing_timeout: Duration,
+    pub stream_metrics: bool,
     pub store_crash_point: Option<String>,
     pub demo: bool,
     pub demo_spans_per_second: f64,
@@ -502,6 +510,7 @@ impl ServeConfig {
                     &file.topology_pairing_timeout,
                 )?)
                 .unwrap_or(Duration::from_secs(10)),
+            stream_metrics: !args.no_stream_metrics && file.stream_metrics.unwrap_or(true),
             store_crash_point: args.store_crash_point,
             demo: args.demo || file.demo.unwrap_or(false),
             demo_spans_per_second: args.demo_rate.or(file.demo_rate).unwrap_or(200.0),

@@ -39,6 +39,34 @@ pub(crate) fn router() -> Router<Hub> {
         .route("/metrics/spans", get(span_exposition))
 }
 
+/// The same endpoints on a node started with `--no-stream-metrics`: each answers 501 in its
+/// API's envelope (Jaeger's own query service answers its metric endpoints the same way when
+/// its metrics storage is off), so a dashboard shows why it is empty instead of an empty chart.
+pub(crate) fn disabled_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    const MESSAGE: &str = "stream metrics are disabled on this node (--no-stream-metrics)";
+    let weft = || async {
+        ApiError {
+            code: weft_model::ErrorCode::Unimplemented,
+            message: MESSAGE.into(),
+        }
+    };
+    let jaeger = || async {
+        JaegerError(ApiError {
+            code: weft_model::ErrorCode::Unimplemented,
+            message: MESSAGE.into(),
+        })
+    };
+    Router::new()
+        .route("/api/v1/metrics/series", get(weft))
+        .route("/api/v1/metrics/operations", get(weft))
+        .route("/api/v1/metrics/exemplars", get(weft))
+        .route("/api/v1/topology", get(weft))
+        .route("/api/dependencies", get(jaeger))
+        .route("/api/metrics/minstep", get(jaeger))
+        .route("/api/metrics/{kind}", get(jaeger))
+        .route("/metrics/spans", get(weft))
+}
+
 /// A time range in whole seconds, `[start, end)`, and the resolution that answers it.
 #[derive(Debug, Clone, Copy)]
 struct Window {

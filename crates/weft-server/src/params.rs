@@ -45,6 +45,7 @@ impl ApiError {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unimplemented => "unimplemented",
         }
     }
 }

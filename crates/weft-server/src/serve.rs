@@ -44,7 +44,7 @@ pub struct ServeHandle {
     pipeline: PipelineHandle,
     wal: Wal,
     store: Arc<EmbeddedStore>,
-    metrics: Arc<MetricsHub>,
+    metrics: Option<Arc<MetricsHub>>,
     _data_dir_lock: File,
 }
 
@@ -80,6 +80,44 @@ fn loopback_of(address: SocketAddr) -> SocketAddr {
     } else {
         address
     }
+}
+
+/// Opens the metric store and restores the metrics processor's state from its last commit.
+fn open_metrics_hub(
+    config: &ServeConfig,
+    registry: &mut Registry,
+) -> anyhow::Result<Arc<MetricsHub>> {
+    let (metric_store, recovered_metrics) = MetricStore::open(MetricStoreConfig {
+        retention: config.metrics_retention,
+        ..MetricStoreConfig::new(config.data_dir.join("metrics"))
+    })
+    .context("opening the metric store")?;
+    MetricsHub::open(
+        metric_store,
+        recovered_metrics.state,
+        MetricsSettings {
+            span_metrics: SpanMetricsConfig {
+                extra_dimensions: config.metrics_dimensions.clone(),
+                max_series_per_service: config.metrics_max_series_per_service,
+                exemplars: ExemplarPolicy {
+                    keywords: config.exemplar_keywords.clone(),
+                    alert_error_rate: config.alert_error_rate,
+                    alert_latency_nanos: config.alert_latency.as_nanos() as u64,
+                    ..ExemplarPolicy::default()
+                },
+                ..SpanMetricsConfig::default()
+            },
+            topology: TopologyConfig {
+                pairing_timeout_nanos: config.topology_pairing_timeout.as_nanos() as u64,
+                clock_from_spans: false,
+                ..TopologyConfig::default()
+            },
+            close_grace: Duration::from_secs(10),
+            checkpoint_interval: config.metrics_checkpoint_interval,
+        },
+        registry,
+    )
+    .context("restoring the metric processor")
 }
 
 impl ServeHandle {
@@ -127,37 +165,12 @@ impl ServeHandle {
             .context("opening the span store")?,
         );
         let store_gauges = StoreGauges::register(&mut registry);
-        let (metric_store, recovered_metrics) = MetricStore::open(MetricStoreConfig {
-            retention: config.metrics_retention,
-            ..MetricStoreConfig::new(config.data_dir.join("metrics"))
-        })
-        .context("opening the metric store")?;
-        let metrics_hub = MetricsHub::open(
-            metric_store,
-            recovered_metrics.state,
-            MetricsSettings {
-                span_metrics: SpanMetricsConfig {
-                    extra_dimensions: config.metrics_dimensions.clone(),
-                    max_series_per_service: config.metrics_max_series_per_service,
-                    exemplars: ExemplarPolicy {
-                        keywords: config.exemplar_keywords.clone(),
-                        alert_error_rate: config.alert_error_rate,
-                        alert_latency_nanos: config.alert_latency.as_nanos() as u64,
-                        ..ExemplarPolicy::default()
-                    },
-                    ..SpanMetricsConfig::default()
-                },
-                topology: TopologyConfig {
-                    pairing_timeout_nanos: config.topology_pairing_timeout.as_nanos() as u64,
-                    clock_from_spans: false,
-                    ..TopologyConfig::default()
-                },
-                close_grace: Duration::from_secs(10),
-                checkpoint_interval: config.metrics_checkpoint_interval,
-            },
-            &mut registry,
-        )
-        .context("restoring the metric processor")?;
+        let metrics_hub = if config.stream_metrics {
+            Some(open_metrics_hub(&config, &mut registry)?)
+        } else {
+            tracing::info!("stream metrics are off (--no-stream-metrics)");
+            None
+        };
 
         let mut pipeline = Pipeline::new(
             PipelineOptions {
@@ -168,7 +181,9 @@ impl ServeHandle {
             &mut registry,
         );
         pipeline.add(Box::new(StoreWriter::new(store.clone())));
-        pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(&metrics_hub))));
+        if let Some(hub) = &metrics_hub {
+            pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(hub))));
+        }
         if let Some(path) = &config.capture_file {
             pipeline.add(Box::new(
                 CaptureSink::open(path, config.capture_flush_interval)
@@ -235,7 +250,7 @@ impl ServeHandle {
             queue_depth,
             store: store.clone(),
             store_gauges,
-            metrics: Arc::clone(&metrics_hub),
+            metrics: metrics_hub.clone(),
         };
 
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -328,7 +343,9 @@ impl ServeHandle {
         let metrics = self.metrics;
         tokio::task::spawn_blocking(move || {
             let drained = pipeline.shutdown();
-            metrics.store.close();
+            if let Some(metrics) = metrics {
+                metrics.store.close();
+            }
             let closed = store.close();
             wal.close();
             drained?;

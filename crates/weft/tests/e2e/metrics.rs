@@ -438,3 +438,71 @@ async fn metrics_survive_kill_9_without_losing_or_double_counting_a_span() {
     wait_for_operations(&weft, &expected_operations(&spans), "30s").await;
     wait_for_edges(&weft, &expected_edges(&spans)).await;
 }
+
+#[tokio::test]
+async fn with_stream_metrics_off_spans_are_stored_and_metric_endpoints_answer_501() {
+    let dir = tempfile::tempdir().unwrap();
+    let weft = Weft::start(dir.path(), &["--no-stream-metrics"]);
+    let batches = generated_batches(48, 5, 4);
+    send(&weft, &batches).await;
+    let spans = spans_of(&batches);
+    let trace_id = spans[0].trace_id.to_string();
+    let expected = spans
+        .iter()
+        .filter(|span| span.trace_id == spans[0].trace_id)
+        .count();
+    weft.wait_for_trace(&trace_id, expected).await;
+    for path in [
+        "/api/v1/metrics/series?service=frontend",
+        "/api/v1/metrics/operations?service=frontend",
+        "/api/v1/topology",
+        "/metrics/spans",
+    ] {
+        let (status, body) = weft.get_json(path).await;
+        assert_eq!(status, 501, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "unimplemented", "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--no-stream-metrics"),
+            "{path}: {body}"
+        );
+    }
+    for path in [
+        "/api/dependencies?endTs=0",
+        "/api/metrics/calls?service=frontend",
+    ] {
+        let (status, body) = weft.get_json(path).await;
+        assert_eq!(status, 501, "{path}: {body}");
+        assert_eq!(body["errors"][0]["code"], 501, "{path}: {body}");
+    }
+    let (_, health) = weft.get_json("/health").await;
+    assert!(health["metrics"].is_null(), "{health}");
+    assert!(
+        !dir.path().join("metrics").exists(),
+        "no metric store is opened"
+    );
+    // Only the store processes the bus, so it alone decides what the WAL may release.
+    let processors: Vec<(String, f64)> = weft
+        .metrics()
+        .await
+        .into_iter()
+        .filter(|(name, _)| {
+            name.starts_with("weft_component_received_spans_total")
+                && name.contains("kind=\"processor\"")
+        })
+        .collect();
+    let received_by = |component: &str| {
+        processors
+            .iter()
+            .find(|(name, _)| name.contains(&format!("component=\"{component}\"")))
+            .map(|(_, value)| *value)
+    };
+    assert_eq!(
+        received_by("store"),
+        Some(spans.len() as f64),
+        "{processors:?}"
+    );
+    assert_eq!(received_by("metrics"), None, "{processors:?}");
+}
