@@ -105,11 +105,13 @@ print(f"protobuf bytes per span {wal_bytes / accepted:.0f}")
 print(f"batches per group commit {records / commits:.1f}")
 ingest = sum(seconds_ for name, seconds_ in thread_cpu.items() if name != "weft-pipeline")
 pipeline = thread_cpu.get("weft-pipeline", 0.0)
-ingest -= thread_cpu.get("weft-store", 0.0) + thread_cpu.get("weft-compaction", 0.0)
+metric_store = sum(seconds_ for name, seconds_ in thread_cpu.items() if name.startswith("weft-metric-st"))
+ingest -= thread_cpu.get("weft-store", 0.0) + thread_cpu.get("weft-compaction", 0.0) + metric_store
 print(f"  ingest -> durable wal  {ingest:.2f} cpu-s -> {accepted / ingest:,.0f} spans per cpu-second (receivers, wal writer, runtime)")
-print(f"  pipeline (decode+convert+memtable) {pipeline:.2f} cpu-s -> {accepted / max(pipeline, 1e-9):,.0f} spans per cpu-second")
+print(f"  pipeline (decode+convert+memtable+stream metrics) {pipeline:.2f} cpu-s -> {accepted / max(pipeline, 1e-9):,.0f} spans per cpu-second")
 store = thread_cpu.get("weft-store", 0.0) + thread_cpu.get("weft-compaction", 0.0)
 print(f"  store (flush+compaction) {store:.2f} cpu-s -> {accepted / max(store, 1e-9):,.0f} spans per cpu-second")
+print(f"  metric store (compaction+retention) {metric_store:.2f} cpu-s")
 for name, seconds_ in sorted(thread_cpu.items(), key=lambda item: -item[1]):
     print(f"    thread {name:<18} {seconds_:6.2f} cpu-s")
 PY

@@ -21,7 +21,7 @@ pub use bucket::{
     MAX_SLOWEST_EXEMPLARS, SKETCH_RELATIVE_ACCURACY,
 };
 pub use span_metrics::{
-    matches_keywords, roll_up, EmittedBucket, ExemplarPolicy, SeriesKey, SpanMetrics,
+    matches_keywords, roll_up, EmittedBucket, ExemplarPolicy, SeriesId, SeriesKey, SpanMetrics,
     SpanMetricsConfig, SpanMetricsSnapshot, OVERFLOW_SPAN_NAME,
 };
 

@@ -1,5 +1,6 @@
 //! RED metrics per series and 30-second bucket, with the exemplar policy.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -56,20 +57,77 @@ impl SeriesKey {
             ..self.clone()
         }
     }
+}
 
-    /// The smallest possible key, to split a map at a bucket boundary.
-    fn smallest() -> Self {
+/// A span's [`SeriesKey`], borrowed from the span: the per-span lookup builds this instead of
+/// an owned key, so a known series costs no allocation. Fields in [`SeriesKey`]'s order and
+/// hashed the same way (`str`, `String` and `Cow<str>` hash alike), which
+/// [`hashbrown::Equivalent`] relies on.
+#[derive(Hash)]
+struct SeriesKeyRef<'span> {
+    service_name: &'span str,
+    span_name: &'span str,
+    span_kind: i32,
+    status_code: i32,
+    host_name: Option<&'span str>,
+    environment: Option<&'span str>,
+    region: Option<&'span str>,
+    extra: Vec<Option<Cow<'span, str>>>,
+}
+
+impl hashbrown::Equivalent<SeriesKey> for SeriesKeyRef<'_> {
+    fn equivalent(&self, key: &SeriesKey) -> bool {
+        self.service_name == key.service_name
+            && self.span_name == key.span_name
+            && self.span_kind == key.span_kind
+            && self.status_code == key.status_code
+            && self.host_name == key.host_name.as_deref()
+            && self.environment == key.environment.as_deref()
+            && self.region == key.region.as_deref()
+            && self.extra.len() == key.extra.len()
+            && self
+                .extra
+                .iter()
+                .zip(&key.extra)
+                .all(|(mine, theirs)| mine.as_deref() == theirs.as_deref())
+    }
+}
+
+impl SeriesKeyRef<'_> {
+    fn to_owned_key(&self) -> SeriesKey {
         SeriesKey {
-            service_name: String::new(),
-            span_name: String::new(),
-            span_kind: i32::MIN,
-            status_code: i32::MIN,
-            host_name: None,
-            environment: None,
-            region: None,
-            extra: Vec::new(),
+            service_name: self.service_name.to_owned(),
+            span_name: self.span_name.to_owned(),
+            span_kind: self.span_kind,
+            status_code: self.status_code,
+            host_name: self.host_name.map(str::to_owned),
+            environment: self.environment.map(str::to_owned),
+            region: self.region.map(str::to_owned),
+            extra: self
+                .extra
+                .iter()
+                .map(|value| value.as_deref().map(str::to_owned))
+                .collect(),
         }
     }
+}
+
+/// A series' number within one [`SpanMetrics`] (stable for its lifetime, not across restarts:
+/// snapshots store keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesId(u32);
+
+impl SeriesId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A known series.
+#[derive(Debug)]
+struct Series {
+    key: SeriesKey,
+    alerting: bool,
 }
 
 /// Which traces a bucket links to (DESIGN §4, from the seeds' exemplar policy).
@@ -146,9 +204,14 @@ struct OpenBucket {
 #[derive(Debug, Default)]
 pub struct SpanMetrics {
     config: SpanMetricsConfig,
-    open: BTreeMap<(u64, SeriesKey), OpenBucket>,
-    /// Known series (the cardinality guard) and whether each is alerting.
-    series_by_service: HashMap<String, HashMap<SeriesKey, bool>>,
+    /// Keyed by series number: the per-span path hashes two integers, not a key of strings.
+    open: hashbrown::HashMap<(u64, SeriesId), OpenBucket>,
+    /// Known series, numbered by their index.
+    series: Vec<Series>,
+    series_ids: hashbrown::HashMap<SeriesKey, SeriesId>,
+    /// Series per service, for the cardinality guard.
+    series_per_service: HashMap<String, usize>,
+    overflow_series: usize,
     rate_states: HashMap<SeriesKey, RateState>,
     overflowed_spans: u64,
 }
@@ -203,16 +266,19 @@ impl SpanMetrics {
         &self.config
     }
 
-    fn key_of(&self, span: &Span) -> SeriesKey {
-        let text = |value: &AttributeValue| value.to_index_string();
-        SeriesKey {
-            service_name: span.service_name.clone(),
-            span_name: span.name.clone(),
+    fn key_ref_of<'span>(&self, span: &'span Span) -> SeriesKeyRef<'span> {
+        let text = |value: &'span AttributeValue| match value {
+            AttributeValue::String(text) => Some(Cow::Borrowed(text.as_str())),
+            other => other.to_index_string().map(Cow::Owned),
+        };
+        SeriesKeyRef {
+            service_name: &span.service_name,
+            span_name: &span.name,
             span_kind: span.kind.to_otlp(),
             status_code: span.status.code.to_otlp(),
-            host_name: span.host_name.clone(),
-            environment: span.environment.clone(),
-            region: span.region.clone(),
+            host_name: span.host_name.as_deref(),
+            environment: span.environment.as_deref(),
+            region: span.region.as_deref(),
             extra: self
                 .config
                 .extra_dimensions
@@ -226,27 +292,55 @@ impl SpanMetrics {
         }
     }
 
+    /// The number of a series, known or new (new series are not checked against the cap).
+    fn intern(&mut self, key: SeriesKey, alerting: bool) -> SeriesId {
+        if let Some(id) = self.series_ids.get(&key) {
+            return *id;
+        }
+        let id = SeriesId(u32::try_from(self.series.len()).expect("fewer than 2^32 series"));
+        if key.span_name == OVERFLOW_SPAN_NAME {
+            self.overflow_series += 1;
+        } else {
+            *self
+                .series_per_service
+                .entry(key.service_name.clone())
+                .or_default() += 1;
+        }
+        self.series_ids.insert(key.clone(), id);
+        self.series.push(Series { key, alerting });
+        id
+    }
+
+    /// The span's series if it is known, found by a key borrowed from the span.
+    pub(crate) fn known_series_of(&self, span: &Span) -> Option<SeriesId> {
+        self.series_ids.get(&self.key_ref_of(span)).copied()
+    }
+
+    /// The key of a series [`SpanMetrics::series_of`] returned.
+    pub fn key(&self, id: SeriesId) -> &SeriesKey {
+        &self.series[id.index()].key
+    }
+
     /// The series the span counts in, after the cardinality guard, and whether that series is
     /// alerting.
-    pub fn series_of(&mut self, span: &Span) -> (SeriesKey, bool) {
-        let key = self.key_of(span);
-        let cap = self.config.max_series_per_service;
-        let known = match self.series_by_service.get_mut(&span.service_name) {
-            Some(known) => known,
-            None => self
-                .series_by_service
-                .entry(span.service_name.clone())
-                .or_default(),
-        };
-        if let Some(alerting) = known.get(&key) {
-            return (key, *alerting);
+    pub fn series_of(&mut self, span: &Span) -> (SeriesId, bool) {
+        if let Some(id) = self.known_series_of(span) {
+            return (id, self.series[id.index()].alerting);
         }
-        if known.len() >= cap {
+        let key = self.key_ref_of(span);
+        let known = self
+            .series_per_service
+            .get(span.service_name.as_str())
+            .copied()
+            .unwrap_or(0);
+        if known >= self.config.max_series_per_service {
             self.overflowed_spans += 1;
-            return (SeriesKey::overflow_of(&span.service_name), false);
+            let overflow = SeriesKey::overflow_of(&span.service_name);
+            let id = self.intern(overflow, false);
+            return (id, self.series[id.index()].alerting);
         }
-        known.insert(key.clone(), false);
-        (key, false)
+        let owned = key.to_owned_key();
+        (self.intern(owned, false), false)
     }
 
     pub fn record(&mut self, span: &Span) {
@@ -255,7 +349,7 @@ impl SpanMetrics {
     }
 
     /// Records a span in a series [`SpanMetrics::series_of`] chose.
-    pub fn record_in(&mut self, span: &Span, key: SeriesKey, alerting: bool) {
+    pub fn record_in(&mut self, span: &Span, series: SeriesId, alerting: bool) {
         let seconds = span.start_time_unix_nanos / 1_000_000_000;
         let bucket_start = seconds - seconds % self.config.bucket_seconds.max(1);
         let duration = span
@@ -269,7 +363,7 @@ impl SpanMetrics {
         } else {
             policy.sample_size
         };
-        let open = self.open.entry((bucket_start, key)).or_default();
+        let open = self.open.entry((bucket_start, series)).or_default();
         open.bucket.record(duration, is_error);
         let exemplar = |reason| Exemplar {
             trace_id: *span.trace_id.as_bytes(),
@@ -300,15 +394,16 @@ impl SpanMetrics {
         self.open.len()
     }
 
+    /// Known series, not counting the services' overflow series.
     pub fn series_count(&self) -> usize {
-        self.series_by_service.values().map(HashMap::len).sum()
+        self.series.len() - self.overflow_series
     }
 
-    /// Visits the open buckets (for queries that must see data not closed yet).
+    /// Visits the open buckets (for queries that must see data not closed yet), in no order.
     pub fn open(&self) -> impl Iterator<Item = (u64, &SeriesKey, &Bucket)> {
         self.open
             .iter()
-            .map(|((start, key), open)| (*start, key, &open.bucket))
+            .map(|((start, id), open)| (*start, self.key(*id), &open.bucket))
     }
 
     /// Closes every bucket that starts before `bucket_start_secs`: decides error-increase links
@@ -316,14 +411,16 @@ impl SpanMetrics {
     /// *across status codes* (the status is a dimension, so one status's series alone would
     /// always read 0 % or 100 %).
     pub fn drain_before(&mut self, bucket_start_secs: u64) -> Vec<EmittedBucket> {
-        let keep = self
+        let mut drained: Vec<(u64, SeriesKey, OpenBucket)> = self
             .open
-            .split_off(&(bucket_start_secs, SeriesKey::smallest()));
-        let drained = std::mem::replace(&mut self.open, keep);
+            .extract_if(|(start, _), _| *start < bucket_start_secs)
+            .map(|((start, id), open)| (start, self.series[id.index()].key.clone(), open))
+            .collect();
+        drained.sort_by(|left, right| (left.0, &left.1).cmp(&(right.0, &right.1)));
         let policy = self.config.exemplars.clone();
         // (start, series without status) -> (calls, errors, worst p99)
         let mut rates: BTreeMap<(u64, SeriesKey), (u64, u64, u64)> = BTreeMap::new();
-        for ((start, key), open) in &drained {
+        for (start, key, open) in &drained {
             let entry = rates.entry((*start, key.without_status())).or_default();
             entry.0 += open.bucket.calls;
             entry.1 += open.bucket.errors;
@@ -346,22 +443,20 @@ impl SpanMetrics {
             state.alerting =
                 error_rate >= policy.alert_error_rate || p99 >= policy.alert_latency_nanos;
             let alerting = state.alerting;
-            if let Some(series) = self.series_by_service.get_mut(&rate_key.service_name) {
-                for status_code in [0, 1, 2] {
-                    let key = SeriesKey {
-                        status_code,
-                        ..rate_key.clone()
-                    };
-                    if let Some(flag) = series.get_mut(&key) {
-                        *flag = alerting;
-                    }
+            for status_code in [0, 1, 2] {
+                let key = SeriesKey {
+                    status_code,
+                    ..rate_key.clone()
+                };
+                if let Some(id) = self.series_ids.get(&key) {
+                    self.series[id.index()].alerting = alerting;
                 }
             }
             increased.insert((start, rate_key), rose);
         }
         drained
             .into_iter()
-            .map(|((start, key), open)| {
+            .map(|(start, key, open)| {
                 let mut bucket = open.bucket;
                 if !open.error_candidates.is_empty()
                     && increased.get(&(start, key.without_status())) == Some(&true)
@@ -378,16 +473,12 @@ impl SpanMetrics {
             open: self
                 .open
                 .iter()
-                .map(|(key, open)| (key.clone(), open.clone()))
+                .map(|((start, id), open)| ((*start, self.key(*id).clone()), open.clone()))
                 .collect(),
             series: self
-                .series_by_service
-                .values()
-                .flat_map(|series| {
-                    series
-                        .iter()
-                        .map(|(key, alerting)| (key.clone(), *alerting))
-                })
+                .series
+                .iter()
+                .map(|series| (series.key.clone(), series.alerting))
                 .collect(),
             rate_states: self
                 .rate_states
@@ -400,13 +491,14 @@ impl SpanMetrics {
 
     pub fn restore(config: SpanMetricsConfig, snapshot: SpanMetricsSnapshot) -> Self {
         let mut metrics = SpanMetrics::new(config);
-        metrics.open = snapshot.open.into_iter().collect();
         for (key, alerting) in snapshot.series {
-            metrics
-                .series_by_service
-                .entry(key.service_name.clone())
-                .or_default()
-                .insert(key, alerting);
+            metrics.intern(key, alerting);
+        }
+        for ((start, key), open) in snapshot.open {
+            // Open buckets of series the snapshot did not list (none are written so) still
+            // restore.
+            let id = metrics.intern(key, false);
+            metrics.open.insert((start, id), open);
         }
         metrics.rate_states = snapshot.rate_states.into_iter().collect();
         metrics.overflowed_spans = snapshot.overflowed_spans;

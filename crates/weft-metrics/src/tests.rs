@@ -520,3 +520,34 @@ fn a_snapshot_restores_open_buckets_and_series_state_exactly() {
         assert_eq!(bucket.sketch_bytes(), other.sketch_bytes());
     }
 }
+
+/// The per-span lookup hashes a key borrowed from the span; it must hash exactly like the owned
+/// key, or every span of a known series would miss it and allocate a new key.
+#[test]
+fn a_known_series_is_found_by_the_borrowed_key_with_every_kind_of_dimension() {
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig {
+        extra_dimensions: vec!["tenant".into(), "shard".into(), "absent".into()],
+        ..SpanMetricsConfig::default()
+    });
+    let mut first = span("shop", "GET /", BASE, 10, false);
+    first.environment = Some("prod".into());
+    first.attributes.push(KeyValue {
+        key: "tenant".into(),
+        value: AttributeValue::String("acme".into()),
+    });
+    first.attributes.push(KeyValue {
+        key: "shard".into(),
+        value: AttributeValue::Int(7),
+    });
+    assert_eq!(metrics.known_series_of(&first), None);
+    let (id, _) = metrics.series_of(&first);
+    assert_eq!(metrics.known_series_of(&first), Some(id));
+    assert_eq!(metrics.key(id).extra, vec![Some("acme".into()), Some("7".into()), None]);
+    let mut other_shard = first.clone();
+    other_shard.attributes.last_mut().unwrap().value = AttributeValue::Int(8);
+    assert_eq!(metrics.known_series_of(&other_shard), None);
+    let (other, _) = metrics.series_of(&other_shard);
+    assert_ne!(other, id);
+    assert_eq!(metrics.known_series_of(&other_shard), Some(other));
+    assert_eq!(metrics.series_count(), 2);
+}

@@ -5,8 +5,9 @@
 //! but names the peer it called (`peer.service`, a database, a messaging destination,
 //! `server.address`) is a call to that uninstrumented peer; other unpaired spans are counted.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use weft_model::{find_attribute, AttributeValue, Span, SpanId, SpanKind, StatusCode, TraceId};
 

@@ -82,13 +82,22 @@ impl SpanExposition {
         }
     }
 
-    fn record(&self, span: &Span, key: &SeriesKey) {
+    /// The exposition's metrics of one series (several series share them: the exposition has
+    /// fewer labels than a series has dimensions).
+    fn handles_of(&self, key: &SeriesKey) -> SeriesHandles {
         let labels: SeriesLabels = vec![
             ("service_name", key.service_name.clone()),
             ("span_name", key.span_name.clone()),
             ("span_kind", key.span_kind().otlp_name().to_owned()),
             ("status_code", key.status_code().otlp_name().to_owned()),
         ];
+        SeriesHandles {
+            calls: self.calls.get_or_create(&labels).clone(),
+            durations: self.durations.get_or_create(&labels).clone(),
+        }
+    }
+
+    fn record(&self, span: &Span, handles: &SeriesHandles) {
         let seconds = span
             .end_time_unix_nanos
             .saturating_sub(span.start_time_unix_nanos) as f64
@@ -102,11 +111,19 @@ impl SpanExposition {
             ]
         });
         let time = std::time::UNIX_EPOCH + Duration::from_nanos(span.end_time_unix_nanos);
-        self.durations
-            .get_or_create(&labels)
+        handles
+            .durations
             .observe(seconds, exemplar, linked.then_some(time));
-        self.calls.get_or_create(&labels).inc();
+        handles.calls.inc();
     }
+}
+
+/// Clones of a series' exposition metrics (they share their state with the family's), cached
+/// per series so the per-span path neither builds label strings nor hashes them.
+#[derive(Clone)]
+struct SeriesHandles {
+    calls: Counter,
+    durations: HistogramWithExemplars<ExemplarLabels>,
 }
 
 /// What the processor holds between commits.
@@ -117,6 +134,8 @@ struct Live {
     pending: Vec<MetricRow>,
     /// The store generation that includes everything not in `pending` or open.
     committed_generation: u64,
+    /// Indexed by [`weft_metrics::SeriesId`].
+    exposition_handles: Vec<Option<SeriesHandles>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,6 +262,7 @@ impl MetricsHub {
                 topology,
                 pending: Vec::new(),
                 committed_generation: generation,
+                exposition_handles: Vec::new(),
             }),
             store,
             exposition: SpanExposition::new(),
@@ -258,15 +278,21 @@ impl MetricsHub {
 
     fn record(&self, batch: &SpanBatch) {
         let now = now_unix_nanos();
-        let mut live = self.live.lock();
+        let mut guard = self.live.lock();
+        let live = &mut *guard;
         live.topology.advance_clock(now);
         for span in batch.spans.iter() {
-            let (key, alerting) = live.span_metrics.series_of(span);
-            self.exposition.record(span, &key);
-            live.span_metrics.record_in(span, key, alerting);
+            let (series, alerting) = live.span_metrics.series_of(span);
+            if live.exposition_handles.len() <= series.index() {
+                live.exposition_handles.resize(series.index() + 1, None);
+            }
+            let handles = live.exposition_handles[series.index()]
+                .get_or_insert_with(|| self.exposition.handles_of(live.span_metrics.key(series)));
+            self.exposition.record(span, handles);
+            live.span_metrics.record_in(span, series, alerting);
             live.topology.record(span);
         }
-        drop(live);
+        drop(guard);
         self.processed_position
             .store(batch.position, Ordering::Release);
     }
