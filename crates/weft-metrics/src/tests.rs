@@ -542,7 +542,10 @@ fn a_known_series_is_found_by_the_borrowed_key_with_every_kind_of_dimension() {
     assert_eq!(metrics.known_series_of(&first), None);
     let (id, _) = metrics.series_of(&first);
     assert_eq!(metrics.known_series_of(&first), Some(id));
-    assert_eq!(metrics.key(id).extra, vec![Some("acme".into()), Some("7".into()), None]);
+    assert_eq!(
+        metrics.key(id).extra,
+        vec![Some("acme".into()), Some("7".into()), None]
+    );
     let mut other_shard = first.clone();
     other_shard.attributes.last_mut().unwrap().value = AttributeValue::Int(8);
     assert_eq!(metrics.known_series_of(&other_shard), None);
