@@ -5,3 +5,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-test-deps.sh
 cargo test --workspace --locked "$@"
+# The web UI's pure logic (span tree, critical path, compare) and its types. `cargo test` above
+# built the UI (crates/weft-ui/build.rs runs `npm ci` when needed), so node_modules exists.
+(cd ui && npm run --silent typecheck && npm test --silent)

@@ -133,7 +133,50 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state)
         .merge(queries)
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .fallback(ui_or_not_found)
+}
+
+/// Paths under these prefixes belong to an API: a miss there is a JSON 404, never the UI page.
+const API_PREFIXES: [&str; 3] = ["/api/", "/metrics/", "/v1/"];
+
+/// The web UI: its built files, and its page for every other GET (the front end routes
+/// `/search`, `/trace/{id}`, … itself). Misses under an API prefix, non-GET requests and
+/// missing files with an extension stay JSON 404s, so a typo in an API path is not answered
+/// with HTML.
+async fn ui_or_not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let not_found = || ApiError::not_found("no such endpoint").into_response();
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return not_found();
+    }
+    if API_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+        return not_found();
+    }
+    let relative = path.trim_start_matches('/');
+    let file = match weft_ui::file(relative) {
+        Some(file) => file,
+        None if relative
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.')) =>
+        {
+            return not_found();
+        }
+        None => weft_ui::index_html(),
+    };
+    let cache = if file.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, file.content_type),
+            (axum::http::header::CACHE_CONTROL, cache.to_owned()),
+        ],
+        file.bytes,
+    )
+        .into_response()
 }
 
 async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {

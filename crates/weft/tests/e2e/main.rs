@@ -10,3 +10,4 @@ mod metrics;
 mod sandbox;
 mod sdk;
 mod store;
+mod ui;
