@@ -44,18 +44,8 @@ pub(crate) fn router() -> Router<Hub> {
 /// its metrics storage is off), so a dashboard shows why it is empty instead of an empty chart.
 pub(crate) fn disabled_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     const MESSAGE: &str = "stream metrics are disabled on this node (--no-stream-metrics)";
-    let weft = || async {
-        ApiError {
-            code: weft_model::ErrorCode::Unimplemented,
-            message: MESSAGE.into(),
-        }
-    };
-    let jaeger = || async {
-        JaegerError(ApiError {
-            code: weft_model::ErrorCode::Unimplemented,
-            message: MESSAGE.into(),
-        })
-    };
+    let weft = || async { ApiError::unimplemented(MESSAGE) };
+    let jaeger = || async { JaegerError(ApiError::unimplemented(MESSAGE)) };
     Router::new()
         .route("/api/v1/metrics/series", get(weft))
         .route("/api/v1/metrics/operations", get(weft))

@@ -31,6 +31,13 @@ impl ApiError {
         }
     }
 
+    pub(crate) fn unimplemented(message: impl Into<String>) -> Self {
+        ApiError {
+            code: ErrorCode::Unimplemented,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         weft_ingest::http_status(self.code)
     }
