@@ -1,8 +1,9 @@
 import { defineConfig } from 'vite';
 
 export default defineConfig({
-  // Relative asset URLs so the built UI works wherever the server mounts it.
-  base: './',
+  // Absolute asset URLs: the same index.html answers nested routes such as /trace/{id}, where
+  // a relative `./assets/…` would resolve under /trace/.
+  base: '/',
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -29,3 +29,32 @@ fn the_build_embeds_an_index_page_that_loads_its_hashed_assets() {
 fn a_path_the_build_does_not_have_is_none() {
     assert!(file("no/such/file.js").is_none());
 }
+
+#[test]
+fn a_directory_override_serves_its_files_and_refuses_paths_that_leave_it() {
+    let dir = std::env::temp_dir().join(format!("weft-ui-override-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("assets")).expect("create dir");
+    std::fs::write(dir.join("assets/app.js"), b"console.log(1)").expect("write");
+    std::fs::write(dir.with_extension("secret"), b"outside").expect("write");
+    let served = file_from_dir(&dir, "assets/app.js").expect("served");
+    assert_eq!(&*served.bytes, b"console.log(1)");
+    assert!(
+        served.content_type.contains("javascript"),
+        "{}",
+        served.content_type
+    );
+    assert!(!served.immutable, "an edited directory is never cached");
+    let outside = format!(
+        "../{}",
+        dir.with_extension("secret")
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+    );
+    assert!(file_from_dir(&dir, &outside).is_none());
+    assert!(file_from_dir(&dir, "/etc/passwd").is_none());
+    assert!(file_from_dir(&dir, "").is_none());
+    assert!(file_from_dir(&dir, "missing.js").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_file(dir.with_extension("secret")).ok();
+}

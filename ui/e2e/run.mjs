@@ -1,0 +1,31 @@
+// Runs every browser test against one weft server fed once by `weft gen`:
+//   WEFT_BIN=target/debug/weft node e2e/run.mjs
+// Each *.e2e.mjs module exports `register(context)` and declares node:test tests that read
+// `context.weft`, `context.browser` (set up here before any test runs).
+import { after, before, describe } from 'node:test';
+import { generate, launchBrowser, startWeft } from './harness.mjs';
+import * as compare from './compare.e2e.mjs';
+import * as search from './search.e2e.mjs';
+import * as serviceMap from './service-map.e2e.mjs';
+import * as service from './service.e2e.mjs';
+import * as shell from './shell.e2e.mjs';
+import * as trace from './trace.e2e.mjs';
+
+/** Filled in by `before`; the test modules read it lazily. */
+const context = { weft: null, browser: null };
+
+describe('weft web ui', { concurrency: 1 }, () => {
+  before(async () => {
+    context.weft = await startWeft();
+    // Enough traffic for errors (3 % of checkouts fail), cache misses and every edge.
+    await generate(context.weft, { spans: 30_000 });
+    context.browser = await launchBrowser();
+  });
+  after(async () => {
+    await context.browser?.close();
+    await context.weft?.stop();
+  });
+  for (const module of [shell, search, trace, compare, serviceMap, service]) {
+    module.register(context);
+  }
+});

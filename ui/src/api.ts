@@ -1,0 +1,253 @@
+// The UI's only door to Weft: the public HTTP API (docs/openapi.yaml). Every failure becomes an
+// ApiError carrying the server's own message, which the pages show as is.
+import type { OtlpTracesData } from './lib/trace-model';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+type Params = Record<string, string | readonly string[] | number | boolean | undefined | null>;
+
+function query(params: Params): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== '') search.append(key, String(item));
+    } else {
+      search.append(key, String(value));
+    }
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+async function getJson<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${path}${query(params)}`, { headers: { Accept: 'application/json' }, signal: signal ?? null });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'unavailable', `cannot reach the Weft server (${String(error)}); is weft serve running?`);
+  }
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'http_error',
+      error?.message ?? `${path} answered HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+    );
+  }
+  return body as T;
+}
+
+// ---- search and catalog -------------------------------------------------------------------
+
+export interface TraceSummaryService {
+  serviceName: string;
+  spanCount: number;
+  errorCount: number;
+}
+
+export interface TraceSummary {
+  traceId: string;
+  rootServiceName: string;
+  rootSpanName: string;
+  rootSpanFound: boolean;
+  startTimeUnixNano: string;
+  durationNanos: number;
+  spanCount: number;
+  errorCount: number;
+  services: TraceSummaryService[];
+}
+
+export interface SearchResponse {
+  traces: TraceSummary[];
+  partial: boolean;
+  scannedSpans: number;
+}
+
+export interface SearchParams {
+  service?: string;
+  operation?: string;
+  spanKind?: string;
+  attribute?: string[];
+  businessKey?: string;
+  status?: string;
+  minDuration?: string;
+  maxDuration?: string;
+  start?: string;
+  end?: string;
+  lookback?: string;
+  traceIdPrefix?: string;
+  rootService?: string;
+  rootOperation?: string;
+  limit?: number;
+}
+
+export function searchTraces(params: SearchParams, signal?: AbortSignal): Promise<SearchResponse> {
+  return getJson('/api/v1/search', { ...params }, signal);
+}
+
+export interface TraceAnswer {
+  data: OtlpTracesData;
+  truncated: boolean;
+}
+
+export async function fetchTrace(traceId: string, signal?: AbortSignal): Promise<TraceAnswer> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/traces/${encodeURIComponent(traceId)}`, { headers: { Accept: 'application/json' }, signal: signal ?? null });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'unavailable', `cannot reach the Weft server (${String(error)}); is weft serve running?`);
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    throw new ApiError(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `trace lookup answered HTTP ${response.status}`);
+  }
+  return { data: (await response.json()) as OtlpTracesData, truncated: response.headers.get('weft-trace-truncated') === 'true' };
+}
+
+export function fetchServices(signal?: AbortSignal): Promise<{ services: string[] }> {
+  return getJson('/api/v1/services', {}, signal);
+}
+
+export interface OperationEntry {
+  name: string;
+  spanKind: string;
+  lastSeenUnixNano: string;
+}
+
+export function fetchOperations(service: string, signal?: AbortSignal): Promise<{ operations: OperationEntry[] }> {
+  return getJson(`/api/v1/services/${encodeURIComponent(service)}/operations`, {}, signal);
+}
+
+export function fetchAttributeKeys(service: string | undefined, signal?: AbortSignal): Promise<{ keys: { key: string; scope: 'span' | 'resource' }[] }> {
+  return getJson('/api/v1/attributes', { service }, signal);
+}
+
+export function fetchAttributeValues(key: string, prefix: string | undefined, signal?: AbortSignal): Promise<{ values: string[] }> {
+  return getJson(`/api/v1/attributes/${encodeURIComponent(key)}/values`, { prefix }, signal);
+}
+
+// ---- metrics and topology ------------------------------------------------------------------
+
+export interface RedStats {
+  calls: number;
+  callsPerSecond: number;
+  errors: number;
+  errorRate: number | null;
+  p50Millis: number | null;
+  p90Millis: number | null;
+  p95Millis: number | null;
+  p99Millis: number | null;
+  meanMillis: number | null;
+  minMillis: number | null;
+  maxMillis: number | null;
+}
+
+export interface MetricWindow {
+  resolution: '30s' | '10m' | '1h';
+  stepSeconds: number;
+  startUnixSeconds: number;
+  endUnixSeconds: number;
+}
+
+/** A time range as the API takes it: a lookback from now, or absolute bounds. */
+export interface TimeRangeParams {
+  lookback?: string;
+  start?: string;
+  end?: string;
+}
+
+export interface MetricPoint extends RedStats {
+  timeUnixSeconds: number;
+  exemplars: number;
+}
+
+export interface MetricSeries {
+  serviceName: string;
+  operation: string | null;
+  spanKind: string | null;
+  totals: RedStats;
+  points: MetricPoint[];
+}
+
+export function fetchSeries(
+  params: TimeRangeParams & { service: string; operation?: string; spanKind?: string; groupBy?: 'operation' },
+  signal?: AbortSignal,
+): Promise<MetricWindow & { series: MetricSeries[] }> {
+  return getJson('/api/v1/metrics/series', { ...params }, signal);
+}
+
+export interface OperationStats extends RedStats {
+  operation: string;
+  spanKind: string;
+}
+
+export function fetchTopOperations(
+  params: TimeRangeParams & { service: string; spanKind?: string; sortBy?: 'calls' | 'errors' | 'errorRate' | 'p50' | 'p90' | 'p99'; limit?: number },
+  signal?: AbortSignal,
+): Promise<MetricWindow & { sortBy: string; operations: OperationStats[] }> {
+  return getJson('/api/v1/metrics/operations', { ...params }, signal);
+}
+
+export interface Exemplar {
+  traceId: string;
+  spanId: string;
+  reason: 'slowest' | 'sampled' | 'keyword' | 'error_increase';
+  operation: string;
+  spanKind: string;
+  bucketStartUnixSeconds: number;
+  startTimeUnixNano: string;
+  durationMillis: number;
+  isError: boolean;
+}
+
+export function fetchExemplars(
+  params: TimeRangeParams & { service: string; operation?: string; spanKind?: string; reason?: string; limit?: number },
+  signal?: AbortSignal,
+): Promise<MetricWindow & { truncated: boolean; exemplars: Exemplar[] }> {
+  return getJson('/api/v1/metrics/exemplars', { ...params }, signal);
+}
+
+export interface TopologyNode extends RedStats {
+  service: string;
+  uninstrumented: boolean;
+}
+
+export interface TopologyEdge extends RedStats {
+  caller: string;
+  callee: string;
+  calleeUninstrumented: boolean;
+}
+
+export function fetchTopology(
+  params: TimeRangeParams & { service?: string; hops?: number },
+  signal?: AbortSignal,
+): Promise<MetricWindow & { nodes: TopologyNode[]; edges: TopologyEdge[] }> {
+  return getJson('/api/v1/topology', { ...params }, signal);
+}
+
+export interface HealthAnswer {
+  status: string;
+  [key: string]: unknown;
+}
+
+export function fetchHealth(signal?: AbortSignal): Promise<HealthAnswer> {
+  return getJson('/health', {}, signal);
+}

@@ -1,0 +1,4 @@
+export function ComparePage({ search }: { search: URLSearchParams }) {
+  void search;
+  return <h1>ComparePage</h1>;
+}

@@ -1,0 +1,4 @@
+export function SearchPage({ search }: { search: URLSearchParams }) {
+  void search;
+  return <h1>SearchPage</h1>;
+}

@@ -1,0 +1,4 @@
+export function ServiceMapPage({ search }: { search: URLSearchParams }) {
+  void search;
+  return <h1>ServiceMapPage</h1>;
+}
