@@ -1,7 +1,8 @@
 // Runs every browser test against one weft server fed once by `weft gen`:
 //   WEFT_BIN=target/debug/weft node e2e/run.mjs
 // Each *.e2e.mjs module exports `register(context)` and declares node:test tests that read
-// `context.weft`, `context.browser` (set up here before any test runs).
+// `context.weft`, `context.browser` (set up here before any test runs). `WEFT_E2E_ONLY=search,trace`
+// runs only those modules.
 import { after, before, describe } from 'node:test';
 import { generate, launchBrowser, startWeft } from './harness.mjs';
 import * as compare from './compare.e2e.mjs';
@@ -25,7 +26,9 @@ describe('weft web ui', { concurrency: 1 }, () => {
     await context.browser?.close();
     await context.weft?.stop();
   });
-  for (const module of [shell, search, trace, compare, serviceMap, service]) {
-    module.register(context);
+  const modules = { shell, search, trace, compare, 'service-map': serviceMap, service };
+  const only = process.env.WEFT_E2E_ONLY?.split(',').filter(Boolean);
+  for (const [name, module] of Object.entries(modules)) {
+    if (!only || only.includes(name)) module.register(context);
   }
 });
