@@ -1,1 +1,203 @@
-export function register() {}
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { buildBigTrace, sendTrace } from './big-trace.mjs';
+import { openPage, screenshot, waitFor } from './harness.mjs';
+
+/** The flat spans of an OTLP/JSON answer, with times relative to nothing (BigInt → Number offsets). */
+function flatSpans(tracesData) {
+  const spans = [];
+  for (const resourceSpans of tracesData.resourceSpans ?? []) {
+    const service = resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value?.stringValue;
+    for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+      for (const span of scopeSpans.spans ?? []) spans.push({ ...span, service });
+    }
+  }
+  const origin = spans.reduce((min, span) => (BigInt(span.startTimeUnixNano) < min ? BigInt(span.startTimeUnixNano) : min), BigInt(spans[0].startTimeUnixNano));
+  return spans.map((span) => ({
+    spanId: span.spanId,
+    parentSpanId: span.parentSpanId || null,
+    service: span.service,
+    name: span.name,
+    isError: span.status?.code === 2,
+    statusMessage: span.status?.message ?? '',
+    start: Number(BigInt(span.startTimeUnixNano) - origin),
+    end: Number(BigInt(span.endTimeUnixNano) - origin),
+  }));
+}
+
+/**
+ * An independent, recursive statement of the critical path the UI documents (ui/src/lib/
+ * critical-path.ts): walking back from the root's end, take the child that finished last
+ * before the cursor; the parent's time between is on the path. Answers the spans that have
+ * time on the path.
+ */
+function criticalPathSpanIds(spans) {
+  const children = new Map();
+  for (const span of spans) {
+    if (span.parentSpanId === null) continue;
+    if (!children.has(span.parentSpanId)) children.set(span.parentSpanId, []);
+    children.get(span.parentSpanId).push(span);
+  }
+  const onPath = new Set();
+  const walk = (span, from, to) => {
+    const clipped = (children.get(span.spanId) ?? [])
+      .map((child) => ({ child, start: Math.max(child.start, from), end: Math.min(child.end, to) }))
+      .filter((entry) => entry.end > entry.start)
+      .sort((a, b) => b.end - a.end || a.start - b.start || (a.child.spanId < b.child.spanId ? -1 : 1));
+    let cursor = to;
+    for (const entry of clipped) {
+      if (entry.end > cursor) continue;
+      if (cursor > entry.end) onPath.add(span.spanId);
+      walk(entry.child, entry.start, entry.end);
+      cursor = entry.start;
+    }
+    if (cursor > from) onPath.add(span.spanId);
+  };
+  const root = spans.filter((span) => span.parentSpanId === null).sort((a, b) => a.start - b.start)[0];
+  walk(root, root.start, root.end);
+  return onPath;
+}
+
+async function knownErrorTrace(weft) {
+  const answer = await weft.getJson('/api/v1/search?service=payment-service&status=error&lookback=1h&limit=1');
+  assert.ok(answer.traces.length > 0, 'weft gen sent at least one failing checkout');
+  const traceId = answer.traces[0].traceId;
+  return { traceId, spans: flatSpans(await weft.getJson(`/api/v1/traces/${traceId}`)) };
+}
+
+export function register(context) {
+  it('the trace page shows every span of a known error trace and its critical path', async () => {
+    const { traceId, spans } = await knownErrorTrace(context.weft);
+    const page = await openPage(context.browser, context.weft, { height: 1600 });
+    await page.goto(`/trace/${traceId}`);
+    await page.getByTestId('waterfall').waitFor();
+    assert.equal(await page.getByTestId('trace-span-count').textContent(), String(spans.length));
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), String(spans.length));
+    assert.equal(await page.getByTestId('trace-error-count').textContent(), String(spans.filter((span) => span.isError).length));
+    // Every row is in view on this tall page, so the DOM holds them all.
+    const rows = await page.getByTestId('span-row').evaluateAll((elements) =>
+      elements.map((element) => ({ spanId: element.dataset.spanId, critical: element.dataset.critical === 'true', error: element.dataset.error === 'true' })),
+    );
+    assert.equal(rows.length, spans.length);
+    const expectedCritical = criticalPathSpanIds(spans);
+    assert.deepEqual(new Set(rows.filter((row) => row.critical).map((row) => row.spanId)), expectedCritical);
+    assert.equal(await page.getByTestId('critical-path-span-count').textContent(), `${expectedCritical.size} spans`);
+    assert.deepEqual(
+      new Set(rows.filter((row) => row.error).map((row) => row.spanId)),
+      new Set(spans.filter((span) => span.isError).map((span) => span.spanId)),
+    );
+    await screenshot(page, 'trace-waterfall');
+    // Turning the highlight off removes it.
+    await page.getByTestId('critical-path-toggle').uncheck();
+    assert.equal(await page.locator('[data-testid="span-row"][data-critical="true"]').count(), 0);
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('a span opens its details with status, attributes and events, and the URL names it', async () => {
+    const { traceId, spans } = await knownErrorTrace(context.weft);
+    const failing = spans.find((span) => span.isError && span.statusMessage);
+    const page = await openPage(context.browser, context.weft, { height: 1400 });
+    await page.goto(`/trace/${traceId}`);
+    await page.locator(`[data-testid="span-row"][data-span-id="${failing.spanId}"]`).click();
+    const detail = page.getByTestId('span-detail');
+    await detail.waitFor();
+    assert.match(await detail.getByTestId('span-status').textContent(), new RegExp(`ERROR.*${failing.statusMessage.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(await detail.textContent(), new RegExp(failing.spanId));
+    assert.ok((await detail.getByTestId('span-attributes').locator('tr').count()) > 0);
+    await page.waitForURL(`**/trace/${traceId}?span=${failing.spanId}`);
+    await screenshot(page, 'trace-span-detail');
+    // The link with ?span= reopens the same span.
+    await page.reload();
+    await page.getByTestId('span-detail').waitFor();
+    assert.match(await page.getByTestId('span-detail').textContent(), new RegExp(failing.spanId));
+    // Escape closes the panel from the keyboard.
+    await page.getByTestId('waterfall-body').focus();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('span-detail').waitFor({ state: 'detached' });
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('the keyboard moves through and folds the tree; collapse hides a subtree', async () => {
+    const { traceId, spans } = await knownErrorTrace(context.weft);
+    const root = spans.find((span) => span.parentSpanId === null);
+    const page = await openPage(context.browser, context.weft, { height: 1400 });
+    await page.goto(`/trace/${traceId}`);
+    await page.getByTestId('waterfall-body').focus();
+    await page.keyboard.press('Home');
+    const selected = () => page.locator('[data-testid="span-row"][aria-selected="true"]').getAttribute('data-span-id');
+    assert.equal(await selected(), root.spanId);
+    await page.keyboard.press('ArrowDown');
+    assert.notEqual(await selected(), root.spanId);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), '1');
+    assert.match(await page.getByTestId('span-row').first().textContent(), new RegExp(`\\+${spans.length - 1}`));
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), String(spans.length));
+    await page.getByRole('button', { name: 'Collapse all' }).click();
+    assert.ok(Number(await page.getByTestId('waterfall').getAttribute('data-row-count')) < spans.length);
+    await page.getByRole('button', { name: 'Expand all' }).click();
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), String(spans.length));
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('find in trace jumps to the failing span; raw JSON shows the OTLP answer', async () => {
+    const { traceId, spans } = await knownErrorTrace(context.weft);
+    const page = await openPage(context.browser, context.weft);
+    await page.goto(`/trace/${traceId}`);
+    await page.getByTestId('waterfall').waitFor();
+    await page.keyboard.press('/');
+    await page.keyboard.type('declined');
+    const count = await page.getByTestId('trace-search-count').textContent();
+    assert.match(count, /^1 of \d+$/);
+    await page.keyboard.press('Enter');
+    const current = await page.locator('.waterfall-row.search-current').getAttribute('data-span-id');
+    const matched = spans.find((span) => span.spanId === current);
+    assert.ok(matched, 'the current match is a span of the trace');
+    await page.getByTestId('span-detail').waitFor();
+    await screenshot(page, 'trace-find');
+    await page.getByTestId('raw-json-toggle').click();
+    const raw = await page.getByTestId('raw-json').textContent();
+    assert.match(raw, /"resourceSpans"/);
+    assert.match(raw, new RegExp(traceId));
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('an unknown trace says it was not found, a malformed ID says why', async () => {
+    const page = await openPage(context.browser, context.weft);
+    await page.goto('/trace/0123456789abcdef0123456789abcdef');
+    await page.getByTestId('trace-not-found').waitFor();
+    await page.goto('/trace/not-a-trace-id');
+    await page.getByTestId('error-banner').waitFor();
+    assert.match(await page.getByTestId('error-banner').textContent(), /not a trace ID/);
+    await page.context().close();
+  });
+
+  it('a 100k-span trace renders all its rows virtually and scrolls to the last span', async () => {
+    const trace = buildBigTrace({ spanCount: 100_000 });
+    await sendTrace(context.weft, trace);
+    await waitFor('the big trace to be stored', async () => {
+      const response = await fetch(`${context.weft.baseUrl}/api/v1/search?traceIdPrefix=${trace.traceId}&lookback=1h`);
+      const body = await response.json();
+      return body.traces?.[0]?.spanCount === 100_000;
+    }, 60_000);
+    const page = await openPage(context.browser, context.weft);
+    await page.goto(`/trace/${trace.traceId}`);
+    await page.getByTestId('waterfall').waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId('trace-span-count').textContent(), '100000');
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), '100000');
+    const rendered = await page.getByTestId('span-row').count();
+    assert.ok(rendered < 200, `only the rows in view are in the DOM, not ${rendered}`);
+    await page.getByTestId('waterfall-body').focus();
+    await page.keyboard.press('End');
+    const last = await page.locator('[data-testid="span-row"][aria-selected="true"]').getAttribute('data-span-id');
+    assert.ok(last, 'End selects the last row and scrolls it into view');
+    await screenshot(page, 'trace-100k');
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+}

@@ -1,0 +1,93 @@
+// The trace page with a large trace: time to first render and scroll frame times.
+//   WEFT_BIN=target/release/weft node e2e/bench-trace-page.mjs [spans] [runs]
+// Prints one line per run and the medians; BENCHMARKS.md records them with the machine.
+import { buildBigTrace, sendTrace } from './big-trace.mjs';
+import { launchBrowser, openPage, startWeft, waitFor } from './harness.mjs';
+
+const spanCount = Number(process.argv[2] ?? 100_000);
+const runs = Number(process.argv[3] ?? 3);
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (values, share) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))];
+};
+
+const weft = await startWeft();
+const browser = await launchBrowser();
+try {
+  const trace = buildBigTrace({ spanCount });
+  await sendTrace(weft, trace);
+  await waitFor(
+    'the trace to be stored',
+    async () => (await weft.getJson(`/api/v1/search?traceIdPrefix=${trace.traceId}&lookback=1h`)).traces?.[0]?.spanCount === spanCount,
+    120_000,
+  );
+  const results = [];
+  for (let run = 0; run < runs; run += 1) {
+    const page = await openPage(browser, weft);
+    await page.goto(`/trace/${trace.traceId}`);
+    await page.getByTestId('span-row').first().waitFor({ timeout: 120_000 });
+    // Marks set by the page: request sent, answer received, model built, first frame after render.
+    const marks = await page.evaluate(async () => {
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+      const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
+      return {
+        requested: at('weft:trace-requested'),
+        fetched: at('weft:trace-fetched'),
+        parsed: at('weft:trace-parsed'),
+        rendered: at('weft:trace-rendered'),
+      };
+    });
+    // Scroll the waterfall continuously (600 px a frame ≈ 23 rows) and time every frame.
+    const frames = await page.evaluate(async () => {
+      const body = document.querySelector('[data-testid="waterfall-body"]');
+      const deltas = [];
+      let last = performance.now();
+      for (let frame = 0; frame < 300; frame += 1) {
+        body.scrollTop += 600;
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+        const now = performance.now();
+        deltas.push(now - last);
+        last = now;
+      }
+      return deltas;
+    });
+    // Collapse all and expand all: click to the next painted frame.
+    const foldMillis = async (name) =>
+      page.evaluate(async (buttonName) => {
+        const button = [...document.querySelectorAll('button')].find((element) => element.textContent === buttonName);
+        const start = performance.now();
+        button.click();
+        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        return performance.now() - start;
+      }, name);
+    const collapse = await foldMillis('Collapse all');
+    const expand = await foldMillis('Expand all');
+    const result = {
+      firstRenderMillis: marks.rendered,
+      fetchMillis: marks.fetched - marks.requested,
+      buildMillis: marks.parsed - marks.fetched,
+      framesP50: percentile(frames, 0.5),
+      framesP95: percentile(frames, 0.95),
+      framesMax: Math.max(...frames),
+      framesOver50: frames.filter((delta) => delta > 50).length,
+      collapse,
+      expand,
+    };
+    results.push(result);
+    console.log(
+      `run ${run + 1}: first render ${result.firstRenderMillis.toFixed(0)} ms after navigation ` +
+        `(API answer ${result.fetchMillis.toFixed(0)} ms, parse+tree+critical path ${result.buildMillis.toFixed(0)} ms); ` +
+        `scroll frames p50 ${result.framesP50.toFixed(1)} ms, p95 ${result.framesP95.toFixed(1)} ms, max ${result.framesMax.toFixed(1)} ms, ` +
+        `${result.framesOver50}/300 over 50 ms; collapse all ${collapse.toFixed(0)} ms, expand all ${expand.toFixed(0)} ms`,
+    );
+    await page.context().close();
+  }
+  const keys = Object.keys(results[0]);
+  console.log(`median of ${runs} runs, ${spanCount} spans:`);
+  for (const key of keys) console.log(`  ${key}: ${median(results.map((result) => result[key])).toFixed(1)}`);
+} finally {
+  await browser.close();
+  await weft.stop();
+}

@@ -1,0 +1,206 @@
+// Everything about one span: status, timing, IDs, attributes, events on a time line, links,
+// resource and scope, with copy buttons for what people paste into tickets and queries.
+import { Link } from '../router';
+import { CopyButton, ServiceBadge } from './common';
+import { formatDuration } from '../lib/format';
+import type { OtlpKeyValue, TraceSpan } from '../lib/trace-model';
+import { anyValueToText } from '../lib/trace-view';
+
+interface Props {
+  span: TraceSpan;
+  traceStartUnixNano: bigint;
+  criticalNanos: number | null;
+  parentName: string | null;
+  onSelectSpan: (spanId: string) => void;
+  onClose: () => void;
+}
+
+function absoluteTime(traceStartUnixNano: bigint, offsetNanos: number): string {
+  const unixNanos = traceStartUnixNano + BigInt(Math.round(offsetNanos));
+  const millis = Number(unixNanos / 1_000_000n);
+  const micros = Number((unixNanos / 1_000n) % 1_000n);
+  return `${new Date(millis).toISOString().replace('Z', '')}${String(micros).padStart(3, '0')}Z`;
+}
+
+export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName, onSelectSpan, onClose }: Props) {
+  const isError = span.statusCode === 'error';
+  return (
+    <aside class="span-detail" aria-label={`Span ${span.name}`} data-testid="span-detail">
+      <div class="span-detail-header">
+        <div>
+          <h2 class="span-detail-title">{span.name}</h2>
+          <ServiceBadge name={span.serviceName} /> <span class="muted">{span.kind}</span>
+        </div>
+        <button type="button" class="button-small" onClick={onClose} aria-label="Close span details (Escape)">
+          ✕
+        </button>
+      </div>
+      <div class={`span-status status-${span.statusCode}`} data-testid="span-status">
+        Status: <strong>{span.statusCode.toUpperCase()}</strong>
+        {span.statusMessage && <span> — {span.statusMessage}</span>}
+      </div>
+      <table class="kv-table">
+        <tbody>
+          <tr>
+            <th>Duration</th>
+            <td>{formatDuration(span.durationNanos)}</td>
+          </tr>
+          <tr>
+            <th>Start</th>
+            <td>
+              +{formatDuration(span.startOffsetNanos)} <span class="muted">({absoluteTime(traceStartUnixNano, span.startOffsetNanos)})</span>
+            </td>
+          </tr>
+          {criticalNanos !== null && (
+            <tr>
+              <th>Critical path</th>
+              <td data-testid="span-critical-nanos">
+                {formatDuration(criticalNanos)}
+                {span.durationNanos > 0 && <span class="muted"> ({Math.round((criticalNanos / span.durationNanos) * 100)} % of the span)</span>}
+              </td>
+            </tr>
+          )}
+          <tr>
+            <th>Span ID</th>
+            <td class="mono">
+              {span.spanId} <CopyButton text={span.spanId} />
+            </td>
+          </tr>
+          <tr>
+            <th>Parent</th>
+            <td class="mono">
+              {span.parentSpanId ? (
+                <>
+                  {parentName !== null ? (
+                    <button type="button" class="link-button" onClick={() => onSelectSpan(span.parentSpanId!)}>
+                      {span.parentSpanId}
+                    </button>
+                  ) : (
+                    <span title="not in this trace">{span.parentSpanId} (missing)</span>
+                  )}{' '}
+                  <CopyButton text={span.parentSpanId} />
+                </>
+              ) : (
+                <span class="muted">none (root)</span>
+              )}
+            </td>
+          </tr>
+          <tr>
+            <th>Trace ID</th>
+            <td class="mono">
+              {span.traceId} <CopyButton text={span.traceId} />
+            </td>
+          </tr>
+          <tr>
+            <th>Scope</th>
+            <td class="mono">{span.scopeName || <span class="muted">(none)</span>}</td>
+          </tr>
+        </tbody>
+      </table>
+
+      <AttributeSection title="Attributes" attributes={span.attributes} testId="span-attributes" />
+
+      {span.events.length > 0 && (
+        <section class="detail-section" data-testid="span-events">
+          <h3>Events ({span.events.length})</h3>
+          <div class="event-timeline" aria-hidden="true">
+            {span.events.map((event, index) => (
+              <span
+                key={index}
+                class={`event-marker${/exception|error/i.test(event.name) || isError ? ' event-error' : ''}`}
+                title={`${event.name} at +${formatDuration(event.timeOffsetNanos - span.startOffsetNanos)}`}
+                style={{
+                  left: `${span.durationNanos > 0 ? Math.min(Math.max((event.timeOffsetNanos - span.startOffsetNanos) / span.durationNanos, 0), 1) * 100 : 0}%`,
+                }}
+              />
+            ))}
+          </div>
+          {span.events.map((event, index) => (
+            <details key={index} class="event-entry" open={span.events.length <= 3}>
+              <summary>
+                <span class="muted">+{formatDuration(event.timeOffsetNanos - span.startOffsetNanos)}</span> {event.name}
+              </summary>
+              <KeyValueTable attributes={event.attributes} />
+            </details>
+          ))}
+        </section>
+      )}
+
+      {span.links.length > 0 && (
+        <section class="detail-section" data-testid="span-links">
+          <h3>Links ({span.links.length})</h3>
+          <ul class="link-list">
+            {span.links.map((link, index) => {
+              const traceId = (link.traceId ?? '').toLowerCase();
+              const spanId = (link.spanId ?? '').toLowerCase();
+              return (
+                <li key={index}>
+                  {traceId === span.traceId ? (
+                    <button type="button" class="link-button mono" onClick={() => onSelectSpan(spanId)}>
+                      span {spanId} (this trace)
+                    </button>
+                  ) : (
+                    <Link class="mono" href={`/trace/${traceId}?span=${spanId}`}>
+                      {traceId} / {spanId}
+                    </Link>
+                  )}
+                  <KeyValueTable attributes={link.attributes ?? []} />
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      )}
+
+      <AttributeSection title="Resource" attributes={span.resourceAttributes} testId="span-resource" collapsedByDefault />
+    </aside>
+  );
+}
+
+function AttributeSection({
+  title,
+  attributes,
+  testId,
+  collapsedByDefault = false,
+}: {
+  title: string;
+  attributes: readonly OtlpKeyValue[];
+  testId: string;
+  collapsedByDefault?: boolean;
+}) {
+  const asJson = JSON.stringify(Object.fromEntries(attributes.map((attribute) => [attribute.key, anyValueToText(attribute.value)])), null, 2);
+  return (
+    <details class="detail-section" open={!collapsedByDefault} data-testid={testId}>
+      <summary>
+        <h3>
+          {title} ({attributes.length})
+        </h3>
+        {attributes.length > 0 && <CopyButton text={asJson} label="Copy as JSON" />}
+      </summary>
+      <KeyValueTable attributes={attributes} />
+    </details>
+  );
+}
+
+function KeyValueTable({ attributes }: { attributes: readonly OtlpKeyValue[] }) {
+  if (attributes.length === 0) return <p class="muted">none</p>;
+  const sorted = [...attributes].sort((left, right) => left.key.localeCompare(right.key));
+  return (
+    <table class="kv-table">
+      <tbody>
+        {sorted.map((attribute, index) => {
+          const text = anyValueToText(attribute.value);
+          const long = text.length > 120 || text.includes('\n');
+          return (
+            <tr key={`${attribute.key}-${index}`}>
+              <th class="mono">{attribute.key}</th>
+              <td class="mono">
+                {long ? <pre class="attribute-long">{text}</pre> : text} <CopyButton text={text} />
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
