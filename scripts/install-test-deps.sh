@@ -2,6 +2,8 @@
 # Install the real OpenTelemetry SDK clients that Weft's integration tests spawn:
 #   * a Python venv with tests/sdk/python/requirements.txt
 #   * tests/sdk/node/node_modules via `npm ci` (from package-lock.json)
+# and the browser the web UI's end-to-end tests drive:
+#   * Debian's `chromium` at /usr/bin/chromium, via apt-get when missing (needs root or sudo)
 # Idempotent: each step is skipped when its lock/requirements file is unchanged
 # since the last successful install (a sha256 stamp is kept next to the install).
 #
@@ -54,4 +56,18 @@ else
     echo "$node_want" > "$node_stamp"
 fi
 
-log "done: python=$venv/bin/python node_sdk=$node_dir"
+# -------------------------------------------------------------- Chromium ----
+chromium="${WEFT_CHROMIUM:-/usr/bin/chromium}"
+if [[ -x "$chromium" ]]; then
+    log "chromium: $("$chromium" --version 2>/dev/null | head -1) at $chromium"
+else
+    command -v apt-get >/dev/null || { log "error: $chromium missing and no apt-get to install it; install Chromium and set WEFT_CHROMIUM"; exit 1; }
+    sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    log "chromium: apt-get install chromium"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    log "chromium: installed $("$chromium" --version 2>/dev/null | head -1)"
+fi
+
+log "done: python=$venv/bin/python node_sdk=$node_dir chromium=$chromium"

@@ -112,12 +112,29 @@ export async function startWeft({ flags = [] } = {}) {
   return weft;
 }
 
-/** Runs `weft gen` against `weft` until it has sent `spans` spans (as fast as acknowledged). */
+/**
+ * Runs `weft gen` against `weft` until it has sent `spans` spans (as fast as acknowledged),
+ * then waits until they are all queryable.
+ */
 export async function generate(weft, { spans, seed = 7 }) {
   await promisify(execFile)(
     weftBinary(),
     ['gen', '--endpoint', weft.grpcEndpoint, '--spans', String(spans), '--rate', '0', '--seed', String(seed)],
     { timeout: 120_000 },
+  );
+  await waitForPipeline(weft);
+}
+
+/**
+ * Waits until the pipeline has processed everything the WAL acknowledged, so every span sent
+ * so far is queryable (acknowledged spans reach the store a moment later, longer in a burst).
+ */
+export async function waitForPipeline(weft, timeoutMillis = 120_000) {
+  const { wal } = await weft.getJson('/health');
+  await waitFor(
+    'the pipeline to process every acknowledged span',
+    async () => (await weft.getJson('/health')).pipeline.position >= wal.writtenLsn,
+    timeoutMillis,
   );
 }
 

@@ -11,6 +11,7 @@ import * as serviceMap from './service-map.e2e.mjs';
 import * as service from './service.e2e.mjs';
 import * as shell from './shell.e2e.mjs';
 import * as trace from './trace.e2e.mjs';
+import * as traceScale from './trace-scale.e2e.mjs';
 
 /** Filled in by `before`; the test modules read it lazily. */
 const context = { weft: null, browser: null };
@@ -26,7 +27,7 @@ describe('weft web ui', { concurrency: 1 }, () => {
     await context.browser?.close();
     await context.weft?.stop();
   });
-  const modules = { shell, search, trace, compare, 'service-map': serviceMap, service };
+  const modules = { shell, search, trace, compare, 'service-map': serviceMap, service, 'trace-scale': traceScale };
   const only = process.env.WEFT_E2E_ONLY?.split(',').filter(Boolean);
   for (const [name, module] of Object.entries(modules)) {
     if (!only || only.includes(name)) module.register(context);

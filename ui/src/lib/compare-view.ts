@@ -1,0 +1,467 @@
+/**
+ * The trace compare page's pure parts: its URL state, the rows the aligned tree shows under
+ * the status filters and collapsed paths, per-row facts (sibling counts, changes hidden below),
+ * display of deltas, per-trace facts for the header, attribute differences of a matched span
+ * pair, and the ordering of candidate traces in the picker. No DOM, so all of it is unit-tested
+ * and linear in the number of paths.
+ */
+import type { PathComparisonRow, PathComparisonStatus } from './compare';
+import { formatDuration } from './format';
+import type { OtlpAnyValue, OtlpKeyValue, ParsedTrace, TraceSpan } from './trace-model';
+import { primaryRoot, type SpanTree } from './tree';
+
+/** In the order the summary lists them: structure first, then timing. */
+export const COMPARE_STATUSES: readonly PathComparisonStatus[] = ['added', 'missing', 'slower', 'faster', 'unchanged'];
+
+const TRACE_ID = /^[0-9a-f]{1,32}$/;
+
+/** What a user typed or pasted as a trace ID, trimmed and lower-cased. */
+export function normaliseTraceIdInput(text: string | null | undefined): string {
+  return (text ?? '').trim().toLowerCase();
+}
+
+/** 1 to 32 hex digits, as the API takes them (after `normaliseTraceIdInput`). */
+export function isValidTraceId(text: string): boolean {
+  return TRACE_ID.test(text);
+}
+
+/** The same trace: the API left-pads shorter IDs with zeros, so "00ab" and "ab" are one trace. */
+export function sameTraceId(left: string, right: string): boolean {
+  const pad = (id: string): string => normaliseTraceIdInput(id).padStart(32, '0');
+  return left !== '' && right !== '' && pad(left) === pad(right);
+}
+
+// ---- URL state -----------------------------------------------------------------------------
+
+export interface CompareUrlState {
+  readonly a: string;
+  readonly b: string;
+  /** Statuses whose rows are hidden; null when the URL does not say (the page then chooses). */
+  readonly hidden: ReadonlySet<PathComparisonStatus> | null;
+  /** A relative change beyond this many percent is slower/faster. */
+  readonly thresholdPercent: number;
+  /** Changes smaller than this are unchanged whatever their ratio. */
+  readonly minDeltaNanos: number;
+}
+
+export const DEFAULT_THRESHOLD_PERCENT = 10;
+export const THRESHOLD_PERCENT_CHOICES: readonly number[] = [0, 5, 10, 25, 50, 100];
+export const MIN_DELTA_CHOICES: readonly { readonly nanos: number; readonly text: string }[] = [
+  { nanos: 0, text: '0' },
+  { nanos: 10_000, text: '10us' },
+  { nanos: 100_000, text: '100us' },
+  { nanos: 1_000_000, text: '1ms' },
+  { nanos: 10_000_000, text: '10ms' },
+  { nanos: 100_000_000, text: '100ms' },
+];
+
+const DURATION_TEXT = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?$/;
+const NANOS_PER_UNIT: Readonly<Record<string, number>> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
+
+/** "100us", "1.5ms", "2s" or bare nanoseconds; null when unreadable. */
+export function parseDurationText(text: string): number | null {
+  const match = DURATION_TEXT.exec(text.trim());
+  if (match === null) return null;
+  return Math.round(Number(match[1]) * NANOS_PER_UNIT[match[2] ?? 'ns']!);
+}
+
+/** The shortest of "ns", "us", "ms", "s" that states `nanos` exactly. */
+export function durationText(nanos: number): string {
+  if (nanos === 0) return '0';
+  for (const [unit, size] of [['s', 1e9], ['ms', 1e6], ['us', 1e3]] as const) {
+    if (nanos % size === 0) return `${nanos / size}${unit}`;
+  }
+  return `${nanos}ns`;
+}
+
+export function readCompareUrl(search: URLSearchParams): CompareUrlState {
+  let a = normaliseTraceIdInput(search.get('a'));
+  let b = normaliseTraceIdInput(search.get('b'));
+  if (a === '' && b !== '') {
+    // Only B: it is the reference either way.
+    a = b;
+    b = '';
+  }
+  const hideText = search.get('hide');
+  let hidden: Set<PathComparisonStatus> | null = null;
+  if (hideText !== null) {
+    hidden = new Set();
+    for (const word of hideText.split(',')) {
+      const status = COMPARE_STATUSES.find((candidate) => candidate === word.trim());
+      if (status !== undefined) hidden.add(status);
+    }
+  }
+  const thresholdNumber = Number(search.get('threshold') ?? '');
+  const thresholdPercent =
+    search.get('threshold') !== null && Number.isFinite(thresholdNumber) && thresholdNumber >= 0
+      ? thresholdNumber
+      : DEFAULT_THRESHOLD_PERCENT;
+  const minDeltaNanos = Math.max(0, parseDurationText(search.get('minDelta') ?? '') ?? 0);
+  return { a, b, hidden, thresholdPercent, minDeltaNanos };
+}
+
+/** The page URL for `state`; defaults are left out so shared links stay short. */
+export function compareUrl(state: Partial<CompareUrlState>): string {
+  const params = new URLSearchParams();
+  if (state.a) params.set('a', state.a);
+  if (state.b) params.set('b', state.b);
+  if (state.hidden !== undefined && state.hidden !== null) {
+    const hidden = COMPARE_STATUSES.filter((status) => state.hidden!.has(status));
+    params.set('hide', hidden.length === 0 ? 'none' : hidden.join(','));
+  }
+  if (state.thresholdPercent !== undefined && state.thresholdPercent !== DEFAULT_THRESHOLD_PERCENT) {
+    params.set('threshold', String(state.thresholdPercent));
+  }
+  if (state.minDeltaNanos !== undefined && state.minDeltaNanos > 0) params.set('minDelta', durationText(state.minDeltaNanos));
+  const text = params.toString();
+  return text ? `/compare?${text}` : '/compare';
+}
+
+/** Unchanged rows start hidden when there are many of them and something did change. */
+export const MANY_UNCHANGED_ROWS = 15;
+
+export function defaultHiddenStatuses(
+  countByStatus: Readonly<Record<PathComparisonStatus, number>>,
+): Set<PathComparisonStatus> {
+  const differences = countByStatus.added + countByStatus.missing + countByStatus.slower + countByStatus.faster;
+  return differences > 0 && countByStatus.unchanged >= MANY_UNCHANGED_ROWS ? new Set(['unchanged']) : new Set();
+}
+
+// ---- rows of the aligned tree --------------------------------------------------------------
+
+export interface CompareRowInfo {
+  /** Index of the parent row, -1 for a root. */
+  readonly parentIndex: number;
+  /** One past the last row of this row's subtree (rows are in pre-order). */
+  readonly subtreeEnd: number;
+  /** Siblings with this row's service and name (itself included) present in A, and in B. */
+  readonly siblingCountA: number;
+  readonly siblingCountB: number;
+  /** Rows below this one whose status is not `unchanged`. */
+  readonly changedBelow: number;
+}
+
+/** Per-row structure facts, in one pass (plus one backwards) over the pre-order rows. */
+export function indexRows(rows: readonly PathComparisonRow[]): CompareRowInfo[] {
+  const parentIndex = new Array<number>(rows.length);
+  const subtreeEnd = new Array<number>(rows.length);
+  const indexByPathId = new Map<number, number>();
+  const open: number[] = [];
+  rows.forEach((row, index) => {
+    indexByPathId.set(row.pathId, index);
+    while (open.length > 0 && rows[open[open.length - 1]!]!.depth >= row.depth) subtreeEnd[open.pop()!] = index;
+    open.push(index);
+    parentIndex[index] = row.parentPathId === null ? -1 : (indexByPathId.get(row.parentPathId) ?? -1);
+  });
+  for (const index of open) subtreeEnd[index] = rows.length;
+
+  const siblingCounts = new Map<string, { a: number; b: number }>();
+  const siblingKey = (row: PathComparisonRow): string => JSON.stringify([row.parentPathId, row.step.serviceName, row.step.name]);
+  for (const row of rows) {
+    const key = siblingKey(row);
+    const counts = siblingCounts.get(key) ?? { a: 0, b: 0 };
+    if (row.spanIdInA !== null) counts.a += 1;
+    if (row.spanIdInB !== null) counts.b += 1;
+    siblingCounts.set(key, counts);
+  }
+
+  const changedBelow = new Array<number>(rows.length).fill(0);
+  for (let index = rows.length - 1; index >= 0; index -= 1) {
+    const parent = parentIndex[index]!;
+    if (parent >= 0) changedBelow[parent]! += changedBelow[index]! + (rows[index]!.status === 'unchanged' ? 0 : 1);
+  }
+
+  return rows.map((row, index) => {
+    const counts = siblingCounts.get(siblingKey(row))!;
+    return {
+      parentIndex: parentIndex[index]!,
+      subtreeEnd: subtreeEnd[index]!,
+      siblingCountA: counts.a,
+      siblingCountB: counts.b,
+      changedBelow: changedBelow[index]!,
+    };
+  });
+}
+
+export interface VisibleCompareRow {
+  /** Index into the comparison's rows. */
+  readonly index: number;
+  readonly row: PathComparisonRow;
+  readonly info: CompareRowInfo;
+  /** Shown only because rows below it match the filter: context for the tree's shape. */
+  readonly context: boolean;
+  readonly hasChildren: boolean;
+  readonly collapsed: boolean;
+}
+
+/**
+ * The rows to draw: those whose status is not hidden, with their ancestors as context so the
+ * tree keeps its shape; nothing below a collapsed path. Subtrees without a match are skipped
+ * whole, so the cost is about the number of rows shown plus one pass to mark matches.
+ */
+export function visibleCompareRows(
+  rows: readonly PathComparisonRow[],
+  infos: readonly CompareRowInfo[],
+  hidden: ReadonlySet<PathComparisonStatus>,
+  collapsedPathIds: ReadonlySet<number>,
+): VisibleCompareRow[] {
+  const subtreeMatches = new Uint8Array(rows.length);
+  for (let index = rows.length - 1; index >= 0; index -= 1) {
+    if (!hidden.has(rows[index]!.status)) subtreeMatches[index] = 1;
+    const parent = infos[index]!.parentIndex;
+    if (subtreeMatches[index] === 1 && parent >= 0) subtreeMatches[parent] = 1;
+  }
+  const visible: VisibleCompareRow[] = [];
+  let index = 0;
+  while (index < rows.length) {
+    const row = rows[index]!;
+    const info = infos[index]!;
+    if (subtreeMatches[index] === 0) {
+      index = info.subtreeEnd;
+      continue;
+    }
+    const hasChildren = info.subtreeEnd > index + 1;
+    const collapsed = hasChildren && collapsedPathIds.has(row.pathId);
+    visible.push({ index, row, info, context: hidden.has(row.status), hasChildren, collapsed });
+    index = collapsed ? info.subtreeEnd : index + 1;
+  }
+  return visible;
+}
+
+/** Path IDs of every row with children: "collapse all". */
+export function pathIdsWithChildren(rows: readonly PathComparisonRow[], infos: readonly CompareRowInfo[]): Set<number> {
+  const ids = new Set<number>();
+  rows.forEach((row, index) => {
+    if (infos[index]!.subtreeEnd > index + 1) ids.add(row.pathId);
+  });
+  return ids;
+}
+
+// ---- display -------------------------------------------------------------------------------
+
+const MINUS = '\u2212';
+
+/** "+1.2 ms", "−300 µs", "±0" for B − A. */
+export function formatDelta(deltaNanos: number | null): string {
+  if (deltaNanos === null || Number.isNaN(deltaNanos)) return '\u2014';
+  if (deltaNanos === 0) return '\u00b10';
+  return `${deltaNanos > 0 ? '+' : MINUS}${formatDuration(Math.abs(deltaNanos))}`;
+}
+
+/** "+35 %", "−4.2 %", "+12×" for ten times and more, "+∞" from zero. */
+export function formatRelativeDelta(relativeDelta: number | null): string {
+  if (relativeDelta === null || Number.isNaN(relativeDelta)) return '\u2014';
+  if (relativeDelta === Infinity) return '+\u221e';
+  if (relativeDelta === 0) return '0 %';
+  if (relativeDelta + 1 >= 10) return `${Number((relativeDelta + 1).toPrecision(3))}\u00d7`;
+  const percent = relativeDelta * 100;
+  const magnitude = Math.abs(percent);
+  const text = magnitude < 9.95 ? magnitude.toFixed(1).replace(/\.0$/, '') : String(Math.round(magnitude));
+  return `${percent > 0 ? '+' : MINUS}${text} %`;
+}
+
+/** The two bars of a row, as fractions of the longer of the two durations. */
+export function barFractions(durationNanosA: number | null, durationNanosB: number | null): { a: number | null; b: number | null } {
+  const longest = Math.max(durationNanosA ?? 0, durationNanosB ?? 0);
+  const fraction = (duration: number | null): number | null =>
+    duration === null ? null : longest > 0 ? duration / longest : 0;
+  return { a: fraction(durationNanosA), b: fraction(durationNanosB) };
+}
+
+export const STATUS_SYMBOL: Readonly<Record<PathComparisonStatus, string>> = {
+  added: '+',
+  missing: MINUS,
+  slower: '\u25b2',
+  faster: '\u25bc',
+  unchanged: '=',
+};
+
+export const STATUS_DESCRIPTION: Readonly<Record<PathComparisonStatus, string>> = {
+  added: 'only in B',
+  missing: 'only in A',
+  slower: 'slower in B',
+  faster: 'faster in B',
+  unchanged: 'about the same',
+};
+
+/** One sentence on a row: "Only in B (took 1.9 ms)", "Slower in B: +1.2 ms (+35 %)". */
+export function describeRowChange(row: PathComparisonRow): string {
+  switch (row.status) {
+    case 'added':
+      return `Only in B (took ${formatDuration(row.durationNanosB ?? 0)}).`;
+    case 'missing':
+      return `Only in A (took ${formatDuration(row.durationNanosA ?? 0)}).`;
+    case 'slower':
+      return `Slower in B: ${formatDelta(row.deltaNanos)} (${formatRelativeDelta(row.relativeDelta)}).`;
+    case 'faster':
+      return `Faster in B: ${formatDelta(row.deltaNanos)} (${formatRelativeDelta(row.relativeDelta)}).`;
+    case 'unchanged':
+      return `About the same: ${formatDelta(row.deltaNanos)} (${formatRelativeDelta(row.relativeDelta)}).`;
+  }
+}
+
+/** "3 added · 1 missing · 5 slower · 2 faster · 40 unchanged". */
+export function summaryText(countByStatus: Readonly<Record<PathComparisonStatus, number>>): string {
+  return COMPARE_STATUSES.map((status) => `${countByStatus[status]} ${status}`).join(' \u00b7 ');
+}
+
+// ---- trace facts ---------------------------------------------------------------------------
+
+export interface TraceFacts {
+  readonly rootServiceName: string;
+  readonly rootSpanName: string;
+  /** False when the trace has no genuine root (it never arrived): the names are a stand-in. */
+  readonly rootFound: boolean;
+  readonly durationNanos: number;
+  readonly spanCount: number;
+  readonly errorCount: number;
+  readonly serviceNames: readonly string[];
+  readonly traceStartUnixNano: bigint;
+}
+
+export function traceFacts(parsed: ParsedTrace, tree: SpanTree<TraceSpan>): TraceFacts {
+  const root = primaryRoot(tree);
+  const services = new Set<string>();
+  let errorCount = 0;
+  for (const span of parsed.spans) {
+    services.add(span.serviceName);
+    if (span.statusCode === 'error') errorCount += 1;
+  }
+  return {
+    rootServiceName: root?.span.serviceName ?? '',
+    rootSpanName: root?.span.name ?? '',
+    rootFound: root !== null && !root.orphan && !root.cycleBroken,
+    durationNanos: parsed.durationNanos,
+    spanCount: parsed.spans.length,
+    errorCount,
+    serviceNames: [...services].sort(),
+    traceStartUnixNano: parsed.traceStartUnixNano,
+  };
+}
+
+function pad(value: number, width = 2): string {
+  return String(value).padStart(width, '0');
+}
+
+/** Local "2024-05-01 13:04:05.123" for a Unix nanosecond time. */
+export function formatTimestamp(unixNano: bigint | string): string {
+  const millis = Number(BigInt(unixNano) / 1_000_000n);
+  const date = new Date(millis);
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`
+  );
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", else the timestamp. */
+export function formatAgo(unixNano: bigint | string, nowMillis: number): string {
+  const millis = Number(BigInt(unixNano) / 1_000_000n);
+  const seconds = Math.round((nowMillis - millis) / 1000);
+  if (seconds < 0) return formatTimestamp(unixNano);
+  if (seconds < 5) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
+  return formatTimestamp(unixNano);
+}
+
+// ---- attributes ----------------------------------------------------------------------------
+
+/** An attribute value as text: strings bare, arrays and maps JSON-like. */
+export function formatAnyValue(value: OtlpAnyValue | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return String(value.boolValue);
+  if (value.intValue !== undefined) return String(value.intValue);
+  if (value.doubleValue !== undefined) return String(value.doubleValue);
+  if (value.bytesValue !== undefined) return `base64:${value.bytesValue}`;
+  if (value.arrayValue !== undefined) {
+    return `[${(value.arrayValue.values ?? []).map((item) => JSON.stringify(formatAnyValue(item))).join(', ')}]`;
+  }
+  if (value.kvlistValue !== undefined) {
+    return `{${(value.kvlistValue.values ?? [])
+      .map((entry) => `${JSON.stringify(entry.key)}: ${JSON.stringify(formatAnyValue(entry.value))}`)
+      .join(', ')}}`;
+  }
+  return '';
+}
+
+export interface AttributeDifference {
+  readonly key: string;
+  /** Null when the span (or the attribute) is absent on that side. */
+  readonly valueA: string | null;
+  readonly valueB: string | null;
+  readonly differs: boolean;
+}
+
+/** Every key of either span, differing ones first, then by key. */
+export function attributeDifferences(
+  attributesA: readonly OtlpKeyValue[] | null,
+  attributesB: readonly OtlpKeyValue[] | null,
+): AttributeDifference[] {
+  const byKey = new Map<string, { a: string | null; b: string | null }>();
+  for (const attribute of attributesA ?? []) byKey.set(attribute.key, { a: formatAnyValue(attribute.value), b: null });
+  for (const attribute of attributesB ?? []) {
+    const entry = byKey.get(attribute.key) ?? { a: null, b: null };
+    entry.b = formatAnyValue(attribute.value);
+    byKey.set(attribute.key, entry);
+  }
+  const differences = [...byKey].map(([key, { a, b }]) => ({ key, valueA: a, valueB: b, differs: a !== b }));
+  return differences.sort((left, right) =>
+    left.differs !== right.differs ? (left.differs ? -1 : 1) : left.key < right.key ? -1 : left.key > right.key ? 1 : 0,
+  );
+}
+
+// ---- picker --------------------------------------------------------------------------------
+
+export type CandidateSort = 'newest' | 'slowest' | 'fastest' | 'closest';
+
+export const CANDIDATE_SORTS: readonly { readonly value: CandidateSort; readonly label: string }[] = [
+  { value: 'newest', label: 'Newest first' },
+  { value: 'slowest', label: 'Slowest first' },
+  { value: 'fastest', label: 'Fastest first' },
+  { value: 'closest', label: 'Closest to A in duration' },
+];
+
+export interface CandidateTrace {
+  readonly traceId: string;
+  readonly startTimeUnixNano: string;
+  readonly durationNanos: number;
+  readonly spanCount: number;
+}
+
+/**
+ * Candidates for B: never the reference itself, in the chosen order (newest is the search's
+ * own order; ties keep it).
+ */
+export function sortCandidates<Candidate extends CandidateTrace>(
+  candidates: readonly Candidate[],
+  sort: CandidateSort,
+  referenceTraceId: string,
+  referenceDurationNanos: number | null,
+): Candidate[] {
+  const others = candidates.filter((candidate) => !sameTraceId(candidate.traceId, referenceTraceId));
+  const keyed = others.map((candidate, position) => ({ candidate, position }));
+  const compareBy = (key: (candidate: Candidate) => number) =>
+    (left: { candidate: Candidate; position: number }, right: { candidate: Candidate; position: number }): number =>
+      key(left.candidate) - key(right.candidate) || left.position - right.position;
+  if (sort === 'slowest') keyed.sort(compareBy((candidate) => -candidate.durationNanos));
+  else if (sort === 'fastest') keyed.sort(compareBy((candidate) => candidate.durationNanos));
+  else if (sort === 'closest' && referenceDurationNanos !== null) {
+    keyed.sort(compareBy((candidate) => Math.abs(candidate.durationNanos - referenceDurationNanos)));
+  }
+  return keyed.map(({ candidate }) => candidate);
+}
+
+/** The fastest, median and slowest candidates: one-click picks. */
+export function quickPicks<Candidate extends CandidateTrace>(
+  candidates: readonly Candidate[],
+): { fastest: Candidate; median: Candidate; slowest: Candidate } | null {
+  if (candidates.length === 0) return null;
+  const byDuration = [...candidates].sort((left, right) => left.durationNanos - right.durationNanos);
+  return {
+    fastest: byDuration[0]!,
+    median: byDuration[Math.floor((byDuration.length - 1) / 2)]!,
+    slowest: byDuration[byDuration.length - 1]!,
+  };
+}
