@@ -8,7 +8,7 @@ function flatSpans(tracesData) {
   for (const resourceSpans of tracesData.resourceSpans ?? []) {
     const service = resourceSpans.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value?.stringValue;
     for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
-      for (const span of scopeSpans.spans ?? []) spans.push({ ...span, service });
+      for (const span of scopeSpans.spans ?? []) spans.push({ ...span, service, resourceAttributes: resourceSpans.resource?.attributes ?? [] });
     }
   }
   const origin = spans.reduce((min, span) => (BigInt(span.startTimeUnixNano) < min ? BigInt(span.startTimeUnixNano) : min), BigInt(spans[0].startTimeUnixNano));
@@ -19,6 +19,18 @@ function flatSpans(tracesData) {
     name: span.name,
     isError: span.status?.code === 2,
     statusMessage: span.status?.message ?? '',
+    // Everything find-in-trace looks at, for an independent statement of what it must match.
+    findText: [
+      span.service,
+      span.name,
+      span.spanId,
+      span.status?.message ?? '',
+      ...(span.attributes ?? []).flatMap((attribute) => [attribute.key, JSON.stringify(attribute.value ?? {})]),
+      ...span.resourceAttributes.map((attribute) => JSON.stringify(attribute.value ?? {})),
+      ...(span.events ?? []).map((event) => event.name),
+    ]
+      .join('\n')
+      .toLowerCase(),
     start: Number(BigInt(span.startTimeUnixNano) - origin),
     end: Number(BigInt(span.endTimeUnixNano) - origin),
   }));
@@ -135,6 +147,11 @@ export function register(context) {
     assert.match(await page.getByTestId('span-row').first().textContent(), new RegExp(`\\+${spans.length - 1}`));
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), String(spans.length));
+    // Enter folds the selected span too.
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), '1');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByTestId('waterfall').getAttribute('data-row-count'), String(spans.length));
     await page.getByRole('button', { name: 'Collapse all' }).click();
     assert.ok(Number(await page.getByTestId('waterfall').getAttribute('data-row-count')) < spans.length);
     await page.getByRole('button', { name: 'Expand all' }).click();
@@ -143,25 +160,66 @@ export function register(context) {
     await page.context().close();
   });
 
-  it('find in trace jumps to the failing span; raw JSON shows the OTLP answer', async () => {
+  it('find in trace matches the right spans and Enter walks them from the first; raw JSON shows the OTLP answer', async () => {
     const { traceId, spans } = await knownErrorTrace(context.weft);
-    const page = await openPage(context.browser, context.weft);
+    const expected = new Set(spans.filter((span) => span.findText.includes('declined')).map((span) => span.spanId));
+    assert.ok(expected.size > 0, 'the failing payment span says the card was declined');
+    const page = await openPage(context.browser, context.weft, { height: 1400 });
     await page.goto(`/trace/${traceId}`);
     await page.getByTestId('waterfall').waitFor();
     await page.keyboard.press('/');
     await page.keyboard.type('declined');
-    const count = await page.getByTestId('trace-search-count').textContent();
-    assert.match(count, /^1 of \d+$/);
+    await page.getByTestId('trace-search-count').waitFor();
+    assert.equal(await page.getByTestId('trace-search-count').textContent(), `1 of ${expected.size}`);
+    const matchedRows = await page.locator('.waterfall-row.search-match').evaluateAll((rows) => rows.map((row) => row.dataset.spanId));
+    assert.deepEqual(new Set(matchedRows), expected);
+    // The first Enter selects the first match (in waterfall order), the next Enter the second.
     await page.keyboard.press('Enter');
-    const current = await page.locator('.waterfall-row.search-current').getAttribute('data-span-id');
-    const matched = spans.find((span) => span.spanId === current);
-    assert.ok(matched, 'the current match is a span of the trace');
     await page.getByTestId('span-detail').waitFor();
+    const selected = () => page.locator('[data-testid="span-row"][aria-selected="true"]').getAttribute('data-span-id');
+    assert.equal(await selected(), matchedRows[0]);
+    if (matchedRows.length > 1) {
+      await page.keyboard.press('Enter');
+      assert.equal(await selected(), matchedRows[1]);
+      assert.equal(await page.getByTestId('trace-search-count').textContent(), `2 of ${expected.size}`);
+    }
     await screenshot(page, 'trace-find');
     await page.getByTestId('raw-json-toggle').click();
     const raw = await page.getByTestId('raw-json').textContent();
     assert.match(raw, /"resourceSpans"/);
     assert.match(raw, new RegExp(traceId));
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('the minimap zooms to a dragged range, pans from the keyboard, and resets', async () => {
+    const { traceId } = await knownErrorTrace(context.weft);
+    const page = await openPage(context.browser, context.weft);
+    await page.goto(`/trace/${traceId}`);
+    const strip = page.getByTestId('trace-minimap-strip');
+    await strip.waitFor();
+    const box = await strip.boundingBox();
+    const firstTick = () => page.getByTestId('time-ruler').locator('.ruler-label').first().textContent();
+    assert.equal(await firstTick(), '0 ns');
+    const resetZoom = page.getByRole('button', { name: 'Reset zoom' });
+    assert.equal(await resetZoom.isDisabled(), true);
+    // Drag over the middle half of the overview.
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await resetZoom.isDisabled(), false);
+    const zoomedFirstTick = await firstTick();
+    assert.notEqual(zoomedFirstTick, '0 ns', 'the ruler starts inside the trace after zooming');
+    await screenshot(page, 'trace-zoomed');
+    await strip.focus();
+    await page.keyboard.press('Home');
+    assert.equal(await firstTick(), '0 ns', 'Home pans the window to the trace start');
+    await page.keyboard.press('ArrowRight');
+    assert.notEqual(await firstTick(), '0 ns');
+    await resetZoom.click();
+    assert.equal(await firstTick(), '0 ns');
+    assert.equal(await resetZoom.isDisabled(), true);
     assert.deepEqual(page.weftErrors, []);
     await page.context().close();
   });
@@ -173,6 +231,9 @@ export function register(context) {
     await page.goto('/trace/not-a-trace-id');
     await page.getByTestId('error-banner').waitFor();
     assert.match(await page.getByTestId('error-banner').textContent(), /not a trace ID/);
+    // Broken percent-encoding in the path is a page that does not exist, not a blank app.
+    await page.goto('/trace/%E0%A4%A');
+    await page.getByTestId('not-found').waitFor();
     await page.context().close();
   });
 }

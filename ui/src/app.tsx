@@ -1,5 +1,5 @@
 // The shell: header navigation and the route table. Each page owns its URL query.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { Link, navigate, useLocation } from './router';
 import { ComparePage } from './pages/compare';
 import { SearchPage } from './pages/search';
@@ -7,6 +7,25 @@ import { ServiceMapPage } from './pages/service-map';
 import { ServicePage, ServicesPage } from './pages/service';
 import { TracePage } from './pages/trace';
 import { EmptyState } from './components/common';
+
+/** A path segment decoded, or null when it is not valid percent-encoding (`/trace/%E0`). */
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+/** The document title of a route, so history entries and screen readers name the view. */
+function titleOf(path: string): string {
+  if (path.startsWith('/trace/')) return `Trace ${decodeSegment(path.slice('/trace/'.length)) ?? ''}`;
+  if (path.startsWith('/services/')) return `${decodeSegment(path.slice('/services/'.length)) ?? ''} · Services`;
+  if (path === '/compare') return 'Compare traces';
+  if (path === '/map') return 'Service map';
+  if (path === '/services') return 'Services';
+  return 'Search';
+}
 
 const NAV_ITEMS = [
   { href: '/search', label: 'Search', matches: (path: string) => path === '/search' || path.startsWith('/trace/') },
@@ -18,8 +37,18 @@ const NAV_ITEMS = [
 export function App() {
   const location = useLocation();
   const path = location.pathname.replace(/\/+$/, '') || '/';
+  const mainRef = useRef<HTMLElement>(null);
+  /** The path the page was loaded at, until the first in-app navigation. */
+  const loadedPath = useRef<string | null>(path);
   useEffect(() => {
     if (path === '/') navigate('/search', { replace: true });
+    document.title = `${titleOf(path)} · Weft`;
+    // After an in-app navigation, move focus to the new view (as a page load would), so
+    // keyboard and screen reader users start at its top instead of on a stale link.
+    if (path !== loadedPath.current) {
+      loadedPath.current = null;
+      mainRef.current?.focus({ preventScroll: true });
+    }
   }, [path]);
   return (
     <div class="app">
@@ -38,7 +67,7 @@ export function App() {
           ))}
         </nav>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={mainRef}>
         <Route path={path} search={location.search} />
       </main>
     </div>
@@ -47,11 +76,13 @@ export function App() {
 
 function Route({ path, search }: { path: string; search: URLSearchParams }) {
   if (path === '/' || path === '/search') return <SearchPage search={search} />;
-  if (path.startsWith('/trace/')) return <TracePage traceId={decodeURIComponent(path.slice('/trace/'.length))} search={search} />;
+  const traceId = path.startsWith('/trace/') ? decodeSegment(path.slice('/trace/'.length)) : null;
+  if (traceId !== null) return <TracePage traceId={traceId} search={search} />;
   if (path === '/compare') return <ComparePage search={search} />;
   if (path === '/map') return <ServiceMapPage search={search} />;
   if (path === '/services') return <ServicesPage search={search} />;
-  if (path.startsWith('/services/')) return <ServicePage service={decodeURIComponent(path.slice('/services/'.length))} search={search} />;
+  const service = path.startsWith('/services/') ? decodeSegment(path.slice('/services/'.length)) : null;
+  if (service !== null) return <ServicePage service={service} search={search} />;
   return (
     <EmptyState title="No such page" testId="not-found">
       <p>

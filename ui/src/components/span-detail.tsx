@@ -4,6 +4,7 @@ import { Link } from '../router';
 import { CopyButton, ServiceBadge } from './common';
 import { formatDuration } from '../lib/format';
 import type { OtlpKeyValue, TraceSpan } from '../lib/trace-model';
+import { formatLocalDateTime } from '../lib/time-range';
 import { anyValueToText } from '../lib/trace-view';
 
 interface Props {
@@ -11,18 +12,20 @@ interface Props {
   traceStartUnixNano: bigint;
   criticalNanos: number | null;
   parentName: string | null;
+  /** The span's parent is in the trace, but a parent loop was cut at this span. */
+  parentLoopCut: boolean;
   onSelectSpan: (spanId: string) => void;
   onClose: () => void;
 }
 
+/** Local time to the microsecond, like the trace header's start time (which is to the second). */
 function absoluteTime(traceStartUnixNano: bigint, offsetNanos: number): string {
   const unixNanos = traceStartUnixNano + BigInt(Math.round(offsetNanos));
-  const millis = Number(unixNanos / 1_000_000n);
-  const micros = Number((unixNanos / 1_000n) % 1_000n);
-  return `${new Date(millis).toISOString().replace('Z', '')}${String(micros).padStart(3, '0')}Z`;
+  const subSecondMicros = Number((unixNanos / 1_000n) % 1_000_000n);
+  return `${formatLocalDateTime(Number(unixNanos / 1_000_000n))}.${String(subSecondMicros).padStart(6, '0')}`;
 }
 
-export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName, onSelectSpan, onClose }: Props) {
+export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName, parentLoopCut, onSelectSpan, onClose }: Props) {
   const isError = span.statusCode === 'error';
   return (
     <aside class="span-detail" aria-label={`Span ${span.name}`} data-testid="span-detail">
@@ -71,7 +74,11 @@ export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName
             <td class="mono">
               {span.parentSpanId ? (
                 <>
-                  {parentName !== null ? (
+                  {parentLoopCut ? (
+                    <span title="the parent chain loops back to this span; the view cut the loop here">
+                      {span.parentSpanId} (parent loop cut here)
+                    </span>
+                  ) : parentName !== null ? (
                     <button type="button" class="link-button" onClick={() => onSelectSpan(span.parentSpanId!)}>
                       {span.parentSpanId}
                     </button>

@@ -25,6 +25,9 @@ export function TraceMinimap({ rows, traceNanos, window, onWindowChange, dark }:
   const stripRef = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
   const [drag, setDrag] = useState<Drag | null>(null);
+  /** Removes the document listeners of a drag in progress; also run on unmount. */
+  const endDrag = useRef<(() => void) | null>(null);
+  useEffect(() => () => endDrag.current?.(), []);
 
   useEffect(() => {
     const strip = stripRef.current;
@@ -69,7 +72,9 @@ export function TraceMinimap({ rows, traceNanos, window, onWindowChange, dark }:
   }, [rows, traceNanos, width, dark]);
 
   const fractionAt = (event: MouseEvent) => {
-    const rect = stripRef.current!.getBoundingClientRect();
+    const strip = stripRef.current;
+    if (!strip) return 0;
+    const rect = strip.getBoundingClientRect();
     return Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1);
   };
   const windowStart = traceNanos > 0 ? window.startNanos / traceNanos : 0;
@@ -98,9 +103,13 @@ export function TraceMinimap({ rows, traceNanos, window, onWindowChange, dark }:
         );
       }
     };
-    const onUp = () => {
+    const removeListeners = () => {
       document.removeEventListener('mousemove', onMove);
       document.removeEventListener('mouseup', onUp);
+      endDrag.current = null;
+    };
+    const onUp = () => {
+      removeListeners();
       if (current.kind === 'select' && Math.abs(current.toFraction - current.fromFraction) > 0.002) {
         onWindowChange(clampWindow({ startNanos: current.fromFraction * traceNanos, endNanos: current.toFraction * traceNanos }, traceNanos));
       }
@@ -108,6 +117,18 @@ export function TraceMinimap({ rows, traceNanos, window, onWindowChange, dark }:
     };
     document.addEventListener('mousemove', onMove);
     document.addEventListener('mouseup', onUp);
+    endDrag.current = removeListeners;
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    const width = window.endNanos - window.startNanos;
+    const panTo = (startNanos: number) => onWindowChange(clampWindow({ startNanos, endNanos: startNanos + width }, traceNanos));
+    if (event.key === 'ArrowLeft') panTo(window.startNanos - width * 0.1);
+    else if (event.key === 'ArrowRight') panTo(window.startNanos + width * 0.1);
+    else if (event.key === 'Home') panTo(0);
+    else if (event.key === 'End') panTo(traceNanos - width);
+    else return;
+    event.preventDefault();
   };
 
   return (
@@ -116,9 +137,13 @@ export function TraceMinimap({ rows, traceNanos, window, onWindowChange, dark }:
         class="minimap-strip"
         ref={stripRef}
         onMouseDown={onMouseDown}
-        title="Drag to zoom to a time range; drag the frame to pan"
-        aria-label={`Trace overview: showing ${formatDuration(window.startNanos)} to ${formatDuration(window.endNanos)} of ${formatDuration(traceNanos)}`}
-        role="img"
+        onKeyDown={onKeyDown}
+        tabIndex={0}
+        title="Drag to zoom to a time range; drag the frame to pan. Keys: ←/→ pan, Home/End jump"
+        aria-label={`Trace overview: showing ${formatDuration(window.startNanos)} to ${formatDuration(window.endNanos)} of ${formatDuration(traceNanos)}. Arrow keys pan, plus and minus zoom.`}
+        aria-keyshortcuts="ArrowLeft ArrowRight Home End + -"
+        role="group"
+        data-testid="trace-minimap-strip"
       >
         <canvas ref={canvasRef} style={{ width: `${width}px`, height: `${MINIMAP_HEIGHT}px` }} />
         {zoomed && (

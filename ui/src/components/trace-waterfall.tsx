@@ -24,6 +24,8 @@ interface Props {
   window: TimeWindow;
   collapsed: ReadonlySet<string>;
   selectedSpanId: string | null;
+  /** Kept in the DOM even when scrolled out of view, so `aria-activedescendant` resolves. */
+  selectedRowIndex: number | null;
   criticalSegments: ReadonlyMap<string, readonly CriticalPathSegment[]> | null;
   matchSpanIds: ReadonlySet<string>;
   currentMatchSpanId: string | null;
@@ -53,7 +55,9 @@ export function TraceWaterfall(props: Props) {
   useLayoutEffect(() => {
     if (!scrollRequest) return;
     const body = bodyRef.current;
-    const index = rows.findIndex((node) => node.span.spanId === scrollRequest.spanId);
+    const index = props.selectedSpanId === scrollRequest.spanId && props.selectedRowIndex !== null
+      ? props.selectedRowIndex
+      : rows.findIndex((node) => node.span.spanId === scrollRequest.spanId);
     if (!body || index < 0) return;
     const top = index * ROW_HEIGHT;
     if (top < body.scrollTop || top + ROW_HEIGHT > body.scrollTop + body.clientHeight) {
@@ -74,7 +78,11 @@ export function TraceWaterfall(props: Props) {
 
   const first = Math.max(Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS, 0);
   const last = Math.min(Math.ceil((scrollTop + viewportHeight) / ROW_HEIGHT) + OVERSCAN_ROWS, rows.length);
-  const visible = rows.slice(first, last);
+  const visible = rows.slice(first, last).map((node, offset) => ({ node, index: first + offset }));
+  const selectedIndex = props.selectedRowIndex;
+  if (selectedIndex !== null && (selectedIndex < first || selectedIndex >= last) && rows[selectedIndex]) {
+    visible.push({ node: rows[selectedIndex]!, index: selectedIndex });
+  }
   const ticks = rulerTicks(window, 6);
 
   return (
@@ -106,8 +114,8 @@ export function TraceWaterfall(props: Props) {
               <span key={tick.offsetNanos} class="gridline" style={{ left: `${tick.fraction * 100}%` }} />
             ))}
           </div>
-          {visible.map((node, offset) => (
-            <WaterfallRow key={node.span.spanId} node={node} index={first + offset} {...props} />
+          {visible.map(({ node, index }) => (
+            <WaterfallRow key={node.span.spanId} node={node} index={index} {...props} />
           ))}
         </div>
       </div>

@@ -21,6 +21,15 @@ describe('time ranges in the URL', () => {
     expect(timeRangeToQuery(range)).toEqual({ start: '2026-11-21T10:00:00Z', end: '2026-11-21T11:00:00Z' });
   });
 
+  it('reads Unix nanoseconds, as the API takes them, and compound Go durations', () => {
+    const range = timeRangeFromQuery(new URLSearchParams('start=1763719200000000000&end=1763722800000000000'));
+    expect(range).toEqual({ kind: 'absolute', start: '1763719200000000000', end: '1763722800000000000' });
+    expect(resolveTimeRange(range, 0)).toEqual({ startMillis: 1763719200000, endMillis: 1763722800000 });
+    expect(timeRangeFromQuery(new URLSearchParams('lookback=2h45m'))).toEqual({ kind: 'lookback', lookback: '2h45m' });
+    expect(lookbackMillis('2h45m')).toBe(9_900_000);
+    expect(lookbackMillis('1500us')).toBe(1.5);
+  });
+
   it('falls back to the default on unreadable values instead of sending them to the API', () => {
     expect(timeRangeFromQuery(new URLSearchParams('lookback=forever'))).toEqual(DEFAULT_TIME_RANGE);
     expect(timeRangeFromQuery(new URLSearchParams('start=yesterday&end=now'))).toEqual(DEFAULT_TIME_RANGE);

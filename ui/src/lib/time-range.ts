@@ -20,15 +20,29 @@ export type TimeRange = { kind: 'lookback'; lookback: string } | { kind: 'absolu
 
 export const DEFAULT_TIME_RANGE: TimeRange = { kind: 'lookback', lookback: '1h' };
 
+const GO_DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const MILLIS_PER_UNIT: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A time as the API takes it — Unix nanoseconds (digits) or RFC 3339 — in milliseconds since
+ * the epoch; null when it is neither.
+ */
+export function parseTimeParameter(text: string): number | null {
+  if (/^\d{1,20}$/.test(text)) return Number(BigInt(text) / 1_000_000n);
+  const millis = Date.parse(text);
+  return Number.isNaN(millis) ? null : millis;
+}
+
 /** The range a URL's query names; absent or unreadable values fall back to `fallback`. */
 export function timeRangeFromQuery(search: URLSearchParams, fallback: TimeRange = DEFAULT_TIME_RANGE): TimeRange {
   const start = search.get('start');
   const end = search.get('end');
-  if (start && end && !Number.isNaN(Date.parse(start)) && !Number.isNaN(Date.parse(end))) {
+  if (start && end && parseTimeParameter(start) !== null && parseTimeParameter(end) !== null) {
     return { kind: 'absolute', start, end };
   }
   const lookback = search.get('lookback');
-  if (lookback && /^\d+(\.\d+)?(ms|s|m|h)$/.test(lookback)) {
+  if (lookback && GO_DURATION.test(lookback)) {
     return { kind: 'lookback', lookback };
   }
   return fallback;
@@ -44,7 +58,7 @@ export function describeTimeRange(range: TimeRange): string {
   if (range.kind === 'lookback') {
     return QUICK_RANGES.find((quick) => quick.lookback === range.lookback)?.label ?? `Last ${range.lookback}`;
   }
-  return `${formatLocalDateTime(Date.parse(range.start))} → ${formatLocalDateTime(Date.parse(range.end))}`;
+  return `${formatLocalDateTime(parseTimeParameter(range.start) ?? Number.NaN)} → ${formatLocalDateTime(parseTimeParameter(range.end) ?? Number.NaN)}`;
 }
 
 /** Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` in local time. */
@@ -59,19 +73,18 @@ export function toDateTimeLocalValue(millis: number): string {
   return formatLocalDateTime(millis).replace(' ', 'T');
 }
 
-/** The lookback duration of a quick range in milliseconds, for charts' x-axis bounds. */
+/** A Go duration (`15m`, `2h45m`, `250ms`) in milliseconds; null when it is not one. */
 export function lookbackMillis(lookback: string): number | null {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(lookback);
-  if (!match) return null;
-  const value = Number(match[1]);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return value * unit;
+  if (!GO_DURATION.test(lookback)) return null;
+  let millis = 0;
+  for (const [, value, unit] of lookback.matchAll(GO_DURATION_PART)) millis += Number(value) * MILLIS_PER_UNIT[unit!]!;
+  return millis;
 }
 
 /** The absolute bounds of a range at `nowMillis`, in milliseconds. */
 export function resolveTimeRange(range: TimeRange, nowMillis: number): { startMillis: number; endMillis: number } {
   if (range.kind === 'absolute') {
-    return { startMillis: Date.parse(range.start), endMillis: Date.parse(range.end) };
+    return { startMillis: parseTimeParameter(range.start) ?? Number.NaN, endMillis: parseTimeParameter(range.end) ?? Number.NaN };
   }
   return { startMillis: nowMillis - (lookbackMillis(range.lookback) ?? 3_600_000), endMillis: nowMillis };
 }

@@ -95,6 +95,18 @@ describe('search within a trace', () => {
     expect(searchSpans(tree, 'http.response.status_code=40')).toEqual([]);
   });
 
+  it('matches resource attributes, shared by many spans, by value and as key=value', () => {
+    const resource = [{ key: 'k8s.pod.name', value: { stringValue: 'payment-7f9c' } }];
+    const shared = buildSpanTree([
+      testSpan('r', null, { end: 10, resourceAttributes: resource }),
+      testSpan('s', 'r', { end: 5, resourceAttributes: resource }),
+      testSpan('t', 'r', { end: 5 }),
+    ]);
+    expect(searchSpans(shared, '7F9C').map((node) => node.span.spanId)).toEqual(['r', 's']);
+    expect(searchSpans(shared, 'k8s.pod.name=payment-7f9c').map((node) => node.span.spanId)).toEqual(['r', 's']);
+    expect(searchSpans(shared, 'k8s.pod.name=payment')).toEqual([]);
+  });
+
   it('finds nothing for an empty query', () => {
     expect(searchSpans(tree, '   ')).toEqual([]);
   });

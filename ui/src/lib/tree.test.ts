@@ -126,6 +126,21 @@ describe('buildSpanTree', () => {
     expectConsistent(tree, 5);
   });
 
+  it('regression: a branch hanging off a loop that starts before the loop stays attached to it', () => {
+    // a ↔ b is the loop; c hangs off a and starts first, so it is the earliest unreached span.
+    // Cutting there would detach c and count a second "loop".
+    const tree = buildSpanTree([
+      testSpan('c', 'a', { start: 1 }),
+      testSpan('a', 'b', { start: 5 }),
+      testSpan('b', 'a', { start: 6 }),
+    ]);
+    expect(tree.brokenCycleCount).toBe(1);
+    expect(idsOf(tree.roots)).toEqual(['a']);
+    expect(tree.nodeBySpanId.get('c')?.parent?.span.spanId).toBe('a');
+    expect(tree.nodeBySpanId.get('c')?.cycleBroken).toBe(false);
+    expectConsistent(tree, 3);
+  });
+
   it('handles several separate loops', () => {
     const tree = buildSpanTree([
       testSpan('x1', 'x2', { start: 1 }),

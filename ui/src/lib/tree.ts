@@ -75,6 +75,24 @@ function walkPreorder<Span extends TreeableSpan>(
   }
 }
 
+/**
+ * The loop an unreachable node's parent chain ends in (every unreachable chain ends in one),
+ * and on it the earliest-starting node: where the loop is cut.
+ */
+function earliestNodeOnLoopAbove<Span extends TreeableSpan>(start: MutableSpanTreeNode<Span>): MutableSpanTreeNode<Span> {
+  const seen = new Set<MutableSpanTreeNode<Span>>();
+  let onLoop = start;
+  while (!seen.has(onLoop)) {
+    seen.add(onLoop);
+    onLoop = onLoop.parent!;
+  }
+  let earliest = onLoop;
+  for (let member = onLoop.parent!; member !== onLoop; member = member.parent!) {
+    if (compareByStartThenSpanId(member, earliest) < 0) earliest = member;
+  }
+  return earliest;
+}
+
 export function buildSpanTree<Span extends TreeableSpan>(spans: readonly Span[]): SpanTree<Span> {
   const nodeBySpanId = new Map<string, MutableSpanTreeNode<Span>>();
   const nodesInInputOrder: MutableSpanTreeNode<Span>[] = [];
@@ -114,8 +132,8 @@ export function buildSpanTree<Span extends TreeableSpan>(spans: readonly Span[])
   for (const node of nodesInInputOrder) node.children.sort(compareByStartThenSpanId);
 
   // Nodes on a parent loop (including a span that is its own parent) are unreachable from any
-  // root. Cut each loop at its earliest-starting unreached node, which then becomes a root;
-  // the rest of the loop and everything hanging off it becomes reachable through it.
+  // root, and so is everything hanging off a loop. Cut each loop at its earliest-starting
+  // member, which then becomes a root; the rest of the loop and its branches stay attached.
   const reached = new Set<MutableSpanTreeNode<Span>>();
   const markReached = (node: MutableSpanTreeNode<Span>): void => {
     reached.add(node);
@@ -126,13 +144,14 @@ export function buildSpanTree<Span extends TreeableSpan>(spans: readonly Span[])
     const unreached = nodesInInputOrder.filter((node) => !reached.has(node)).sort(compareByStartThenSpanId);
     for (const node of unreached) {
       if (reached.has(node)) continue;
-      const formerParent = node.parent!;
-      formerParent.children.splice(formerParent.children.indexOf(node), 1);
-      node.parent = null;
-      node.cycleBroken = true;
+      const cut = earliestNodeOnLoopAbove(node);
+      const formerParent = cut.parent!;
+      formerParent.children.splice(formerParent.children.indexOf(cut), 1);
+      cut.parent = null;
+      cut.cycleBroken = true;
       brokenCycleCount += 1;
-      roots.push(node);
-      walkPreorder([node], markReached);
+      roots.push(cut);
+      walkPreorder([cut], markReached);
     }
   }
   roots.sort(compareByStartThenSpanId);

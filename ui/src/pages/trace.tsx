@@ -10,14 +10,14 @@ import { TraceWaterfall } from '../components/trace-waterfall';
 import { usePrefersDark, useApi } from '../hooks';
 import { computeCriticalPath, criticalNanosBySpanId } from '../lib/critical-path';
 import { formatDuration } from '../lib/format';
-import { type ParsedTrace, parseOtlpTrace } from '../lib/trace-model';
+import { type ParsedTrace, type TraceSpan, parseOtlpTrace } from '../lib/trace-model';
 import { formatLocalDateTime } from '../lib/time-range';
 import {
   type TimeWindow,
   clampWindow,
   collapsedAncestors,
+  TraceSearchIndex,
   parentSpanIds,
-  searchSpans,
   segmentsBySpanId,
   traceStats,
   zoomWindow,
@@ -29,6 +29,10 @@ import './trace.css';
 const TRACE_ID_PATTERN = /^[0-9a-fA-F]{1,32}$/;
 /** Beyond this the raw JSON view shows a prefix and links to the full answer. */
 const RAW_JSON_DISPLAY_LIMIT = 2_000_000;
+/** Find in trace runs when typing pauses this long, not on every keystroke. */
+const FIND_DEBOUNCE_MILLIS = 150;
+/** The `?span=` URL follows the selection at most this often (browsers throttle history calls). */
+const URL_UPDATE_DEBOUNCE_MILLIS = 300;
 
 export function TracePage({ traceId, search }: { traceId: string; search: URLSearchParams }) {
   const valid = TRACE_ID_PATTERN.test(traceId);
@@ -88,6 +92,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
   );
   const [showCriticalPath, setShowCriticalPath] = useState(true);
   const [query, setQuery] = useState('');
+  const [appliedQuery, setAppliedQuery] = useState('');
   const [matchIndex, setMatchIndex] = useState(0);
   const [showRaw, setShowRaw] = useState(false);
   const [scrollRequest, setScrollRequest] = useState<{ spanId: string; serial: number } | null>(
@@ -96,7 +101,18 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
   const searchInput = useRef<HTMLInputElement>(null);
 
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
-  const matches = useMemo(() => searchSpans(tree, query), [tree, query]);
+  const rowIndexBySpanId = useMemo(() => new Map(rows.map((node, index) => [node.span.spanId, index])), [rows]);
+  // Built on the first search only: it holds a lower-cased copy of every span's text.
+  const searchIndex = useRef<TraceSearchIndex<TraceSpan> | null>(null);
+  useEffect(() => {
+    const timer = setTimeout(() => setAppliedQuery(query), FIND_DEBOUNCE_MILLIS);
+    return () => clearTimeout(timer);
+  }, [query]);
+  const matches = useMemo(() => {
+    if (!appliedQuery.trim()) return [];
+    searchIndex.current ??= new TraceSearchIndex(tree);
+    return searchIndex.current.search(appliedQuery);
+  }, [tree, appliedQuery]);
   const matchSpanIds = useMemo(() => new Set(matches.map((node) => node.span.spanId)), [matches]);
   const currentMatch = matches.length > 0 ? matches[Math.min(matchIndex, matches.length - 1)]! : null;
 
@@ -126,16 +142,37 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     (spanId: string | null) => {
       setSelectedSpanId(spanId);
       if (spanId) reveal(spanId);
-      navigate(urlWith(`/trace/${traceId}`, { span: spanId ?? undefined }), { replace: true });
     },
-    [traceId, reveal],
+    [reveal],
   );
+
+  useEffect(() => {
+    const timer = setTimeout(
+      () => navigate(urlWith(`/trace/${traceId}`, { span: selectedSpanId ?? undefined }), { replace: true }),
+      URL_UPDATE_DEBOUNCE_MILLIS,
+    );
+    return () => clearTimeout(timer);
+  }, [traceId, selectedSpanId]);
 
   const jumpToMatch = (index: number) => {
     if (matches.length === 0) return;
     const wrapped = ((index % matches.length) + matches.length) % matches.length;
     setMatchIndex(wrapped);
     select(matches[wrapped]!.span.spanId);
+  };
+  const jumpToFirstMatchWhenFound = useRef(false);
+  useEffect(() => {
+    if (!jumpToFirstMatchWhenFound.current) return;
+    jumpToFirstMatchWhenFound.current = false;
+    if (matches.length > 0) jumpToMatch(0);
+    // Runs when a search requested by Enter has produced its matches.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [matches]);
+  /** Enter: the shown match if it is not selected yet, else the next one. */
+  const nextMatch = (step: 1 | -1) => {
+    const shown = Math.min(matchIndex, matches.length - 1);
+    if (step === 1 && matches[shown] && matches[shown]!.span.spanId !== selectedSpanId) jumpToMatch(shown);
+    else jumpToMatch(shown + step);
   };
 
   const toggle = useCallback((spanId: string) => {
@@ -147,9 +184,10 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     });
   }, []);
 
-  // Keyboard: arrows move and fold like a file tree; Enter/Space open details; Escape closes.
+  // Keyboard: arrows move and fold like a file tree, Enter/Space fold the selected span,
+  // Escape closes its details.
   const onWaterfallKey = (event: KeyboardEvent) => {
-    const index = selectedSpanId ? rows.findIndex((node) => node.span.spanId === selectedSpanId) : -1;
+    const index = selectedSpanId ? (rowIndexBySpanId.get(selectedSpanId) ?? -1) : -1;
     const moveTo = (target: number) => {
       const node = rows[Math.min(Math.max(target, 0), rows.length - 1)];
       if (node) select(node.span.spanId);
@@ -184,6 +222,11 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
         if (node && node.children.length > 0 && !collapsed.has(node.span.spanId)) toggle(node.span.spanId);
         else if (node?.parent) select(node.parent.span.spanId);
         break;
+      case 'Enter':
+      case ' ':
+        if (node && node.children.length > 0) toggle(node.span.spanId);
+        else if (!node) moveTo(0);
+        break;
       case 'Escape':
         select(null);
         break;
@@ -194,7 +237,10 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
   };
 
   useEffect(() => {
+    if (showRaw) return;
     const onKey = (event: KeyboardEvent) => {
+      // Ctrl/⌘ + and − are the browser's own zoom; leave them alone.
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
       const target = event.target as HTMLElement | null;
       const typing = target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT');
       if (event.key === '/' && !typing) {
@@ -210,7 +256,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [traceNanos]);
+  }, [traceNanos, showRaw]);
 
   const selectedNode = selectedSpanId ? tree.nodeBySpanId.get(selectedSpanId) ?? null : null;
   const zoomed = window.startNanos > 0 || window.endNanos < traceNanos;
@@ -291,7 +337,13 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
           role="search"
           onSubmit={(event) => {
             event.preventDefault();
-            jumpToMatch(matchIndex + 1);
+            if (query !== appliedQuery) {
+              // Enter before the pause that runs the search: run it now, then go to the first match.
+              jumpToFirstMatchWhenFound.current = true;
+              setAppliedQuery(query);
+            } else {
+              nextMatch(1);
+            }
           }}
         >
           <input
@@ -308,21 +360,21 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
             onKeyDown={(event) => {
               if (event.key === 'Enter' && event.shiftKey) {
                 event.preventDefault();
-                jumpToMatch(matchIndex - 1);
+                nextMatch(-1);
               } else if (event.key === 'Escape') {
                 setQuery('');
               }
             }}
           />
-          {query && (
+          {appliedQuery && query === appliedQuery && (
             <span class="match-count" data-testid="trace-search-count" aria-live="polite">
               {matches.length === 0 ? 'no match' : `${Math.min(matchIndex, matches.length - 1) + 1} of ${matches.length}`}
             </span>
           )}
-          <button type="button" class="button-small" disabled={matches.length === 0} onClick={() => jumpToMatch(matchIndex - 1)} aria-label="Previous match">
+          <button type="button" class="button-small" disabled={matches.length === 0} onClick={() => nextMatch(-1)} aria-label="Previous match">
             ▲
           </button>
-          <button type="button" class="button-small" disabled={matches.length === 0} onClick={() => jumpToMatch(matchIndex + 1)} aria-label="Next match">
+          <button type="button" class="button-small" disabled={matches.length === 0} onClick={() => nextMatch(1)} aria-label="Next match">
             ▼
           </button>
         </form>
@@ -368,6 +420,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
               window={window}
               collapsed={collapsed}
               selectedSpanId={selectedSpanId}
+              selectedRowIndex={selectedSpanId ? (rowIndexBySpanId.get(selectedSpanId) ?? null) : null}
               criticalSegments={showCriticalPath ? model.criticalSegments : null}
               matchSpanIds={matchSpanIds}
               currentMatchSpanId={currentMatch?.span.spanId ?? null}
@@ -382,6 +435,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
                 traceStartUnixNano={trace.traceStartUnixNano}
                 criticalNanos={model.criticalNanos.get(selectedNode.span.spanId) ?? null}
                 parentName={selectedNode.parent?.span.name ?? null}
+                parentLoopCut={selectedNode.cycleBroken}
                 onSelectSpan={(spanId) => select(spanId)}
                 onClose={() => select(null)}
               />
