@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { compareTraces, type PathComparisonRow } from './compare';
+import { alignTraces, classifyPaths, compareTraces, type PathComparisonRow } from './compare';
 import {
   attributeDifferences,
   barFractions,
+  candidateSearchWindow,
   compareUrl,
+  createTraceCache,
   defaultHiddenStatuses,
   describeRowChange,
+  focusedRowIndex,
   durationText,
   formatAgo,
   formatAnyValue,
   formatDelta,
   formatRelativeDelta,
+  indexRowStructure,
   indexRows,
   isValidTraceId,
   normaliseTraceIdInput,
@@ -56,6 +60,20 @@ function comparison() {
 
 const names = (rows: readonly { row: PathComparisonRow }[]): string[] =>
   rows.map(({ row }) => `${row.step.name}#${row.step.occurrence}`);
+
+describe('candidate search window', () => {
+  it('spans 30 minutes either side of A’s start, in exact Unix nanoseconds', () => {
+    // 2024-05-01T12:00:00.123456789Z, beyond Number's exact integers.
+    const start = 1_714_564_800_123_456_789n;
+    expect(candidateSearchWindow(start)).toEqual({ start: '1714563000123456789', end: '1714566600123456789' });
+    expect(BigInt(candidateSearchWindow(start).end) - BigInt(candidateSearchWindow(start).start)).toBe(3_600_000_000_000n);
+  });
+
+  it('never starts before 1970', () => {
+    expect(candidateSearchWindow(5n)).toEqual({ start: '0', end: '1800000000005' });
+    expect(candidateSearchWindow(0n)).toEqual({ start: '0', end: '1800000000000' });
+  });
+});
 
 describe('trace IDs', () => {
   it('normalises, validates and matches padded IDs', () => {
@@ -140,6 +158,19 @@ describe('rows of the aligned tree', () => {
     expect(infos[1]!.changedBelow).toBe(0);
   });
 
+  it('reuses the structure of one alignment across thresholds, recounting only the changes below', () => {
+    const alignment = alignTraces(buildSpanTree(baseline), buildSpanTree(candidate));
+    const structure = indexRowStructure(alignment.paths);
+    const usual = classifyPaths(alignment);
+    const lax = classifyPaths(alignment, { relativeThreshold: 5 });
+    expect(indexRows(usual.rows, structure)).toEqual(indexRows(usual.rows));
+    expect(indexRows(lax.rows, structure)).toEqual(indexRows(lax.rows));
+    // notify (3×) is within a 500 % threshold: only the added SELECT is left below the root.
+    expect(indexRows(usual.rows, structure)[0]!.changedBelow).toBe(2);
+    expect(indexRows(lax.rows, structure)[0]!.changedBelow).toBe(1);
+    expect(indexRows(lax.rows, structure).map((info) => info.subtreeEnd)).toEqual([7, 3, 3, 4, 5, 6, 7]);
+  });
+
   it('shows everything, or matches with their ancestors as context', () => {
     const { rows } = comparison();
     const infos = indexRows(rows);
@@ -188,6 +219,90 @@ describe('rows of the aligned tree', () => {
     expect(visible).toHaveLength(depth);
     expect(visible[depth - 1]).toMatchObject({ context: false });
     expect(visible[0]).toMatchObject({ context: true });
+  });
+});
+
+describe('keyboard focus', () => {
+  it('follows the selected path, not a position, when filters and collapsing shift the rows', () => {
+    const { rows, rowByPathId } = comparison();
+    const infos = indexRows(rows);
+    const notify = rows.find((row) => row.step.name === 'notify')!;
+    const stock = rows.find((row) => row.step.name === 'GET /stock')!;
+    const all = visibleCompareRows(rows, infos, new Set(), new Set());
+    const differences = visibleCompareRows(rows, infos, new Set(['unchanged']), new Set());
+    expect(all[focusedRowIndex(all, notify.pathId, rowByPathId)]!.row).toBe(notify);
+    expect(focusedRowIndex(all, notify.pathId, rowByPathId)).toBe(5);
+    // Hiding unchanged rows moves notify from the sixth row to the second: the focus goes with it.
+    expect(focusedRowIndex(differences, notify.pathId, rowByPathId)).toBe(1);
+    expect(differences[1]!.row).toBe(notify);
+    // A path filtered out or collapsed away hands the focus to its nearest shown ancestor.
+    expect(differences[focusedRowIndex(differences, stock.pathId, rowByPathId)]!.row.step.name).toBe('POST /checkout');
+    const inventoryCollapsed = visibleCompareRows(rows, infos, new Set(), new Set([rows[1]!.pathId]));
+    expect(inventoryCollapsed[focusedRowIndex(inventoryCollapsed, stock.pathId, rowByPathId)]!.row.step.name).toBe('GET inventory');
+    // Nothing selected, or an unknown path: the first row.
+    expect(focusedRowIndex(all, null, rowByPathId)).toBe(0);
+    expect(focusedRowIndex(all, 999, rowByPathId)).toBe(0);
+    expect(focusedRowIndex([], notify.pathId, rowByPathId)).toBe(0);
+  });
+});
+
+describe('trace cache', () => {
+  const fetcher = () => {
+    const calls: { traceId: string; signal: AbortSignal }[] = [];
+    const fetchOne = (traceId: string, signal: AbortSignal) => {
+      calls.push({ traceId, signal });
+      return Promise.resolve({ traceId });
+    };
+    return { calls, fetchOne };
+  };
+
+  it('loads each trace once, whatever the spelling of its ID, and keeps A and B', async () => {
+    const { calls, fetchOne } = fetcher();
+    const cache = createTraceCache(fetchOne);
+    const signal = new AbortController().signal;
+    await cache.load('ab', signal);
+    await cache.load('cd', signal);
+    // Swapping A and B loads nothing again.
+    await cache.load('cd', signal);
+    expect(await cache.load('00AB', signal)).toEqual({ traceId: 'ab' });
+    expect(calls.map((call) => call.traceId)).toEqual(['ab', 'cd']);
+    expect(calls[0]!.signal).toBe(signal);
+    // A third trace evicts the least recently used one (cd), never more than two are kept.
+    await cache.load('ef', signal);
+    expect(cache.size).toBe(2);
+    await cache.load('ab', signal);
+    await cache.load('cd', signal);
+    expect(calls.map((call) => call.traceId)).toEqual(['ab', 'cd', 'ef', 'cd']);
+    cache.clear();
+    expect(cache.size).toBe(0);
+    await cache.load('ab', signal);
+    expect(calls).toHaveLength(5);
+  });
+
+  it('passes the signal through, and keeps neither aborted nor failed loads', async () => {
+    let finish: (value: { traceId: string }) => void = () => {};
+    const signals: AbortSignal[] = [];
+    let fail = false;
+    const cache = createTraceCache((traceId: string, signal: AbortSignal) => {
+      signals.push(signal);
+      if (fail) return Promise.reject(new Error('HTTP 500'));
+      return new Promise<{ traceId: string }>((resolve) => {
+        finish = resolve;
+      });
+    });
+    const superseded = new AbortController();
+    const pending = cache.load('ab', superseded.signal);
+    expect(signals[0]).toBe(superseded.signal);
+    superseded.abort();
+    finish({ traceId: 'ab' });
+    await expect(pending).rejects.toThrow();
+    expect(cache.size).toBe(0);
+    // Already aborted: nothing is requested.
+    await expect(cache.load('cd', superseded.signal)).rejects.toThrow();
+    expect(signals).toHaveLength(1);
+    fail = true;
+    await expect(cache.load('ab', new AbortController().signal)).rejects.toThrow('HTTP 500');
+    expect(cache.size).toBe(0);
   });
 });
 

@@ -2,8 +2,9 @@
  * The trace compare page's pure parts: its URL state, the rows the aligned tree shows under
  * the status filters and collapsed paths, per-row facts (sibling counts, changes hidden below),
  * display of deltas, per-trace facts for the header, attribute differences of a matched span
- * pair, and the ordering of candidate traces in the picker. No DOM, so all of it is unit-tested
- * and linear in the number of paths.
+ * pair, keyboard focus in the tree, the candidates' search window and order in the picker, and
+ * the page's small trace cache. No DOM, so all of it is unit-tested and linear in the number of
+ * paths.
  */
 import type { PathComparisonRow, PathComparisonStatus } from './compare';
 import { formatDuration } from './format';
@@ -141,10 +142,18 @@ export interface CompareRowInfo {
   readonly changedBelow: number;
 }
 
-/** Per-row structure facts, in one pass (plus one backwards) over the pre-order rows. */
-export function indexRows(rows: readonly PathComparisonRow[]): CompareRowInfo[] {
-  const parentIndex = new Array<number>(rows.length);
-  const subtreeEnd = new Array<number>(rows.length);
+/** The shape of the rows' tree, which thresholds do not change: compute it once per alignment. */
+export interface CompareRowStructure {
+  readonly parentIndex: Int32Array;
+  readonly subtreeEnd: Int32Array;
+}
+
+type StructuredRow = Pick<PathComparisonRow, 'pathId' | 'parentPathId' | 'depth'>;
+
+/** Parents and subtree ends of pre-order rows, in one pass. */
+export function indexRowStructure(rows: readonly StructuredRow[]): CompareRowStructure {
+  const parentIndex = new Int32Array(rows.length);
+  const subtreeEnd = new Int32Array(rows.length);
   const indexByPathId = new Map<number, number>();
   const open: number[] = [];
   rows.forEach((row, index) => {
@@ -154,33 +163,35 @@ export function indexRows(rows: readonly PathComparisonRow[]): CompareRowInfo[] 
     parentIndex[index] = row.parentPathId === null ? -1 : (indexByPathId.get(row.parentPathId) ?? -1);
   });
   for (const index of open) subtreeEnd[index] = rows.length;
+  return { parentIndex, subtreeEnd };
+}
 
-  const siblingCounts = new Map<string, { a: number; b: number }>();
-  const siblingKey = (row: PathComparisonRow): string => JSON.stringify([row.parentPathId, row.step.serviceName, row.step.name]);
-  for (const row of rows) {
-    const key = siblingKey(row);
-    const counts = siblingCounts.get(key) ?? { a: 0, b: 0 };
-    if (row.spanIdInA !== null) counts.a += 1;
-    if (row.spanIdInB !== null) counts.b += 1;
-    siblingCounts.set(key, counts);
-  }
-
-  const changedBelow = new Array<number>(rows.length).fill(0);
+/**
+ * Per-row facts: the structure (reused when given, as it only depends on the alignment) and
+ * the changes below each row (which depend on the statuses), in one backwards pass.
+ */
+export function indexRows(
+  rows: readonly PathComparisonRow[],
+  structure: CompareRowStructure = indexRowStructure(rows),
+): CompareRowInfo[] {
+  const { parentIndex, subtreeEnd } = structure;
+  const changedBelow = new Int32Array(rows.length);
   for (let index = rows.length - 1; index >= 0; index -= 1) {
     const parent = parentIndex[index]!;
     if (parent >= 0) changedBelow[parent]! += changedBelow[index]! + (rows[index]!.status === 'unchanged' ? 0 : 1);
   }
-
-  return rows.map((row, index) => {
-    const counts = siblingCounts.get(siblingKey(row))!;
-    return {
+  const infos = new Array<CompareRowInfo>(rows.length);
+  for (let index = 0; index < rows.length; index += 1) {
+    const row = rows[index]!;
+    infos[index] = {
       parentIndex: parentIndex[index]!,
       subtreeEnd: subtreeEnd[index]!,
-      siblingCountA: counts.a,
-      siblingCountB: counts.b,
+      siblingCountA: row.siblingCountA,
+      siblingCountB: row.siblingCountB,
       changedBelow: changedBelow[index]!,
     };
-  });
+  }
+  return infos;
 }
 
 export interface VisibleCompareRow {
@@ -235,6 +246,88 @@ export function pathIdsWithChildren(rows: readonly PathComparisonRow[], infos: r
     if (infos[index]!.subtreeEnd > index + 1) ids.add(row.pathId);
   });
   return ids;
+}
+
+/**
+ * The position of the shown row holding the keyboard focus, kept as a path rather than a
+ * position so filtering or collapsing (which shifts positions) cannot move it to another row:
+ * the selected path's row, else its nearest shown ancestor's (it is filtered out or collapsed
+ * away), else the first row. One pass over the shown rows.
+ */
+export function focusedRowIndex(
+  visible: readonly VisibleCompareRow[],
+  selectedPathId: number | null,
+  rowByPathId: ReadonlyMap<number, Pick<PathComparisonRow, 'pathId' | 'parentPathId'>>,
+): number {
+  if (selectedPathId === null || visible.length === 0) return 0;
+  // Distance from the selected path up its ancestors: 0 for itself.
+  const rankByPathId = new Map<number, number>();
+  let row = rowByPathId.get(selectedPathId);
+  while (row !== undefined) {
+    rankByPathId.set(row.pathId, rankByPathId.size);
+    row = row.parentPathId === null ? undefined : rowByPathId.get(row.parentPathId);
+  }
+  let best = 0;
+  let bestRank = Infinity;
+  for (let index = 0; index < visible.length; index += 1) {
+    const rank = rankByPathId.get(visible[index]!.row.pathId);
+    if (rank === undefined || rank >= bestRank) continue;
+    best = index;
+    bestRank = rank;
+    if (rank === 0) break;
+  }
+  return best;
+}
+
+// ---- loading -------------------------------------------------------------------------------
+
+export interface TraceCache<Trace> {
+  /** The trace, from the cache or `fetchOne`; rejects once `signal` aborts, and then keeps nothing. */
+  load(traceId: string, signal: AbortSignal): Promise<Trace>;
+  /** Drops every trace (the page calls it when it unmounts). */
+  clear(): void;
+  readonly size: number;
+}
+
+/**
+ * The traces a page has loaded, so swapping A and B or picking B right after looking at A
+ * loads nothing again. Keeps the `capacity` most recently used (A and B), keyed by the padded
+ * ID the API uses ("ab" and "00ab" are one trace); failures and aborted loads are not kept.
+ * Requests are not shared: each load passes its own signal through, so a superseded request
+ * is cancelled rather than left to finish.
+ */
+export function createTraceCache<Trace>(
+  fetchOne: (traceId: string, signal: AbortSignal) => Promise<Trace>,
+  capacity = 2,
+): TraceCache<Trace> {
+  const traces = new Map<string, Trace>();
+  const remember = (key: string, trace: Trace): void => {
+    // Most recently used last, so the other side of the comparison is evicted last.
+    traces.delete(key);
+    traces.set(key, trace);
+    while (traces.size > capacity) traces.delete(traces.keys().next().value!);
+  };
+  return {
+    async load(traceId, signal) {
+      const key = normaliseTraceIdInput(traceId).padStart(32, '0');
+      if (traces.has(key)) {
+        const cached = traces.get(key)!;
+        remember(key, cached);
+        return cached;
+      }
+      signal.throwIfAborted();
+      const trace = await fetchOne(traceId, signal);
+      signal.throwIfAborted();
+      remember(key, trace);
+      return trace;
+    },
+    clear() {
+      traces.clear();
+    },
+    get size() {
+      return traces.size;
+    },
+  };
 }
 
 // ---- display -------------------------------------------------------------------------------
@@ -422,6 +515,20 @@ export const CANDIDATE_SORTS: readonly { readonly value: CandidateSort; readonly
   { value: 'fastest', label: 'Fastest first' },
   { value: 'closest', label: 'Closest to A in duration' },
 ];
+
+/** Candidates for B are searched among traces started this close to A, before or after. */
+export const CANDIDATE_WINDOW_MINUTES = 30;
+const CANDIDATE_WINDOW_NANOS = BigInt(CANDIDATE_WINDOW_MINUTES) * 60n * 1_000_000_000n;
+
+/**
+ * The search range for candidates, as Unix nanoseconds for the API's `start` and `end`: around
+ * A's own start rather than "the last hour", so an older A still finds its peers. The end may
+ * lie in the future (the API takes it as is); the start never goes before 1970.
+ */
+export function candidateSearchWindow(referenceStartUnixNano: bigint): { start: string; end: string } {
+  const start = referenceStartUnixNano > CANDIDATE_WINDOW_NANOS ? referenceStartUnixNano - CANDIDATE_WINDOW_NANOS : 0n;
+  return { start: start.toString(), end: (referenceStartUnixNano + CANDIDATE_WINDOW_NANOS).toString() };
+}
 
 export interface CandidateTrace {
   readonly traceId: string;

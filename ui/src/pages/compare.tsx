@@ -6,7 +6,14 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { ApiError, fetchTrace, searchTraces, type TraceAnswer, type TraceSummary } from '../api';
 import { CopyButton, EmptyState, ErrorBanner, Loading, ServiceBadge } from '../components/common';
 import { useApi } from '../hooks';
-import { compareTraces, describePath, type PathComparisonRow, type PathComparisonStatus, type TraceComparison } from '../lib/compare';
+import {
+  alignTraces,
+  classifyPaths,
+  describePath,
+  type PathComparisonRow,
+  type PathComparisonStatus,
+  type TraceComparison,
+} from '../lib/compare';
 import {
   CANDIDATE_SORTS,
   COMPARE_STATUSES,
@@ -16,13 +23,18 @@ import {
   THRESHOLD_PERCENT_CHOICES,
   attributeDifferences,
   barFractions,
+  candidateSearchWindow,
+  CANDIDATE_WINDOW_MINUTES,
   compareUrl,
+  createTraceCache,
   defaultHiddenStatuses,
   describeRowChange,
+  focusedRowIndex,
   formatAgo,
   formatDelta,
   formatRelativeDelta,
   formatTimestamp,
+  indexRowStructure,
   indexRows,
   isValidTraceId,
   normaliseTraceIdInput,
@@ -36,6 +48,7 @@ import {
   visibleCompareRows,
   type CandidateSort,
   type CompareUrlState,
+  type TraceCache,
   type TraceFacts,
   type VisibleCompareRow,
 } from '../lib/compare-view';
@@ -47,40 +60,61 @@ import './compare.css';
 
 export function ComparePage({ search }: { search: URLSearchParams }) {
   const state = readCompareUrl(search);
+  const loader = useTraceLoader();
+  useEffect(() => {
+    const previous = document.title;
+    return () => {
+      document.title = previous;
+    };
+  }, []);
   useEffect(() => {
     document.title = state.a && state.b ? `Compare ${state.a.slice(0, 8)} / ${state.b.slice(0, 8)} · Weft` : 'Compare traces · Weft';
   }, [state.a, state.b]);
-  if (state.a !== '' && state.b !== '') return <ComparisonView state={state} />;
-  return <ComparePicker reference={state.a} />;
+  if (state.a !== '' && state.b !== '') return <ComparisonView state={state} loader={loader} />;
+  return <ComparePicker reference={state.a} loader={loader} />;
 }
 
 // ---- loading -------------------------------------------------------------------------------
 
 /**
- * Recently loaded traces, so swapping A and B or picking B right after looking at A does not
- * fetch again. Short-lived: a trace may still be receiving spans.
+ * Traces this visit of the page has prepared (fetched, parsed, built into a tree), so swapping
+ * A and B or picking B right after looking at A neither fetches nor parses again. Owned by one
+ * mount of the page and emptied when it unmounts: nothing of a (possibly 500k-span) trace
+ * outlives the page. Holds only A and B; a trace still receiving spans is therefore compared
+ * as first loaded until the page is reloaded, and a swap never changes what is compared.
  */
-const TRACE_CACHE_MILLIS = 60_000;
-const TRACE_CACHE_SIZE = 4;
-const traceCache = new Map<string, { at: number; answer: Promise<TraceAnswer> }>();
-
-function loadTrace(traceId: string): Promise<TraceAnswer> {
-  const key = traceId.padStart(32, '0');
-  const cached = traceCache.get(key);
-  if (cached !== undefined && Date.now() - cached.at < TRACE_CACHE_MILLIS) return cached.answer;
-  // Not abortable: another view may be waiting for the same answer.
-  const answer = fetchTrace(traceId);
-  traceCache.set(key, { at: Date.now(), answer });
-  answer.catch(() => traceCache.delete(key));
-  while (traceCache.size > TRACE_CACHE_SIZE) traceCache.delete(traceCache.keys().next().value!);
-  return answer;
+interface TraceLoader {
+  /** The prepared trace; rejects with an ApiError, or an AbortError once `signal` aborts. */
+  load(traceId: string, signal: AbortSignal): Promise<PreparedTrace>;
 }
 
-type Outcome = { ok: true; answer: TraceAnswer } | { ok: false; error: ApiError };
+function useTraceLoader(): TraceLoader {
+  const cache = useRef<TraceCache<PreparedTrace> | null>(null);
+  // Aborting cancels the request itself, and a superseded answer is neither parsed nor kept.
+  cache.current ??= createTraceCache(async (traceId, signal) => {
+    const answer = await fetchTrace(traceId, signal);
+    signal.throwIfAborted();
+    return prepare(traceId, answer);
+  });
+  useEffect(() => () => cache.current?.clear(), []);
+  const current = cache.current;
+  return useMemo(
+    () => ({
+      async load(traceId, signal) {
+        const trace = await current.load(traceId, signal);
+        // The same trace under another spelling of its ID ("ab" for "00ab") keeps the one asked for.
+        return trace.traceId === traceId ? trace : { ...trace, traceId };
+      },
+    }),
+    [current],
+  );
+}
 
-async function settle(traceId: string): Promise<Outcome> {
+type Outcome = { ok: true; trace: PreparedTrace } | { ok: false; error: ApiError };
+
+async function settle(loader: TraceLoader, traceId: string, signal: AbortSignal): Promise<Outcome> {
   try {
-    return { ok: true, answer: await loadTrace(traceId) };
+    return { ok: true, trace: await loader.load(traceId, signal) };
   } catch (error) {
     return { ok: false, error: error instanceof ApiError ? error : new ApiError(0, 'internal', String(error)) };
   }
@@ -102,7 +136,7 @@ function prepare(traceId: string, answer: TraceAnswer): PreparedTrace {
 
 // ---- picker --------------------------------------------------------------------------------
 
-function ComparePicker({ reference }: { reference: string }) {
+function ComparePicker({ reference, loader }: { reference: string; loader: TraceLoader }) {
   return (
     <div class="cmp-page" data-testid="compare-picker">
       <h1>Compare traces</h1>
@@ -111,7 +145,7 @@ function ComparePicker({ reference }: { reference: string }) {
         (service and span name from the root down) to show what was added, what is missing and what got slower or faster.
       </p>
       <IdForm key={reference} initialA={reference} />
-      {reference !== '' ? <ReferenceCandidates traceId={reference} /> : <RecentTraces />}
+      {reference !== '' ? <ReferenceCandidates traceId={reference} loader={loader} /> : <RecentTraces />}
     </div>
   );
 }
@@ -171,12 +205,8 @@ function IdForm({ initialA, initialB = '' }: { initialA: string; initialB?: stri
   );
 }
 
-function ReferenceCandidates({ traceId }: { traceId: string }) {
-  const loaded = useApi(async () => {
-    const outcome = await settle(traceId);
-    if (!outcome.ok) throw outcome.error;
-    return prepare(traceId, outcome.answer);
-  }, [traceId]);
+function ReferenceCandidates({ traceId, loader }: { traceId: string; loader: TraceLoader }) {
+  const loaded = useApi((signal) => loader.load(traceId, signal), [traceId, loader]);
   if (loaded.status === 'loading') return <Loading what={`Loading trace A (${traceId})`} />;
   if (loaded.status === 'failed') return <ErrorBanner error={loaded.error} title={`Trace A (${traceId}) could not be loaded:`} />;
   const reference = loaded.data;
@@ -194,16 +224,19 @@ function ReferenceCandidates({ traceId }: { traceId: string }) {
 }
 
 function CandidateList({ reference }: { reference: PreparedTrace }) {
-  const { rootServiceName, rootSpanName } = reference.facts;
+  const { rootServiceName, rootSpanName, traceStartUnixNano } = reference.facts;
   const [sort, setSort] = useState<CandidateSort>('newest');
+  // Around A's own start, not the last hour: A may be days old.
+  const searchWindow = candidateSearchWindow(traceStartUnixNano);
   const found = useApi(
-    (signal) => searchTraces({ rootService: rootServiceName, rootOperation: rootSpanName, lookback: '1h', limit: 50 }, signal),
-    [rootServiceName, rootSpanName],
+    (signal) =>
+      searchTraces({ rootService: rootServiceName, rootOperation: rootSpanName, start: searchWindow.start, end: searchWindow.end, limit: 50 }, signal),
+    [rootServiceName, rootSpanName, searchWindow.start, searchWindow.end],
   );
   const pick = (traceId: string) => navigate(compareUrl({ a: reference.traceId, b: traceId }));
   const heading = (
     <h2>
-      Pick trace B: other <ServiceBadge name={rootServiceName} /> <span class="cmp-op">{rootSpanName}</span> traces of the last hour
+      Pick trace B: other <ServiceBadge name={rootServiceName} /> <span class="cmp-op">{rootSpanName}</span> traces started within {CANDIDATE_WINDOW_MINUTES} minutes of A
     </h2>
   );
   if (found.status === 'loading') return <>{heading}<Loading what="Finding traces of the same operation" /></>;
@@ -213,7 +246,7 @@ function CandidateList({ reference }: { reference: PreparedTrace }) {
     return (
       <>
         {heading}
-        <EmptyState title="No other traces of this operation in the last hour" testId="compare-no-candidates">
+        <EmptyState title={`No other traces of this operation within ${CANDIDATE_WINDOW_MINUTES} minutes of A`} testId="compare-no-candidates">
           <p>
             Enter the ID of trace B above, or find one on the <Link href="/search">search page</Link>.
           </p>
@@ -418,16 +451,19 @@ function RecentTraces() {
 
 // ---- comparison ----------------------------------------------------------------------------
 
-function ComparisonView({ state }: { state: CompareUrlState }) {
+function ComparisonView({ state, loader }: { state: CompareUrlState; loader: TraceLoader }) {
   const same = sameTraceId(state.a, state.b);
-  const loaded = useApi(async () => {
-    const [outcomeA, outcomeB] = await Promise.all([settle(state.a), same ? null : settle(state.b)]);
-    return { a: outcomeA, b: outcomeB ?? outcomeA };
-  }, [state.a, state.b]);
+  const loaded = useApi(
+    async (signal) => {
+      const [outcomeA, outcomeB] = await Promise.all([settle(loader, state.a, signal), same ? null : settle(loader, state.b, signal)]);
+      return { a: outcomeA, b: outcomeB ?? outcomeA };
+    },
+    [state.a, state.b, loader],
+  );
   const prepared = useMemo(() => {
     if (loaded.status !== 'ready' || !loaded.data.a.ok || !loaded.data.b.ok) return null;
-    const a = prepare(state.a, loaded.data.a.answer);
-    return { a, b: same ? { ...a, traceId: state.b } : prepare(state.b, loaded.data.b.answer) };
+    const a = loaded.data.a.trace;
+    return { a, b: same ? { ...a, traceId: state.b } : loaded.data.b.trace };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [loaded]);
 
@@ -461,11 +497,14 @@ function ComparisonView({ state }: { state: CompareUrlState }) {
 }
 
 function ComparisonResult({ state, a, b, same }: { state: CompareUrlState; a: PreparedTrace; b: PreparedTrace; same: boolean }) {
+  // Matching paths is the costly part and depends on the traces only; thresholds just reclassify.
+  const alignment = useMemo(() => alignTraces(a.tree, b.tree), [a, b]);
+  const structure = useMemo(() => indexRowStructure(alignment.paths), [alignment]);
   const comparison = useMemo(
-    () => compareTraces(a.tree, b.tree, { relativeThreshold: state.thresholdPercent / 100, minimumDeltaNanos: state.minDeltaNanos }),
-    [a, b, state.thresholdPercent, state.minDeltaNanos],
+    () => classifyPaths(alignment, { relativeThreshold: state.thresholdPercent / 100, minimumDeltaNanos: state.minDeltaNanos }),
+    [alignment, state.thresholdPercent, state.minDeltaNanos],
   );
-  const infos = useMemo(() => indexRows(comparison.rows), [comparison]);
+  const infos = useMemo(() => indexRows(comparison.rows, structure), [comparison, structure]);
   const hidden = state.hidden ?? defaultHiddenStatuses(comparison.countByStatus);
   const hiddenKey = COMPARE_STATUSES.filter((status) => hidden.has(status)).join(',');
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(() => new Set());
@@ -632,6 +671,7 @@ function ComparisonResult({ state, a, b, same }: { state: CompareUrlState; a: Pr
           ) : (
             <CompareTree
               visible={visible}
+              rowByPathId={comparison.rowByPathId}
               a={a}
               b={b}
               selectedPathId={selectedPathId}
@@ -764,10 +804,14 @@ const INDENT_PIXELS = 16;
  * Rows are windowed against the page scroll (no inner scroll box): only those near the
  * viewport are in the DOM, plus the focused one so Tab always lands in the tree. Keyboard:
  * ↑/↓, Home/End, PageUp/PageDown move; → expands or goes to the first child, ← collapses or goes
- * to the parent; Enter/Space toggle. The focused row is the selected one.
+ * to the parent; Enter/Space toggle. The focused row is the selected one: focus is kept as
+ * the selected path, not as a position, so filtering or collapsing (which shifts positions)
+ * cannot move it to another row. When the selected path is filtered out or collapsed away, its
+ * nearest shown ancestor takes the focus.
  */
 function CompareTree({
   visible,
+  rowByPathId,
   a,
   b,
   selectedPathId,
@@ -775,6 +819,7 @@ function CompareTree({
   onToggle,
 }: {
   visible: readonly VisibleCompareRow[];
+  rowByPathId: ReadonlyMap<number, PathComparisonRow>;
   a: PreparedTrace;
   b: PreparedTrace;
   selectedPathId: number | null;
@@ -783,9 +828,8 @@ function CompareTree({
 }) {
   const bodyRef = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState({ top: 0, height: 900 });
-  const [focusIndex, setFocusIndex] = useState(0);
   const pendingFocus = useRef(false);
-  const focus = Math.min(focusIndex, Math.max(visible.length - 1, 0));
+  const focus = useMemo(() => focusedRowIndex(visible, selectedPathId, rowByPathId), [visible, selectedPathId, rowByPathId]);
 
   useLayoutEffect(() => {
     let frame = 0;
@@ -830,10 +874,11 @@ function CompareTree({
 
   const moveTo = (index: number) => {
     const next = Math.max(0, Math.min(visible.length - 1, index));
-    pendingFocus.current = true;
-    setFocusIndex(next);
     const item = visible[next];
-    if (item !== undefined) onSelect(item.row.pathId);
+    if (item === undefined) return;
+    // The row at `focus` has the DOM focus already (keys come from it): only a move needs the effect.
+    if (next !== focus) pendingFocus.current = true;
+    onSelect(item.row.pathId);
   };
 
   const onKeyDown = (event: KeyboardEvent) => {
@@ -926,10 +971,7 @@ function CompareTree({
               selected={item.row.pathId === selectedPathId}
               spanA={item.row.spanIdInA === null ? null : (a.tree.nodeBySpanId.get(item.row.spanIdInA)?.span ?? null)}
               spanB={item.row.spanIdInB === null ? null : (b.tree.nodeBySpanId.get(item.row.spanIdInB)?.span ?? null)}
-              onFocusRow={() => {
-                if (index !== focus) setFocusIndex(index);
-                onSelect(item.row.pathId);
-              }}
+              onFocusRow={() => onSelect(item.row.pathId)}
               onToggle={onToggle}
             />
           );
