@@ -2,7 +2,7 @@
 //   WEFT_BIN=target/release/weft node e2e/bench-trace-page.mjs [spans] [runs]
 // Prints one line per run and the medians; BENCHMARKS.md records them with the machine.
 import { buildBigTrace, sendTrace } from './big-trace.mjs';
-import { launchBrowser, openPage, startWeft, waitFor } from './harness.mjs';
+import { launchBrowser, openPage, startWeft, waitFor, waitForIdle } from './harness.mjs';
 
 const spanCount = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 3);
@@ -25,6 +25,7 @@ try {
   );
   const results = [];
   for (let run = 0; run < runs; run += 1) {
+    await waitForIdle(weft);
     const page = await openPage(browser, weft);
     await page.goto(`/trace/${trace.traceId}`);
     await page.getByTestId('span-row').first().waitFor({ timeout: 120_000 });

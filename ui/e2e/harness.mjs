@@ -84,6 +84,7 @@ export async function startWeft({ flags = [] } = {}) {
     grpcEndpoint: `http://127.0.0.1:${grpc}`,
     otlpHttpEndpoint: `http://127.0.0.1:${otlpHttp}`,
     dataDir,
+    pid: child.pid,
     log: () => log.join(''),
     async getJson(path) {
       const response = await fetch(`${baseUrl}${path}`);
@@ -136,6 +137,29 @@ export async function waitForPipeline(weft, timeoutMillis = 120_000) {
     async () => (await weft.getJson('/health')).pipeline.position >= wal.writtenLsn,
     timeoutMillis,
   );
+}
+
+/**
+ * Waits until the server process uses under 5 % of a CPU for two seconds (flushes and
+ * compactions done), so a benchmark measures the page rather than the server's background
+ * work. Linux only (reads /proc).
+ */
+export async function waitForIdle(weft, timeoutMillis = 120_000) {
+  const { readFile } = await import('node:fs/promises');
+  const cpuTicks = async () => {
+    const fields = (await readFile(`/proc/${weft.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const deadline = Date.now() + timeoutMillis;
+  let quietSamples = 0;
+  let last = await cpuTicks();
+  while (quietSamples < 4 && Date.now() < deadline) {
+    await new Promise((wake) => setTimeout(wake, 500));
+    const now = await cpuTicks();
+    // Ticks are 1/100 s: under 2.5 ticks per 500 ms is under 5 % of a CPU.
+    quietSamples = now - last < 2.5 ? quietSamples + 1 : 0;
+    last = now;
+  }
 }
 
 /** Chromium as the issue prescribes: Debian's build, headless, no sandbox, no background traffic. */

@@ -1,7 +1,8 @@
 // Browser tests of the search page against a real `weft serve` fed by `weft gen`.
 import assert from 'node:assert/strict';
-import { before, it } from 'node:test';
-import { openPage, screenshot } from './harness.mjs';
+import { it } from 'node:test';
+import { openPage, screenshot, waitFor } from './harness.mjs';
+import { checkPickerFollowsHistory } from './service-map.e2e.mjs';
 
 /** The trace IDs of the result rows, in table order. */
 async function rowIds(page) {
@@ -12,35 +13,14 @@ async function rowNumbers(page, attribute) {
   return page.getByTestId('trace-row').evaluateAll((rows, name) => rows.map((row) => Number(row.getAttribute(name))), attribute);
 }
 
-let ingested = null;
-
-/**
- * `weft gen` returns once its spans are acknowledged; the pipeline may still be storing them.
- * Comparing the UI with the API needs both to see the same data, so wait until a full search
- * scans the same number of spans three times in a row.
- */
-function waitForIngest(context) {
-  ingested ??= (async () => {
-    let previous = -1;
-    let same = 0;
-    for (let attempt = 0; attempt < 150 && same < 3; attempt += 1) {
-      const { scannedSpans } = await context.weft.getJson('/api/v1/search?lookback=1h&limit=1');
-      same = scannedSpans === previous ? same + 1 : 0;
-      previous = scannedSpans;
-      await new Promise((wake) => setTimeout(wake, 200));
-    }
-  })();
-  return ingested;
-}
-
 /** Waits for the answer to the current URL (an older one stays on screen, dimmed, meanwhile). */
 async function waitForResults(page) {
   await page.locator('[data-state="ready"] [data-testid="trace-results"]').waitFor();
 }
 
+// The runner waits for the pipeline after `weft gen` (`waitForPipeline`), so the API and the UI
+// see the same spans from the first test on.
 export function register(context) {
-  before(() => waitForIngest(context));
-
   it('the default search shows a scatter plot and the traces the API answers', async () => {
     const page = await openPage(context.browser, context.weft);
     await page.goto('/search');
@@ -61,12 +41,14 @@ export function register(context) {
 
     // Hovering a point explains it; clicking it opens its trace.
     const pointId = await points.first().getAttribute('data-trace-id');
-    // By ID: the hovered point moves to the end of the SVG to be drawn on top.
     const first = page.locator(`[data-testid="scatter-point"][data-trace-id="${pointId}"]`);
     await first.hover();
     const tooltip = page.getByTestId('scatter-tooltip');
     await tooltip.waitFor();
     assert.match(await tooltip.textContent(), new RegExp(pointId));
+    // The hovered point is ringed on top of the others, and its row is highlighted.
+    assert.equal(await page.getByTestId('scatter-highlight').getAttribute('data-trace-id'), pointId);
+    assert.match(await page.locator(`[data-testid="trace-row"][data-trace-id="${pointId}"]`).getAttribute('class'), /is-highlighted/);
     await screenshot(page, 'search-tooltip');
     assert.deepEqual(page.weftErrors, []);
     await first.click();
@@ -82,14 +64,45 @@ export function register(context) {
     assert.match(await plot.getAttribute('aria-label'), /Scatter plot of \d+ traces/);
     await plot.focus();
     await plot.press('ArrowRight');
-    // The earliest trace is highlighted in the plot and in the table, and explained.
-    const earliest = (await rowIds(page)).at(-1);
+    // The earliest trace is highlighted in the plot and in the table, and explained. Traces can
+    // start in the same nanosecond, and then any of them is the earliest.
+    const starts = await page.getByTestId('trace-row').evaluateAll((rows) => rows.map((row) => [row.dataset.traceId, row.dataset.startUnixNano]));
+    const first = starts.map(([, start]) => BigInt(start)).reduce((min, start) => (start < min ? start : min));
+    const earliest = new Set(starts.filter(([, start]) => BigInt(start) === first).map(([traceId]) => traceId));
+    const ring = page.getByTestId('scatter-highlight');
+    await ring.waitFor();
+    const chosen = await ring.getAttribute('data-trace-id');
+    assert.ok(earliest.has(chosen), `${chosen} is not among the earliest traces ${[...earliest]}`);
     const tooltip = page.getByTestId('scatter-tooltip');
     await tooltip.waitFor();
-    assert.match(await tooltip.textContent(), new RegExp(earliest));
-    assert.match(await page.locator(`[data-testid="trace-row"][data-trace-id="${earliest}"]`).getAttribute('class'), /is-highlighted/);
+    assert.match(await tooltip.textContent(), new RegExp(chosen));
+    const highlighted = await page.locator('[data-testid="trace-row"].is-highlighted').evaluateAll((rows) => rows.map((row) => row.dataset.traceId));
+    assert.deepEqual(highlighted, [chosen]);
     await plot.press('Enter');
-    await page.waitForURL(`**/trace/${earliest}`);
+    await page.waitForURL(`**/trace/${chosen}`);
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('hovering a table row rings its point, and only that row is highlighted', async () => {
+    const page = await openPage(context.browser, context.weft);
+    await page.goto('/search');
+    await waitForResults(page);
+    const ids = await rowIds(page);
+    assert.ok(ids.length >= 2);
+    const ring = page.getByTestId('scatter-highlight');
+    for (const traceId of [ids[1], ids[0]]) {
+      await page.locator(`[data-testid="trace-row"][data-trace-id="${traceId}"] .col-duration`).hover();
+      await waitFor('the ring to move', async () => (await ring.getAttribute('data-trace-id', { timeout: 1_000 })) === traceId);
+      const highlighted = await page.locator('[data-testid="trace-row"].is-highlighted').evaluateAll((rows) => rows.map((row) => row.dataset.traceId));
+      assert.deepEqual(highlighted, [traceId]);
+      // The ring is drawn over the plot's points, not in their place.
+      assert.equal(await page.getByTestId('scatter-point').count(), ids.length);
+    }
+    // Hovering a row explains nothing in the plot (the row says it all) and leaving clears the ring.
+    assert.equal(await page.getByTestId('scatter-tooltip').count(), 0);
+    await page.getByRole('heading', { name: 'Search traces' }).hover();
+    await ring.waitFor({ state: 'detached' });
     assert.deepEqual(page.weftErrors, []);
     await page.context().close();
   });
@@ -283,6 +296,16 @@ export function register(context) {
     await empty.getByRole('button', { name: 'Remove all conditions' }).click();
     await page.waitForURL((url) => !url.search.includes('service='));
     await waitForResults(page);
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('the time range inputs follow back and forward', async () => {
+    const page = await openPage(context.browser, context.weft);
+    await checkPickerFollowsHistory(page, '/search', {
+      // The picker edits the form; the search runs when it is submitted.
+      submit: () => page.getByTestId('search-form').getByRole('button', { name: 'Find traces' }).click(),
+    });
     assert.deepEqual(page.weftErrors, []);
     await page.context().close();
   });

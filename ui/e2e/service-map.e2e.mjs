@@ -52,6 +52,44 @@ export async function settledTopology(weft) {
   );
 }
 
+/**
+ * The time range picker's From/To inputs show the range of the URL, also after back and
+ * forward: opens `path` at an absolute range, applies another one in the picker, goes back and
+ * forward, and checks the inputs each time. `submit` runs after Apply, for a page where the
+ * picker edits a form that still has to be submitted.
+ */
+export async function checkPickerFollowsHistory(page, path, { submit = async () => {} } = {}) {
+  const url = (start, end) => `${path}${path.includes('?') ? '&' : '?'}start=${start}&end=${end}`;
+  await page.goto(url('2020-01-01T00:00:00Z', '2020-01-01T01:00:00Z'));
+  const picker = page.getByTestId('time-range');
+  const from = picker.getByLabel('From');
+  const to = picker.getByLabel('To');
+  await from.waitFor();
+  const original = [await from.inputValue(), await to.inputValue()];
+  // The browser leaves out zero seconds.
+  assert.match(original[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/);
+
+  const chosen = ['2020-01-03T10:00:05', '2020-01-03T11:30:15'];
+  await from.fill(chosen[0]);
+  await to.fill(chosen[1]);
+  await picker.getByRole('button', { name: 'Apply' }).click();
+  await submit();
+  // Local time is the browser's, so the browser says which instant that is.
+  const chosenStart = await page.evaluate((text) => new Date(text).toISOString(), chosen[0]);
+  await page.waitForURL((next) => next.searchParams.get('start') === chosenStart);
+  assert.deepEqual([await from.inputValue(), await to.inputValue()], chosen);
+
+  await page.goBack();
+  await page.waitForURL((next) => next.searchParams.get('start') === '2020-01-01T00:00:00Z');
+  await waitFor('the inputs to show the earlier range', async () => (await from.inputValue()) === original[0]);
+  assert.equal(await to.inputValue(), original[1]);
+
+  await page.goForward();
+  await page.waitForURL((next) => next.searchParams.get('start') === chosenStart);
+  await waitFor('the inputs to show the later range', async () => (await from.inputValue()) === chosen[0]);
+  assert.equal(await to.inputValue(), chosen[1]);
+}
+
 async function openMap(context, options = {}, path = '/map') {
   const page = await openPage(context.browser, context.weft, options);
   await page.goto(path);
@@ -189,5 +227,12 @@ export function register(context) {
     } finally {
       await weft.stop();
     }
+  });
+
+  it('service map: the time range inputs follow back and forward', async () => {
+    const page = await openPage(context.browser, context.weft);
+    await checkPickerFollowsHistory(page, '/map');
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
   });
 }

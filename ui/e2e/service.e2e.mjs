@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { openPage, screenshot, waitFor } from './harness.mjs';
-import { INSTRUMENTED } from './service-map.e2e.mjs';
+import { checkPickerFollowsHistory, INSTRUMENTED } from './service-map.e2e.mjs';
+
+const CHARTS = ['calls', 'errors', 'latency'];
 
 async function openDashboard(context, path, options = {}) {
   const page = await openPage(context.browser, context.weft, options);
@@ -12,11 +14,47 @@ async function openDashboard(context, path, options = {}) {
   return page;
 }
 
+/** Waits until every chart has published its x range. */
+async function chartsRanged(page) {
+  for (const name of CHARTS) await page.locator(`[data-testid="metric-chart"][data-chart="${name}"][data-x-min]`).waitFor();
+}
+
 /** Waits until the exemplar dots are on the latency chart and answers how many. */
 async function exemplarDots(page) {
   const dots = page.locator('[data-testid="metric-chart"][data-chart="latency"] [data-testid="exemplar-dot"]');
   await dots.first().waitFor({ state: 'attached' });
   return dots;
+}
+
+function chart(page, name) {
+  return page.locator(`[data-testid="metric-chart"][data-chart="${name}"]`);
+}
+
+/** The visible x range of a chart, in Unix seconds, as the chart publishes it. */
+async function chartRange(page, name) {
+  return [Number(await chart(page, name).getAttribute('data-x-min')), Number(await chart(page, name).getAttribute('data-x-max'))];
+}
+
+/** The x range all three charts show; fails if they differ. */
+async function sharedRange(page) {
+  const ranges = [];
+  for (const name of CHARTS) ranges.push(await chartRange(page, name));
+  for (const [index, name] of CHARTS.entries()) assert.deepEqual(ranges[index], ranges[0], `${name} shows the same x range as ${CHARTS[0]}`);
+  return ranges[0];
+}
+
+/** Drags across the right half of a chart's plot area, which zooms into that span. */
+async function dragToZoom(page, name) {
+  const box = await chart(page, name).locator('.u-over').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+/** Lets effects, microtasks and a couple of frames run. */
+async function animationFrames(page) {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 50)))));
 }
 
 export function register(context) {
@@ -109,28 +147,76 @@ export function register(context) {
 
   it('service dashboard: zooming one chart zooms all, a double-click zooms back out', async () => {
     const page = await openDashboard(context, '/services/order-service?lookback=15m');
-    const chart = (name) => page.locator(`[data-testid="metric-chart"][data-chart="${name}"]`);
-    const range = async (name) => [Number(await chart(name).getAttribute('data-x-min')), Number(await chart(name).getAttribute('data-x-max'))];
-    const [fullMin, fullMax] = await range('latency');
+    // Exemplars arrive on their own; the zoom is measured once they are on the latency chart.
+    await exemplarDots(page);
+    await chartsRanged(page);
+    const [fullMin, fullMax] = await sharedRange(page);
     assert.ok(fullMax > fullMin);
 
-    const over = chart('calls').locator('.u-over');
-    const box = await over.boundingBox();
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
-    await page.mouse.up();
-    await waitFor('the latency chart to follow the zoom', async () => (await range('latency'))[0] > fullMin);
-    const [zoomMin, zoomMax] = await range('latency');
+    await dragToZoom(page, 'calls');
+    await waitFor('the latency chart to follow the zoom', async () => (await chartRange(page, 'latency'))[0] > fullMin);
+    const [zoomMin, zoomMax] = await sharedRange(page);
     assert.ok(zoomMax - zoomMin < fullMax - fullMin, 'a narrower range');
-    assert.deepEqual(await range('errors'), [zoomMin, zoomMax]);
-    assert.deepEqual(await range('calls'), [zoomMin, zoomMax]);
 
-    await chart('latency').locator('.u-over').dblclick({ position: { x: 10, y: 10 } });
-    await waitFor('the charts to zoom out', async () => (await range('calls'))[0] === fullMin);
-    assert.deepEqual(await range('errors'), [fullMin, fullMax]);
+    await chart(page, 'latency').locator('.u-over').dblclick({ position: { x: 10, y: 10 } });
+    await waitFor('the charts to zoom out', async () => (await chartRange(page, 'calls'))[0] === fullMin);
+    assert.deepEqual(await sharedRange(page), [fullMin, fullMax]);
     assert.deepEqual(page.weftErrors, []);
     await page.context().close();
+  });
+
+  it('service dashboard: the zoom survives exemplars arriving late and the theme flipping', async () => {
+    const page = await openPage(context.browser, context.weft);
+    // Hold the exemplars back until the charts are zoomed.
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/api/v1/metrics/exemplars**', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto('/services/order-service?lookback=15m');
+    await chart(page, 'latency').locator('canvas').waitFor();
+    await chartsRanged(page);
+    const [fullMin, fullMax] = await sharedRange(page);
+    assert.equal(await page.locator('[data-testid="exemplar-dot"]').count(), 0, 'no exemplars yet');
+
+    await dragToZoom(page, 'errors');
+    await waitFor('the charts to zoom', async () => (await chartRange(page, 'latency'))[0] > fullMin);
+    const zoomed = await sharedRange(page);
+    assert.ok(zoomed[1] - zoomed[0] < fullMax - fullMin);
+    const canvas = await chart(page, 'latency').locator('canvas').elementHandle();
+
+    release();
+    await exemplarDots(page);
+    await animationFrames(page);
+    assert.deepEqual(await sharedRange(page), zoomed, 'the latency chart kept the zoom when its exemplars came');
+    assert.equal(await canvas.evaluate((element) => element.isConnected), true, 'the latency chart was not rebuilt');
+
+    // A theme flip rebuilds the charts in the new colours, at the zoom they had.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await waitFor('the charts to be rebuilt', async () => !(await canvas.evaluate((element) => element.isConnected)));
+    await animationFrames(page);
+    assert.deepEqual(await sharedRange(page), zoomed, 'the rebuilt charts kept the zoom');
+    for (const name of CHARTS) assert.equal(await chart(page, name).locator('canvas').count(), 1, `one ${name} chart`);
+    assert.ok((await exemplarDots(page).then((dots) => dots.count())) > 0, 'the exemplars are on the rebuilt chart');
+
+    // And a double-click still shows everything.
+    await chart(page, 'calls').locator('.u-over').dblclick({ position: { x: 10, y: 10 } });
+    await waitFor('the charts to zoom out', async () => (await chartRange(page, 'latency'))[0] === fullMin);
+    assert.deepEqual(await sharedRange(page), [fullMin, fullMax]);
+    assert.deepEqual(page.weftErrors, []);
+    await page.context().close();
+  });
+
+  it('services and a dashboard: the time range inputs follow back and forward', async () => {
+    for (const path of ['/services', '/services/order-service']) {
+      const page = await openPage(context.browser, context.weft);
+      await checkPickerFollowsHistory(page, path);
+      assert.deepEqual(page.weftErrors, [], path);
+      await page.context().close();
+    }
   });
 
   it('service dashboard: an operation row filters the charts to that operation', async () => {

@@ -134,6 +134,13 @@ pub(crate) fn router(state: ApiState) -> Router {
         .with_state(state)
         .merge(queries)
         .fallback(ui_or_not_found)
+        // gzip or zstd when the client asks (browsers always do): OTLP/JSON traces and search
+        // answers shrink about tenfold. The fastest level, because a 48 MB trace answer
+        // must not cost more CPU to compress than it saves on the wire.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Fastest),
+        )
 }
 
 /// Paths under these prefixes belong to an API: a miss there is a JSON 404, never the UI page.

@@ -9,10 +9,14 @@ import './graph-service-map.css';
 import { usePrefersDark } from '../hooks';
 import { serviceColour } from '../lib/format';
 import {
+  ERROR_ERROR_RATE,
+  errorLevel,
   errorLevelVariable,
   formatCount,
   formatMillis,
+  formatPercent,
   formatRate,
+  WARNING_ERROR_RATE,
   type MapEdge,
   type MapNode,
 } from '../lib/metrics-view';
@@ -182,7 +186,7 @@ export function ServiceGraph({ nodes, edges, focus, highlight, onOpenService }: 
               size: node.size,
               colour: serviceColour(node.service),
               uninstrumented: node.uninstrumented,
-              level: node.uninstrumented ? 'ok' : levelOfNode(node),
+              level: node.uninstrumented ? 'ok' : errorLevel(node.stats.errorRate),
             },
             classes: node.service === focus ? 'focus' : '',
           })),
@@ -399,13 +403,13 @@ export function ServiceGraph({ nodes, edges, focus, highlight, onOpenService }: 
       )}
       <div class="service-graph-legend" aria-hidden="true">
         <span class="legend-item">
-          <span class="legend-line legend-ok" /> &lt;1% errors
+          <span class="legend-line legend-ok" /> &lt;{formatPercent(WARNING_ERROR_RATE)} errors
         </span>
         <span class="legend-item">
-          <span class="legend-line legend-warning" /> ≥1%
+          <span class="legend-line legend-warning" /> ≥{formatPercent(WARNING_ERROR_RATE)}
         </span>
         <span class="legend-item">
-          <span class="legend-line legend-error" /> ≥5%
+          <span class="legend-line legend-error" /> ≥{formatPercent(ERROR_ERROR_RATE)}
         </span>
         <span class="legend-item">
           <span class="legend-node" /> service
@@ -417,12 +421,6 @@ export function ServiceGraph({ nodes, edges, focus, highlight, onOpenService }: 
       </div>
     </div>
   );
-}
-
-function levelOfNode(node: MapNode): string {
-  const rate = node.stats.errorRate;
-  if (rate === null) return 'ok';
-  return rate >= 0.05 ? 'error' : rate >= 0.01 ? 'warning' : 'ok';
 }
 
 function StatsGrid({ stats }: { stats: MapNode['stats'] }) {

@@ -1,21 +1,23 @@
-// Small pieces the metric tables share: a sortable column header, an error rate coloured by its
-// level, and the sort state hook.
+// Small pieces the app's tables share: a sortable column header, an error rate coloured by its
+// level, and the sort state hook. Every sortable table (the search results, the services, the
+// map's calls and services) uses these, so sorting looks and behaves the same everywhere.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import './metric-table.css';
-import { errorLevel, formatPercent, type SortDirection } from '../lib/metrics-view';
+import { errorLevel, formatPercent, nextSort, type SortDirection, type SortState } from '../lib/metrics-view';
 
-export interface SortState<K extends string> {
-  key: K;
-  direction: SortDirection;
-}
+export type { SortState } from '../lib/metrics-view';
 
-/** Sort state for a table: clicking the sorted column flips it, another column starts at `initial`. */
+/** Sort state for a table: clicking the sorted column flips it, another column starts at its `firstDirection`. */
 export function useSort<K extends string>(key: K, direction: SortDirection = 'desc') {
   const [sort, setSort] = useState<SortState<K>>({ key, direction });
-  const toggle = (next: K, firstDirection: SortDirection = 'desc') =>
-    setSort((current) => (current.key === next ? { key: next, direction: current.direction === 'asc' ? 'desc' : 'asc' } : { key: next, direction: firstDirection }));
+  const toggle = (next: K, firstDirection: SortDirection = 'desc') => setSort((current) => nextSort(current, next, firstDirection));
   return [sort, toggle] as const;
+}
+
+/** The arrow after a header: ▲ ascending, ▼ descending, ▽ for a column that is not the sorted one. */
+function sortArrow(active: boolean, direction: SortDirection): string {
+  return active ? (direction === 'asc' ? '\u25b2' : '\u25bc') : '\u25bd';
 }
 
 export function SortHeader<K extends string>({
@@ -26,6 +28,8 @@ export function SortHeader<K extends string>({
   numeric = false,
   firstDirection = 'desc',
   title,
+  className,
+  testId,
 }: {
   column: K;
   sort: SortState<K>;
@@ -34,14 +38,19 @@ export function SortHeader<K extends string>({
   numeric?: boolean;
   firstDirection?: SortDirection;
   title?: string;
+  /** Extra classes for the `<th>`, e.g. a column width. */
+  className?: string;
+  /** The sort button's data-testid. */
+  testId?: string;
 }) {
   const active = sort.key === column;
+  const classes = [numeric ? 'num' : '', className ?? ''].filter(Boolean).join(' ');
   return (
-    <th class={numeric ? 'num' : undefined} aria-sort={active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none'} scope="col" title={title}>
-      <button type="button" class="sort" onClick={() => onSort(column, firstDirection)}>
+    <th class={classes || undefined} aria-sort={active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none'} scope="col" title={title}>
+      <button type="button" class="sort" data-testid={testId} onClick={() => onSort(column, firstDirection)}>
         {children}
         <span class={active ? 'sort-arrow sort-active' : 'sort-arrow'} aria-hidden="true">
-          {active ? (sort.direction === 'asc' ? '\u25b2' : '\u25bc') : '\u25bd'}
+          {sortArrow(active, sort.direction)}
         </span>
       </button>
     </th>

@@ -1,28 +1,22 @@
 // Search results as a duration-over-start-time scatter plot, hand-made in SVG: at most 1,000
 // points, colours from the theme's CSS variables (so dark mode just works), a tooltip on
 // hover, click to open the trace, arrow keys to walk the points in time order.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { TraceSummary } from '../api';
-import { formatDuration, serviceColour } from '../lib/format';
-import {
-  formatRelativeTime,
-  formatStartTime,
-  formatTimeTick,
-  linearScale,
-  logScale,
-  sortTraces,
-  startMillis,
-  timeTicks,
-} from '../lib/search-query';
+import { formatDuration, formatLocalTimestamp, formatRelativeTime, serviceColour } from '../lib/format';
+import { formatTimeTick, linearScale, logScale, sortTraces, startMillis, timeTicks } from '../lib/search-query';
 import { navigate } from '../router';
 
 export type YScaleKind = 'linear' | 'log';
 
 interface ScatterPlotProps {
   traces: readonly TraceSummary[];
-  /** The trace hovered here or in the table, drawn on top and ringed. */
+  /** The trace hovered here or in the table, ringed on top of the others. */
   highlighted: string | null;
   onHighlight: (traceId: string | null) => void;
+  /** The clock the "… ago" texts are measured against, the same as the table's. */
+  now: number;
 }
 
 const HEIGHT = 240;
@@ -41,7 +35,7 @@ function openTrace(traceId: string, event?: MouseEvent | KeyboardEvent) {
   }
 }
 
-export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotProps) {
+export function ScatterPlot({ traces, highlighted, onHighlight, now }: ScatterPlotProps) {
   const container = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(900);
   const [scaleKind, setScaleKind] = useState<YScaleKind>(() =>
@@ -59,9 +53,8 @@ export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotPro
     return () => observer.disconnect();
   }, []);
 
-  const now = Date.now();
   const model = useMemo(() => {
-    const points = traces.map((trace) => ({ trace, x: startMillis(trace), y: trace.durationNanos }));
+    const points: PlotPoint[] = traces.map((trace) => ({ trace, x: startMillis(trace), y: trace.durationNanos }));
     const xs = points.map((point) => point.x);
     let xMin = xs.length ? Math.min(...xs) : now - 3_600_000;
     let xMax = xs.length ? Math.max(...xs) : now;
@@ -82,40 +75,61 @@ export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotPro
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [traces]);
 
-  const plotWidth = width - MARGIN.left - MARGIN.right;
-  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const xOf = (millis: number) => MARGIN.left + ((millis - model.xMin) / (model.xMax - model.xMin)) * plotWidth;
+  // Scales and axes change with the data, the width and the axis kind; a hover changes none of them.
+  const layout = useMemo<PlotLayout>(() => {
+    const plotWidth = width - MARGIN.left - MARGIN.right;
+    const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+    const xOf = (millis: number) => MARGIN.left + ((millis - model.xMin) / (model.xMax - model.xMin)) * plotWidth;
+    let yOf: (nanos: number) => number;
+    let yTicks: number[];
+    if (scaleKind === 'log') {
+      const scale = logScale(model.minDuration, model.maxDuration);
+      const low = Math.log10(scale.min);
+      const high = Math.log10(scale.max);
+      yOf = (nanos) => MARGIN.top + plotHeight - ((Math.log10(Math.max(nanos, scale.min)) - low) / (high - low)) * plotHeight;
+      yTicks = scale.ticks;
+    } else {
+      const scale = linearScale(model.maxDuration, 5);
+      yOf = (nanos) => MARGIN.top + plotHeight - (nanos / scale.max) * plotHeight;
+      yTicks = scale.ticks;
+    }
+    const offsetMinutes = -new Date(model.xMin).getTimezoneOffset();
+    const xAxis = timeTicks(model.xMin, model.xMax, Math.max(2, Math.floor(plotWidth / 120)), offsetMinutes);
+    return { plotWidth, plotHeight, xOf, yOf, yTicks, xAxis };
+  }, [model, width, scaleKind]);
+  const { plotWidth, plotHeight, xOf, yOf, yTicks, xAxis } = layout;
 
-  let yOf: (nanos: number) => number;
-  let yTicks: number[];
-  if (scaleKind === 'log') {
-    const scale = logScale(model.minDuration, model.maxDuration);
-    const low = Math.log10(scale.min);
-    const high = Math.log10(scale.max);
-    yOf = (nanos) => MARGIN.top + plotHeight - ((Math.log10(Math.max(nanos, scale.min)) - low) / (high - low)) * plotHeight;
-    yTicks = scale.ticks;
-  } else {
-    const scale = linearScale(model.maxDuration, 5);
-    yOf = (nanos) => MARGIN.top + plotHeight - (nanos / scale.max) * plotHeight;
-    yTicks = scale.ticks;
-  }
-  const offsetMinutes = -new Date(model.xMin).getTimezoneOffset();
-  const xAxis = timeTicks(model.xMin, model.xMax, Math.max(2, Math.floor(plotWidth / 120)), offsetMinutes);
-
-  // Errors on top of successes, the highlighted point on top of all.
-  const ordered = [...model.points].sort(
-    (a, b) =>
-      Number(a.trace.traceId === highlighted) - Number(b.trace.traceId === highlighted) ||
-      Number(a.trace.errorCount > 0) - Number(b.trace.errorCount > 0),
+  // Errors drawn over successes; sorted once per answer, not on every hover.
+  const ordered = useMemo(
+    () => [...model.points].sort((a, b) => Number(a.trace.errorCount > 0) - Number(b.trace.errorCount > 0)),
+    [model],
   );
   // In time order to the nanosecond, as the table sorts them.
   const byTime = useMemo(() => {
     const order = new Map(sortTraces(traces, { key: 'start', direction: 'asc' }).map((trace, index) => [trace.traceId, index]));
     return [...model.points].sort((a, b) => order.get(a.trace.traceId)! - order.get(b.trace.traceId)!);
   }, [model, traces]);
-  const highlightedPoint = model.points.find((point) => point.trace.traceId === highlighted) ?? null;
-  const errorTraces = traces.filter((trace) => trace.errorCount > 0).length;
-  const slowest = model.points.reduce<(typeof model.points)[number] | null>((best, point) => (!best || point.y > best.y ? point : best), null);
+  const byId = useMemo(() => new Map(model.points.map((point) => [point.trace.traceId, point])), [model]);
+  const highlightedPoint = (highlighted !== null ? byId.get(highlighted) : undefined) ?? null;
+
+  const onPointEnter = useCallback(
+    (traceId: string) => {
+      setHoverFromPlot(true);
+      onHighlight(traceId);
+    },
+    [onHighlight],
+  );
+  const onPointLeave = useCallback(() => {
+    setHoverFromPlot(false);
+    onHighlight(null);
+  }, [onHighlight]);
+  const { errorTraces, slowest } = useMemo(
+    () => ({
+      errorTraces: traces.filter((trace) => trace.errorCount > 0).length,
+      slowest: model.points.reduce<PlotPoint | null>((best, point) => (!best || point.y > best.y ? point : best), null),
+    }),
+    [traces, model],
+  );
 
   const chooseScale = (kind: YScaleKind) => {
     setScaleKind(kind);
@@ -209,29 +223,20 @@ export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotPro
           >
             Duration
           </text>
-          {ordered.map(({ trace, x, y }) => {
-            const isHighlighted = trace.traceId === highlighted;
-            return (
-              <circle
-                key={trace.traceId}
-                data-testid="scatter-point"
-                data-trace-id={trace.traceId}
-                class={`scatter-point${trace.errorCount > 0 ? ' is-error' : ''}${isHighlighted ? ' is-highlighted' : ''}`}
-                cx={xOf(x)}
-                cy={yOf(y)}
-                r={pointRadius(trace.spanCount) + (isHighlighted ? 1.5 : 0)}
-                onMouseEnter={() => {
-                  setHoverFromPlot(true);
-                  onHighlight(trace.traceId);
-                }}
-                onMouseLeave={() => {
-                  setHoverFromPlot(false);
-                  onHighlight(null);
-                }}
-                onClick={(event) => openTrace(trace.traceId, event)}
-              />
-            );
-          })}
+          <ScatterPoints points={ordered} layout={layout} onEnter={onPointEnter} onLeave={onPointLeave} />
+          {highlightedPoint && (
+            // The highlight is one ring drawn over the points, so a hover re-renders it alone. It
+            // lets the pointer through: the point under it keeps its hover and its click.
+            <circle
+              class={`scatter-point scatter-highlight is-highlighted${highlightedPoint.trace.errorCount > 0 ? ' is-error' : ''}`}
+              data-testid="scatter-highlight"
+              data-trace-id={highlightedPoint.trace.traceId}
+              cx={xOf(highlightedPoint.x)}
+              cy={yOf(highlightedPoint.y)}
+              r={pointRadius(highlightedPoint.trace.spanCount) + 1.5}
+              aria-hidden="true"
+            />
+          )}
         </svg>
         {tooltipPoint && (
           <div
@@ -252,7 +257,7 @@ export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotPro
               {tooltipPoint.trace.errorCount > 0 && <span class="error-text"> · {tooltipPoint.trace.errorCount} errors</span>}
             </div>
             <div class="muted">
-              {formatStartTime(tooltipPoint.x, now)} ({formatRelativeTime(tooltipPoint.x, now)})
+              {formatLocalTimestamp(tooltipPoint.x, now)} ({formatRelativeTime(tooltipPoint.x, now)})
             </div>
             <div class="muted mono">{tooltipPoint.trace.traceId}</div>
           </div>
@@ -260,4 +265,52 @@ export function ScatterPlot({ traces, highlighted, onHighlight }: ScatterPlotPro
       </div>
     </section>
   );
+}
+
+type PlotPoint = { trace: TraceSummary; x: number; y: number };
+
+interface PlotLayout {
+  plotWidth: number;
+  plotHeight: number;
+  xOf: (millis: number) => number;
+  yOf: (nanos: number) => number;
+  yTicks: number[];
+  xAxis: { step: number; ticks: number[] };
+}
+
+interface ScatterPointsProps {
+  points: readonly PlotPoint[];
+  layout: PlotLayout;
+  onEnter: (traceId: string) => void;
+  onLeave: () => void;
+}
+
+/** Every point, drawn again only when the points or the scales change (never for a hover). */
+class ScatterPoints extends Component<ScatterPointsProps> {
+  override shouldComponentUpdate(next: ScatterPointsProps): boolean {
+    const current = this.props;
+    return next.points !== current.points || next.layout !== current.layout || next.onEnter !== current.onEnter || next.onLeave !== current.onLeave;
+  }
+
+  override render() {
+    const { points, layout, onEnter, onLeave } = this.props;
+    return (
+      <g class="scatter-points">
+        {points.map(({ trace, x, y }) => (
+          <circle
+            key={trace.traceId}
+            data-testid="scatter-point"
+            data-trace-id={trace.traceId}
+            class={`scatter-point${trace.errorCount > 0 ? ' is-error' : ''}`}
+            cx={layout.xOf(x)}
+            cy={layout.yOf(y)}
+            r={pointRadius(trace.spanCount)}
+            onMouseEnter={() => onEnter(trace.traceId)}
+            onMouseLeave={onLeave}
+            onClick={(event) => openTrace(trace.traceId, event)}
+          />
+        ))}
+      </g>
+    );
+  }
 }

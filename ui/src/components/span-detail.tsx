@@ -2,9 +2,8 @@
 // resource and scope, with copy buttons for what people paste into tickets and queries.
 import { Link } from '../router';
 import { CopyButton, ServiceBadge } from './common';
-import { formatDuration } from '../lib/format';
+import { formatDuration, formatLocalDateTime } from '../lib/format';
 import type { OtlpKeyValue, TraceSpan } from '../lib/trace-model';
-import { formatLocalDateTime } from '../lib/time-range';
 import { anyValueToText } from '../lib/trace-view';
 
 interface Props {

@@ -18,7 +18,6 @@ import {
   indexRows,
   isValidTraceId,
   normaliseTraceIdInput,
-  parseDurationText,
   pathIdsWithChildren,
   quickPicks,
   readCompareUrl,
@@ -115,12 +114,13 @@ describe('URL state', () => {
     expect(compareUrl({ a: 'ab', b: 'cd', hidden: new Set() })).toBe('/compare?a=ab&b=cd&hide=none');
   });
 
-  it('parses and prints durations', () => {
-    expect(parseDurationText('100us')).toBe(100_000);
-    expect(parseDurationText('1.5ms')).toBe(1_500_000);
-    expect(parseDurationText('2s')).toBe(2e9);
-    expect(parseDurationText('250')).toBe(250);
-    expect(parseDurationText('1h')).toBeNull();
+  it('reads the minimum change as a Go duration and prints it back', () => {
+    const minDelta = (text: string) => readCompareUrl(new URLSearchParams({ a: 'ab', minDelta: text })).minDeltaNanos;
+    expect(minDelta('100us')).toBe(100_000);
+    expect(minDelta('1.5ms')).toBe(1_500_000);
+    expect(minDelta('2s')).toBe(2e9);
+    // A bare number's unit would be a guess, as in the API: ignored, not read as nanoseconds.
+    expect(minDelta('250')).toBe(0);
     expect(durationText(0)).toBe('0');
     expect(durationText(100_000)).toBe('100us');
     expect(durationText(3e9)).toBe('3s');

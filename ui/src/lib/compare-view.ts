@@ -7,14 +7,16 @@
  * paths.
  */
 import type { PathComparisonRow, PathComparisonStatus } from './compare';
-import { formatDuration } from './format';
+import { formatAnyValue, formatDuration, formatLocalDateTime, formatRelativeTime, unixNanoToMillis } from './format';
+import { parseGoDuration } from './go-duration';
+import { isTraceId } from './trace-id';
+
+export { formatAnyValue };
 import type { OtlpAnyValue, OtlpKeyValue, ParsedTrace, TraceSpan } from './trace-model';
 import { primaryRoot, type SpanTree } from './tree';
 
 /** In the order the summary lists them: structure first, then timing. */
 export const COMPARE_STATUSES: readonly PathComparisonStatus[] = ['added', 'missing', 'slower', 'faster', 'unchanged'];
-
-const TRACE_ID = /^[0-9a-f]{1,32}$/;
 
 /** What a user typed or pasted as a trace ID, trimmed and lower-cased. */
 export function normaliseTraceIdInput(text: string | null | undefined): string {
@@ -23,7 +25,7 @@ export function normaliseTraceIdInput(text: string | null | undefined): string {
 
 /** 1 to 32 hex digits, as the API takes them (after `normaliseTraceIdInput`). */
 export function isValidTraceId(text: string): boolean {
-  return TRACE_ID.test(text);
+  return isTraceId(text);
 }
 
 /** The same trace: the API left-pads shorter IDs with zeros, so "00ab" and "ab" are one trace. */
@@ -56,16 +58,6 @@ export const MIN_DELTA_CHOICES: readonly { readonly nanos: number; readonly text
   { nanos: 100_000_000, text: '100ms' },
 ];
 
-const DURATION_TEXT = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?$/;
-const NANOS_PER_UNIT: Readonly<Record<string, number>> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
-
-/** "100us", "1.5ms", "2s" or bare nanoseconds; null when unreadable. */
-export function parseDurationText(text: string): number | null {
-  const match = DURATION_TEXT.exec(text.trim());
-  if (match === null) return null;
-  return Math.round(Number(match[1]) * NANOS_PER_UNIT[match[2] ?? 'ns']!);
-}
-
 /** The shortest of "ns", "us", "ms", "s" that states `nanos` exactly. */
 export function durationText(nanos: number): string {
   if (nanos === 0) return '0';
@@ -97,7 +89,8 @@ export function readCompareUrl(search: URLSearchParams): CompareUrlState {
     search.get('threshold') !== null && Number.isFinite(thresholdNumber) && thresholdNumber >= 0
       ? thresholdNumber
       : DEFAULT_THRESHOLD_PERCENT;
-  const minDeltaNanos = Math.max(0, parseDurationText(search.get('minDelta') ?? '') ?? 0);
+  const minDelta = parseGoDuration(search.get('minDelta') ?? '0');
+  const minDeltaNanos = minDelta.ok ? Math.max(0, minDelta.nanos) : 0;
   return { a, b, hidden, thresholdPercent, minDeltaNanos };
 }
 
@@ -432,52 +425,18 @@ export function traceFacts(parsed: ParsedTrace, tree: SpanTree<TraceSpan>): Trac
   };
 }
 
-function pad(value: number, width = 2): string {
-  return String(value).padStart(width, '0');
-}
-
 /** Local "2024-05-01 13:04:05.123" for a Unix nanosecond time. */
 export function formatTimestamp(unixNano: bigint | string): string {
-  const millis = Number(BigInt(unixNano) / 1_000_000n);
-  const date = new Date(millis);
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`
-  );
+  return formatLocalDateTime(unixNanoToMillis(unixNano), { milliseconds: true });
 }
 
-/** "just now", "42 s ago", "5 min ago", "3 h ago", else the timestamp. */
+/** "just now", "42 s ago", "5 min ago", "3 h ago" within a day, else the timestamp. */
 export function formatAgo(unixNano: bigint | string, nowMillis: number): string {
-  const millis = Number(BigInt(unixNano) / 1_000_000n);
-  const seconds = Math.round((nowMillis - millis) / 1000);
-  if (seconds < 0) return formatTimestamp(unixNano);
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
-  return formatTimestamp(unixNano);
+  const elapsedMillis = nowMillis - unixNanoToMillis(unixNano);
+  return elapsedMillis >= 0 && elapsedMillis < 86_400_000 ? formatRelativeTime(unixNanoToMillis(unixNano), nowMillis) : formatTimestamp(unixNano);
 }
 
 // ---- attributes ----------------------------------------------------------------------------
-
-/** An attribute value as text: strings bare, arrays and maps JSON-like. */
-export function formatAnyValue(value: OtlpAnyValue | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return String(value.boolValue);
-  if (value.intValue !== undefined) return String(value.intValue);
-  if (value.doubleValue !== undefined) return String(value.doubleValue);
-  if (value.bytesValue !== undefined) return `base64:${value.bytesValue}`;
-  if (value.arrayValue !== undefined) {
-    return `[${(value.arrayValue.values ?? []).map((item) => JSON.stringify(formatAnyValue(item))).join(', ')}]`;
-  }
-  if (value.kvlistValue !== undefined) {
-    return `{${(value.kvlistValue.values ?? [])
-      .map((entry) => `${JSON.stringify(entry.key)}: ${JSON.stringify(formatAnyValue(entry.value))}`)
-      .join(', ')}}`;
-  }
-  return '';
-}
 
 export interface AttributeDifference {
   readonly key: string;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, SERVICE_PALETTE, serviceColour, servicePaletteIndex } from './format';
+import {
+  formatDuration,
+  formatLocalDateTime,
+  formatLocalTime,
+  formatLocalTimestamp,
+  formatRelativeTime,
+  SERVICE_PALETTE,
+  serviceColour,
+  servicePaletteIndex,
+  unixNanoToMillis,
+} from './format';
 
 describe('formatDuration', () => {
   it.each([
@@ -112,5 +122,54 @@ describe('service colours', () => {
   it('spreads names over the whole palette', () => {
     const used = new Set(Array.from({ length: 200 }, (_, index) => servicePaletteIndex(`service-${index}`)));
     expect(used.size).toBe(SERVICE_PALETTE.length);
+  });
+});
+
+describe('local times', () => {
+  const millis = new Date(2024, 4, 1, 9, 4, 5, 23).getTime();
+
+  it('formats a moment in local time, with milliseconds on request', () => {
+    expect(formatLocalTime(millis)).toBe('09:04:05');
+    expect(formatLocalTime(millis, { milliseconds: true })).toBe('09:04:05.023');
+    expect(formatLocalDateTime(millis)).toBe('2024-05-01 09:04:05');
+    expect(formatLocalDateTime(millis, { milliseconds: true })).toBe('2024-05-01 09:04:05.023');
+  });
+
+  it('leaves the date out on the same day only', () => {
+    expect(formatLocalTimestamp(millis, new Date(2024, 4, 1, 23, 59).getTime())).toBe('09:04:05.023');
+    expect(formatLocalTimestamp(millis, new Date(2024, 4, 2, 0, 1).getTime())).toBe('2024-05-01 09:04:05.023');
+  });
+
+  it('reads Unix nanoseconds beyond 2^53 as whole milliseconds', () => {
+    expect(unixNanoToMillis('1763700000123999999')).toBe(1_763_700_000_123);
+    expect(unixNanoToMillis(1_763_700_000_123_000_001n)).toBe(1_763_700_000_123);
+    expect(unixNanoToMillis('not a number')).toBeNaN();
+  });
+});
+
+describe('formatRelativeTime', () => {
+  const now = 1_000_000_000;
+
+  it.each([
+    [0, 'just now'],
+    [4_999, 'just now'],
+    [5_000, '5 s ago'],
+    [42_000, '42 s ago'],
+    [59_999, '59 s ago'],
+    [60_000, '1 min ago'],
+    [119_999, '1 min ago'],
+    [3 * 60_000 + 5_000, '3 min ago'],
+    [3_600_000 - 1, '59 min ago'],
+    [5 * 3_600_000, '5 h ago'],
+    [24 * 3_600_000 - 1, '23 h ago'],
+    [50 * 3_600_000, '2 d ago'],
+  ])('%d ms ago is %s (whole units, rounded down)', (ago, expected) => {
+    expect(formatRelativeTime(now - ago, now)).toBe(expected);
+  });
+
+  it('tolerates a little clock skew and says so beyond it', () => {
+    expect(formatRelativeTime(now + 3_000, now)).toBe('just now');
+    expect(formatRelativeTime(now + 60_000, now)).toBe('in the future');
+    expect(formatRelativeTime(Number.NaN, now)).toBe('\u2014');
   });
 });

@@ -1,4 +1,5 @@
 /** Display helpers shared by every view, so a duration or a service looks the same everywhere. */
+import type { OtlpAnyValue } from './trace-model';
 
 const NANOS_PER_SECOND = 1e9;
 const SECONDS_PER_MINUTE = 60;
@@ -96,4 +97,83 @@ export function servicePaletteIndex(serviceName: string): number {
 
 export function serviceColour(serviceName: string): string {
   return SERVICE_PALETTE[servicePaletteIndex(serviceName)]!.hex;
+}
+
+// ---- times -------------------------------------------------------------------------------------
+
+function twoDigits(value: number): string {
+  return String(value).padStart(2, '0');
+}
+
+/** Unix nanoseconds (a decimal string, as the API sends them, or a BigInt) in whole milliseconds; NaN when unreadable. */
+export function unixNanoToMillis(unixNano: bigint | string): number {
+  try {
+    return Number(BigInt(unixNano) / 1_000_000n);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Local `HH:MM:SS`, or `HH:MM:SS.mmm` with `milliseconds`. */
+export function formatLocalTime(millis: number, { milliseconds = false }: { milliseconds?: boolean } = {}): string {
+  const date = new Date(millis);
+  const time = `${twoDigits(date.getHours())}:${twoDigits(date.getMinutes())}:${twoDigits(date.getSeconds())}`;
+  return milliseconds ? `${time}.${String(date.getMilliseconds()).padStart(3, '0')}` : time;
+}
+
+/** Local `YYYY-MM-DD HH:MM:SS`, or `YYYY-MM-DD HH:MM:SS.mmm` with `milliseconds`. */
+export function formatLocalDateTime(millis: number, options: { milliseconds?: boolean } = {}): string {
+  const date = new Date(millis);
+  return `${date.getFullYear()}-${twoDigits(date.getMonth() + 1)}-${twoDigits(date.getDate())} ${formatLocalTime(millis, options)}`;
+}
+
+/**
+ * A moment for a table column, to the millisecond in local time: `14:05:30.250` on the day of
+ * `nowMillis`, `2024-05-01 14:05:30.250` on any other day.
+ */
+export function formatLocalTimestamp(millis: number, nowMillis: number): string {
+  const date = new Date(millis);
+  const now = new Date(nowMillis);
+  const sameDay = date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
+  return sameDay ? formatLocalTime(millis, { milliseconds: true }) : formatLocalDateTime(millis, { milliseconds: true });
+}
+
+/**
+ * How long ago, in the largest whole unit that has fully elapsed (always rounded down, so
+ * "1 min ago" means at least a minute): "just now" (under 5 s, and a few seconds of clock skew
+ * ahead), "42 s ago", "3 min ago", "5 h ago", "2 d ago"; "in the future" beyond that skew.
+ */
+export function formatRelativeTime(thenMillis: number, nowMillis: number): string {
+  const elapsed = nowMillis - thenMillis;
+  if (!Number.isFinite(elapsed)) return '\u2014';
+  if (elapsed < -5_000) return 'in the future';
+  const seconds = Math.floor(elapsed / 1000);
+  if (seconds < 5) return 'just now';
+  if (seconds < SECONDS_PER_MINUTE) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / SECONDS_PER_MINUTE);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}
+
+// ---- attribute values ----------------------------------------------------------------------
+
+/** An attribute value as text: strings bare, arrays and maps JSON-like. */
+export function formatAnyValue(value: OtlpAnyValue | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return String(value.boolValue);
+  if (value.intValue !== undefined) return String(value.intValue);
+  if (value.doubleValue !== undefined) return String(value.doubleValue);
+  if (value.bytesValue !== undefined) return `base64:${value.bytesValue}`;
+  if (value.arrayValue !== undefined) {
+    return `[${(value.arrayValue.values ?? []).map((item) => JSON.stringify(formatAnyValue(item))).join(', ')}]`;
+  }
+  if (value.kvlistValue !== undefined) {
+    return `{${(value.kvlistValue.values ?? [])
+      .map((entry) => `${JSON.stringify(entry.key)}: ${JSON.stringify(formatAnyValue(entry.value))}`)
+      .join(', ')}}`;
+  }
+  return '';
 }

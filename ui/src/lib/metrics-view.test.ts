@@ -18,6 +18,7 @@ import {
   maxOf,
   nanosToSeconds,
   nodeLabel,
+  nextSort,
   nodeSize,
   serviceRows,
   seriesToChartData,
@@ -313,6 +314,18 @@ describe('sortRows', () => {
 
   it('sorts text', () => {
     expect(sortRows(rows, (row) => row.name, 'desc', (row) => row.name).map((row) => row.name)).toEqual(['d', 'c', 'b', 'a']);
+  });
+});
+
+describe('nextSort', () => {
+  it('flips the sorted column and starts another one in its first direction', () => {
+    const byCalls = { key: 'calls', direction: 'desc' } as const;
+    expect(nextSort<'calls' | 'name'>(byCalls, 'calls')).toEqual({ key: 'calls', direction: 'asc' });
+    expect(nextSort<'calls' | 'name'>({ key: 'calls', direction: 'asc' }, 'calls')).toEqual({ key: 'calls', direction: 'desc' });
+    expect(nextSort<'calls' | 'name'>(byCalls, 'name')).toEqual({ key: 'name', direction: 'desc' });
+    expect(nextSort<'calls' | 'name'>(byCalls, 'name', 'asc')).toEqual({ key: 'name', direction: 'asc' });
+    // The first direction only applies to a new column.
+    expect(nextSort<'calls' | 'name'>({ key: 'name', direction: 'asc' }, 'name', 'asc')).toEqual({ key: 'name', direction: 'desc' });
   });
 });
 

@@ -335,6 +335,21 @@ export function defaultSpanKind(operations: readonly Pick<OperationStats, 'spanK
 
 export type SortDirection = 'asc' | 'desc';
 
+/** Which column a table is sorted by, and which way; every sortable table of the app uses it. */
+export interface SortState<K extends string> {
+  key: K;
+  direction: SortDirection;
+}
+
+/**
+ * A click on a column header: the sorted column flips direction, another column starts in
+ * `firstDirection` (largest first unless said otherwise; names read best A to Z).
+ */
+export function nextSort<K extends string>(current: SortState<K>, key: K, firstDirection: SortDirection = 'desc'): SortState<K> {
+  if (current.key === key) return { key, direction: current.direction === 'asc' ? 'desc' : 'asc' };
+  return { key, direction: firstDirection };
+}
+
 /**
  * Rows sorted by a numeric or text column; missing values (null) go last in either direction,
  * and ties keep the name order so the table does not shuffle.

@@ -6,13 +6,11 @@ import {
   formFromQuery,
   formToApiParams,
   formToQuery,
-  formatRelativeTime,
   formatTimeTick,
   hasConditions,
   hasErrors,
   linearScale,
   logScale,
-  nextSort,
   niceStep,
   normaliseTraceId,
   parseAttributeFilter,
@@ -211,23 +209,6 @@ describe('sorting results', () => {
     expect(traces).toEqual(copy);
   });
 
-  it('flips the direction on the same column and starts a new column largest first', () => {
-    expect(nextSort(DEFAULT_SORT, 'start')).toEqual({ key: 'start', direction: 'asc' });
-    expect(nextSort({ key: 'start', direction: 'asc' }, 'start')).toEqual({ key: 'start', direction: 'desc' });
-    expect(nextSort(DEFAULT_SORT, 'duration')).toEqual({ key: 'duration', direction: 'desc' });
-  });
-});
-
-describe('relative times', () => {
-  it('says how long ago in the largest sensible unit', () => {
-    const now = 1_000_000_000;
-    expect(formatRelativeTime(now - 2_000, now)).toBe('just now');
-    expect(formatRelativeTime(now - 42_000, now)).toBe('42 s ago');
-    expect(formatRelativeTime(now - 3 * 60_000 - 5_000, now)).toBe('3 min ago');
-    expect(formatRelativeTime(now - 5 * 3_600_000, now)).toBe('5 h ago');
-    expect(formatRelativeTime(now - 50 * 3_600_000, now)).toBe('2 d ago');
-    expect(formatRelativeTime(now + 60_000, now)).toBe('in the future');
-  });
 });
 
 describe('scatter plot scales', () => {

@@ -2,6 +2,8 @@
 // names, so a URL is also a ready API query), Go duration checks that match the server's parser,
 // the result table's sorting, trace-ID lookup and the scatter plot's scales. Unit-tested.
 import type { SearchParams, TraceSummary } from '../api';
+import { parseGoDuration } from './go-duration';
+import type { SortState } from './metrics-view';
 import { DEFAULT_TIME_RANGE, type TimeRange, timeRangeFromQuery, timeRangeToQuery } from './time-range';
 
 // ---- form state ⇄ URL ----------------------------------------------------------------------
@@ -155,54 +157,7 @@ export function hasConditions(form: SearchForm): boolean {
 
 // ---- validation ----------------------------------------------------------------------------
 
-export type DurationParse = { ok: true; nanos: number } | { ok: false; error: string };
-
-const NANOS_PER_UNIT: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  '\u00b5s': 1e3,
-  '\u03bcs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-const DURATION_EXAMPLES = 'like 250ms, 1.5s or 2m';
-
-/**
- * A Go duration (`250ms`, `1.5s`, `2h45m`, `300us`), read as the server reads it: numbers
- * each followed by a unit (ns, us, µs, ms, s, m, h); a bare `0` is allowed, other bare numbers
- * are not because their unit would be a guess.
- */
-export function parseGoDuration(text: string): DurationParse {
-  let rest = text.trim();
-  if (rest === '') return { ok: false, error: 'empty duration' };
-  if (rest === '0') return { ok: true, nanos: 0 };
-  let total = 0;
-  while (rest !== '') {
-    const number = /^[0-9.]+/.exec(rest)?.[0];
-    if (number === undefined) {
-      return { ok: false, error: `"${text.trim()}" is not a duration: expected a number and a unit, ${DURATION_EXAMPLES}` };
-    }
-    const value = Number(number);
-    if (!/\d/.test(number) || Number.isNaN(value)) {
-      return { ok: false, error: `"${number}" is not a number; write a duration ${DURATION_EXAMPLES}` };
-    }
-    rest = rest.slice(number.length);
-    const unit = /^[^0-9.]*/.exec(rest)?.[0] ?? '';
-    if (unit === '') {
-      return { ok: false, error: `"${text.trim()}" needs a unit (ns, us, ms, s, m or h), ${DURATION_EXAMPLES}` };
-    }
-    const perUnit = NANOS_PER_UNIT[unit];
-    if (perUnit === undefined) {
-      return { ok: false, error: `unknown unit "${unit}" in "${text.trim()}" (use ns, us, ms, s, m or h)` };
-    }
-    total += value * perUnit;
-    rest = rest.slice(unit.length);
-  }
-  return { ok: true, nanos: Math.round(total) };
-}
+export { type DurationParse, parseGoDuration } from './go-duration';
 
 export interface SearchFormErrors {
   minDuration?: string;
@@ -252,27 +207,14 @@ export function hasErrors(errors: SearchFormErrors): boolean {
 
 // ---- trace ID lookup -----------------------------------------------------------------------
 
-/**
- * The canonical 32-digit lower-case trace ID for a typed one (1 to 32 hex digits, shorter IDs
- * are left-padded as the API does for 64-bit IDs), or null when the text is not a trace ID.
- */
-export function normaliseTraceId(text: string): string | null {
-  const trimmed = text.trim().replace(/^0x/i, '');
-  if (!/^[0-9a-fA-F]{1,32}$/.test(trimmed)) return null;
-  return trimmed.toLowerCase().padStart(32, '0');
-}
+export { normaliseTraceId } from './trace-id';
 
 // ---- results -------------------------------------------------------------------------------
 
 export type SortKey = 'start' | 'duration' | 'spans' | 'errors';
-export type SortDirection = 'asc' | 'desc';
 
-export interface SortState {
-  key: SortKey;
-  direction: SortDirection;
-}
-
-export const DEFAULT_SORT: SortState = { key: 'start', direction: 'desc' };
+/** Newest first. Header clicks go through the app's shared sort state (`nextSort`). */
+export const DEFAULT_SORT: SortState<SortKey> = { key: 'start', direction: 'desc' };
 
 /** Start of a trace as a BigInt of Unix nanoseconds (the API sends it as a string). */
 function startNanos(trace: TraceSummary): bigint {
@@ -308,7 +250,7 @@ function compareBy(a: TraceSummary, b: TraceSummary, key: SortKey): number {
  * The traces in `sort` order; ties fall back to newest first, then trace ID, so the order is
  * stable across reloads. The input is not changed.
  */
-export function sortTraces(traces: readonly TraceSummary[], sort: SortState): TraceSummary[] {
+export function sortTraces(traces: readonly TraceSummary[], sort: SortState<SortKey>): TraceSummary[] {
   const sign = sort.direction === 'asc' ? 1 : -1;
   return [...traces].sort(
     (a, b) =>
@@ -316,25 +258,6 @@ export function sortTraces(traces: readonly TraceSummary[], sort: SortState): Tr
       -compareBy(a, b, 'start') ||
       (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0),
   );
-}
-
-/** A header click: the same column flips direction, a new one starts with the largest first. */
-export function nextSort(current: SortState, key: SortKey): SortState {
-  if (current.key === key) return { key, direction: current.direction === 'desc' ? 'asc' : 'desc' };
-  return { key, direction: 'desc' };
-}
-
-/** "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago". */
-export function formatRelativeTime(thenMillis: number, nowMillis: number): string {
-  const seconds = Math.round((nowMillis - thenMillis) / 1000);
-  if (seconds < -5) return 'in the future';
-  if (seconds < 5) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} h ago`;
-  return `${Math.floor(hours / 24)} d ago`;
 }
 
 /** "20 traces", "1 trace". */
@@ -430,14 +353,4 @@ export function formatTimeTick(millis: number, step: number): string {
   if (step >= 60_000) return clock;
   if (step >= 1_000) return `${clock}:${two(date.getSeconds())}`;
   return `${clock}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
-}
-
-/** A trace's start for the table: `14:05:30.250` today, with the date on other days. */
-export function formatStartTime(millis: number, nowMillis: number): string {
-  const date = new Date(millis);
-  const now = new Date(nowMillis);
-  const two = (value: number) => String(value).padStart(2, '0');
-  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
-  const sameDay = date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() && date.getDate() === now.getDate();
-  return sameDay ? time : `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${time}`;
 }

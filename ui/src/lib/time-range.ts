@@ -1,5 +1,7 @@
 // Time ranges as the URL and the API carry them: a lookback from now (`lookback=1h`) or absolute
 // bounds (`start`/`end` as RFC 3339). Pure, so it is unit-tested.
+import { formatLocalDateTime } from './format';
+import { parseGoDuration } from './go-duration';
 
 export interface QuickRange {
   lookback: string;
@@ -20,9 +22,6 @@ export type TimeRange = { kind: 'lookback'; lookback: string } | { kind: 'absolu
 
 export const DEFAULT_TIME_RANGE: TimeRange = { kind: 'lookback', lookback: '1h' };
 
-const GO_DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
-const MILLIS_PER_UNIT: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
 /**
  * A time as the API takes it — Unix nanoseconds (digits) or RFC 3339 — in milliseconds since
@@ -42,7 +41,7 @@ export function timeRangeFromQuery(search: URLSearchParams, fallback: TimeRange 
     return { kind: 'absolute', start, end };
   }
   const lookback = search.get('lookback');
-  if (lookback && GO_DURATION.test(lookback)) {
+  if (lookback && lookbackMillis(lookback) !== null) {
     return { kind: 'lookback', lookback };
   }
   return fallback;
@@ -61,13 +60,6 @@ export function describeTimeRange(range: TimeRange): string {
   return `${formatLocalDateTime(parseTimeParameter(range.start) ?? Number.NaN)} → ${formatLocalDateTime(parseTimeParameter(range.end) ?? Number.NaN)}`;
 }
 
-/** Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` in local time. */
-export function formatLocalDateTime(millis: number): string {
-  const date = new Date(millis);
-  const two = (value: number) => String(value).padStart(2, '0');
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-}
-
 /** The value a `<input type="datetime-local">` shows for a time, in local time. */
 export function toDateTimeLocalValue(millis: number): string {
   return formatLocalDateTime(millis).replace(' ', 'T');
@@ -75,10 +67,8 @@ export function toDateTimeLocalValue(millis: number): string {
 
 /** A Go duration (`15m`, `2h45m`, `250ms`) in milliseconds; null when it is not one. */
 export function lookbackMillis(lookback: string): number | null {
-  if (!GO_DURATION.test(lookback)) return null;
-  let millis = 0;
-  for (const [, value, unit] of lookback.matchAll(GO_DURATION_PART)) millis += Number(value) * MILLIS_PER_UNIT[unit!]!;
-  return millis;
+  const parsed = parseGoDuration(lookback);
+  return parsed.ok && parsed.nanos > 0 ? parsed.nanos / 1e6 : null;
 }
 
 /** The absolute bounds of a range at `nowMillis`, in milliseconds. */

@@ -151,8 +151,8 @@ describe('display helpers', () => {
     expect(anyValueToText({ boolValue: false })).toBe('false');
     expect(anyValueToText({ intValue: '9007199254740993' })).toBe('9007199254740993');
     expect(anyValueToText({ doubleValue: 1.5 })).toBe('1.5');
-    expect(anyValueToText({ arrayValue: { values: [{ stringValue: 'a' }, { intValue: 2 }] } })).toBe('[a, 2]');
-    expect(anyValueToText({ kvlistValue: { values: [{ key: 'k', value: { stringValue: 'v' } }] } })).toBe('{k: v}');
+    expect(anyValueToText({ arrayValue: { values: [{ stringValue: 'a' }, { intValue: 2 }] } })).toBe('["a", "2"]');
+    expect(anyValueToText({ kvlistValue: { values: [{ key: 'k', value: { stringValue: 'v' } }] } })).toBe('{"k": "v"}');
     expect(anyValueToText(undefined)).toBe('');
   });
 

@@ -2,7 +2,8 @@
 // critical-path segments per span, trace statistics and attribute display. No DOM, so they
 // are unit-tested and cheap enough for 100k-span traces.
 import type { CriticalPathSegment } from './critical-path';
-import type { OtlpAnyValue, OtlpKeyValue, TraceSpan } from './trace-model';
+import { formatAnyValue } from './format';
+import type { OtlpKeyValue, TraceSpan } from './trace-model';
 import type { SpanTree, SpanTreeNode } from './tree';
 
 /** A window of the trace's time axis, in nanoseconds since the trace start. */
@@ -88,19 +89,7 @@ export function segmentsBySpanId(segments: readonly CriticalPathSegment[]): Map<
 }
 
 /** An attribute value as text, the way the detail panel and the search show it. */
-export function anyValueToText(value: OtlpAnyValue | null | undefined): string {
-  if (!value) return '';
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return String(value.boolValue);
-  if (value.intValue !== undefined) return String(value.intValue);
-  if (value.doubleValue !== undefined) return String(value.doubleValue);
-  if (value.bytesValue !== undefined) return value.bytesValue;
-  if (value.arrayValue !== undefined) return `[${(value.arrayValue.values ?? []).map((item) => anyValueToText(item)).join(', ')}]`;
-  if (value.kvlistValue !== undefined) {
-    return `{${(value.kvlistValue.values ?? []).map((entry) => `${entry.key}: ${anyValueToText(entry.value)}`).join(', ')}}`;
-  }
-  return '';
-}
+export const anyValueToText = formatAnyValue;
 
 /**
  * Find in trace. Every word must occur (case-insensitive) in the span's service, name, IDs,

@@ -2,8 +2,8 @@
 // from the catalog, business key, status, durations, time range, limit), results on the right
 // as a duration-over-time scatter plot and a sortable table. The URL holds the query in the
 // API's own parameter names, so a reload or a shared link runs the same search.
-import type { ComponentChildren } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   type ApiError,
   type SearchResponse,
@@ -15,9 +15,10 @@ import {
   searchTraces,
 } from '../api';
 import { EmptyState, ErrorBanner, Loading, NoDataYet, ServiceBadge, TimeRangePicker } from '../components/common';
+import { SortHeader, type SortState, useSort } from '../components/metric-table';
 import { ScatterPlot } from '../components/scatter-plot';
 import { useApi } from '../hooks';
-import { formatDuration } from '../lib/format';
+import { formatDuration, formatLocalTimestamp, formatRelativeTime } from '../lib/format';
 import {
   type AttributeFilter,
   DEFAULT_SORT,
@@ -25,18 +26,14 @@ import {
   STATUS_OPTIONS,
   type SearchForm,
   type SortKey,
-  type SortState,
   type StatusFilter,
   countLabel,
   defaultSearchForm,
   formFromQuery,
   formToApiParams,
   formToQuery,
-  formatRelativeTime,
-  formatStartTime,
   hasConditions,
   hasErrors,
-  nextSort,
   normaliseTraceId,
   sortTraces,
   startMillis,
@@ -50,6 +47,8 @@ interface SearchResult {
   response: SearchResponse;
   /** The form the search ran with, so a dimmed old answer is described as it was asked. */
   applied: SearchForm;
+  /** When the answer came (Unix milliseconds); "… ago" is measured from no earlier than this. */
+  receivedAt: number;
 }
 
 /** The current time, refreshed every `everyMillis` so "2 min ago" stays true. */
@@ -69,10 +68,9 @@ export function SearchPage({ search }: { search: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0);
   const services = useApi((signal) => fetchServices(signal), []);
   const result = useApi<SearchResult>(
-    async (signal) => ({ response: await searchTraces(formToApiParams(applied), signal), applied }),
+    async (signal) => ({ response: await searchTraces(formToApiParams(applied), signal), applied, receivedAt: Date.now() }),
     [queryKey, refresh],
   );
-  const [highlighted, setHighlighted] = useState<string | null>(null);
   const lastShown = useRef<SearchResult | null>(null);
   if (result.status === 'ready') lastShown.current = result.data;
   else if (result.status === 'failed') lastShown.current = null;
@@ -98,8 +96,6 @@ export function SearchPage({ search }: { search: URLSearchParams }) {
             state={result}
             previous={lastShown.current}
             noServices={services.status === 'ready' && services.data.services.length === 0}
-            highlighted={highlighted}
-            onHighlight={setHighlighted}
           />
         </section>
       </div>
@@ -170,10 +166,15 @@ function SearchSidebar({
   const [touched, setTouched] = useState<ReadonlySet<FieldName>>(new Set());
   const [showAllErrors, setShowAllErrors] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  // Counts the drafts taken from the URL. The time range picker is keyed by it: its inputs start
+  // from its value, so it must start again when the draft does. (Keyed by `applied` it would
+  // start one render too early, from the draft the URL is about to replace.)
+  const [draftVersion, setDraftVersion] = useState(0);
 
   // A new URL (submit, back/forward, a link) replaces the draft; its own problems show at once.
   useEffect(() => {
     setDraft(applied);
+    setDraftVersion((version) => version + 1);
     setTouched(new Set());
     setShowAllErrors(hasErrors(validateSearchForm(applied)));
   }, [applied]);
@@ -206,7 +207,7 @@ function SearchSidebar({
   return (
     <aside class="search-sidebar" aria-label="Search conditions">
       <div class="search-field search-time">
-        <TimeRangePicker key={JSON.stringify(applied.timeRange)} value={draft.timeRange} onChange={(timeRange) => update({ timeRange })} />
+        <TimeRangePicker key={draftVersion} value={draft.timeRange} onChange={(timeRange) => update({ timeRange })} />
       </div>
       <form
         ref={formRef}
@@ -563,26 +564,39 @@ function Results({
   state,
   previous,
   noServices,
-  highlighted,
-  onHighlight,
 }: {
   state: { status: 'loading' } | { status: 'ready'; data: SearchResult } | { status: 'failed'; error: ApiError };
   /** The last answer shown, kept on screen (dimmed) while a new search runs. */
   previous: SearchResult | null;
   noServices: boolean;
-  highlighted: string | null;
-  onHighlight: (traceId: string | null) => void;
 }) {
-  const [sort, setSort] = useState<SortState>(DEFAULT_SORT);
+  const [sort, toggleSort] = useSort<SortKey>(DEFAULT_SORT.key, DEFAULT_SORT.direction);
   const [selected, setSelected] = useState<string[]>([]);
-  const now = useNow(15_000);
+  // The trace hovered in the plot or the table. It lives here, below the form, so a hover
+  // re-renders the plot's highlight and two table rows, not the page.
+  const [highlighted, setHighlighted] = useState<string | null>(null);
+  const tick = useNow(15_000);
+  const shown = state.status === 'ready' ? state.data : state.status === 'loading' ? previous : null;
+  // New results may hold traces younger than the last tick: never older than the answer.
+  const now = Math.max(tick, shown?.receivedAt ?? 0);
+  const traces = shown?.response.traces;
+  // Ticking a box keeps only the ticked traces still listed; a ref so the handler stays the
+  // same function and the memoised rows need not re-render for it.
+  const tracesRef = useRef(traces);
+  tracesRef.current = traces;
+  const toggle = useCallback((traceId: string) => {
+    setSelected((earlier) => {
+      const listed = tracesRef.current ?? [];
+      const current = earlier.filter((id) => listed.some((trace) => trace.traceId === id));
+      return current.includes(traceId) ? current.filter((id) => id !== traceId) : [...current, traceId];
+    });
+  }, []);
 
   if (state.status === 'failed') return <ErrorBanner error={state.error} title="The search failed" />;
-  if (state.status === 'loading' && !previous) return <Loading what="Searching traces" />;
-  const shown = state.status === 'ready' ? state.data : previous!;
+  if (!shown || !traces) return <Loading what="Searching traces" />;
   const stale = state.status === 'loading';
 
-  const { traces, partial, scannedSpans } = shown.response;
+  const { partial, scannedSpans } = shown.response;
   let body;
   if (traces.length === 0) {
     body = noServices ? <NoDataYet /> : <NoMatches applied={shown.applied} partial={partial} scannedSpans={scannedSpans} />;
@@ -590,11 +604,6 @@ function Results({
     const limit = Number(shown.applied.limit);
     const apiUrl = urlWith('/api/v1/search', formToQuery(shown.applied));
     const present = selected.filter((traceId) => traces.some((trace) => trace.traceId === traceId));
-    const toggle = (traceId: string) =>
-      setSelected((earlier) => {
-        const current = earlier.filter((id) => traces.some((trace) => trace.traceId === id));
-        return current.includes(traceId) ? current.filter((id) => id !== traceId) : [...current, traceId];
-      });
     body = (
       <>
         <div class="results-bar">
@@ -608,7 +617,7 @@ function Results({
           </a>
         </div>
         {partial && <PartialWarning scannedSpans={scannedSpans} />}
-        <ScatterPlot traces={traces} highlighted={highlighted} onHighlight={onHighlight} />
+        <ScatterPlot traces={traces} highlighted={highlighted} onHighlight={setHighlighted} now={now} />
         <div class="compare-bar">
           <span class="muted" aria-live="polite">
             {present.length === 0
@@ -634,11 +643,11 @@ function Results({
         <TraceTable
           traces={traces}
           sort={sort}
-          onSort={setSort}
+          onSort={toggleSort}
           selected={present}
           onToggle={toggle}
           highlighted={highlighted}
-          onHighlight={onHighlight}
+          onHighlight={setHighlighted}
           now={now}
         />
       </>
@@ -706,40 +715,12 @@ function NoMatches({ applied, partial, scannedSpans }: { applied: SearchForm; pa
   );
 }
 
-const SORT_LABELS: Record<SortKey, string> = { start: 'Start', duration: 'Duration', spans: 'Spans', errors: 'Errors' };
-
-function SortHeader({
-  sortKey,
-  sort,
-  onSort,
-  numeric = false,
-  children,
-}: {
-  sortKey: SortKey;
-  sort: SortState;
-  onSort: (sort: SortState) => void;
-  numeric?: boolean;
-  children?: ComponentChildren;
-}) {
-  const active = sort.key === sortKey;
-  const direction = active ? (sort.direction === 'asc' ? 'ascending' : 'descending') : 'none';
-  return (
-    <th scope="col" class={`${numeric ? 'num ' : ''}col-${sortKey}`} aria-sort={direction}>
-      <button
-        type="button"
-        class={`sort${active ? ' sort-active' : ''}`}
-        data-testid={`sort-${sortKey}`}
-        onClick={() => onSort(nextSort(sort, sortKey))}
-        title={`Sort by ${SORT_LABELS[sortKey].toLowerCase()}`}
-      >
-        {children ?? SORT_LABELS[sortKey]}
-        <span class="sort-indicator" aria-hidden="true">
-          {active ? (sort.direction === 'asc' ? '▲' : '▼') : '↕'}
-        </span>
-      </button>
-    </th>
-  );
-}
+const SORT_COLUMNS: readonly { key: SortKey; label: string; numeric: boolean }[] = [
+  { key: 'start', label: 'Start', numeric: false },
+  { key: 'duration', label: 'Duration', numeric: false },
+  { key: 'spans', label: 'Spans', numeric: true },
+  { key: 'errors', label: 'Errors', numeric: true },
+];
 
 function TraceTable({
   traces,
@@ -752,8 +733,8 @@ function TraceTable({
   now,
 }: {
   traces: readonly TraceSummary[];
-  sort: SortState;
-  onSort: (sort: SortState) => void;
+  sort: SortState<SortKey>;
+  onSort: (key: SortKey) => void;
   selected: readonly string[];
   onToggle: (traceId: string) => void;
   highlighted: string | null;
@@ -761,7 +742,7 @@ function TraceTable({
   now: number;
 }) {
   const rows = useMemo(() => sortTraces(traces, sort), [traces, sort]);
-  const maxDuration = Math.max(1, ...traces.map((trace) => trace.durationNanos));
+  const maxDuration = useMemo(() => Math.max(1, ...traces.map((trace) => trace.durationNanos)), [traces]);
   return (
     <div class="table-scroll">
       <table class="data-table trace-table" data-testid="trace-results">
@@ -774,10 +755,20 @@ function TraceTable({
             <th scope="col" class="col-trace">
               Trace
             </th>
-            <SortHeader sortKey="start" sort={sort} onSort={onSort} />
-            <SortHeader sortKey="duration" sort={sort} onSort={onSort} />
-            <SortHeader sortKey="spans" sort={sort} onSort={onSort} numeric />
-            <SortHeader sortKey="errors" sort={sort} onSort={onSort} numeric />
+            {SORT_COLUMNS.map((column) => (
+              <SortHeader
+                key={column.key}
+                column={column.key}
+                sort={sort}
+                onSort={onSort}
+                numeric={column.numeric}
+                className={`col-${column.key}`}
+                testId={`sort-${column.key}`}
+                title={`Sort by ${column.label.toLowerCase()}`}
+              >
+                {column.label}
+              </SortHeader>
+            ))}
             <th scope="col" class="col-services">
               Services
             </th>
@@ -786,78 +777,126 @@ function TraceTable({
         <tbody>
           {rows.map((trace) => {
             const isSelected = selected.includes(trace.traceId);
-            const blocked = !isSelected && selected.length >= 2;
-            const start = startMillis(trace);
             return (
-              <tr
+              <TraceRow
                 key={trace.traceId}
-                data-testid="trace-row"
-                data-trace-id={trace.traceId}
-                data-duration-nanos={trace.durationNanos}
-                data-span-count={trace.spanCount}
-                data-error-count={trace.errorCount}
-                class={`${isSelected ? 'is-selected' : ''}${trace.traceId === highlighted ? ' is-highlighted' : ''}`}
-                onMouseEnter={() => onHighlight(trace.traceId)}
-                onMouseLeave={() => onHighlight(null)}
-              >
-                <td class="col-select">
-                  <input
-                    type="checkbox"
-                    checked={isSelected}
-                    disabled={blocked}
-                    title={blocked ? 'Two traces are selected; untick one to choose another' : 'Select to compare'}
-                    aria-label={`Select trace ${trace.rootServiceName} ${trace.rootSpanName} ${trace.traceId.slice(0, 8)} to compare`}
-                    data-testid="compare-checkbox"
-                    onChange={() => onToggle(trace.traceId)}
-                  />
-                </td>
-                <td class="col-trace">
-                  <div class="trace-title">
-                    <ServiceBadge name={trace.rootServiceName} />
-                    <Link href={`/trace/${trace.traceId}`} class="trace-link" data-testid="trace-link">
-                      {trace.rootSpanName || '(unnamed span)'}
-                    </Link>
-                  </div>
-                  <div class="trace-meta">
-                    <span class="mono muted" title={trace.traceId}>
-                      {trace.traceId.slice(0, 12)}…
-                    </span>
-                    {!trace.rootSpanFound && (
-                      <span class="tag-warning" title="The trace's root span has not arrived; the name shown is the earliest span's">
-                        root span not received yet
-                      </span>
-                    )}
-                  </div>
-                </td>
-                <td class="col-start">
-                  <div class="mono start-time" title={new Date(start).toISOString()}>
-                    {formatStartTime(start, now)}
-                  </div>
-                  <div class="muted small">{formatRelativeTime(start, now)}</div>
-                </td>
-                <td class="col-duration">
-                  <div class="duration-value">{formatDuration(trace.durationNanos)}</div>
-                  <div class="duration-bar" aria-hidden="true">
-                    <span
-                      class={trace.errorCount > 0 ? 'is-error' : ''}
-                      style={{ width: `${Math.max(1, (trace.durationNanos / maxDuration) * 100)}%` }}
-                    />
-                  </div>
-                </td>
-                <td class="num">{trace.spanCount}</td>
-                <td class={`num ${trace.errorCount > 0 ? 'error-text error-count' : 'muted'}`} data-testid="error-count">
-                  {trace.errorCount}
-                </td>
-                <td class="col-services">
-                  {trace.services.map((service) => (
-                    <ServiceBadge key={service.serviceName} name={service.serviceName} count={service.spanCount} errors={service.errorCount} />
-                  ))}
-                </td>
-              </tr>
+                trace={trace}
+                isSelected={isSelected}
+                blocked={!isSelected && selected.length >= 2}
+                isHighlighted={trace.traceId === highlighted}
+                maxDuration={maxDuration}
+                now={now}
+                onToggle={onToggle}
+                onHighlight={onHighlight}
+              />
             );
           })}
         </tbody>
       </table>
     </div>
   );
+}
+
+interface TraceRowProps {
+  trace: TraceSummary;
+  isSelected: boolean;
+  /** Two other traces are ticked already. */
+  blocked: boolean;
+  isHighlighted: boolean;
+  maxDuration: number;
+  now: number;
+  onToggle: (traceId: string) => void;
+  onHighlight: (traceId: string | null) => void;
+}
+
+/**
+ * One result row. Up to 1,000 of them: a row renders again only when its own props change, so
+ * hovering (which moves the highlight from one row to another) updates two rows, not all.
+ */
+class TraceRow extends Component<TraceRowProps> {
+  override shouldComponentUpdate(next: TraceRowProps): boolean {
+    const current = this.props;
+    return (
+      next.trace !== current.trace ||
+      next.isSelected !== current.isSelected ||
+      next.blocked !== current.blocked ||
+      next.isHighlighted !== current.isHighlighted ||
+      next.maxDuration !== current.maxDuration ||
+      next.now !== current.now ||
+      next.onToggle !== current.onToggle ||
+      next.onHighlight !== current.onHighlight
+    );
+  }
+
+  override render() {
+    const { trace, isSelected, blocked, isHighlighted, maxDuration, now, onToggle, onHighlight } = this.props;
+    const start = startMillis(trace);
+    return (
+      <tr
+        data-testid="trace-row"
+        data-trace-id={trace.traceId}
+        data-start-unix-nano={trace.startTimeUnixNano}
+        data-duration-nanos={trace.durationNanos}
+        data-span-count={trace.spanCount}
+        data-error-count={trace.errorCount}
+        class={`${isSelected ? 'is-selected' : ''}${isHighlighted ? ' is-highlighted' : ''}`}
+        onMouseEnter={() => onHighlight(trace.traceId)}
+        onMouseLeave={() => onHighlight(null)}
+      >
+        <td class="col-select">
+          <input
+            type="checkbox"
+            checked={isSelected}
+            disabled={blocked}
+            title={blocked ? 'Two traces are selected; untick one to choose another' : 'Select to compare'}
+            aria-label={`Select trace ${trace.rootServiceName} ${trace.rootSpanName} ${trace.traceId.slice(0, 8)} to compare`}
+            data-testid="compare-checkbox"
+            onChange={() => onToggle(trace.traceId)}
+          />
+        </td>
+        <td class="col-trace">
+          <div class="trace-title">
+            <ServiceBadge name={trace.rootServiceName} />
+            <Link href={`/trace/${trace.traceId}`} class="trace-link" data-testid="trace-link">
+              {trace.rootSpanName || '(unnamed span)'}
+            </Link>
+          </div>
+          <div class="trace-meta">
+            <span class="mono muted" title={trace.traceId}>
+              {trace.traceId.slice(0, 12)}…
+            </span>
+            {!trace.rootSpanFound && (
+              <span class="tag-warning" title="The trace's root span has not arrived; the name shown is the earliest span's">
+                root span not received yet
+              </span>
+            )}
+          </div>
+        </td>
+        <td class="col-start">
+          <div class="mono start-time" title={new Date(start).toISOString()}>
+            {formatLocalTimestamp(start, now)}
+          </div>
+          <div class="muted small">{formatRelativeTime(start, now)}</div>
+        </td>
+        <td class="col-duration">
+          <div class="duration-value">{formatDuration(trace.durationNanos)}</div>
+          <div class="duration-bar" aria-hidden="true">
+            <span
+              class={trace.errorCount > 0 ? 'is-error' : ''}
+              style={{ width: `${Math.max(1, (trace.durationNanos / maxDuration) * 100)}%` }}
+            />
+          </div>
+        </td>
+        <td class="num">{trace.spanCount}</td>
+        <td class={`num ${trace.errorCount > 0 ? 'error-text error-count' : 'muted'}`} data-testid="error-count">
+          {trace.errorCount}
+        </td>
+        <td class="col-services">
+          {trace.services.map((service) => (
+            <ServiceBadge key={service.serviceName} name={service.serviceName} count={service.spanCount} errors={service.errorCount} />
+          ))}
+        </td>
+      </tr>
+    );
+  }
 }

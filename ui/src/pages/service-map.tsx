@@ -53,7 +53,8 @@ export function ServiceMapPage({ search }: { search: URLSearchParams }) {
         </span>
       </div>
       <div class="toolbar">
-        <TimeRangePicker value={range} onChange={(next) => go({ range: next })} />
+        {/* Keyed by the range: the picker's inputs start from it, so back/forward must renew them. */}
+        <TimeRangePicker key={rangeKey} value={range} onChange={(next) => go({ range: next })} />
         <label>
           <span class="field-label">Focus on service</span>
           <select aria-label="Focus on service" value={focus} onChange={(event) => go({ service: (event.currentTarget as HTMLSelectElement).value })}>

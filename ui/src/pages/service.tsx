@@ -16,10 +16,11 @@ import { EmptyState, ErrorBanner, Loading, NoDataYet, ServiceBadge, TimeRangePic
 import { type ChartSeries, MetricChart, useChartGroup } from '../components/metric-chart';
 import { ErrorRate, SortHeader, useSort } from '../components/metric-table';
 import { useApi } from '../hooks';
-import { serviceColour } from '../lib/format';
+import { formatLocalDateTime, serviceColour } from '../lib/format';
 import {
   defaultSpanKind,
   describeExemplarReason,
+  errorLevel,
   type ExemplarPoint,
   exemplarPoints,
   formatCount,
@@ -31,7 +32,7 @@ import {
   serviceRows,
   sortRows,
 } from '../lib/metrics-view';
-import { describeTimeRange, formatLocalDateTime, type TimeRange, timeRangeFromQuery, timeRangeToQuery } from '../lib/time-range';
+import { describeTimeRange, type TimeRange, timeRangeFromQuery, timeRangeToQuery } from '../lib/time-range';
 import { Link, navigate, urlWith } from '../router';
 
 type RangeQuery = ReturnType<typeof timeRangeToQuery>;
@@ -76,7 +77,8 @@ export function ServicesPage({ search }: { search: URLSearchParams }) {
         <span class="muted">{describeTimeRange(range)}</span>
       </div>
       <div class="toolbar">
-        <TimeRangePicker value={range} onChange={(next) => navigate(urlWith('/services', timeRangeToQuery(next)))} />
+        {/* Keyed by the range: the picker's inputs start from it, so back/forward must renew them. */}
+        <TimeRangePicker key={rangeKey} value={range} onChange={(next) => navigate(urlWith('/services', timeRangeToQuery(next)))} />
         <Link href={urlWith('/map', rangeQuery)} class="toolbar-link">
           Service map →
         </Link>
@@ -200,7 +202,8 @@ export function ServicePage({ service, search }: { service: string; search: URLS
         </div>
       </div>
       <div class="toolbar">
-        <TimeRangePicker value={range} onChange={(next) => go({ range: next })} />
+        {/* Keyed by the range: the picker's inputs start from it, so back/forward must renew them. */}
+        <TimeRangePicker key={rangeKey} value={range} onChange={(next) => go({ range: next })} />
         {operations.data && !noCalls && spanKind !== null && (
           <>
             <label>
@@ -455,7 +458,7 @@ function StatTiles({ totals, loading, what }: { totals: RedStats | null; loading
     {
       label: 'Error rate',
       text: value(totals ? formatPercent(totals.errorRate) : '\u2014'),
-      ...(totals && totals.errorRate !== null && totals.errorRate >= 0.05 ? { tone: 'error' } : totals && totals.errorRate !== null && totals.errorRate >= 0.01 ? { tone: 'warning' } : {}),
+      ...(totals && errorLevel(totals.errorRate) !== 'ok' ? { tone: errorLevel(totals.errorRate) } : {}),
       ...(totals ? { title: `${formatCount(totals.errors)} failed calls` } : {}),
     },
     { label: 'p50', text: value(formatMillis(totals?.p50Millis)) },

@@ -9,9 +9,8 @@ import { TraceMinimap } from '../components/trace-minimap';
 import { TraceWaterfall } from '../components/trace-waterfall';
 import { usePrefersDark, useApi } from '../hooks';
 import { computeCriticalPath, criticalNanosBySpanId } from '../lib/critical-path';
-import { formatDuration } from '../lib/format';
+import { formatDuration, formatLocalDateTime } from '../lib/format';
 import { type ParsedTrace, type TraceSpan, parseOtlpTrace } from '../lib/trace-model';
-import { formatLocalDateTime } from '../lib/time-range';
 import {
   type TimeWindow,
   clampWindow,
@@ -22,11 +21,11 @@ import {
   traceStats,
   zoomWindow,
 } from '../lib/trace-view';
+import { isTraceId } from '../lib/trace-id';
 import { buildSpanTree, primaryRoot, visibleRows } from '../lib/tree';
 import { Link, navigate, urlWith } from '../router';
 import './trace.css';
 
-const TRACE_ID_PATTERN = /^[0-9a-fA-F]{1,32}$/;
 /** Beyond this the raw JSON view shows a prefix and links to the full answer. */
 const RAW_JSON_DISPLAY_LIMIT = 2_000_000;
 /** Find in trace runs when typing pauses this long, not on every keystroke. */
@@ -35,7 +34,7 @@ const FIND_DEBOUNCE_MILLIS = 150;
 const URL_UPDATE_DEBOUNCE_MILLIS = 300;
 
 export function TracePage({ traceId, search }: { traceId: string; search: URLSearchParams }) {
-  const valid = TRACE_ID_PATTERN.test(traceId);
+  const valid = isTraceId(traceId);
   const answer = useApi<TraceAnswer>(
     async (signal) => {
       if (!valid) throw new ApiError(400, 'invalid_argument', `"${traceId}" is not a trace ID: it must be 1 to 32 hex digits`);

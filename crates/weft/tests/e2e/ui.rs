@@ -55,3 +55,62 @@ async fn the_ui_page_and_its_assets_are_served_and_api_misses_stay_json() {
         assert!(body.contains("no such endpoint"), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn api_answers_and_ui_files_are_gzip_compressed_when_the_client_accepts_it() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let weft = Weft::start(dir.path(), &["--demo", "--demo-rate", "500"]);
+    let client = reqwest::Client::new();
+    let fetch = |path: &str, accept_encoding: Option<&str>| {
+        let mut request = client.get(format!("http://{}{path}", weft.api));
+        if let Some(encoding) = accept_encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send()
+    };
+    // Wait for some traces so the search answer is worth compressing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let plain = loop {
+        let body = fetch("/api/v1/search?limit=50", None)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains("traceId") || std::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        plain.contains("traceId"),
+        "the demo produced traces: {plain}"
+    );
+
+    let response = fetch("/api/v1/search?limit=50", Some("gzip"))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    let mut inflated = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut inflated)
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&inflated).unwrap();
+    assert!(answer["traces"]
+        .as_array()
+        .is_some_and(|traces| !traces.is_empty()));
+    assert!(
+        compressed.len() < inflated.len(),
+        "{} vs {}",
+        compressed.len(),
+        inflated.len()
+    );
+
+    // Without Accept-Encoding nothing changes; the UI page is compressed like the API.
+    let response = fetch("/api/v1/services", None).await.unwrap();
+    assert!(response.headers().get("content-encoding").is_none());
+    let response = fetch("/", Some("gzip")).await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
