@@ -79,7 +79,6 @@ export function TraceWaterfall(props: Props) {
   const first = Math.max(Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS, 0);
   const last = Math.min(Math.ceil((scrollTop + viewportHeight) / ROW_HEIGHT) + OVERSCAN_ROWS, rows.length);
   const visible = rows.slice(first, last).map((node, offset) => ({ node, index: first + offset }));
-  const slotCount = Math.max(256, last - first);
   const selectedIndex = props.selectedRowIndex;
   if (selectedIndex !== null && (selectedIndex < first || selectedIndex >= last) && rows[selectedIndex]) {
     visible.push({ node: rows[selectedIndex]!, index: selectedIndex });
@@ -116,9 +115,7 @@ export function TraceWaterfall(props: Props) {
             ))}
           </div>
           {visible.map(({ node, index }) => (
-            // Keyed by slot, not span: scrolling then updates the row elements already in the
-            // DOM instead of removing the rows that left the view and creating new ones.
-            <WaterfallRow key={index >= first && index < last ? index % slotCount : 'selected'} node={node} index={index} {...props} />
+            <WaterfallRow key={node.span.spanId} node={node} index={index} {...props} />
           ))}
         </div>
       </div>
