@@ -81,7 +81,23 @@ export function register(context) {
   it('service dashboard: charts calls, errors and latency with exemplars and the operation tables', async () => {
     const page = await openDashboard(context, '/services/order-service');
     const charts = page.getByTestId('metric-chart');
-    assert.deepEqual(await charts.evaluateAll((elements) => elements.map((chart) => chart.dataset.chart)), ['calls', 'errors', 'latency']);
+    // The service's charts, then (for the whole service) its busiest operations over time.
+    await page.getByTestId('operations-over-time').waitFor();
+    assert.deepEqual(
+      await charts.evaluateAll((elements) => elements.map((chart) => chart.dataset.chart)),
+      ['calls', 'errors', 'latency', 'operation-calls', 'operation-p99'],
+    );
+    const byOperation = await context.weft.getJson('/api/v1/metrics/series?service=order-service&lookback=1h&groupBy=operation');
+    const busiest = byOperation.series
+      .filter((series) => series.totals.calls > 0)
+      .sort((a, b) => b.totals.calls - a.totals.calls || a.operation.localeCompare(b.operation))
+      .slice(0, 6)
+      .map((series) => `${series.operation} (${series.spanKind})`);
+    for (const name of ['operation-calls', 'operation-p99']) {
+      const labels = await chart(page, name).locator('.u-series .u-label').allTextContents();
+      assert.deepEqual(labels.filter((label) => label !== 'Time'), busiest, `${name} has a line per busiest operation`);
+      assert.ok(Number(await chart(page, name).getAttribute('data-points')) > 0, `${name} has data points`);
+    }
     for (const chart of ['calls', 'errors', 'latency']) {
       const points = Number(await page.locator(`[data-testid="metric-chart"][data-chart="${chart}"]`).getAttribute('data-points'));
       assert.ok(points > 0, `${chart} has data points`);

@@ -18,7 +18,7 @@ import {
   withAlpha,
 } from '../lib/metrics-view';
 
-/** One line of a chart; `colour` names a theme variable such as `--accent`. */
+/** One line of a chart; `colour` names a theme variable such as `--accent`, or is a `#rrggbb` palette colour. */
 export interface ChartSeries {
   label: string;
   values: (number | null)[];
@@ -83,6 +83,7 @@ export interface MetricChartProps {
 }
 
 function themeColour(style: CSSStyleDeclaration, variable: string): string {
+  if (variable.startsWith('#')) return variable;
   return style.getPropertyValue(variable).trim() || '#888888';
 }
 

@@ -25,6 +25,7 @@ import {
   sortRows,
   sqrtScale,
   withAlpha,
+  topOperationLines,
 } from './metrics-view';
 
 function stats(overrides: Partial<RedStats> = {}): RedStats {
@@ -354,5 +355,53 @@ describe('withAlpha', () => {
     expect(withAlpha('rgb(21, 22, 26)', 1)).toBe('rgba(21, 22, 26, 1)');
     expect(withAlpha('rgb(21 22 26)', 0.1)).toBe('rgba(21, 22, 26, 0.1)');
     expect(withAlpha('red', 0.1)).toBe('red');
+  });
+});
+
+describe('top operation lines', () => {
+  const point = (time: number, calls: number, p99: number | null) => ({
+    timeUnixSeconds: time,
+    exemplars: 0,
+    calls,
+    callsPerSecond: calls / 30,
+    errors: 0,
+    errorRate: calls ? 0 : null,
+    p50Millis: p99,
+    p90Millis: p99,
+    p95Millis: p99,
+    p99Millis: p99,
+    meanMillis: p99,
+    minMillis: p99,
+    maxMillis: p99,
+  });
+  const series = (operation: string, calls: number, points: ReturnType<typeof point>[]) => ({
+    serviceName: 'svc',
+    operation,
+    spanKind: 'client',
+    totals: { ...point(0, calls, 1), callsPerSecond: 0 },
+    points,
+  });
+
+  it('keeps the busiest operations on one time axis, with gaps for p99 where there were no calls', () => {
+    const lines = topOperationLines(
+      [
+        series('rare', 1, [point(30, 1, 5)]),
+        series('busy', 90, [point(0, 60, 10), point(30, 0, null)]),
+        series('middle', 10, [point(30, 10, 7)]),
+      ],
+      2,
+      60,
+    );
+    expect(lines.x).toEqual([0, 30, 60]);
+    expect(lines.lines.map((line) => line.label)).toEqual(['busy (client)', 'middle (client)']);
+    expect(lines.lines[0]!.callsPerSecond).toEqual([2, 0, null]);
+    expect(lines.lines[0]!.p99).toEqual([10, null, null]);
+    expect(lines.lines[1]!.callsPerSecond).toEqual([null, 10 / 30, null]);
+    expect(lines.lines[1]!.p99).toEqual([null, 7, null]);
+  });
+
+  it('leaves out operations without calls and answers an empty axis for no series', () => {
+    expect(topOperationLines([series('idle', 0, [point(0, 0, null)])], 5).lines).toEqual([]);
+    expect(topOperationLines([], 5, 90)).toEqual({ x: [90], lines: [] });
   });
 });

@@ -1,7 +1,7 @@
 // Pure helpers behind the service map and the service dashboard: API answers → chart arrays,
 // graph sizes and colour levels, and the short number formats both pages share. No DOM here,
 // so all of it is unit-tested.
-import type { Exemplar, MetricPoint, OperationStats, RedStats, TopologyEdge, TopologyNode } from '../api';
+import type { Exemplar, MetricPoint, MetricSeries, OperationStats, RedStats, TopologyEdge, TopologyNode } from '../api';
 import { formatDuration } from './format';
 
 // ---- formatting ----------------------------------------------------------------------------
@@ -219,6 +219,41 @@ export function seriesToChartData(points: readonly MetricPoint[], windowEnd?: nu
     data.p99.push(null);
   }
   return data;
+}
+
+export interface OperationLines {
+  /** Bucket starts of every series (their union), plus the window's end. */
+  x: number[];
+  lines: { label: string; callsPerSecond: (number | null)[]; p99: (number | null)[] }[];
+}
+
+/**
+ * The `count` busiest operations of a `groupBy=operation` answer as lines on one time axis:
+ * calls/s (0 where an operation had no calls in a bucket) and p99 (a gap there).
+ */
+export function topOperationLines(series: readonly MetricSeries[], count: number, windowEnd?: number): OperationLines {
+  const busiest = [...series]
+    .filter((entry) => entry.totals.calls > 0)
+    .sort((a, b) => b.totals.calls - a.totals.calls || (a.operation ?? '').localeCompare(b.operation ?? ''))
+    .slice(0, count);
+  const times = new Set<number>();
+  for (const entry of busiest) for (const point of entry.points) times.add(point.timeUnixSeconds);
+  const x = [...times].sort((a, b) => a - b);
+  const last = x[x.length - 1];
+  const withEnd = windowEnd !== undefined && Number.isFinite(windowEnd) && (last === undefined || windowEnd > last);
+  if (withEnd) x.push(windowEnd);
+  const position = new Map(x.map((time, index) => [time, index]));
+  const lines = busiest.map((entry) => {
+    const callsPerSecond: (number | null)[] = x.map(() => null);
+    const p99: (number | null)[] = x.map(() => null);
+    for (const point of entry.points) {
+      const index = position.get(point.timeUnixSeconds)!;
+      callsPerSecond[index] = Number.isFinite(point.callsPerSecond) ? point.callsPerSecond : null;
+      p99[index] = point.calls > 0 ? point.p99Millis : null;
+    }
+    return { label: `${entry.operation ?? '(all)'}${entry.spanKind ? ` (${entry.spanKind})` : ''}`, callsPerSecond, p99 };
+  });
+  return { x, lines };
 }
 
 /** How many x positions have at least one value in any of `columns`. */

@@ -16,7 +16,7 @@ import { EmptyState, ErrorBanner, Loading, NoDataYet, ServiceBadge, TimeRangePic
 import { type ChartSeries, MetricChart, useChartGroup } from '../components/metric-chart';
 import { ErrorRate, SortHeader, useSort } from '../components/metric-table';
 import { useApi } from '../hooks';
-import { formatLocalDateTime, serviceColour } from '../lib/format';
+import { SERVICE_PALETTE, formatLocalDateTime, serviceColour } from '../lib/format';
 import {
   defaultSpanKind,
   describeExemplarReason,
@@ -31,6 +31,7 @@ import {
   type ServiceRow,
   serviceRows,
   sortRows,
+  topOperationLines,
 } from '../lib/metrics-view';
 import { describeTimeRange, type TimeRange, timeRangeFromQuery, timeRangeToQuery } from '../lib/time-range';
 import { Link, navigate, urlWith } from '../router';
@@ -318,6 +319,9 @@ function NoCalls({ service, range }: { service: string; range: TimeRange }) {
 
 // ---- the dashboard ------------------------------------------------------------------------------
 
+/** Lines on the per-operation charts; more would be unreadable. */
+const TOP_OPERATION_LINES = 6;
+
 const formatRateAxis = (value: number) => formatRate(value).replace('/s', '');
 const formatPercentAxis = (value: number) => formatPercent(value / 100);
 
@@ -339,6 +343,11 @@ function Dashboard({
   const exemplars = useApi((signal) => fetchExemplars({ ...filter, limit: 500 }, signal), [service, operation, spanKind, rangeKey]);
   const slowest = useApi((signal) => fetchTopOperations({ service, ...rangeQuery, sortBy: 'p99', limit: 10 }, signal), [service, rangeKey]);
   const failing = useApi((signal) => fetchTopOperations({ service, ...rangeQuery, sortBy: 'errors', limit: 10 }, signal), [service, rangeKey]);
+  // The busiest operations of every kind over time, when the dashboard shows the whole service.
+  const byOperation = useApi(
+    (signal) => (operation ? Promise.resolve(null) : fetchSeries({ service, ...rangeQuery, groupBy: 'operation' }, signal)),
+    [service, operation, rangeKey],
+  );
   const group = useChartGroup();
 
   const first = series.data?.series[0];
@@ -358,6 +367,18 @@ function Dashboard({
           ]
         : [],
     [chartData],
+  );
+  const operationLines = useMemo(
+    () => (byOperation.data ? topOperationLines(byOperation.data.series, TOP_OPERATION_LINES, byOperation.data.endUnixSeconds) : null),
+    [byOperation.data],
+  );
+  const operationCallsSeries = useMemo<ChartSeries[]>(
+    () => operationLines?.lines.map((line, index) => ({ label: line.label, values: line.callsPerSecond, colour: SERVICE_PALETTE[(index * 5) % SERVICE_PALETTE.length]!.hex })) ?? [],
+    [operationLines],
+  );
+  const operationP99Series = useMemo<ChartSeries[]>(
+    () => operationLines?.lines.map((line, index) => ({ label: line.label, values: line.p99, colour: SERVICE_PALETTE[(index * 5) % SERVICE_PALETTE.length]!.hex })) ?? [],
+    [operationLines],
   );
   const dots = useMemo(() => (exemplars.data ? exemplarPoints(exemplars.data.exemplars) : undefined), [exemplars.data]);
   const openExemplar = (exemplar: ExemplarPoint) => navigate(urlWith(`/trace/${encodeURIComponent(exemplar.traceId)}`, { span: exemplar.spanId }));
@@ -391,6 +412,16 @@ function Dashboard({
             />
           </div>
         </div>
+      )}
+      {byOperation.status === 'failed' && <ErrorBanner error={byOperation.error} title="The per-operation series could not be loaded" />}
+      {chartData && operationLines && operationLines.lines.length > 1 && (
+        <section class="chart-grid" aria-labelledby="operations-over-time-heading" data-testid="operations-over-time">
+          <h2 id="operations-over-time-heading" class="chart-grid-heading">
+            Top {operationLines.lines.length} operations over time
+          </h2>
+          <MetricChart chart="operation-calls" title="Requests by operation" description="calls per second, every span kind" unit="calls/s" x={operationLines.x} series={operationCallsSeries} format={formatRateAxis} group={group} minTop={0.1} />
+          <MetricChart chart="operation-p99" title="p99 by operation" description="99th percentile latency" x={operationLines.x} series={operationP99Series} format={formatMillisAxis} group={group} />
+        </section>
       )}
       {chartData && <p class="chart-hint muted">Drag across a chart to zoom in on a time span; double-click to zoom back out. All charts follow.</p>}
       <div class="operation-tables">
