@@ -494,6 +494,20 @@ impl TraceGenerator {
             server,
             body_end + self.rng.random_range(50..400) * 1_000,
         );
+        // A call this server made that failed fails the request it was serving (a declined
+        // card fails the order), so every hop up to the edge shows the error, as in production.
+        let server_id = Self::span_id(trace, server);
+        let failed_downstream_call = trace.spans.iter().any(|(_, span)| {
+            span.parent_span_id == server_id
+                && span.kind == CLIENT
+                && span.status.as_ref().is_some_and(|status| status.code == 2)
+        });
+        if failed_downstream_call && trace.spans[server].1.status.is_none() {
+            trace.spans[server].1.status = Some(Status {
+                message: format!("{name}: downstream call failed"),
+                code: 2,
+            });
+        }
         if trace.spans[server].1.status.is_some() {
             // The error propagates to the client span, as gRPC instrumentation reports it.
             trace.spans[client].1.status = Some(Status {
@@ -619,7 +633,8 @@ impl TraceGenerator {
         if trace.spans[gateway].1.status.is_some()
             || trace.spans.iter().any(|(_, span)| span.status.is_some())
         {
-            for index in [gateway, client] {
+            // The frontend answers the browser with the gateway's 502, so its request fails too.
+            for index in [gateway, client, root] {
                 let span = &mut trace.spans[index].1;
                 span.status = Some(Status {
                     message: String::new(),

@@ -117,3 +117,41 @@ fn same_seed_same_traces() {
     let second = TraceGenerator::new(5).next_batch(10, NOW);
     assert_eq!(first.request, second.request);
 }
+
+#[test]
+fn a_failed_downstream_call_fails_every_hop_up_to_the_root() {
+    let mut generator = TraceGenerator::new(5);
+    let batch = generator.next_batch(400, NOW);
+    let spans = spans_from_otlp(batch.request, &ConversionOptions::default()).spans;
+    let by_id: HashMap<_, _> = spans
+        .iter()
+        .map(|span| ((span.trace_id, span.span_id), span))
+        .collect();
+    let failed = |span: &weft_model::Span| span.status.code == StatusCode::Error;
+    let mut failing_server_spans = 0;
+    for span in &spans {
+        let Some(parent) = span
+            .parent_span_id
+            .and_then(|parent| by_id.get(&(span.trace_id, parent)))
+        else {
+            continue;
+        };
+        // A failing RPC server fails its client span; a failing call from a server fails the
+        // server span (its request), up to the edge.
+        if span.kind == SpanKind::Server && parent.kind == SpanKind::Client && failed(span) {
+            failing_server_spans += 1;
+            assert!(failed(parent), "{} -> {}", parent.name, span.name);
+        }
+        if span.kind == SpanKind::Client && parent.kind == SpanKind::Server && failed(span) {
+            assert!(failed(parent), "{} -> {}", parent.name, span.name);
+        }
+    }
+    assert!(
+        failing_server_spans > 0,
+        "400 traces hold a failing server span"
+    );
+    // A declined card now fails the order too, not only the payment.
+    assert!(spans.iter().any(|span| span.service_name == "order-service"
+        && span.kind == SpanKind::Server
+        && failed(span)));
+}
