@@ -36,6 +36,8 @@ pub enum SamplingError {
         "cannot merge shard filters of different windows or sizes ({left} and {right}); every node must use the same --sampling-shard and filter sizing"
     )]
     IncompatibleShards { left: String, right: String },
+    #[error("invalid sampling rules: {0}")]
+    InvalidRules(String),
     #[error("corrupt shard filter: {0}")]
     Corrupt(String),
 }

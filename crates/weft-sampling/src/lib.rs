@@ -4,10 +4,15 @@
 //! exactly: the shard windows, the filters' sizing, merge and exchange format.
 
 mod bloom;
+mod rules;
 
 pub use bloom::{
     estimated_false_positive_rate, FilterSizing, SamplingError, ShardFilter, ShardWindow,
     MAX_FILTER_BYTES, SHARD_FORMAT_VERSION,
+};
+pub use rules::{
+    in_share, AttributePredicate, Condition, KeepReason, Rule, RuleCounters, Sampler,
+    SamplingConfig, ServiceOverride, DEFAULT_SHARE_RULE,
 };
 
 #[cfg(test)]

@@ -228,3 +228,439 @@ fn the_rate_formula_behaves_at_its_edges() {
         .collect();
     assert!(rates.windows(2).all(|pair| pair[0] > pair[1]), "{rates:?}");
 }
+
+// ---- rules -------------------------------------------------------------------------------
+
+mod rules {
+    use std::sync::Arc;
+
+    use weft_model::{
+        AttributeValue, BusinessKey, Event, KeyValue, Resource, Span, SpanId, SpanKind, Status,
+        StatusCode,
+    };
+
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+    const NOW: u64 = 1_790_000_100 * SECOND;
+    const SIZING: FilterSizing = FilterSizing {
+        expected_keys: 10_000,
+        false_positive_rate: 0.001,
+    };
+
+    fn trace_id(number: u64) -> TraceId {
+        // Weft-issued: the first four bytes are the trace's start second.
+        let mut bytes = [0; 16];
+        bytes[..4].copy_from_slice(&((NOW / SECOND) as u32).to_be_bytes());
+        bytes[8..].copy_from_slice(&number.to_be_bytes());
+        TraceId::from_bytes(bytes)
+    }
+
+    fn text(key: &str, value: &str) -> KeyValue {
+        KeyValue {
+            key: key.to_owned(),
+            value: AttributeValue::String(value.to_owned()),
+        }
+    }
+
+    fn span(trace: u64, service: &str, duration_nanos: u64) -> Span {
+        Span {
+            trace_id: trace_id(trace),
+            span_id: SpanId::from_bytes([1; 8]),
+            parent_span_id: Some(SpanId::from_bytes([2; 8])),
+            trace_state: String::new(),
+            flags: 0,
+            name: "work".to_owned(),
+            kind: SpanKind::Internal,
+            start_time_unix_nanos: NOW,
+            end_time_unix_nanos: NOW + duration_nanos,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: Status::default(),
+            resource: Arc::new(Resource::default()),
+            scope: Arc::default(),
+            service_name: service.to_owned(),
+            host_name: None,
+            environment: None,
+            region: None,
+            business_keys: Vec::new(),
+        }
+    }
+
+    fn only(rule: Rule) -> SamplingConfig {
+        SamplingConfig {
+            rules: vec![rule],
+            default_keep_share: 0.0,
+            services: Vec::new(),
+        }
+    }
+
+    fn rule(name: &str, condition: Condition) -> Rule {
+        Rule {
+            name: name.to_owned(),
+            condition,
+            max_traces_per_second: None,
+        }
+    }
+
+    fn sampler(config: SamplingConfig) -> Sampler {
+        Sampler::new(config, 600, SIZING).unwrap()
+    }
+
+    fn kept_by(sampler: &mut Sampler, span: &Span) -> Option<KeepReason> {
+        sampler.observe(span, NOW)
+    }
+
+    fn is_marked(sampler: &Sampler, span: &Span) -> bool {
+        sampler
+            .shard(sampler.shard_of(span))
+            .is_some_and(|shard| shard.contains(&span.trace_id))
+    }
+
+    #[test]
+    fn an_error_span_keeps_its_trace_and_an_ok_span_does_not() {
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        let ok = span(1, "shop", SECOND);
+        assert_eq!(kept_by(&mut sampler, &ok), None);
+        assert!(!is_marked(&sampler, &ok));
+        let mut failing = span(2, "shop", SECOND);
+        failing.status = Status {
+            code: StatusCode::Error,
+            message: "boom".to_owned(),
+        };
+        assert_eq!(
+            kept_by(&mut sampler, &failing),
+            Some(KeepReason::Rule("error".to_owned()))
+        );
+        assert!(is_marked(&sampler, &failing));
+        // Any later span of that trace, even an ok one from another service, is in the shard.
+        assert!(is_marked(&sampler, &span(2, "other", 1)));
+    }
+
+    #[test]
+    fn a_slow_database_call_needs_db_system_and_the_threshold() {
+        let condition = Condition::SlowDatabaseCall {
+            min_duration_nanos: 200_000_000,
+        };
+        let mut sampler = sampler(only(rule("slow_db", condition)));
+        let mut fast_query = span(1, "shop", 199_000_000);
+        fast_query.attributes.push(text("db.system", "mysql"));
+        let slow_not_db = span(2, "shop", 5 * SECOND);
+        let mut slow_query = span(3, "shop", 200_000_000);
+        slow_query.attributes.push(text("db.system", "mysql"));
+        assert_eq!(kept_by(&mut sampler, &fast_query), None);
+        assert_eq!(kept_by(&mut sampler, &slow_not_db), None);
+        assert!(kept_by(&mut sampler, &slow_query).is_some());
+    }
+
+    #[test]
+    fn a_slow_root_counts_only_for_the_root_span() {
+        let condition = Condition::SlowRoot {
+            min_duration_nanos: SECOND,
+        };
+        let mut sampler = sampler(only(rule("slow_root", condition)));
+        let slow_child = span(1, "shop", 3 * SECOND);
+        let mut slow_root = span(2, "shop", SECOND);
+        slow_root.parent_span_id = None;
+        let mut quick_root = span(3, "shop", SECOND - 1);
+        quick_root.parent_span_id = None;
+        assert_eq!(kept_by(&mut sampler, &slow_child), None);
+        assert!(kept_by(&mut sampler, &slow_root).is_some());
+        assert_eq!(kept_by(&mut sampler, &quick_root), None);
+    }
+
+    #[test]
+    fn business_keys_keywords_and_attribute_predicates_keep_traces() {
+        let config = SamplingConfig {
+            rules: vec![
+                rule("business", Condition::BusinessKey),
+                rule(
+                    "keyword",
+                    Condition::Keyword {
+                        words: vec!["Declined".to_owned()],
+                    },
+                ),
+                rule(
+                    "vip",
+                    Condition::Attribute {
+                        key: "customer.tier".to_owned(),
+                        predicate: AttributePredicate::Equals("gold".to_owned()),
+                    },
+                ),
+                rule(
+                    "big_order",
+                    Condition::Attribute {
+                        key: "order.amount".to_owned(),
+                        predicate: AttributePredicate::AtLeast(1_000.0),
+                    },
+                ),
+                rule(
+                    "canary",
+                    Condition::Attribute {
+                        key: "deployment.canary".to_owned(),
+                        predicate: AttributePredicate::Exists,
+                    },
+                ),
+            ],
+            default_keep_share: 0.0,
+            services: Vec::new(),
+        };
+        let mut sampler = sampler(config);
+        let reason = |sampler: &mut Sampler, span: &Span| match kept_by(sampler, span) {
+            Some(KeepReason::Rule(name)) => name,
+            other => format!("{other:?}"),
+        };
+
+        let mut with_key = span(1, "shop", 1);
+        with_key.business_keys.push(BusinessKey {
+            name: "order.id".to_owned(),
+            value: "ORD-1".to_owned(),
+        });
+        assert_eq!(reason(&mut sampler, &with_key), "business");
+
+        let mut message = span(2, "shop", 1);
+        message.status.message = "card DECLINED: insufficient funds".to_owned();
+        assert_eq!(reason(&mut sampler, &message), "keyword");
+        let mut exception = span(3, "shop", 1);
+        exception.events.push(Event {
+            time_unix_nanos: NOW,
+            name: "exception".to_owned(),
+            attributes: vec![text("exception.type", "CardDeclinedException")],
+            dropped_attributes_count: 0,
+        });
+        assert_eq!(reason(&mut sampler, &exception), "keyword");
+        let mut other_event = span(4, "shop", 1);
+        other_event.events.push(Event {
+            time_unix_nanos: NOW,
+            name: "log".to_owned(),
+            attributes: vec![text("message", "declined")],
+            dropped_attributes_count: 0,
+        });
+        assert_eq!(kept_by(&mut sampler, &other_event), None);
+
+        let mut gold = span(5, "shop", 1);
+        gold.attributes.push(text("customer.tier", "gold"));
+        assert_eq!(reason(&mut sampler, &gold), "vip");
+        let mut silver = span(6, "shop", 1);
+        silver.attributes.push(text("customer.tier", "silver"));
+        assert_eq!(kept_by(&mut sampler, &silver), None);
+
+        let mut big = span(7, "shop", 1);
+        big.attributes.push(KeyValue {
+            key: "order.amount".to_owned(),
+            value: AttributeValue::Double(1_500.5),
+        });
+        assert_eq!(reason(&mut sampler, &big), "big_order");
+        let mut small = span(8, "shop", 1);
+        small.attributes.push(KeyValue {
+            key: "order.amount".to_owned(),
+            value: AttributeValue::Int(999),
+        });
+        assert_eq!(kept_by(&mut sampler, &small), None);
+
+        // Resource attributes count as well.
+        let mut canary = span(9, "shop", 1);
+        canary.resource = Arc::new(Resource {
+            attributes: vec![text("deployment.canary", "true")],
+            ..Resource::default()
+        });
+        assert_eq!(reason(&mut sampler, &canary), "canary");
+    }
+
+    #[test]
+    fn a_rate_limit_counts_traces_not_spans_and_refills_over_time() {
+        let mut limited = rule("error", Condition::ErrorStatus);
+        limited.max_traces_per_second = Some(2.0);
+        let mut sampler = sampler(only(limited));
+        let failing = |trace| {
+            let mut span = span(trace, "shop", 1);
+            span.status.code = StatusCode::Error;
+            span
+        };
+        // Two traces pass; more spans of a kept trace cost nothing; a third trace is limited.
+        assert!(sampler.observe(&failing(1), NOW).is_some());
+        assert!(sampler.observe(&failing(1), NOW).is_some());
+        assert!(sampler.observe(&failing(2), NOW).is_some());
+        assert_eq!(sampler.observe(&failing(3), NOW), None);
+        // Half a second later one more token has arrived.
+        assert!(sampler.observe(&failing(3), NOW + SECOND / 2).is_some());
+        let counters = sampler.counters();
+        assert_eq!(
+            counters[0],
+            (
+                "error".to_owned(),
+                RuleCounters {
+                    matched_spans: 5,
+                    kept_traces: 3,
+                    limited_traces: 1
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn a_limited_rule_leaves_the_trace_to_the_next_matching_rule() {
+        let mut first = rule("tight", Condition::ErrorStatus);
+        first.max_traces_per_second = Some(1.0);
+        let config = SamplingConfig {
+            rules: vec![first, rule("business", Condition::BusinessKey)],
+            default_keep_share: 0.0,
+            services: Vec::new(),
+        };
+        let mut sampler = sampler(config);
+        let both = |trace| {
+            let mut span = span(trace, "shop", 1);
+            span.status.code = StatusCode::Error;
+            span.business_keys.push(BusinessKey {
+                name: "order.id".to_owned(),
+                value: format!("ORD-{trace}"),
+            });
+            span
+        };
+        assert_eq!(
+            sampler.observe(&both(1), NOW),
+            Some(KeepReason::Rule("tight".to_owned()))
+        );
+        assert_eq!(
+            sampler.observe(&both(2), NOW),
+            Some(KeepReason::Rule("business".to_owned()))
+        );
+    }
+
+    #[test]
+    fn service_overrides_change_thresholds_shares_and_disable_rules() {
+        let mut config = SamplingConfig {
+            default_keep_share: 0.0,
+            ..SamplingConfig::default()
+        };
+        config.services.push(ServiceOverride {
+            service: "batch".to_owned(),
+            slow_root_nanos: Some(60 * SECOND),
+            disabled_rules: vec!["error".to_owned()],
+            ..ServiceOverride::default()
+        });
+        config.services.push(ServiceOverride {
+            service: "checkout".to_owned(),
+            keep_share: Some(1.0),
+            ..ServiceOverride::default()
+        });
+        let mut sampler = sampler(config);
+        let mut long_batch_root = span(1, "batch", 30 * SECOND);
+        long_batch_root.parent_span_id = None;
+        assert_eq!(kept_by(&mut sampler, &long_batch_root), None);
+        let mut batch_error = span(2, "batch", 1);
+        batch_error.status.code = StatusCode::Error;
+        assert_eq!(kept_by(&mut sampler, &batch_error), None);
+        let mut shop_root = span(3, "shop", 30 * SECOND);
+        shop_root.parent_span_id = None;
+        assert!(kept_by(&mut sampler, &shop_root).is_some());
+        assert_eq!(
+            kept_by(&mut sampler, &span(4, "checkout", 1)),
+            Some(KeepReason::DefaultShare)
+        );
+    }
+
+    #[test]
+    fn the_default_share_is_decided_by_the_trace_id_at_the_configured_rate() {
+        let share = 0.01;
+        let kept = (0..200_000_u64)
+            .filter(|number| in_share(&trace_id(*number), share))
+            .count();
+        // Binomial(200,000, 1 %): mean 2,000, standard deviation ~44.5; 5 sigma either way.
+        assert!((1_777..=2_223).contains(&kept), "{kept}");
+        // The same ID always gets the same answer, and the shares nest.
+        assert!((0..1_000).all(|number| {
+            let id = trace_id(number);
+            in_share(&id, share) == in_share(&id, share)
+                && (!in_share(&id, 0.001) || in_share(&id, share))
+        }));
+        assert!(!in_share(&trace_id(1), 0.0));
+        assert!(in_share(&trace_id(1), 1.0));
+
+        let config = SamplingConfig {
+            default_keep_share: share,
+            ..SamplingConfig::default()
+        };
+        let mut sampler = sampler(config);
+        let picked = (0..20_000)
+            .filter(|number| {
+                sampler.observe(&span(*number, "shop", 1), NOW) == Some(KeepReason::DefaultShare)
+            })
+            .count();
+        let expected = (0..20_000)
+            .filter(|number| in_share(&trace_id(*number), share))
+            .count();
+        assert_eq!(picked, expected);
+        assert_eq!(
+            sampler.counters().last().unwrap().1.kept_traces,
+            expected as u64
+        );
+    }
+
+    #[test]
+    fn shards_follow_the_time_in_the_trace_id_and_close_by_window_end() {
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        // A late span of a Weft-issued trace, 15 minutes after the trace began, still lands
+        // in the trace's shard.
+        let mut late = span(1, "shop", 1);
+        late.start_time_unix_nanos = NOW + 900 * SECOND;
+        late.status.code = StatusCode::Error;
+        let trace_window = ShardWindow::containing(NOW / SECOND, 600);
+        assert_eq!(sampler.shard_of(&late), trace_window);
+        // A foreign (random) ID uses the span's start.
+        let mut foreign = late.clone();
+        foreign.trace_id = TraceId::from_bytes([0xab; 16]);
+        assert_eq!(
+            sampler.shard_of(&foreign),
+            ShardWindow::containing(NOW / SECOND + 900, 600)
+        );
+        sampler.observe(&late, NOW);
+        sampler.observe(&foreign, NOW);
+        assert!(sampler
+            .take_shards_ending_by(trace_window.end_unix_seconds() - 1)
+            .is_empty());
+        let closed = sampler.take_shards_ending_by(trace_window.end_unix_seconds());
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].window(), trace_window);
+        assert!(closed[0].contains(&late.trace_id));
+        assert!(sampler.shard(trace_window).is_none());
+        assert!(sampler.shard(sampler.shard_of(&foreign)).is_some());
+    }
+
+    #[test]
+    fn invalid_rules_are_refused_naming_the_problem() {
+        let refuse =
+            |config: SamplingConfig| Sampler::new(config, 600, SIZING).err().unwrap().to_string();
+        let mut twice = SamplingConfig::default();
+        twice.rules.push(rule("error", Condition::ErrorStatus));
+        assert!(refuse(twice).contains("two rules are named \"error\""));
+        let share = SamplingConfig {
+            default_keep_share: 1.5,
+            ..SamplingConfig::default()
+        };
+        assert!(refuse(share).contains("between 0 and 1"));
+        let mut rate = SamplingConfig::default();
+        rate.rules[0].max_traces_per_second = Some(0.0);
+        assert!(refuse(rate).contains("must be positive"));
+        let mut keyword = SamplingConfig::default();
+        keyword.rules.push(rule(
+            "k",
+            Condition::Keyword {
+                words: vec![" ".to_owned()],
+            },
+        ));
+        assert!(refuse(keyword).contains("needs words"));
+        let mut unknown = SamplingConfig::default();
+        unknown.services.push(ServiceOverride {
+            service: "shop".to_owned(),
+            disabled_rules: vec!["nope".to_owned()],
+            ..ServiceOverride::default()
+        });
+        assert!(refuse(unknown).contains("does not exist"));
+        assert!(Sampler::new(SamplingConfig::default(), 0, SIZING).is_err());
+    }
+}

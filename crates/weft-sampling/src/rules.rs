@@ -1,0 +1,526 @@
+//! Sampling rules: which traces the cold tier keeps.
+//!
+//! Every span is offered to [`Sampler::observe`]. A rule whose condition holds on the span
+//! marks the span's trace in the Bloom filter of the trace's shard window — within the rule's
+//! rate limit, counted in traces (a trace already marked costs no token). Traces no rule keeps
+//! are kept with the default share, decided from the trace ID alone so that every node, every
+//! span and every restart agrees. The sampler reads no clock: callers pass the time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use weft_model::{find_attribute, AttributeValue, Span, TraceId, TraceIdTimeWindow};
+
+use crate::bloom::{FilterSizing, SamplingError, ShardFilter, ShardWindow};
+
+/// What a rule looks for on one span.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The span's status is error.
+    ErrorStatus,
+    /// A database call (`db.system` set) at least this long.
+    SlowDatabaseCall { min_duration_nanos: u64 },
+    /// A root span (no parent) at least this long.
+    SlowRoot { min_duration_nanos: u64 },
+    /// Any configured business key (`--business-keys`) is on the span.
+    BusinessKey,
+    /// A word (case-insensitive) in the status message or an exception event's type or message.
+    Keyword { words: Vec<String> },
+    /// A span or resource attribute predicate.
+    Attribute {
+        key: String,
+        predicate: AttributePredicate,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributePredicate {
+    Exists,
+    /// The value's text form (numbers and booleans as written) equals this.
+    Equals(String),
+    /// A numeric value at least this.
+    AtLeast(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Unique; names the rule in counters, overrides and explanations.
+    pub name: String,
+    pub condition: Condition,
+    /// Traces a second this rule may newly keep; `None` is unlimited.
+    pub max_traces_per_second: Option<f64>,
+}
+
+/// Per-service changes to the rules.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceOverride {
+    pub service: String,
+    /// Replaces the default share for traces whose spans of this service no rule keeps.
+    pub keep_share: Option<f64>,
+    /// Replaces the threshold of `SlowRoot` rules on this service's spans.
+    pub slow_root_nanos: Option<u64>,
+    /// Replaces the threshold of `SlowDatabaseCall` rules on this service's spans.
+    pub slow_database_nanos: Option<u64>,
+    /// Rules that do not apply to this service's spans.
+    pub disabled_rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplingConfig {
+    pub rules: Vec<Rule>,
+    /// The share of all other traces kept, decided from the trace ID (default 0.1 %).
+    pub default_keep_share: f64,
+    pub services: Vec<ServiceOverride>,
+}
+
+/// The name the default share's decisions are counted under.
+pub const DEFAULT_SHARE_RULE: &str = "default_share";
+
+impl Default for SamplingConfig {
+    /// The rules of the product brief: errors, database calls over 200 ms, roots over 1 s,
+    /// business keys; 0.1 % of everything else.
+    fn default() -> Self {
+        let rule = |name: &str, condition| Rule {
+            name: name.to_owned(),
+            condition,
+            max_traces_per_second: None,
+        };
+        SamplingConfig {
+            rules: vec![
+                rule("error", Condition::ErrorStatus),
+                rule(
+                    "slow_database_call",
+                    Condition::SlowDatabaseCall {
+                        min_duration_nanos: 200_000_000,
+                    },
+                ),
+                rule(
+                    "slow_root",
+                    Condition::SlowRoot {
+                        min_duration_nanos: 1_000_000_000,
+                    },
+                ),
+                rule("business_key", Condition::BusinessKey),
+            ],
+            default_keep_share: 0.001,
+            services: Vec::new(),
+        }
+    }
+}
+
+impl SamplingConfig {
+    /// Refuses what cannot work, naming the rule and the problem.
+    pub fn validate(&self) -> Result<(), SamplingError> {
+        let invalid = |message: String| Err(SamplingError::InvalidRules(message));
+        let share_ok = |share: f64| (0.0..=1.0).contains(&share);
+        if !share_ok(self.default_keep_share) {
+            return invalid(format!(
+                "the default keep share must be between 0 and 1, not {}",
+                self.default_keep_share
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for rule in &self.rules {
+            if rule.name.is_empty() || rule.name == DEFAULT_SHARE_RULE {
+                return invalid(format!(
+                    "a rule needs a name other than \"{DEFAULT_SHARE_RULE}\""
+                ));
+            }
+            if !names.insert(rule.name.as_str()) {
+                return invalid(format!("two rules are named \"{}\"", rule.name));
+            }
+            if let Some(rate) = rule
+                .max_traces_per_second
+                .filter(|rate| !(*rate > 0.0 && rate.is_finite()))
+            {
+                return invalid(format!(
+                    "rule \"{}\": max traces per second must be positive, not {rate}",
+                    rule.name
+                ));
+            }
+            match &rule.condition {
+                Condition::Keyword { words } if words.iter().all(|word| word.trim().is_empty()) => {
+                    return invalid(format!(
+                        "rule \"{}\": a keyword rule needs words",
+                        rule.name
+                    ));
+                }
+                Condition::Attribute { key, .. } if key.is_empty() => {
+                    return invalid(format!(
+                        "rule \"{}\": an attribute rule needs a key",
+                        rule.name
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for service in &self.services {
+            if let Some(share) = service.keep_share.filter(|share| !share_ok(*share)) {
+                return invalid(format!(
+                    "service \"{}\": the keep share must be between 0 and 1, not {share}",
+                    service.service
+                ));
+            }
+            if let Some(unknown) = service
+                .disabled_rules
+                .iter()
+                .find(|name| !names.contains(name.as_str()))
+            {
+                return invalid(format!(
+                    "service \"{}\" disables rule \"{unknown}\", which does not exist",
+                    service.service
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a rule did, counted since the sampler started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleCounters {
+    /// Spans on which the condition held.
+    pub matched_spans: u64,
+    /// Traces the rule newly marked.
+    pub kept_traces: u64,
+    /// Traces the rule would have marked but its rate limit refused.
+    pub limited_traces: u64,
+}
+
+/// Why a span's trace is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepReason {
+    /// The rule of this name holds on the span (and kept the trace or found it kept).
+    Rule(String),
+    /// The trace is in the default share.
+    DefaultShare,
+    /// Already marked in its shard (by an earlier span, or a Bloom false positive).
+    AlreadyMarked,
+}
+
+/// A rate limit in traces per second, refilled continuously; the burst is one second's worth.
+#[derive(Debug, Clone)]
+struct TokenBucket {
+    per_second: f64,
+    tokens: f64,
+    last_unix_nanos: u64,
+}
+
+impl TokenBucket {
+    fn new(per_second: f64) -> Self {
+        TokenBucket {
+            per_second,
+            tokens: per_second.max(1.0),
+            last_unix_nanos: 0,
+        }
+    }
+
+    fn try_take(&mut self, now_unix_nanos: u64) -> bool {
+        if now_unix_nanos > self.last_unix_nanos {
+            let elapsed = (now_unix_nanos - self.last_unix_nanos) as f64 / 1e9;
+            self.tokens = (self.tokens + elapsed * self.per_second).min(self.per_second.max(1.0));
+            self.last_unix_nanos = now_unix_nanos;
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct CompiledRule {
+    rule: Rule,
+    /// Lower-cased keywords, for `Condition::Keyword`.
+    lowered_words: Vec<String>,
+    limiter: Option<TokenBucket>,
+    counters: RuleCounters,
+}
+
+/// Sampling rules applied to the span stream, and the open shards they mark.
+pub struct Sampler {
+    config: SamplingConfig,
+    rules: Vec<CompiledRule>,
+    overrides: HashMap<String, usize>,
+    default_counters: RuleCounters,
+    shard_width_seconds: u32,
+    sizing: FilterSizing,
+    shards: BTreeMap<ShardWindow, ShardFilter>,
+}
+
+impl Sampler {
+    pub fn new(
+        config: SamplingConfig,
+        shard_width_seconds: u32,
+        sizing: FilterSizing,
+    ) -> Result<Self, SamplingError> {
+        config.validate()?;
+        if shard_width_seconds == 0 {
+            return Err(SamplingError::InvalidRules(
+                "the shard width must be at least one second".to_owned(),
+            ));
+        }
+        sizing.blocks()?;
+        let rules = config
+            .rules
+            .iter()
+            .map(|rule| CompiledRule {
+                lowered_words: match &rule.condition {
+                    Condition::Keyword { words } => words
+                        .iter()
+                        .map(|word| word.trim().to_lowercase())
+                        .filter(|word| !word.is_empty())
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                limiter: rule.max_traces_per_second.map(TokenBucket::new),
+                counters: RuleCounters::default(),
+                rule: rule.clone(),
+            })
+            .collect();
+        let overrides = config
+            .services
+            .iter()
+            .enumerate()
+            .map(|(index, service)| (service.service.clone(), index))
+            .collect();
+        Ok(Sampler {
+            config,
+            rules,
+            overrides,
+            default_counters: RuleCounters::default(),
+            shard_width_seconds,
+            sizing,
+            shards: BTreeMap::new(),
+        })
+    }
+
+    pub fn config(&self) -> &SamplingConfig {
+        &self.config
+    }
+
+    /// The shard window a span's trace is marked in: from the time in the trace ID when Weft
+    /// issued it (so all of a trace's spans agree), else from the span's start.
+    pub fn shard_of(&self, span: &Span) -> ShardWindow {
+        let start_seconds = span.start_time_unix_nanos / 1_000_000_000;
+        // A trace started at most a day before this span, and clocks drift up to an hour.
+        let plausible = TraceIdTimeWindow::around(start_seconds, 86_400, 3_600);
+        let seconds = span
+            .trace_id
+            .embedded_time_unix_seconds(plausible)
+            .unwrap_or(start_seconds);
+        ShardWindow::containing(seconds, self.shard_width_seconds)
+    }
+
+    /// Evaluates the rules on `span` and marks its trace when one holds (or the default share
+    /// picks it). `now_unix_nanos` drives the rate limits.
+    pub fn observe(&mut self, span: &Span, now_unix_nanos: u64) -> Option<KeepReason> {
+        let window = self.shard_of(span);
+        let service_override = self
+            .overrides
+            .get(&span.service_name)
+            .map(|&index| &self.config.services[index]);
+        let mut marked: Option<bool> = None;
+        let mut reason = None;
+        for compiled in &mut self.rules {
+            if service_override
+                .is_some_and(|service| service.disabled_rules.contains(&compiled.rule.name))
+                || !condition_holds(compiled, span, service_override)
+            {
+                continue;
+            }
+            compiled.counters.matched_spans += 1;
+            if reason.is_some() {
+                continue;
+            }
+            let already = *marked.get_or_insert_with(|| {
+                self.shards
+                    .get(&window)
+                    .is_some_and(|shard| shard.contains(&span.trace_id))
+            });
+            if already {
+                reason = Some(KeepReason::Rule(compiled.rule.name.clone()));
+                continue;
+            }
+            if compiled
+                .limiter
+                .as_mut()
+                .is_some_and(|limiter| !limiter.try_take(now_unix_nanos))
+            {
+                compiled.counters.limited_traces += 1;
+                continue;
+            }
+            compiled.counters.kept_traces += 1;
+            mark(&mut self.shards, window, self.sizing, &span.trace_id);
+            marked = Some(true);
+            reason = Some(KeepReason::Rule(compiled.rule.name.clone()));
+        }
+        if reason.is_some() {
+            return reason;
+        }
+        let share = service_override
+            .and_then(|service| service.keep_share)
+            .unwrap_or(self.config.default_keep_share);
+        if !in_share(&span.trace_id, share) {
+            return marked.unwrap_or(false).then_some(KeepReason::AlreadyMarked);
+        }
+        let already = marked.unwrap_or_else(|| {
+            self.shards
+                .get(&window)
+                .is_some_and(|shard| shard.contains(&span.trace_id))
+        });
+        if already {
+            return Some(KeepReason::AlreadyMarked);
+        }
+        self.default_counters.matched_spans += 1;
+        self.default_counters.kept_traces += 1;
+        mark(&mut self.shards, window, self.sizing, &span.trace_id);
+        Some(KeepReason::DefaultShare)
+    }
+
+    /// Each rule's counters, then the default share's (under [`DEFAULT_SHARE_RULE`]).
+    pub fn counters(&self) -> Vec<(String, RuleCounters)> {
+        self.rules
+            .iter()
+            .map(|compiled| (compiled.rule.name.clone(), compiled.counters))
+            .chain(std::iter::once((
+                DEFAULT_SHARE_RULE.to_owned(),
+                self.default_counters,
+            )))
+            .collect()
+    }
+
+    /// The open shard of `window`, if a trace was marked in it.
+    pub fn shard(&self, window: ShardWindow) -> Option<&ShardFilter> {
+        self.shards.get(&window)
+    }
+
+    /// Removes and answers the shards whose window ended at or before `unix_seconds`, oldest
+    /// first: a window is closed once the latest span that could still land in it is older.
+    pub fn take_shards_ending_by(&mut self, unix_seconds: u64) -> Vec<ShardFilter> {
+        if unix_seconds < u64::from(self.shard_width_seconds) {
+            return Vec::new();
+        }
+        let open = self.shards.split_off(&ShardWindow {
+            start_unix_seconds: unix_seconds - u64::from(self.shard_width_seconds) + 1,
+            width_seconds: 0,
+        });
+        std::mem::replace(&mut self.shards, open)
+            .into_values()
+            .collect()
+    }
+}
+
+fn mark(
+    shards: &mut BTreeMap<ShardWindow, ShardFilter>,
+    window: ShardWindow,
+    sizing: FilterSizing,
+    trace_id: &TraceId,
+) {
+    shards
+        .entry(window)
+        .or_insert_with(|| ShardFilter::new(window, sizing).expect("sizing checked at start"))
+        .insert(trace_id);
+}
+
+fn condition_holds(
+    compiled: &CompiledRule,
+    span: &Span,
+    service: Option<&ServiceOverride>,
+) -> bool {
+    match &compiled.rule.condition {
+        Condition::ErrorStatus => span.is_error(),
+        Condition::SlowDatabaseCall { min_duration_nanos } => {
+            let threshold = service
+                .and_then(|service| service.slow_database_nanos)
+                .unwrap_or(*min_duration_nanos);
+            span.duration_nanos() >= threshold && span.attribute("db.system").is_some()
+        }
+        Condition::SlowRoot { min_duration_nanos } => {
+            let threshold = service
+                .and_then(|service| service.slow_root_nanos)
+                .unwrap_or(*min_duration_nanos);
+            span.parent_span_id.is_none() && span.duration_nanos() >= threshold
+        }
+        Condition::BusinessKey => !span.business_keys.is_empty(),
+        Condition::Keyword { .. } => {
+            let words = &compiled.lowered_words;
+            let has_word = |text: &str| {
+                !text.is_empty() && {
+                    let lowered = text.to_lowercase();
+                    words.iter().any(|word| lowered.contains(word.as_str()))
+                }
+            };
+            has_word(&span.status.message)
+                || span.events.iter().any(|event| {
+                    event.name == "exception"
+                        && event.attributes.iter().any(|attribute| {
+                            (attribute.key == "exception.type"
+                                || attribute.key == "exception.message")
+                                && attribute.value.as_str().is_some_and(has_word)
+                        })
+                })
+        }
+        Condition::Attribute { key, predicate } => {
+            let value = span
+                .attribute(key)
+                .or_else(|| find_attribute(&span.resource.attributes, key));
+            match (predicate, value) {
+                (_, None) => false,
+                (AttributePredicate::Exists, Some(_)) => true,
+                (AttributePredicate::Equals(expected), Some(AttributeValue::String(text))) => {
+                    text == expected
+                }
+                (AttributePredicate::Equals(expected), Some(value)) => {
+                    value_text(value).is_some_and(|text| text == *expected)
+                }
+                (AttributePredicate::AtLeast(minimum), Some(value)) => {
+                    value_number(value).is_some_and(|number| number >= *minimum)
+                }
+            }
+        }
+    }
+}
+
+fn value_text(value: &AttributeValue) -> Option<String> {
+    match value {
+        AttributeValue::String(text) => Some(text.clone()),
+        AttributeValue::Bool(flag) => Some(flag.to_string()),
+        AttributeValue::Int(number) => Some(number.to_string()),
+        AttributeValue::Double(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+fn value_number(value: &AttributeValue) -> Option<f64> {
+    match value {
+        AttributeValue::Int(number) => Some(*number as f64),
+        AttributeValue::Double(number) => Some(*number),
+        AttributeValue::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Whether a trace is in the kept `share`, from its ID alone: SplitMix64 of the two halves of
+/// the ID, compared with `share · 2^64`. Every node, span and restart agrees, and the halves
+/// are mixed because Weft-issued IDs begin with a timestamp.
+pub fn in_share(trace_id: &TraceId, share: f64) -> bool {
+    if share <= 0.0 {
+        return false;
+    }
+    if share >= 1.0 {
+        return true;
+    }
+    let bytes = trace_id.as_bytes();
+    let high = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let low = u64::from_be_bytes(bytes[8..].try_into().expect("8 bytes"));
+    let hash = splitmix64(high ^ splitmix64(low));
+    (hash as f64) < share * 2f64.powi(64)
+}
+
+fn splitmix64(value: u64) -> u64 {
+    let mut mixed = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^ (mixed >> 31)
+}
