@@ -483,26 +483,36 @@ async fn with_stream_metrics_off_spans_are_stored_and_metric_endpoints_answer_50
         !dir.path().join("metrics").exists(),
         "no metric store is opened"
     );
-    // Only the store processes the bus, so it alone decides what the WAL may release.
-    let processors: Vec<(String, f64)> = weft
-        .metrics()
-        .await
-        .into_iter()
-        .filter(|(name, _)| {
-            name.starts_with("weft_component_received_spans_total")
-                && name.contains("kind=\"processor\"")
-        })
-        .collect();
-    let received_by = |component: &str| {
+    // Only the store processes the bus, so it alone decides what the WAL may release. The
+    // pipeline processes acknowledged spans a moment after the acknowledgement: wait for all.
+    let received_by = |processors: &[(String, f64)], component: &str| {
         processors
             .iter()
             .find(|(name, _)| name.contains(&format!("component=\"{component}\"")))
             .map(|(_, value)| *value)
     };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let processors = loop {
+        let processors: Vec<(String, f64)> = weft
+            .metrics()
+            .await
+            .into_iter()
+            .filter(|(name, _)| {
+                name.starts_with("weft_component_received_spans_total")
+                    && name.contains("kind=\"processor\"")
+            })
+            .collect();
+        if received_by(&processors, "store") == Some(spans.len() as f64)
+            || std::time::Instant::now() > deadline
+        {
+            break processors;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(
-        received_by("store"),
+        received_by(&processors, "store"),
         Some(spans.len() as f64),
         "{processors:?}"
     );
-    assert_eq!(received_by("metrics"), None, "{processors:?}");
+    assert_eq!(received_by(&processors, "metrics"), None, "{processors:?}");
 }
