@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { CriticalPathSegment } from '../lib/critical-path';
 import { formatDuration, serviceColour } from '../lib/format';
 import type { TraceSpan } from '../lib/trace-model';
+import { renderedRowIndices } from '../lib/row-window';
 import { type TimeWindow, barGeometry, rulerTicks } from '../lib/trace-view';
 import type { SpanTreeNode } from '../lib/tree';
 
@@ -76,13 +77,7 @@ export function TraceWaterfall(props: Props) {
     });
   };
 
-  const first = Math.max(Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS, 0);
-  const last = Math.min(Math.ceil((scrollTop + viewportHeight) / ROW_HEIGHT) + OVERSCAN_ROWS, rows.length);
-  const visible = rows.slice(first, last).map((node, offset) => ({ node, index: first + offset }));
-  const selectedIndex = props.selectedRowIndex;
-  if (selectedIndex !== null && (selectedIndex < first || selectedIndex >= last) && rows[selectedIndex]) {
-    visible.push({ node: rows[selectedIndex]!, index: selectedIndex });
-  }
+  const rendered = renderedRowIndices(rows.length, scrollTop, viewportHeight, ROW_HEIGHT, OVERSCAN_ROWS, props.selectedRowIndex);
   const ticks = rulerTicks(window, 6);
 
   return (
@@ -114,8 +109,8 @@ export function TraceWaterfall(props: Props) {
               <span key={tick.offsetNanos} class="gridline" style={{ left: `${tick.fraction * 100}%` }} />
             ))}
           </div>
-          {visible.map(({ node, index }) => (
-            <WaterfallRow key={node.span.spanId} node={node} index={index} {...props} />
+          {rendered.map((index) => (
+            <WaterfallRow key={rows[index]!.span.spanId} node={rows[index]!} index={index} {...props} />
           ))}
         </div>
       </div>

@@ -54,7 +54,9 @@ import {
 } from '../lib/compare-view';
 import { formatDuration, serviceColour } from '../lib/format';
 import { parseOtlpTrace, type ParsedTrace, type TraceSpan } from '../lib/trace-model';
+import { renderedRowIndices } from '../lib/row-window';
 import { buildSpanTree, type SpanTree } from '../lib/tree';
+import { treeKeyAction } from '../lib/tree-navigation';
 import { Link, navigate } from '../router';
 import './compare.css';
 
@@ -866,11 +868,7 @@ function CompareTree({
     element?.scrollIntoView({ block: 'nearest' });
   }, [focus, visible]);
 
-  const first = Math.max(0, Math.floor(viewport.top / ROW_HEIGHT) - OVERSCAN_ROWS);
-  const last = Math.min(visible.length, Math.ceil((viewport.top + viewport.height) / ROW_HEIGHT) + OVERSCAN_ROWS);
-  const indices: number[] = [];
-  if (visible.length > 0 && (focus < first || focus >= last)) indices.push(focus);
-  for (let index = first; index < last; index += 1) indices.push(index);
+  const indices = renderedRowIndices(visible.length, viewport.top, viewport.height, ROW_HEIGHT, OVERSCAN_ROWS, focus);
 
   const moveTo = (index: number) => {
     const next = Math.max(0, Math.min(visible.length - 1, index));
@@ -886,46 +884,17 @@ function CompareTree({
     const item = visible[focus];
     if (item === undefined) return;
     const page = Math.max(1, Math.floor(window.innerHeight / ROW_HEIGHT) - 4);
-    switch (event.key) {
-      case 'ArrowDown':
-        moveTo(focus + 1);
-        break;
-      case 'ArrowUp':
-        moveTo(focus - 1);
-        break;
-      case 'Home':
-        moveTo(0);
-        break;
-      case 'End':
-        moveTo(visible.length - 1);
-        break;
-      case 'PageDown':
-        moveTo(focus + page);
-        break;
-      case 'PageUp':
-        moveTo(focus - page);
-        break;
-      case 'ArrowRight':
-        if (item.collapsed) onToggle(item.row.pathId);
-        else if (item.hasChildren) moveTo(focus + 1);
-        break;
-      case 'ArrowLeft':
-        if (item.hasChildren && !item.collapsed) onToggle(item.row.pathId);
-        else {
-          for (let index = focus - 1; index >= 0; index -= 1) {
-            if (visible[index]!.index === item.info.parentIndex) {
-              moveTo(index);
-              break;
-            }
-          }
+    const action = treeKeyAction(event.key, focus, visible.length, { hasChildren: item.hasChildren, collapsed: item.collapsed }, page);
+    if (action === null) return;
+    if (action.kind === 'move') moveTo(action.to);
+    else if (action.kind === 'toggle') onToggle(item.row.pathId);
+    else if (action.kind === 'parent') {
+      for (let index = focus - 1; index >= 0; index -= 1) {
+        if (visible[index]!.index === item.info.parentIndex) {
+          moveTo(index);
+          break;
         }
-        break;
-      case 'Enter':
-      case ' ':
-        if (item.hasChildren) onToggle(item.row.pathId);
-        break;
-      default:
-        return;
+      }
     }
     event.preventDefault();
   };

@@ -23,11 +23,14 @@ import {
 } from '../lib/trace-view';
 import { isTraceId } from '../lib/trace-id';
 import { buildSpanTree, primaryRoot, visibleRows } from '../lib/tree';
+import { treeKeyAction } from '../lib/tree-navigation';
 import { Link, navigate, urlWith } from '../router';
 import './trace.css';
 
 /** Beyond this the raw JSON view shows a prefix and links to the full answer. */
 const RAW_JSON_DISPLAY_LIMIT = 2_000_000;
+/** Rows PageUp/PageDown move in the waterfall. */
+const WATERFALL_PAGE_ROWS = 20;
 /** Find in trace runs when typing pauses this long, not on every keystroke. */
 const FIND_DEBOUNCE_MILLIS = 150;
 /** The `?span=` URL follows the selection at most this often (browsers throttle history calls). */
@@ -183,55 +186,23 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     });
   }, []);
 
-  // Keyboard: arrows move and fold like a file tree, Enter/Space fold the selected span,
-  // Escape closes its details.
+  // Keyboard: the tree's keys (lib/tree-navigation.ts) plus j/k for ↓/↑ and Escape to close
+  // the span's details.
   const onWaterfallKey = (event: KeyboardEvent) => {
-    const index = selectedSpanId ? (rowIndexBySpanId.get(selectedSpanId) ?? -1) : -1;
-    const moveTo = (target: number) => {
-      const node = rows[Math.min(Math.max(target, 0), rows.length - 1)];
-      if (node) select(node.span.spanId);
-    };
-    const node = index >= 0 ? rows[index]! : null;
-    switch (event.key) {
-      case 'ArrowDown':
-      case 'j':
-        moveTo(index + 1);
-        break;
-      case 'ArrowUp':
-      case 'k':
-        moveTo(index <= 0 ? 0 : index - 1);
-        break;
-      case 'PageDown':
-        moveTo(index + 20);
-        break;
-      case 'PageUp':
-        moveTo(index - 20);
-        break;
-      case 'Home':
-        moveTo(0);
-        break;
-      case 'End':
-        moveTo(rows.length - 1);
-        break;
-      case 'ArrowRight':
-        if (node && collapsed.has(node.span.spanId)) toggle(node.span.spanId);
-        else if (node && node.children.length > 0) moveTo(index + 1);
-        break;
-      case 'ArrowLeft':
-        if (node && node.children.length > 0 && !collapsed.has(node.span.spanId)) toggle(node.span.spanId);
-        else if (node?.parent) select(node.parent.span.spanId);
-        break;
-      case 'Enter':
-      case ' ':
-        if (node && node.children.length > 0) toggle(node.span.spanId);
-        else if (!node) moveTo(0);
-        break;
-      case 'Escape':
-        select(null);
-        break;
-      default:
-        return;
+    if (event.key === 'Escape') {
+      select(null);
+      event.preventDefault();
+      return;
     }
+    const key = event.key === 'j' ? 'ArrowDown' : event.key === 'k' ? 'ArrowUp' : event.key;
+    const index = selectedSpanId ? (rowIndexBySpanId.get(selectedSpanId) ?? -1) : -1;
+    const node = index >= 0 ? rows[index]! : null;
+    const row = node && { hasChildren: node.children.length > 0, collapsed: collapsed.has(node.span.spanId) };
+    const action = treeKeyAction(key, index, rows.length, row, WATERFALL_PAGE_ROWS);
+    if (action === null) return;
+    if (action.kind === 'move' && rows[action.to]) select(rows[action.to]!.span.spanId);
+    else if (action.kind === 'toggle' && node) toggle(node.span.spanId);
+    else if (action.kind === 'parent' && node?.parent) select(node.parent.span.spanId);
     event.preventDefault();
   };
 
