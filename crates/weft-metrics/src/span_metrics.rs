@@ -4,7 +4,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use weft_model::{find_attribute, AttributeValue, Span, SpanKind, StatusCode};
+use weft_model::{
+    contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, Span, SpanKind,
+    StatusCode,
+};
 
 use crate::bucket::{Bucket, Exemplar, ExemplarReason, Exemplars};
 
@@ -225,31 +228,23 @@ pub struct SpanMetricsSnapshot {
     overflowed_spans: u64,
 }
 
-fn contains_keyword(text: &str, keywords: &[String]) -> bool {
-    keywords.iter().any(|keyword| {
-        !keyword.is_empty()
-            && text
-                .as_bytes()
-                .windows(keyword.len())
-                .any(|window| window.eq_ignore_ascii_case(keyword.as_bytes()))
-    })
-}
-
 /// Whether the span's status, event names or exception type/message name a keyword.
 pub fn matches_keywords(span: &Span, keywords: &[String]) -> bool {
     if keywords.is_empty() {
         return false;
     }
-    if span.status.code == StatusCode::Error && contains_keyword("ERROR", keywords) {
+    if span.status.code == StatusCode::Error
+        && contains_any_word_ignoring_ascii_case("ERROR", keywords)
+    {
         return true;
     }
-    if contains_keyword(&span.status.message, keywords) {
+    if contains_any_word_ignoring_ascii_case(&span.status.message, keywords) {
         return true;
     }
     span.events.iter().any(|event| {
-        contains_keyword(&event.name, keywords)
+        contains_any_word_ignoring_ascii_case(&event.name, keywords)
             || ["exception.type", "exception.message"].iter().any(|key| {
-                matches!(find_attribute(&event.attributes, key), Some(AttributeValue::String(text)) if contains_keyword(text, keywords))
+                matches!(find_attribute(&event.attributes, key), Some(AttributeValue::String(text)) if contains_any_word_ignoring_ascii_case(text, keywords))
             })
     })
 }

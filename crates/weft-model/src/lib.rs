@@ -10,8 +10,8 @@ mod span;
 pub use error_code::ErrorCode;
 pub use ids::{IdError, SpanId, TraceId, TraceIdTimeWindow};
 pub use span::{
-    find_attribute, AttributeValue, BusinessKey, EntityRef, Event, InstrumentationScope, KeyValue,
-    Link, Resource, Span, SpanKind, Status, StatusCode,
+    contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, BusinessKey, EntityRef,
+    Event, InstrumentationScope, KeyValue, Link, Resource, Span, SpanKind, Status, StatusCode,
 };
 
 #[cfg(test)]

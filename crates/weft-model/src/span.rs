@@ -62,6 +62,18 @@ pub fn find_attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a A
         .map(|attribute| &attribute.value)
 }
 
+/// Whether `text` contains any of `words`, ignoring ASCII case; empty words match nothing.
+/// Keyword rules (exemplars, sampling) use it on the per-span path, so it does not allocate.
+pub fn contains_any_word_ignoring_ascii_case(text: &str, words: &[String]) -> bool {
+    words.iter().any(|word| {
+        !word.is_empty()
+            && text
+                .as_bytes()
+                .windows(word.len())
+                .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    })
+}
+
 /// The entity that produced spans (OTLP `Resource`), shared by all spans of one batch.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Resource {

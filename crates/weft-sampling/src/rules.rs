@@ -8,7 +8,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use weft_model::{find_attribute, AttributeValue, Span, TraceId, TraceIdTimeWindow};
+use weft_model::{
+    contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, Span, TraceId,
+    TraceIdTimeWindow,
+};
 
 use crate::bloom::{FilterSizing, SamplingError, ShardFilter, ShardWindow};
 
@@ -23,7 +26,8 @@ pub enum Condition {
     SlowRoot { min_duration_nanos: u64 },
     /// Any configured business key (`--business-keys`) is on the span.
     BusinessKey,
-    /// A word (case-insensitive) in the status message or an exception event's type or message.
+    /// A word (ignoring ASCII case, as exemplar keywords do) in the status message or an
+    /// exception event's type or message.
     Keyword { words: Vec<String> },
     /// A span or resource attribute predicate.
     Attribute {
@@ -231,8 +235,8 @@ impl TokenBucket {
 
 struct CompiledRule {
     rule: Rule,
-    /// Lower-cased keywords, for `Condition::Keyword`.
-    lowered_words: Vec<String>,
+    /// The keywords without surrounding blanks (and without blank ones), for `Condition::Keyword`.
+    trimmed_words: Vec<String>,
     limiter: Option<TokenBucket>,
     counters: RuleCounters,
 }
@@ -265,10 +269,10 @@ impl Sampler {
             .rules
             .iter()
             .map(|rule| CompiledRule {
-                lowered_words: match &rule.condition {
+                trimmed_words: match &rule.condition {
                     Condition::Keyword { words } => words
                         .iter()
-                        .map(|word| word.trim().to_lowercase())
+                        .map(|word| word.trim().to_owned())
                         .filter(|word| !word.is_empty())
                         .collect(),
                     _ => Vec::new(),
@@ -444,13 +448,8 @@ fn condition_holds(
         }
         Condition::BusinessKey => !span.business_keys.is_empty(),
         Condition::Keyword { .. } => {
-            let words = &compiled.lowered_words;
-            let has_word = |text: &str| {
-                !text.is_empty() && {
-                    let lowered = text.to_lowercase();
-                    words.iter().any(|word| lowered.contains(word.as_str()))
-                }
-            };
+            let has_word =
+                |text: &str| contains_any_word_ignoring_ascii_case(text, &compiled.trimmed_words);
             has_word(&span.status.message)
                 || span.events.iter().any(|event| {
                     event.name == "exception"
@@ -471,24 +470,14 @@ fn condition_holds(
                 (AttributePredicate::Equals(expected), Some(AttributeValue::String(text))) => {
                     text == expected
                 }
-                (AttributePredicate::Equals(expected), Some(value)) => {
-                    value_text(value).is_some_and(|text| text == *expected)
-                }
+                (AttributePredicate::Equals(expected), Some(value)) => value
+                    .to_index_string()
+                    .is_some_and(|text| text == *expected),
                 (AttributePredicate::AtLeast(minimum), Some(value)) => {
                     value_number(value).is_some_and(|number| number >= *minimum)
                 }
             }
         }
-    }
-}
-
-fn value_text(value: &AttributeValue) -> Option<String> {
-    match value {
-        AttributeValue::String(text) => Some(text.clone()),
-        AttributeValue::Bool(flag) => Some(flag.to_string()),
-        AttributeValue::Int(number) => Some(number.to_string()),
-        AttributeValue::Double(number) => Some(number.to_string()),
-        _ => None,
     }
 }
 
