@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
+
 use weft_model::{
     contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, Span, TraceId,
     TraceIdTimeWindow,
@@ -15,15 +17,23 @@ use weft_model::{
 
 use crate::bloom::{FilterSizing, SamplingError, ShardFilter, ShardWindow};
 
-/// What a rule looks for on one span.
-#[derive(Debug, Clone, PartialEq)]
+/// What a rule looks for on one span. In TOML and JSON a table tagged by `type`, durations as
+/// text (`{ type = "slow_database_call", min_duration = "200ms" }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The span's status is error.
     ErrorStatus,
     /// A database call (`db.system` set) at least this long.
-    SlowDatabaseCall { min_duration_nanos: u64 },
+    SlowDatabaseCall {
+        #[serde(rename = "min_duration", with = "duration_text")]
+        min_duration_nanos: u64,
+    },
     /// A root span (no parent) at least this long.
-    SlowRoot { min_duration_nanos: u64 },
+    SlowRoot {
+        #[serde(rename = "min_duration", with = "duration_text")]
+        min_duration_nanos: u64,
+    },
     /// Any configured business key (`--business-keys`) is on the span.
     BusinessKey,
     /// A word (ignoring ASCII case, as exemplar keywords do) in the status message or an
@@ -36,7 +46,9 @@ pub enum Condition {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// `"exists"`, `{ equals = "text" }` or `{ at_least = 5.0 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttributePredicate {
     Exists,
     /// The value's text form (numbers and booleans as written) equals this.
@@ -45,35 +57,100 @@ pub enum AttributePredicate {
     AtLeast(f64),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Unique; names the rule in counters, overrides and explanations.
     pub name: String,
     pub condition: Condition,
     /// Traces a second this rule may newly keep; `None` is unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_traces_per_second: Option<f64>,
 }
 
 /// Per-service changes to the rules.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceOverride {
     pub service: String,
     /// Replaces the default share for traces whose spans of this service no rule keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_share: Option<f64>,
     /// Replaces the threshold of `SlowRoot` rules on this service's spans.
+    #[serde(
+        default,
+        rename = "slow_root",
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub slow_root_nanos: Option<u64>,
     /// Replaces the threshold of `SlowDatabaseCall` rules on this service's spans.
+    #[serde(
+        default,
+        rename = "slow_database",
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub slow_database_nanos: Option<u64>,
     /// Rules that do not apply to this service's spans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disabled_rules: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The `[sampling]` table of the configuration file, and the body of `PUT
+/// /api/v1/sampling/rules`. A missing key takes its default (the product brief's rules and a
+/// 0.1 % share).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SamplingConfig {
     pub rules: Vec<Rule>,
     /// The share of all other traces kept, decided from the trace ID (default 0.1 %).
     pub default_keep_share: f64,
     pub services: Vec<ServiceOverride>,
+}
+
+/// Durations as text (`"200ms"`, `"1s"`), as everywhere else in Weft's configuration.
+mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(nanos: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&humantime::format_duration(std::time::Duration::from_nanos(
+            *nanos,
+        )))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn parse(text: &str) -> Result<u64, String> {
+        let duration = humantime::parse_duration(text)
+            .map_err(|error| format!("invalid duration {text:?}: {error}"))?;
+        u64::try_from(duration.as_nanos()).map_err(|_| format!("duration {text:?} is too long"))
+    }
+}
+
+mod optional_duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        nanos: &Option<u64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match nanos {
+            Some(nanos) => super::duration_text::serialize(nanos, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u64>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| super::duration_text::parse(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// The name the default share's decisions are counted under.
@@ -258,14 +335,39 @@ impl Sampler {
         shard_width_seconds: u32,
         sizing: FilterSizing,
     ) -> Result<Self, SamplingError> {
-        config.validate()?;
         if shard_width_seconds == 0 {
             return Err(SamplingError::InvalidRules(
                 "the shard width must be at least one second".to_owned(),
             ));
         }
         sizing.blocks()?;
-        let rules = config
+        let mut sampler = Sampler {
+            config: SamplingConfig {
+                rules: Vec::new(),
+                default_keep_share: 0.0,
+                services: Vec::new(),
+            },
+            rules: Vec::new(),
+            overrides: HashMap::new(),
+            default_counters: RuleCounters::default(),
+            shard_width_seconds,
+            sizing,
+            shards: BTreeMap::new(),
+        };
+        sampler.replace_config(config)?;
+        Ok(sampler)
+    }
+
+    /// Applies new rules from the next span on. Open shards stay (what was marked stays
+    /// marked); a rule keeps its counters when a rule of the same name is in the new rules.
+    pub fn replace_config(&mut self, config: SamplingConfig) -> Result<(), SamplingError> {
+        config.validate()?;
+        let mut old_counters: HashMap<String, RuleCounters> = self
+            .rules
+            .drain(..)
+            .map(|compiled| (compiled.rule.name, compiled.counters))
+            .collect();
+        self.rules = config
             .rules
             .iter()
             .map(|rule| CompiledRule {
@@ -278,25 +380,26 @@ impl Sampler {
                     _ => Vec::new(),
                 },
                 limiter: rule.max_traces_per_second.map(TokenBucket::new),
-                counters: RuleCounters::default(),
+                counters: old_counters.remove(&rule.name).unwrap_or_default(),
                 rule: rule.clone(),
             })
             .collect();
-        let overrides = config
+        self.overrides = config
             .services
             .iter()
             .enumerate()
             .map(|(index, service)| (service.service.clone(), index))
             .collect();
-        Ok(Sampler {
-            config,
-            rules,
-            overrides,
-            default_counters: RuleCounters::default(),
-            shard_width_seconds,
-            sizing,
-            shards: BTreeMap::new(),
-        })
+        self.config = config;
+        Ok(())
+    }
+
+    pub fn shard_width_seconds(&self) -> u32 {
+        self.shard_width_seconds
+    }
+
+    pub fn sizing(&self) -> FilterSizing {
+        self.sizing
     }
 
     pub fn config(&self) -> &SamplingConfig {
@@ -306,14 +409,12 @@ impl Sampler {
     /// The shard window a span's trace is marked in: from the time in the trace ID when Weft
     /// issued it (so all of a trace's spans agree), else from the span's start.
     pub fn shard_of(&self, span: &Span) -> ShardWindow {
-        let start_seconds = span.start_time_unix_nanos / 1_000_000_000;
-        // A trace started at most a day before this span, and clocks drift up to an hour.
-        let plausible = TraceIdTimeWindow::around(start_seconds, 86_400, 3_600);
-        let seconds = span
-            .trace_id
-            .embedded_time_unix_seconds(plausible)
-            .unwrap_or(start_seconds);
-        ShardWindow::containing(seconds, self.shard_width_seconds)
+        shard_window_of(
+            &span.trace_id,
+            span.start_time_unix_nanos,
+            self.shard_width_seconds,
+        )
+        .0
     }
 
     /// Evaluates the rules on `span` and marks its trace when one holds (or the default share
@@ -413,6 +514,140 @@ impl Sampler {
             .into_values()
             .collect()
     }
+
+    /// The open shards, oldest first (for a checkpoint).
+    pub fn open_shards(&self) -> impl Iterator<Item = &ShardFilter> {
+        self.shards.values()
+    }
+
+    /// Puts back a shard from a checkpoint, merged with what is already marked in its window.
+    pub fn restore_shard(&mut self, shard: ShardFilter) -> Result<(), SamplingError> {
+        match self.shards.get_mut(&shard.window()) {
+            Some(open) => open.merge(&shard),
+            None => {
+                if shard.window().width_seconds != self.shard_width_seconds
+                    || shard.sizing() != self.sizing
+                {
+                    return Err(SamplingError::IncompatibleShards {
+                        left: format!(
+                            "{}s shards sized {:?}",
+                            shard.window().width_seconds,
+                            shard.sizing()
+                        ),
+                        right: format!(
+                            "{}s shards sized {:?}",
+                            self.shard_width_seconds, self.sizing
+                        ),
+                    });
+                }
+                self.shards.insert(shard.window(), shard);
+                Ok(())
+            }
+        }
+    }
+
+    /// Which rules hold on which spans of a trace, and whether the default share picks it —
+    /// the same conditions `observe` evaluates (service overrides included), without rate
+    /// limits and without marking anything.
+    pub fn explain(&self, spans: &[Span]) -> Explanation {
+        let mut matches = Vec::new();
+        let mut in_default_share = false;
+        let mut default_share: Option<f64> = None;
+        for (span_index, span) in spans.iter().enumerate() {
+            let service_override = self
+                .overrides
+                .get(&span.service_name)
+                .map(|&index| &self.config.services[index]);
+            for compiled in &self.rules {
+                if service_override
+                    .is_some_and(|service| service.disabled_rules.contains(&compiled.rule.name))
+                {
+                    continue;
+                }
+                if condition_holds(compiled, span, service_override) {
+                    matches.push(RuleMatch {
+                        rule: compiled.rule.name.clone(),
+                        span_index,
+                        rate_limited: compiled.limiter.is_some(),
+                    });
+                }
+            }
+            let share = service_override
+                .and_then(|service| service.keep_share)
+                .unwrap_or(self.config.default_keep_share);
+            default_share = Some(default_share.map_or(share, |seen: f64| seen.max(share)));
+            in_default_share |= in_share(&span.trace_id, share);
+        }
+        Explanation {
+            matches,
+            in_default_share,
+            default_share: default_share.unwrap_or(self.config.default_keep_share),
+        }
+    }
+}
+
+/// One rule holding on one span of a trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    pub rule: String,
+    /// Index into the spans given to [`Sampler::explain`].
+    pub span_index: usize,
+    /// The rule has a rate limit, so a match may not have kept the trace.
+    pub rate_limited: bool,
+}
+
+/// What [`Sampler::explain`] finds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub matches: Vec<RuleMatch>,
+    /// The trace ID falls in the default share (of some span's service).
+    pub in_default_share: bool,
+    /// The largest share that applied to the trace's spans.
+    pub default_share: f64,
+}
+
+/// The shard window a trace is marked in, and whether it came from the time in the trace ID
+/// (`true`) or, for an ID Weft did not issue, from the span's start (`false`).
+pub fn shard_window_of(
+    trace_id: &TraceId,
+    start_unix_nanos: u64,
+    width_seconds: u32,
+) -> (ShardWindow, bool) {
+    let start_seconds = start_unix_nanos / 1_000_000_000;
+    // A trace started at most a day before this span, and clocks drift up to an hour.
+    let plausible = TraceIdTimeWindow::around(start_seconds, 86_400, 3_600);
+    match trace_id.embedded_time_unix_seconds(plausible) {
+        Some(seconds) => (ShardWindow::containing(seconds, width_seconds), true),
+        None => (ShardWindow::containing(start_seconds, width_seconds), false),
+    }
+}
+
+/// The shard windows whose filters may hold a span's trace: the one window of the time in a
+/// Weft-issued ID; for a foreign ID, whose spans are marked in the window of *their* start,
+/// the span's own window, `windows_back` windows before it (the trace's earlier spans) and one
+/// after (clock skew between services).
+pub fn windows_to_check(
+    trace_id: &TraceId,
+    start_unix_nanos: u64,
+    width_seconds: u32,
+    windows_back: u32,
+) -> impl Iterator<Item = ShardWindow> {
+    let (window, from_id) = shard_window_of(trace_id, start_unix_nanos, width_seconds);
+    let width = u64::from(width_seconds);
+    let (back, forward) = if from_id {
+        (0, 0)
+    } else {
+        (u64::from(windows_back), 1)
+    };
+    let first = window
+        .start_unix_seconds
+        .saturating_sub(back * width)
+        / width;
+    let last = window.start_unix_seconds / width + forward;
+    (first..=last).map(move |index| ShardWindow {
+        start_unix_seconds: index * width,
+        width_seconds,
+    })
 }
 
 fn mark(

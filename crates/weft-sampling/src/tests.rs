@@ -663,4 +663,188 @@ mod rules {
         assert!(refuse(unknown).contains("does not exist"));
         assert!(Sampler::new(SamplingConfig::default(), 0, SIZING).is_err());
     }
+
+    #[test]
+    fn rules_read_from_toml_with_durations_as_text_and_round_trip_through_json() {
+        let config: SamplingConfig = toml::from_str(
+            r#"
+            default_keep_share = 0.02
+            [[rules]]
+            name = "error"
+            condition = { type = "error_status" }
+            max_traces_per_second = 50
+            [[rules]]
+            name = "slow_db"
+            condition = { type = "slow_database_call", min_duration = "250ms" }
+            [[rules]]
+            name = "vip"
+            condition = { type = "attribute", key = "user.tier", predicate = { equals = "gold" } }
+            [[rules]]
+            name = "retries"
+            condition = { type = "attribute", key = "http.resend_count", predicate = { at_least = 2.0 } }
+            [[rules]]
+            name = "has_tenant"
+            condition = { type = "attribute", key = "tenant", predicate = "exists" }
+            [[services]]
+            service = "batch-jobs"
+            slow_root = "30s"
+            disabled_rules = ["slow_db"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.default_keep_share, 0.02);
+        assert_eq!(config.rules[0].max_traces_per_second, Some(50.0));
+        assert_eq!(
+            config.rules[1].condition,
+            Condition::SlowDatabaseCall {
+                min_duration_nanos: 250_000_000
+            }
+        );
+        assert_eq!(
+            config.rules[3].condition,
+            Condition::Attribute {
+                key: "http.resend_count".to_owned(),
+                predicate: AttributePredicate::AtLeast(2.0)
+            }
+        );
+        assert_eq!(config.services[0].slow_root_nanos, Some(30 * SECOND));
+        config.validate().unwrap();
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains(r#""min_duration":"250ms""#), "{json}");
+        assert_eq!(serde_json::from_str::<SamplingConfig>(&json).unwrap(), config);
+
+        let missing_means_default: SamplingConfig = toml::from_str("").unwrap();
+        assert_eq!(missing_means_default, SamplingConfig::default());
+        let typo = toml::from_str::<SamplingConfig>(
+            "[[rules]]\nname = \"x\"\ncondition = { type = \"slow_root\", min_duration = \"soon\" }",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(typo.contains("invalid duration \"soon\""), "{typo}");
+        let unknown_type = toml::from_str::<SamplingConfig>(
+            "[[rules]]\nname = \"x\"\ncondition = { type = \"everything\" }",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(unknown_type.contains("everything"), "{unknown_type}");
+    }
+
+    #[test]
+    fn explain_names_every_rule_and_span_that_holds_without_marking_anything() {
+        let mut config = SamplingConfig::default();
+        config.rules[0].max_traces_per_second = Some(1.0);
+        config.default_keep_share = 0.0;
+        config.services.push(ServiceOverride {
+            service: "lenient".to_owned(),
+            slow_root_nanos: Some(10 * SECOND),
+            keep_share: Some(1.0),
+            ..ServiceOverride::default()
+        });
+        let sampler = sampler(config);
+        let mut root = span(7, "shop", 2 * SECOND);
+        root.parent_span_id = None;
+        let mut failing = span(7, "shop", SECOND);
+        failing.status = Status {
+            code: StatusCode::Error,
+            message: "declined".to_owned(),
+        };
+        let explanation = sampler.explain(&[root.clone(), failing]);
+        let found: Vec<(&str, usize, bool)> = explanation
+            .matches
+            .iter()
+            .map(|found| (found.rule.as_str(), found.span_index, found.rate_limited))
+            .collect();
+        assert_eq!(found, [("slow_root", 0, false), ("error", 1, true)]);
+        assert!(!explanation.in_default_share);
+        assert!(sampler.shard(sampler.shard_of(&root)).is_none());
+
+        // The override's higher threshold and share apply to its service's spans.
+        let mut lenient_root = root.clone();
+        lenient_root.service_name = "lenient".to_owned();
+        let explanation = sampler.explain(&[lenient_root]);
+        assert!(explanation.matches.is_empty());
+        assert!(explanation.in_default_share);
+        assert_eq!(explanation.default_share, 1.0);
+    }
+
+    #[test]
+    fn new_rules_apply_to_the_next_span_and_keep_marks_and_counters_of_same_named_rules() {
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        let mut failing = span(1, "shop", SECOND);
+        failing.status.code = StatusCode::Error;
+        assert!(kept_by(&mut sampler, &failing).is_some());
+        let slow = span(2, "shop", 5 * SECOND);
+        assert_eq!(kept_by(&mut sampler, &slow), None);
+        let mut config = only(rule("error", Condition::ErrorStatus));
+        config.rules.push(rule(
+            "slow",
+            Condition::Attribute {
+                key: "missing".to_owned(),
+                predicate: AttributePredicate::Exists,
+            },
+        ));
+        config.rules[1].condition = Condition::SlowDatabaseCall {
+            min_duration_nanos: SECOND,
+        };
+        let mut slow_database = span(3, "shop", 5 * SECOND);
+        slow_database.attributes.push(text("db.system", "mysql"));
+        sampler.replace_config(config).unwrap();
+        assert!(is_marked(&sampler, &failing), "marks survive new rules");
+        assert_eq!(
+            kept_by(&mut sampler, &slow_database),
+            Some(KeepReason::Rule("slow".to_owned()))
+        );
+        let counters: std::collections::HashMap<String, RuleCounters> =
+            sampler.counters().into_iter().collect();
+        assert_eq!(counters["error"].kept_traces, 1);
+        assert_eq!(counters["slow"].kept_traces, 1);
+        let mut bad = SamplingConfig::default();
+        bad.default_keep_share = -1.0;
+        assert!(sampler.replace_config(bad).is_err());
+        assert_eq!(sampler.config().rules.len(), 2, "refused rules change nothing");
+    }
+
+    #[test]
+    fn checkpointed_shards_restore_by_merging_into_what_is_marked_since() {
+        let mut before = sampler(only(rule("error", Condition::ErrorStatus)));
+        let mut failing = span(1, "shop", SECOND);
+        failing.status.code = StatusCode::Error;
+        before.observe(&failing, NOW);
+        let checkpoint: Vec<Vec<u8>> = before.open_shards().map(ShardFilter::to_bytes).collect();
+        let mut after = sampler(only(rule("error", Condition::ErrorStatus)));
+        let mut other = span(2, "shop", SECOND);
+        other.status.code = StatusCode::Error;
+        after.observe(&other, NOW);
+        for bytes in checkpoint {
+            after
+                .restore_shard(ShardFilter::from_bytes(&bytes).unwrap())
+                .unwrap();
+        }
+        assert!(is_marked(&after, &failing) && is_marked(&after, &other));
+        let narrow = Sampler::new(only(rule("error", Condition::ErrorStatus)), 60, SIZING);
+        let shard = ShardFilter::new(ShardWindow::containing(NOW / SECOND, 600), SIZING).unwrap();
+        assert!(narrow.unwrap().restore_shard(shard).is_err());
+    }
+
+    #[test]
+    fn windows_to_check_follow_the_id_time_or_look_around_a_foreign_span() {
+        let weft_id = trace_id(1);
+        let windows: Vec<ShardWindow> =
+            windows_to_check(&weft_id, NOW + 3_000 * SECOND, 600, 3).collect();
+        assert_eq!(windows, [ShardWindow::containing(NOW / SECOND, 600)]);
+        let foreign = TraceId::from_bytes([0xab; 16]);
+        let windows: Vec<u64> = windows_to_check(&foreign, NOW, 600, 3)
+            .map(|window| window.start_unix_seconds)
+            .collect();
+        let own = ShardWindow::containing(NOW / SECOND, 600).start_unix_seconds;
+        assert_eq!(
+            windows,
+            [own - 1800, own - 1200, own - 600, own, own + 600],
+            "three back, its own, one ahead"
+        );
+        assert_eq!(
+            shard_window_of(&foreign, NOW, 600),
+            (ShardWindow::containing(NOW / SECOND, 600), false)
+        );
+    }
 }
