@@ -44,11 +44,15 @@ async function getJson<T>(path: string, params: Params = {}, signal?: AbortSigna
     body = null;
   }
   if (!response.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    const error = (body as { error?: { code?: string; message?: string } | string } | null)?.error;
+    // The documented envelope is `{ "error": { "code", "message" } }`; a bare `{ "error": "…" }`
+    // is read as the message.
+    const message = typeof error === 'string' ? error : error?.message;
+    const code = typeof error === 'string' ? undefined : error?.code;
     throw new ApiError(
       response.status,
-      error?.code ?? 'http_error',
-      error?.message ?? `${path} answered HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      code ?? 'http_error',
+      message ?? `${path} answered HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
     );
   }
   return body as T;
@@ -102,15 +106,24 @@ export function searchTraces(params: SearchParams, signal?: AbortSignal): Promis
   return getJson('/api/v1/search', { ...params }, signal);
 }
 
+/** The storage tier that answered a trace lookup (the `weft-tier` response header). */
+export type TraceTier = 'hot' | 'cold';
+
 export interface TraceAnswer {
   data: OtlpTracesData;
   truncated: boolean;
+  /** Which tier answered; null when the server did not say (older servers). */
+  tier: TraceTier | null;
 }
 
-export async function fetchTrace(traceId: string, signal?: AbortSignal): Promise<TraceAnswer> {
+/** `tier` limits the lookup to one tier; the server's default is `all`. */
+export async function fetchTrace(traceId: string, signal?: AbortSignal, options: { tier?: TraceTier | 'all' } = {}): Promise<TraceAnswer> {
   let response: Response;
   try {
-    response = await fetch(`/api/v1/traces/${encodeURIComponent(traceId)}`, { headers: { Accept: 'application/json' }, signal: signal ?? null });
+    response = await fetch(`/api/v1/traces/${encodeURIComponent(traceId)}${query({ tier: options.tier })}`, {
+      headers: { Accept: 'application/json' },
+      signal: signal ?? null,
+    });
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiError(0, 'unavailable', `cannot reach the Weft server (${String(error)}); is weft serve running?`);
@@ -119,7 +132,56 @@ export async function fetchTrace(traceId: string, signal?: AbortSignal): Promise
     const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
     throw new ApiError(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `trace lookup answered HTTP ${response.status}`);
   }
-  return { data: (await response.json()) as OtlpTracesData, truncated: response.headers.get('weft-trace-truncated') === 'true' };
+  const tier = response.headers.get('weft-tier');
+  return {
+    data: (await response.json()) as OtlpTracesData,
+    truncated: response.headers.get('weft-trace-truncated') === 'true',
+    tier: tier === 'hot' || tier === 'cold' ? tier : null,
+  };
+}
+
+// ---- sampling (cold-tier retention) ----------------------------------------------------------
+
+/** Whether the cold tier keeps a trace; `pending` while its shard window is still open. */
+export type SamplingDecision = 'kept' | 'not_kept' | 'pending' | 'unknown';
+
+/** One sampling rule holding on one span of the trace. */
+export interface SamplingRuleMatch {
+  rule: string;
+  spanId: string;
+  service: string;
+  operation: string;
+  /** The rule has a rate limit, so this match may not have kept the trace. */
+  rateLimited: boolean;
+}
+
+export type SamplingShardState = 'open' | 'closed' | 'missing';
+
+/** A shard window (Unix seconds) that may hold the trace's sampling mark. */
+export interface SamplingShard {
+  start: number;
+  end: number;
+  state: SamplingShardState;
+  containsTrace: boolean;
+}
+
+export interface SamplingExplanation {
+  traceId: string;
+  decision: SamplingDecision;
+  /** One sentence written by the server. */
+  summary: string;
+  rules: SamplingRuleMatch[];
+  /** The random share of traces kept regardless of rules (0..1), and whether this trace is in it. */
+  defaultShare: { share: number; inShare: boolean } | null;
+  shards: SamplingShard[];
+  tiers: { hot: { spans: number }; cold: { spans: number } };
+  /** Unix seconds the cold writer has copied up to, or null before its first pass. */
+  coldWriter: { passedThrough: number | null } | null;
+}
+
+/** Why the cold tier keeps (or will not keep) a trace. 404 when no tier and no shard knows it. */
+export function fetchSamplingExplanation(traceId: string, signal?: AbortSignal): Promise<SamplingExplanation> {
+  return getJson(`/api/v1/sampling/explain/${encodeURIComponent(traceId)}`, {}, signal);
 }
 
 export function fetchServices(signal?: AbortSignal): Promise<{ services: string[] }> {

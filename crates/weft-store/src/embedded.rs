@@ -94,6 +94,13 @@ impl StoreConfig {
     }
 }
 
+/// What one [`EmbeddedStore::scan_spans`] looked at and kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    pub scanned_spans: u64,
+    pub selected_spans: u64,
+}
+
 /// Sizes and counters for `/health` and metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -268,6 +275,79 @@ impl EmbeddedStore {
                 .maintenance_errors
                 .load(Ordering::Relaxed),
         }
+    }
+
+    /// Every span starting in `[start, end)` for which `wanted(trace ID, start)` holds —
+    /// memtables and segments — to `sink` in batches; the cold writer's read of the hot tier.
+    /// Segments are read in two passes (trace IDs and starts first, whole rows only of the
+    /// traces with a wanted span), so a pass keeping a few percent of the spans decodes little
+    /// more than two columns.
+    pub fn scan_spans(
+        &self,
+        start_unix_nanos: u64,
+        end_unix_nanos: u64,
+        wanted: &mut dyn FnMut(&TraceId, u64) -> bool,
+        sink: &mut dyn FnMut(Vec<Span>) -> Result<(), StoreError>,
+    ) -> Result<ScanReport, StoreError> {
+        let mut report = ScanReport::default();
+        let in_range = |start: u64| start >= start_unix_nanos && start < end_unix_nanos;
+        let low = start_unix_nanos / 1_000_000_000;
+        let high = end_unix_nanos.div_ceil(1_000_000_000);
+        // The active memtable is read under the same lock as the snapshot (see `snapshot_of`).
+        let (memtable_spans, memtables, partitions) = {
+            let state = self.inner.state.read();
+            let mut spans = Vec::new();
+            for span in state.active.spans() {
+                report.scanned_spans += 1;
+                if in_range(span.start_time_unix_nanos)
+                    && wanted(&span.trace_id, span.start_time_unix_nanos)
+                {
+                    spans.push(span.clone());
+                }
+            }
+            let (memtables, partitions) = Inner::snapshot_of(&state, |start| {
+                start + PARTITION_SECONDS > low && start < high
+            });
+            (spans, memtables, partitions)
+        };
+        let mut emit = |spans: Vec<Span>, report: &mut ScanReport| {
+            report.selected_spans += spans.len() as u64;
+            if spans.is_empty() {
+                Ok(())
+            } else {
+                sink(spans)
+            }
+        };
+        emit(memtable_spans, &mut report)?;
+        for memtable in memtables {
+            let mut spans = Vec::new();
+            for span in memtable.spans() {
+                report.scanned_spans += 1;
+                if in_range(span.start_time_unix_nanos)
+                    && wanted(&span.trace_id, span.start_time_unix_nanos)
+                {
+                    spans.push(span.clone());
+                }
+            }
+            emit(spans, &mut report)?;
+        }
+        for (_, segments) in partitions {
+            for open in segments {
+                let mut selected = 0u64;
+                report.scanned_spans += open.segment.scan_wanted(
+                    start_unix_nanos,
+                    end_unix_nanos,
+                    wanted,
+                    &self.inner.config.conversion,
+                    &mut |spans| {
+                        selected += spans.len() as u64;
+                        sink(spans)
+                    },
+                )?;
+                report.selected_spans += selected;
+            }
+        }
+        Ok(report)
     }
 
     /// Merges every partition with two or more segments, whatever the thresholds (tests,

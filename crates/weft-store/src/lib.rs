@@ -16,7 +16,9 @@ mod schema;
 mod segment;
 
 pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCatalog};
-pub use embedded::{EmbeddedStore, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS};
+pub use embedded::{
+    EmbeddedStore, ScanReport, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS,
+};
 pub use query::{
     SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, DEFAULT_MAX_TRACE_SPANS,
     MAX_SEARCH_LIMIT,

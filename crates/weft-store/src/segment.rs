@@ -525,6 +525,135 @@ impl Segment {
         Ok(scanned)
     }
 
+    /// The spans starting in `[start, end)` for which `wanted(trace ID, start)` holds, to
+    /// `sink` batch by batch. Two passes: the trace-ID and start columns of every row group
+    /// find the traces with a wanted span; then every row of those traces — contiguous, as
+    /// segments sort by trace ID — is read (so stored parent links resolve), and only the
+    /// wanted spans are kept. Returns the rows looked at.
+    pub(crate) fn scan_wanted(
+        &self,
+        start_unix_nanos: u64,
+        end_unix_nanos: u64,
+        wanted: &mut dyn FnMut(&TraceId, u64) -> bool,
+        options: &ConversionOptions,
+        sink: &mut dyn FnMut(Vec<Span>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        guard_reads(&self.path, || {
+            self.scan_wanted_unguarded(start_unix_nanos, end_unix_nanos, wanted, options, sink)
+        })
+    }
+
+    fn scan_wanted_unguarded(
+        &self,
+        start_unix_nanos: u64,
+        end_unix_nanos: u64,
+        wanted: &mut dyn FnMut(&TraceId, u64) -> bool,
+        options: &ConversionOptions,
+        sink: &mut dyn FnMut(Vec<Span>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let in_range = |start: u64| start >= start_unix_nanos && start < end_unix_nanos;
+        let row_groups = self.metadata.metadata().num_row_groups();
+        let overlaps = |row_group: usize| {
+            self.row_group_start_range(row_group)
+                .is_none_or(|(min, max)| {
+                    max.cast_unsigned() >= start_unix_nanos && min.cast_unsigned() < end_unix_nanos
+                })
+        };
+        if !(0..row_groups).any(overlaps) {
+            return Ok(0);
+        }
+        // Pass 1: the traces with a wanted span, and every row's trace ID in segment order.
+        let reader = self
+            .builder()?
+            .with_projection(roots(&self.metadata, &[schema::TRACE_ID, schema::START_TIME]))
+            .with_batch_size(64 * 1024)
+            .build()
+            .map_err(|error| StoreError::parquet(&self.path, error))?;
+        let mut row_trace_ids: Vec<TraceId> = Vec::new();
+        let mut wanted_traces: std::collections::HashSet<TraceId> =
+            std::collections::HashSet::new();
+        for batch in reader {
+            let batch = batch.map_err(|error| {
+                StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+            })?;
+            let columns = BatchColumns::new(&batch);
+            let trace_ids = columns.trace_ids()?;
+            let starts = columns.starts()?;
+            for row in 0..batch.num_rows() {
+                let trace_id = schema::trace_id_at(trace_ids, row);
+                let start = starts.value(row).cast_unsigned();
+                if in_range(start) && !wanted_traces.contains(&trace_id) && wanted(&trace_id, start)
+                {
+                    wanted_traces.insert(trace_id);
+                }
+                row_trace_ids.push(trace_id);
+            }
+        }
+        let scanned = row_trace_ids.len() as u64;
+        if wanted_traces.is_empty() {
+            return Ok(scanned);
+        }
+        // Pass 2: every row of those traces, in the row groups that hold any.
+        let mut selected_groups = Vec::new();
+        let mut selectors: Vec<RowSelector> = Vec::new();
+        let mut first_row = 0usize;
+        for row_group in 0..row_groups {
+            let rows = self.metadata.metadata().row_group(row_group).num_rows() as usize;
+            let group_rows = &row_trace_ids[first_row..first_row + rows];
+            first_row += rows;
+            if !group_rows.iter().any(|id| wanted_traces.contains(id)) {
+                continue;
+            }
+            selected_groups.push(row_group);
+            for trace_id in group_rows {
+                let select = wanted_traces.contains(trace_id);
+                match selectors.last_mut() {
+                    Some(last) if last.skip != select => last.row_count += 1,
+                    _ => selectors.push(if select {
+                        RowSelector::select(1)
+                    } else {
+                        RowSelector::skip(1)
+                    }),
+                }
+            }
+        }
+        let reader = self
+            .builder()?
+            .with_row_groups(selected_groups)
+            .with_row_selection(RowSelection::from(selectors))
+            .with_batch_size(8 * 1024)
+            .build()
+            .map_err(|error| StoreError::parquet(&self.path, error))?;
+        let mut resolver = ParentResolver::default();
+        for batch in reader {
+            let batch = batch.map_err(|error| {
+                StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+            })?;
+            let columns = BatchColumns::new(&batch);
+            let rows: Vec<usize> = (0..batch.num_rows()).collect();
+            let parents = resolve_parents(&columns, &rows, &mut resolver)?;
+            let starts = columns.starts()?;
+            let trace_ids = columns.trace_ids()?;
+            let (kept_rows, kept_parents): (Vec<usize>, Vec<Option<SpanId>>) = rows
+                .into_iter()
+                .zip(parents)
+                .filter(|(row, _)| {
+                    let start = starts.value(*row).cast_unsigned();
+                    in_range(start) && wanted(&schema::trace_id_at(trace_ids, *row), start)
+                })
+                .unzip();
+            if !kept_rows.is_empty() {
+                sink(schema::batch_to_spans(
+                    &batch,
+                    kept_rows,
+                    &kept_parents,
+                    options,
+                )?)?;
+            }
+        }
+        Ok(scanned)
+    }
+
     /// Every row, all columns, in segment order (compaction input).
     pub(crate) fn read_all(
         &self,

@@ -1,11 +1,12 @@
-// One trace: header with the numbers that matter, the minimap, the waterfall with the critical
-// path, search within the trace, span details and the raw OTLP/JSON. The URL keeps the selected
-// span (`?span=`) so a link can point at one span.
+// One trace: header with the numbers that matter and why the cold tier keeps the trace (or not),
+// the minimap, the waterfall with the critical path, search within the trace, span details and
+// the raw OTLP/JSON. The URL keeps the selected span (`?span=`) so a link can point at one span.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, type TraceAnswer, fetchTrace } from '../api';
 import { CopyButton, EmptyState, ErrorBanner, Loading, ServiceBadge } from '../components/common';
 import { SpanDetail } from '../components/span-detail';
 import { TraceMinimap } from '../components/trace-minimap';
+import { TraceSampling } from '../components/trace-sampling';
 import { TraceWaterfall } from '../components/trace-waterfall';
 import { usePrefersDark, useApi } from '../hooks';
 import { computeCriticalPath, criticalNanosBySpanId } from '../lib/critical-path';
@@ -147,6 +148,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     },
     [reveal],
   );
+  const hasSpan = useCallback((spanId: string) => tree.nodeBySpanId.has(spanId), [tree]);
 
   useEffect(() => {
     const timer = setTimeout(
@@ -246,6 +248,15 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
       <header class="trace-header">
         <h1>
           {rootSpan && <ServiceBadge name={rootSpan.serviceName} />} <span data-testid="trace-title">{rootSpan?.name ?? traceId}</span>
+          {answer.tier === 'cold' && (
+            <span
+              class="tone-badge tone-muted"
+              title="The cold tier (sampled long-term storage) answered this lookup"
+              data-testid="trace-tier-badge"
+            >
+              from cold tier
+            </span>
+          )}
         </h1>
         <dl class="trace-facts">
           <div>
@@ -286,6 +297,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
             <ServiceBadge key={service.serviceName} name={service.serviceName} count={service.spanCount} errors={service.errorCount} />
           ))}
         </div>
+        <TraceSampling traceId={traceId} hasSpan={hasSpan} onSelectSpan={select} />
       </header>
 
       {answer.truncated && (
