@@ -285,7 +285,9 @@ impl TraceGenerator {
         // Build from an arbitrary origin, then move the trace so it ends shortly before `now`,
         // as a batch exporter would deliver it.
         let origin = now_unix_nanos;
-        if self.rng.random_bool(0.6) {
+        // About one visit in ten buys: a shop's traffic is mostly browsing, and the cold tier's
+        // share of the bytes (every order is kept) depends on this mix.
+        if self.rng.random_bool(0.1) {
             self.checkout(&mut trace, origin);
         } else {
             self.browse(&mut trace, origin);

@@ -11,9 +11,9 @@ pub use bloom::{
     MAX_FILTER_BYTES, SHARD_FORMAT_VERSION,
 };
 pub use rules::{
-    in_share, shard_window_of, windows_to_check, AttributePredicate, Condition, Explanation,
-    KeepReason, Rule, RuleCounters, RuleMatch, Sampler, SamplingConfig, ServiceOverride,
-    DEFAULT_SHARE_RULE,
+    in_share, shard_window_of, trace_id_hash, windows_to_check, AttributePredicate, Condition,
+    Explanation, KeepReason, Rule, RuleCounters, RuleMatch, Sampler, SamplingConfig,
+    ServiceOverride, DEFAULT_SHARE_RULE,
 };
 
 #[cfg(test)]

@@ -34,8 +34,12 @@ pub enum Condition {
         #[serde(rename = "min_duration", with = "duration_text")]
         min_duration_nanos: u64,
     },
-    /// Any configured business key (`--business-keys`) is on the span.
-    BusinessKey,
+    /// A business key (`--business-keys`) is on the span: one of `keys`, or any when empty.
+    BusinessKey {
+        /// Only these business key names; empty means any.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keys: Vec<String>,
+    },
     /// A word (ignoring ASCII case, as exemplar keywords do) in the status message or an
     /// exception event's type or message.
     Keyword { words: Vec<String> },
@@ -114,9 +118,9 @@ mod duration_text {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(nanos: &u64, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&humantime::format_duration(std::time::Duration::from_nanos(
-            *nanos,
-        )))
+        serializer.collect_str(&humantime::format_duration(
+            std::time::Duration::from_nanos(*nanos),
+        ))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
@@ -180,7 +184,14 @@ impl Default for SamplingConfig {
                         min_duration_nanos: 1_000_000_000,
                     },
                 ),
-                rule("business_key", Condition::BusinessKey),
+                // Orders, not users: a user ID is on nearly every request (it is a business
+                // key for search), and keeping every trace that has one would keep everything.
+                rule(
+                    "business_key",
+                    Condition::BusinessKey {
+                        keys: vec!["order.id".to_owned(), "bizOrderId".to_owned()],
+                    },
+                ),
             ],
             default_keep_share: 0.001,
             services: Vec::new(),
@@ -639,10 +650,7 @@ pub fn windows_to_check(
     } else {
         (u64::from(windows_back), 1)
     };
-    let first = window
-        .start_unix_seconds
-        .saturating_sub(back * width)
-        / width;
+    let first = window.start_unix_seconds.saturating_sub(back * width) / width;
     let last = window.start_unix_seconds / width + forward;
     (first..=last).map(move |index| ShardWindow {
         start_unix_seconds: index * width,
@@ -681,7 +689,10 @@ fn condition_holds(
                 .unwrap_or(*min_duration_nanos);
             span.parent_span_id.is_none() && span.duration_nanos() >= threshold
         }
-        Condition::BusinessKey => !span.business_keys.is_empty(),
+        Condition::BusinessKey { keys } => span
+            .business_keys
+            .iter()
+            .any(|key| keys.is_empty() || keys.contains(&key.name)),
         Condition::Keyword { .. } => {
             let has_word =
                 |text: &str| contains_any_word_ignoring_ascii_case(text, &compiled.trimmed_words);
@@ -735,11 +746,16 @@ pub fn in_share(trace_id: &TraceId, share: f64) -> bool {
     if share >= 1.0 {
         return true;
     }
+    (trace_id_hash(trace_id) as f64) < share * 2f64.powi(64)
+}
+
+/// A uniform 64-bit hash of a trace ID (SplitMix64 of its halves), the same on every node:
+/// the default share's decision, and how the cold writer splits a window into parts.
+pub fn trace_id_hash(trace_id: &TraceId) -> u64 {
     let bytes = trace_id.as_bytes();
     let high = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
     let low = u64::from_be_bytes(bytes[8..].try_into().expect("8 bytes"));
-    let hash = splitmix64(high ^ splitmix64(low));
-    (hash as f64) < share * 2f64.powi(64)
+    splitmix64(high ^ splitmix64(low))
 }
 
 fn splitmix64(value: u64) -> u64 {

@@ -377,7 +377,7 @@ mod rules {
     fn business_keys_keywords_and_attribute_predicates_keep_traces() {
         let config = SamplingConfig {
             rules: vec![
-                rule("business", Condition::BusinessKey),
+                rule("business", Condition::BusinessKey { keys: Vec::new() }),
                 rule(
                     "keyword",
                     Condition::Keyword {
@@ -507,7 +507,10 @@ mod rules {
         let mut first = rule("tight", Condition::ErrorStatus);
         first.max_traces_per_second = Some(1.0);
         let config = SamplingConfig {
-            rules: vec![first, rule("business", Condition::BusinessKey)],
+            rules: vec![
+                first,
+                rule("business", Condition::BusinessKey { keys: Vec::new() }),
+            ],
             default_keep_share: 0.0,
             services: Vec::new(),
         };
@@ -711,7 +714,10 @@ mod rules {
         config.validate().unwrap();
         let json = serde_json::to_string(&config).unwrap();
         assert!(json.contains(r#""min_duration":"250ms""#), "{json}");
-        assert_eq!(serde_json::from_str::<SamplingConfig>(&json).unwrap(), config);
+        assert_eq!(
+            serde_json::from_str::<SamplingConfig>(&json).unwrap(),
+            config
+        );
 
         let missing_means_default: SamplingConfig = toml::from_str("").unwrap();
         assert_eq!(missing_means_default, SamplingConfig::default());
@@ -801,7 +807,11 @@ mod rules {
         let mut bad = SamplingConfig::default();
         bad.default_keep_share = -1.0;
         assert!(sampler.replace_config(bad).is_err());
-        assert_eq!(sampler.config().rules.len(), 2, "refused rules change nothing");
+        assert_eq!(
+            sampler.config().rules.len(),
+            2,
+            "refused rules change nothing"
+        );
     }
 
     #[test]
@@ -846,5 +856,35 @@ mod rules {
             shard_window_of(&foreign, NOW, 600),
             (ShardWindow::containing(NOW / SECOND, 600), false)
         );
+    }
+
+    #[test]
+    fn a_business_key_rule_with_keys_keeps_only_traces_carrying_one_of_them() {
+        let mut sampler = sampler(only(rule(
+            "orders",
+            Condition::BusinessKey {
+                keys: vec!["order.id".to_owned()],
+            },
+        )));
+        let mut user_only = span(1, "shop", SECOND);
+        user_only.business_keys.push(BusinessKey {
+            name: "user.id".to_owned(),
+            value: "42".to_owned(),
+        });
+        assert_eq!(kept_by(&mut sampler, &user_only), None);
+        let mut order = span(2, "shop", SECOND);
+        order.business_keys.push(BusinessKey {
+            name: "order.id".to_owned(),
+            value: "ORD-1".to_owned(),
+        });
+        assert_eq!(
+            kept_by(&mut sampler, &order),
+            Some(KeepReason::Rule("orders".to_owned()))
+        );
+        let defaults = SamplingConfig::default();
+        assert!(defaults.rules.iter().any(|rule| rule.condition
+            == Condition::BusinessKey {
+                keys: vec!["order.id".to_owned(), "bizOrderId".to_owned()]
+            }));
     }
 }

@@ -28,6 +28,7 @@ pub(crate) struct ApiState {
     pub store_gauges: StoreGauges,
     /// `None` with `--no-stream-metrics`.
     pub metrics: Option<crate::metrics_api::Hub>,
+    pub sampling: crate::sampling_api::SamplingApiState,
 }
 
 /// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
@@ -127,7 +128,8 @@ pub(crate) fn router(state: ApiState) -> Router {
         .merge(match &state.metrics {
             Some(hub) => crate::metrics_api::router().with_state(Arc::clone(hub)),
             None => crate::metrics_api::disabled_router(),
-        });
+        })
+        .merge(crate::sampling_api::router(state.sampling.clone()));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))

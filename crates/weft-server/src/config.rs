@@ -218,6 +218,43 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_NO_STREAM_METRICS")]
     pub no_stream_metrics: bool,
 
+    /// How far behind the head the cold writer runs: a window's shard closes this long after
+    /// the window ends, so a kept trace's late spans are in. [default: 30m]
+    #[arg(long, env = "WEFT_COLD_DELAY", value_name = "DURATION", value_parser = parse_duration)]
+    pub cold_delay: Option<Duration>,
+
+    /// Width of a sampling shard window (and of one cold-writer pass). [default: 10m]
+    #[arg(long, env = "WEFT_SAMPLING_SHARD", value_name = "DURATION", value_parser = parse_duration)]
+    pub sampling_shard: Option<Duration>,
+
+    /// How long the cold tier keeps sampled traces; older partitions are dropped. [default: 30d]
+    #[arg(long, env = "WEFT_COLD_RETENTION", value_name = "DURATION", value_parser = parse_duration)]
+    pub cold_retention: Option<Duration>,
+
+    /// Traces one shard window is expected to keep; sizes its Bloom filter. [default: 1000000]
+    #[arg(long, env = "WEFT_SAMPLING_EXPECTED_TRACES", value_name = "N")]
+    pub sampling_expected_traces: Option<u64>,
+
+    /// False-positive rate a shard's Bloom filter is sized for at the expected count.
+    /// [default: 0.01]
+    #[arg(long, env = "WEFT_SAMPLING_FALSE_POSITIVE_RATE", value_name = "RATE")]
+    pub sampling_false_positive_rate: Option<f64>,
+
+    /// Share of traces no rule keeps that the cold tier keeps anyway, decided from the trace
+    /// ID; overrides `default_keep_share` of the `[sampling]` rules. [default: 0.001]
+    #[arg(long, env = "WEFT_SAMPLING_DEFAULT_SHARE", value_name = "SHARE")]
+    pub sampling_default_share: Option<f64>,
+
+    /// Test hook: how many kept traces one cold-writer commit holds at most (a window with
+    /// more is copied in several parts).
+    #[arg(long, env = "WEFT_COLD_TRACES_PER_PART", value_name = "N", hide = true)]
+    pub cold_traces_per_part: Option<u64>,
+
+    /// Test hook: abort the process at this cold-writer step (crash tests): a store crash
+    /// point of the cold store, or `between-parts`.
+    #[arg(long, env = "WEFT_COLD_CRASH_POINT", value_name = "STEP", hide = true)]
+    pub cold_crash_point: Option<String>,
+
     /// Test hook: abort the process at this store step (crash tests).
     #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
     pub store_crash_point: Option<String>,
@@ -280,6 +317,14 @@ pub struct FileConfig {
     pub demo_rate: Option<f64>,
     pub capture_file: Option<PathBuf>,
     pub capture_flush_interval: Option<String>,
+    pub cold_delay: Option<String>,
+    pub sampling_shard: Option<String>,
+    pub cold_retention: Option<String>,
+    pub sampling_expected_traces: Option<u64>,
+    pub sampling_false_positive_rate: Option<f64>,
+    /// The sampling rules (see `weft_sampling::SamplingConfig`); `PUT /api/v1/sampling/rules`
+    /// replaces them at run time.
+    pub sampling: Option<weft_sampling::SamplingConfig>,
 }
 
 impl FileConfig {
@@ -325,6 +370,14 @@ pub struct ServeConfig {
     pub demo_spans_per_second: f64,
     pub capture_file: Option<PathBuf>,
     pub capture_flush_interval: Duration,
+    pub cold_delay: Duration,
+    pub sampling_shard_seconds: u32,
+    pub cold_retention: Duration,
+    pub sampling_sizing: weft_sampling::FilterSizing,
+    /// The rules from the file (or the defaults), the share flag applied.
+    pub sampling_rules: weft_sampling::SamplingConfig,
+    pub cold_traces_per_part: u64,
+    pub cold_crash_point: Option<String>,
 }
 
 fn file_value<T>(
@@ -352,7 +405,64 @@ impl ServeConfig {
         let usize_of = |bytes: u64, key: &str| -> anyhow::Result<usize> {
             usize::try_from(bytes).with_context(|| format!("{key} does not fit in memory"))
         };
+        let sampling_shard = args
+            .sampling_shard
+            .or(duration("sampling_shard", &file.sampling_shard)?)
+            .unwrap_or(Duration::from_secs(600));
+        let sampling_shard_seconds = u32::try_from(sampling_shard.as_secs())
+            .ok()
+            .filter(|seconds| {
+                *seconds >= 1 && Duration::from_secs(u64::from(*seconds)) == sampling_shard
+            })
+            .context("--sampling-shard must be a whole number of seconds, at least 1s")?;
+        let mut sampling_rules = file.sampling.clone().unwrap_or_default();
+        if let Some(share) = args.sampling_default_share {
+            sampling_rules.default_keep_share = share;
+        }
+        sampling_rules
+            .validate()
+            .context("the sampling rules of the configuration")?;
+        let sampling_sizing = weft_sampling::FilterSizing {
+            expected_keys: args
+                .sampling_expected_traces
+                .or(file.sampling_expected_traces)
+                .unwrap_or(1_000_000),
+            false_positive_rate: args
+                .sampling_false_positive_rate
+                .or(file.sampling_false_positive_rate)
+                .unwrap_or(0.01),
+        };
+        sampling_sizing
+            .blocks()
+            .context("--sampling-expected-traces and --sampling-false-positive-rate")?;
+        let cold_delay = args
+            .cold_delay
+            .or(duration("cold_delay", &file.cold_delay)?)
+            .unwrap_or(Duration::from_secs(1800));
+        let retention = args
+            .retention
+            .or(duration("retention", &file.retention)?)
+            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
+        // The cold writer reads a window from the hot tier after the delay and one more
+        // window; the hot tier must still have it then.
+        let cold_needs = cold_delay + 3 * sampling_shard + Duration::from_secs(600);
+        anyhow::ensure!(
+            retention > cold_needs,
+            "--retention ({}) must exceed --cold-delay plus three --sampling-shard windows plus one partition ({}), or the hot tier drops spans before the cold writer copies them",
+            humantime::format_duration(retention),
+            humantime::format_duration(cold_needs)
+        );
         Ok(ServeConfig {
+            cold_delay,
+            sampling_shard_seconds,
+            cold_retention: args
+                .cold_retention
+                .or(duration("cold_retention", &file.cold_retention)?)
+                .unwrap_or(Duration::from_secs(30 * 86_400)),
+            sampling_sizing,
+            sampling_rules,
+            cold_traces_per_part: args.cold_traces_per_part.unwrap_or(5_000).max(1),
+            cold_crash_point: args.cold_crash_point,
             data_dir: args
                 .data_dir
                 .or(file.data_dir)
@@ -435,10 +545,7 @@ impl ServeConfig {
                         .map(str::to_owned)
                         .to_vec()
                 }),
-            retention: args
-                .retention
-                .or(duration("retention", &file.retention)?)
-                .unwrap_or(Duration::from_secs(3 * 24 * 3600)),
+            retention,
             store_flush_interval: args
                 .store_flush_interval
                 .or(duration(

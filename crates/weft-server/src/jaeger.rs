@@ -16,6 +16,7 @@ use crate::params::{
     split_attribute, ApiError, Params,
 };
 use crate::query_api::{blocking, parse_span_kind, trace_query, Store};
+use crate::tiers::{Tier, TierChoice};
 
 pub(crate) fn router() -> Router<Store> {
     Router::new()
@@ -128,7 +129,7 @@ async fn trace_by_id(
     let params = Params::parse(raw.as_deref(), &["start", "end", "raw", "prettyPrint"])?;
     let query = trace_query(&trace_id, &params, parse_micros_as_nanos)?;
     let max_spans = query.max_spans;
-    let spans = blocking(move || Ok(store.trace(&query)?)).await?;
+    let (spans, _) = blocking(move || Ok(store.trace(&query, TierChoice::Auto)?)).await?;
     if spans.is_empty() {
         return Err(ApiError::not_found("trace not found").into());
     }
@@ -170,14 +171,32 @@ async fn find_traces(
         .into());
     }
     if !trace_ids.is_empty() {
-        let traces = blocking(move || jaeger_traces(&store, trace_ids)).await?;
+        let traces = blocking(move || {
+            jaeger_traces(
+                &store,
+                trace_ids
+                    .into_iter()
+                    .map(|trace_id| (trace_id, TierChoice::Auto)),
+            )
+        })
+        .await?;
         let total = traces.len();
         return Ok(envelope(json!(traces), total));
     }
     let query = find_query(&params)?;
     let traces = blocking(move || {
-        let found = store.search(&query)?;
-        jaeger_traces(&store, found.traces.iter().map(|summary| summary.trace_id))
+        // Both tiers, transparently: the hot one within its retention, the cold one before.
+        let found = store.search(&query, TierChoice::Auto)?;
+        jaeger_traces(
+            &store,
+            found.traces.iter().map(|found| {
+                let tier = match found.tier {
+                    Tier::Hot => TierChoice::Hot,
+                    Tier::Cold => TierChoice::Cold,
+                };
+                (found.summary.trace_id, tier)
+            }),
+        )
     })
     .await?;
     let total = traces.len();
@@ -187,13 +206,13 @@ async fn find_traces(
 /// The traces with these IDs as Jaeger JSON (each cut at the span cap), skipping unknown ones.
 fn jaeger_traces(
     store: &Store,
-    trace_ids: impl IntoIterator<Item = weft_model::TraceId>,
+    trace_ids: impl IntoIterator<Item = (weft_model::TraceId, TierChoice)>,
 ) -> Result<Vec<Value>, ApiError> {
     let mut traces = Vec::new();
-    for trace_id in trace_ids {
+    for (trace_id, tier) in trace_ids {
         let query = TraceQuery::new(trace_id);
         let max_spans = query.max_spans;
-        let spans = store.trace(&query)?;
+        let (spans, _) = store.trace(&query, tier)?;
         if !spans.is_empty() {
             traces.push(capped_jaeger_trace(spans, max_spans));
         }

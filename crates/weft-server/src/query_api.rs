@@ -11,18 +11,29 @@ use axum::{Json, Router};
 use prost::Message;
 use serde_json::{json, Value};
 use weft_model::SpanKind;
-use weft_store::{SearchQuery, SpanStore, StatusFilter, TraceQuery, TraceSummary};
+use weft_store::{SearchQuery, StatusFilter, TraceQuery, TraceSummary};
 
 use crate::distinct::DistinctValues;
 use crate::params::{
     parse_go_duration_nanos, parse_time_nanos, parse_trace_id, parse_u64, split_attribute,
     ApiError, Params,
 };
+use crate::tiers::TierChoice;
 
-pub(crate) type Store = Arc<dyn SpanStore>;
+/// The hot and cold tiers the query routes read.
+pub(crate) type Store = Arc<crate::tiers::Tiers>;
 
 /// Set to `true` on a trace answer cut at `weft_store::DEFAULT_MAX_TRACE_SPANS` spans.
 const TRUNCATED_HEADER: &str = "weft-trace-truncated";
+/// `hot` or `cold`: the tier a trace answer came from.
+const TIER_HEADER: &str = "weft-tier";
+
+/// The `tier` parameter, `Auto` when absent.
+pub(crate) fn tier_choice(params: &Params) -> Result<TierChoice, ApiError> {
+    Ok(params
+        .parsed("tier", TierChoice::parse)?
+        .unwrap_or(TierChoice::Auto))
+}
 
 const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * 1_000_000_000;
 const DEFAULT_LIMIT: usize = 20;
@@ -89,10 +100,11 @@ async fn trace_by_id(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), &["start", "end"])?;
+    let params = Params::parse(raw.as_deref(), &["start", "end", "tier"])?;
     let query = trace_query(&trace_id, &params, parse_time_nanos)?;
+    let choice = tier_choice(&params)?;
     let max_spans = query.max_spans;
-    let mut spans = blocking(move || Ok(store.trace(&query)?)).await?;
+    let (mut spans, tier) = blocking(move || Ok(store.trace(&query, choice)?)).await?;
     if spans.is_empty() {
         return Err(ApiError::not_found(format!("trace {trace_id} not found")));
     }
@@ -111,15 +123,27 @@ async fn trace_by_id(
         axum::http::HeaderName::from_static(TRUNCATED_HEADER),
         if truncated { "true" } else { "false" },
     );
+    let tier_header = (
+        axum::http::HeaderName::from_static(TIER_HEADER),
+        tier.as_str(),
+    );
     Ok(if wants_protobuf {
         (
-            [(CONTENT_TYPE, "application/x-protobuf"), truncated_header],
+            [
+                (CONTENT_TYPE, "application/x-protobuf"),
+                truncated_header,
+                tier_header,
+            ],
             traces_data.encode_to_vec(),
         )
             .into_response()
     } else {
         (
-            [(CONTENT_TYPE, "application/json"), truncated_header],
+            [
+                (CONTENT_TYPE, "application/json"),
+                truncated_header,
+                tier_header,
+            ],
             weft_codec::encode_otlp_json(&traces_data),
         )
             .into_response()
@@ -166,7 +190,8 @@ pub(crate) fn summary_json(summary: &TraceSummary) -> Value {
     })
 }
 
-const SEARCH_PARAMETERS: [&str; 17] = [
+const SEARCH_PARAMETERS: [&str; 18] = [
+    "tier",
     "service",
     "operation",
     "spanKind",
@@ -234,11 +259,17 @@ async fn search(
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(raw.as_deref(), &SEARCH_PARAMETERS)?;
     let query = search_query(&params)?;
-    let result = blocking(move || Ok(store.search(&query)?)).await?;
+    let choice = tier_choice(&params)?;
+    let result = blocking(move || Ok(store.search(&query, choice)?)).await?;
     Ok(Json(json!({
-        "traces": result.traces.iter().map(summary_json).collect::<Vec<_>>(),
+        "traces": result.traces.iter().map(|found| {
+            let mut summary = summary_json(&found.summary);
+            summary["tier"] = json!(found.tier.as_str());
+            summary
+        }).collect::<Vec<_>>(),
         "partial": result.partial,
         "scannedSpans": result.scanned_spans,
+        "tiers": result.tiers.iter().map(|tier| tier.as_str()).collect::<Vec<_>>(),
     })))
 }
 

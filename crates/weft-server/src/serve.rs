@@ -25,8 +25,12 @@ use weft_store::{EmbeddedStore, StoreConfig};
 
 use crate::api::{self, ApiState, StoreGauges};
 use crate::bus::{WalBus, WalBusSource};
+use crate::cold_writer::{ColdWriter, ColdWriterSettings, COLD_CRASH_POINTS};
 use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
+use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+use crate::sampling_api::SamplingApiState;
 use crate::store_writer::StoreWriter;
+use crate::tiers::Tiers;
 use crate::ServeConfig;
 
 /// How long a graceful stop waits for open connections to finish.
@@ -44,6 +48,8 @@ pub struct ServeHandle {
     pipeline: PipelineHandle,
     wal: Wal,
     store: Arc<EmbeddedStore>,
+    cold_store: Arc<EmbeddedStore>,
+    cold_writer: (Arc<AtomicBool>, std::thread::JoinHandle<()>),
     metrics: Option<Arc<MetricsHub>>,
     _data_dir_lock: File,
 }
@@ -165,6 +171,43 @@ impl ServeHandle {
             .context("opening the span store")?,
         );
         let store_gauges = StoreGauges::register(&mut registry);
+        if let Some(step) = &config.cold_crash_point {
+            anyhow::ensure!(
+                weft_store::CRASH_POINTS.contains(&step.as_str())
+                    || COLD_CRASH_POINTS.contains(&step.as_str()),
+                "unknown cold crash point {step:?}; known: {}, {}",
+                weft_store::CRASH_POINTS.join(", "),
+                COLD_CRASH_POINTS.join(", ")
+            );
+        }
+        let cold_store = Arc::new(
+            EmbeddedStore::open(StoreConfig {
+                retention: config.cold_retention,
+                // The cold writer commits each part with one explicit flush, so a part is in
+                // the cold tier whole or not at all: no flush by age or size in between.
+                flush_interval: Duration::MAX,
+                flush_max_spans: usize::MAX,
+                max_scanned_spans_per_search: config.max_search_scan_spans,
+                conversion: conversion.clone(),
+                crash_point: config
+                    .cold_crash_point
+                    .clone()
+                    .filter(|step| weft_store::CRASH_POINTS.contains(&step.as_str())),
+                ..StoreConfig::new(config.data_dir.join("cold"))
+            })
+            .context("opening the cold tier")?,
+        );
+        let sampling_hub = SamplingHub::open(
+            config.data_dir.join("sampling"),
+            config.sampling_rules.clone(),
+            SamplingSettings {
+                shard_width_seconds: config.sampling_shard_seconds,
+                sizing: config.sampling_sizing,
+                cold_delay: config.cold_delay,
+                checkpoint_interval: config.metrics_checkpoint_interval,
+            },
+            &mut registry,
+        )?;
         let metrics_hub = if config.stream_metrics {
             Some(open_metrics_hub(&config, &mut registry)?)
         } else {
@@ -181,6 +224,11 @@ impl ServeHandle {
             &mut registry,
         );
         pipeline.add(Box::new(StoreWriter::new(store.clone())));
+        let written = wal.clone();
+        pipeline.add(Box::new(SamplingProcessor::new(
+            Arc::clone(&sampling_hub),
+            Box::new(move || written.written_lsn()),
+        )));
         if let Some(hub) = &metrics_hub {
             pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(hub))));
         }
@@ -193,6 +241,26 @@ impl ServeHandle {
         let pipeline = pipeline
             .start(Box::new(WalBusSource::new(wal.clone())))
             .context("starting the pipeline")?;
+
+        let cold_stop = Arc::new(AtomicBool::new(false));
+        let width = u64::from(config.sampling_shard_seconds);
+        let (cold_writer, cold_progress) = ColdWriter::new(
+            store.clone(),
+            cold_store.clone(),
+            Arc::clone(&sampling_hub),
+            ColdWriterSettings {
+                traces_per_part: config.cold_traces_per_part,
+                windows_back: u32::try_from(
+                    config.cold_delay.as_secs().div_ceil(width).clamp(1, 64),
+                )
+                .expect("at most 64"),
+                idle_interval: Duration::from_secs(1).min(Duration::from_secs(width)),
+                crash_point: config.cold_crash_point.clone(),
+            },
+            families.component("sink", "cold_writer"),
+            Arc::clone(&cold_stop),
+        );
+        let cold_thread = cold_writer.spawn();
 
         let ingestor = Ingestor::new(
             Arc::new(WalBus(wal.clone())),
@@ -248,9 +316,21 @@ impl ServeHandle {
             wal: wal.clone(),
             pipeline_position: pipeline.position_reader(),
             queue_depth,
-            store: store.clone(),
+            store: Arc::new(Tiers {
+                hot: store.clone(),
+                cold: cold_store.clone(),
+                hot_retention: config.retention,
+            }),
             store_gauges,
             metrics: metrics_hub.clone(),
+            sampling: SamplingApiState {
+                hub: Arc::clone(&sampling_hub),
+                hot: store.clone(),
+                cold: cold_store.clone(),
+                progress: cold_progress,
+                hot_retention: config.retention,
+                cold_retention: config.cold_retention,
+            },
         };
 
         let (shutdown, shutdown_receiver) = watch::channel(false);
@@ -298,6 +378,8 @@ impl ServeHandle {
             pipeline,
             wal,
             store,
+            cold_store,
+            cold_writer: (cold_stop, cold_thread),
             metrics: metrics_hub,
             _data_dir_lock: data_dir_lock,
         })
@@ -340,8 +422,17 @@ impl ServeHandle {
         let pipeline = self.pipeline;
         let wal = self.wal;
         let store = self.store;
+        let cold_store = self.cold_store;
+        let (cold_stop, cold_thread) = self.cold_writer;
         let metrics = self.metrics;
         tokio::task::spawn_blocking(move || {
+            cold_stop.store(true, std::sync::atomic::Ordering::Release);
+            if cold_thread.join().is_err() {
+                tracing::error!("the cold writer thread panicked");
+            }
+            if let Err(error) = cold_store.close() {
+                tracing::error!(%error, "closing the cold tier failed");
+            }
             let drained = pipeline.shutdown();
             if let Some(metrics) = metrics {
                 metrics.store.close();

@@ -277,6 +277,24 @@ impl EmbeddedStore {
         }
     }
 
+    /// The earliest start among the spans held (a lower bound: a partition's start for
+    /// segments), or `None` when the store is empty.
+    pub fn oldest_span_start_unix_nanos(&self) -> Option<u64> {
+        let state = self.inner.state.read();
+        let segments = state
+            .partitions
+            .keys()
+            .next()
+            .map(|start| start * 1_000_000_000);
+        state
+            .active
+            .spans()
+            .chain(state.frozen.iter().flat_map(|memtable| memtable.spans()))
+            .map(|span| span.start_time_unix_nanos)
+            .chain(segments)
+            .min()
+    }
+
     /// Every span starting in `[start, end)` for which `wanted(trace ID, start)` holds —
     /// memtables and segments — to `sink` in batches; the cold writer's read of the hot tier.
     /// Segments are read in two passes (trace IDs and starts first, whole rows only of the

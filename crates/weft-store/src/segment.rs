@@ -565,7 +565,10 @@ impl Segment {
         // Pass 1: the traces with a wanted span, and every row's trace ID in segment order.
         let reader = self
             .builder()?
-            .with_projection(roots(&self.metadata, &[schema::TRACE_ID, schema::START_TIME]))
+            .with_projection(roots(
+                &self.metadata,
+                &[schema::TRACE_ID, schema::START_TIME],
+            ))
             .with_batch_size(64 * 1024)
             .build()
             .map_err(|error| StoreError::parquet(&self.path, error))?;
