@@ -166,8 +166,12 @@ pub(crate) struct SamplingHub {
     sampler: Mutex<Sampler>,
     rules_source: Mutex<RulesSource>,
     /// Every window ending at or before this Unix second is closed and its shard file (if it
-    /// kept anything) durable.
+    /// kept anything) durable, and the hot tier has every span the bus had when it closed:
+    /// published only when the pipeline has caught up (after a restart, once the WAL's replay
+    /// into the hot tier is done), so the cold writer never reads a window half replayed.
     closed_through: AtomicU64,
+    /// The checkpoint's closed-through time, where the processor resumes closing.
+    checkpoint_closed_through: u64,
     /// The newest span time seen (clamped to the wall clock), or the wall clock when the
     /// pipeline has caught up: the time shards close by.
     head_unix_nanos: AtomicU64,
@@ -322,12 +326,14 @@ impl SamplingHub {
             )?),
             rules_source: Mutex::new(source),
             closed_through: AtomicU64::new(0),
+            checkpoint_closed_through: 0,
             head_unix_nanos: AtomicU64::new(0),
             checkpoint_position: AtomicU64::new(0),
             shard_write: Mutex::new(()),
             metrics: SamplingMetrics::register(registry),
             directory,
         };
+        let mut hub = hub;
         if let Some(checkpoint) = checkpoint {
             for shard in checkpoint.shards {
                 if hub.shard_path(shard.window()).exists() {
@@ -338,8 +344,7 @@ impl SamplingHub {
                      move <data>/sampling away to start afresh",
                 )?;
             }
-            hub.closed_through
-                .store(checkpoint.closed_through, Ordering::Release);
+            hub.checkpoint_closed_through = checkpoint.closed_through;
             hub.head_unix_nanos
                 .store(checkpoint.head_unix_nanos, Ordering::Release);
             hub.checkpoint_position
@@ -465,6 +470,8 @@ pub(crate) struct SamplingProcessor {
     checkpointed_keys: u64,
     last_checkpoint: Instant,
     exported_counters: Vec<(String, RuleCounters)>,
+    /// Every window ending at or before this is closed (published to the hub when caught up).
+    closed_through: u64,
 }
 
 impl SamplingProcessor {
@@ -474,7 +481,9 @@ impl SamplingProcessor {
     ) -> Self {
         let position = hub.checkpoint_position.load(Ordering::Acquire);
         let checkpointed_keys = hub.with_sampler(open_keys);
+        let closed_through = hub.checkpoint_closed_through;
         SamplingProcessor {
+            closed_through,
             hub,
             written_position,
             last_position: position,
@@ -514,13 +523,13 @@ impl SamplingProcessor {
 
     /// Closes the windows the head has passed by the cold delay, then checkpoints if anything
     /// changed (or when asked to).
-    fn close_and_checkpoint(&mut self, force: bool) -> anyhow::Result<()> {
+    fn close_and_checkpoint(&mut self, force: bool, caught_up: bool) -> anyhow::Result<()> {
         let hub = Arc::clone(&self.hub);
         let width = u64::from(hub.settings.shard_width_seconds);
         let head_seconds = hub.head_unix_nanos() / 1_000_000_000;
         let bound = head_seconds.saturating_sub(hub.settings.cold_delay.as_secs());
         let bound = bound - bound % width;
-        let previously_closed = hub.closed_through();
+        let previously_closed = self.closed_through;
         let closing = hub.sampler.lock().take_shards_ending_by(bound);
         let closed_any = !closing.is_empty();
         for shard in closing {
@@ -567,9 +576,10 @@ impl SamplingProcessor {
             // Nothing to save: what was processed since the checkpoint marked nothing new.
             self.durable_position = self.last_position;
         }
-        // Published whether or not a checkpoint was written: the shard files of every window
-        // up to it are durable, and that is all the cold writer relies on.
-        if closed_through != previously_closed {
+        self.closed_through = closed_through;
+        // Published whether or not a checkpoint was written (the shard files of every window
+        // up to it are durable), but only once the hot tier has what the bus has.
+        if caught_up && hub.closed_through() != closed_through {
             hub.closed_through.store(closed_through, Ordering::Release);
             weft_observe::set_count(&hub.metrics.closed_through_seconds, closed_through);
         }
@@ -610,14 +620,16 @@ impl Processor for SamplingProcessor {
     }
 
     fn tick(&mut self) -> Result<(), PipelineError> {
-        if (self.written_position)() <= self.last_position {
-            // Caught up: nothing older is waiting in the bus, so the wall clock is the head.
+        let caught_up = (self.written_position)() <= self.last_position;
+        if caught_up {
+            // Nothing older is waiting in the bus, so the wall clock is the head.
             self.hub
                 .head_unix_nanos
                 .fetch_max(now_unix_nanos(), Ordering::AcqRel);
         }
         self.export_counters();
-        self.close_and_checkpoint(false).map_err(processor_error)
+        self.close_and_checkpoint(false, caught_up)
+            .map_err(processor_error)
     }
 
     fn durable_position(&self) -> Position {
@@ -626,7 +638,8 @@ impl Processor for SamplingProcessor {
 
     fn flush(&mut self) -> Result<(), PipelineError> {
         self.export_counters();
-        self.close_and_checkpoint(true).map_err(processor_error)
+        self.close_and_checkpoint(true, false)
+            .map_err(processor_error)
     }
 }
 

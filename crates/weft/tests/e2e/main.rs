@@ -7,6 +7,7 @@ mod clients;
 mod crash;
 mod lifecycle;
 mod metrics;
+mod sampling;
 mod sandbox;
 mod sdk;
 mod store;

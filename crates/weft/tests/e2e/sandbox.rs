@@ -168,6 +168,16 @@ impl Weft {
         *self = Weft::start_with_args(&self.dir.clone(), args);
     }
 
+    /// Starts a new process on the same data directory and flags, without `flag` and its value.
+    pub fn restart_without(&mut self, flag: &str) {
+        assert!(self.child.is_none(), "stop it first");
+        let mut args = self.args.clone();
+        while let Some(index) = args.iter().position(|arg| arg == flag) {
+            args.drain(index..index + 2);
+        }
+        *self = Weft::start_with_args(&self.dir.clone(), args);
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("weft.log")).unwrap_or_default()
     }
