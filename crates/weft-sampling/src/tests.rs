@@ -804,8 +804,10 @@ mod rules {
             sampler.counters().into_iter().collect();
         assert_eq!(counters["error"].kept_traces, 1);
         assert_eq!(counters["slow"].kept_traces, 1);
-        let mut bad = SamplingConfig::default();
-        bad.default_keep_share = -1.0;
+        let bad = SamplingConfig {
+            default_keep_share: -1.0,
+            ..SamplingConfig::default()
+        };
         assert!(sampler.replace_config(bad).is_err());
         assert_eq!(
             sampler.config().rules.len(),

@@ -322,7 +322,12 @@ mod query_apis {
             .unwrap();
         // Graceful stop: closes every bucket and commits, so the answers come from the files.
         processor.flush().unwrap();
-        let dynamic: Store = store.clone();
+        let cold = Arc::new(EmbeddedStore::open(StoreConfig::new(directory.join("cold"))).unwrap());
+        let dynamic: Store = Arc::new(crate::tiers::Tiers {
+            hot: store.clone(),
+            cold,
+            hot_retention: std::time::Duration::from_secs(100 * 365 * 86_400),
+        });
         (
             store,
             Apis {
@@ -537,4 +542,31 @@ fn a_jaeger_trace_past_the_span_cap_is_cut_with_a_warning() {
     let whole = crate::jaeger::capped_jaeger_trace(spans, 3);
     assert_eq!(whole["spans"].as_array().unwrap().len(), 3);
     assert!(whole["warnings"].is_null());
+}
+
+#[test]
+fn the_sampling_checkpoint_round_trips_its_shards() {
+    use weft_sampling::{FilterSizing, ShardFilter, ShardWindow};
+    let sizing = FilterSizing {
+        expected_keys: 1_000,
+        false_positive_rate: 0.01,
+    };
+    let mut shard = ShardFilter::new(ShardWindow::containing(1_790_000_000, 600), sizing).unwrap();
+    let trace_id = weft_model::TraceId::from_bytes([7; 16]);
+    shard.insert(&trace_id);
+    let restored = crate::sampling::checkpoint_round_trip_for_tests(vec![shard]).unwrap();
+    assert_eq!(restored.len(), 1);
+    assert!(restored[0].contains(&trace_id));
+    assert_eq!(restored[0].window().start_unix_seconds, 1_789_999_800);
+}
+
+#[test]
+fn cold_writer_positions_name_window_part_and_last_and_order_by_them() {
+    use crate::cold_writer::position_round_trip_for_tests as round_trip;
+    assert_eq!(round_trip(1_790_000_000, 0, true), (1_790_000_000, 0, true));
+    assert_eq!(
+        round_trip(1_790_000_000, 2_046, false),
+        (1_790_000_000, 2_046, false)
+    );
+    assert_eq!(round_trip(4, 17, false), (4, 17, false));
 }

@@ -1037,7 +1037,7 @@ fn scan_spans_yields_exactly_the_wanted_spans_in_range_from_memtables_and_segmen
         }
     }
     let range = (now - 30_000_000_000, now - 10_000_000_000);
-    let keep = |trace_id: &TraceId| trace_id.as_bytes()[15] % 4 == 0;
+    let keep = |trace_id: &TraceId| trace_id.as_bytes()[15].is_multiple_of(4);
     let expected: Vec<Span> = spans
         .iter()
         .filter(|span| {

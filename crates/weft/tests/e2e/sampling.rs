@@ -93,7 +93,7 @@ fn hold_back_late_spans(request: &mut ExportTraceServiceRequest) -> ExportTraceS
     }
     let held: HashSet<(usize, usize, usize)> = last_of_trace
         .into_iter()
-        .filter(|(trace_id, _)| trace_id[15] % 3 == 0)
+        .filter(|(trace_id, _)| trace_id[15].is_multiple_of(3))
         .map(|(_, place)| place)
         .collect();
     for (r, resource) in request.resource_spans.iter_mut().enumerate() {
