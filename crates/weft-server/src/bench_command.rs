@@ -19,6 +19,25 @@ pub enum BenchCommand {
     /// Feed the stream-metrics processor (span metrics, topology, exemplars, exposition) and
     /// time metric, topology and Jaeger-metric queries over 24 h and 7 d.
     Metrics(MetricsBenchArgs),
+    /// Fill a hot store with generator traffic through the sampler, then time the cold
+    /// writer's passes (spans scanned and copied per second) and report the cold/hot ratio.
+    Cold(ColdBenchArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ColdBenchArgs {
+    /// A directory that does not exist yet (or is empty); hot and cold stores are built there.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Spans to write into the hot tier.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub spans: u64,
+    /// The time window the spans are spread over (ending two hours ago, so every shard is
+    /// closed when the passes run).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -70,6 +89,7 @@ pub fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Store(args) => bench_store(args),
         BenchCommand::Metrics(args) => bench_metrics(args),
+        BenchCommand::Cold(args) => bench_cold(args),
     }
 }
 
@@ -501,5 +521,128 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         report(name, timings);
     }
     hub.store.close();
+    Ok(())
+}
+
+fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
+    use crate::cold_writer::{ColdWriter, ColdWriterSettings};
+    use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+    use weft_pipeline::{Processor, SpanBatch};
+
+    if args.data_dir.exists() && std::fs::read_dir(&args.data_dir)?.next().is_some() {
+        anyhow::bail!("{} is not empty", args.data_dir.display());
+    }
+    let conversion = ConversionOptions {
+        business_key_names: vec!["order.id".into(), "user.id".into(), "bizOrderId".into()],
+    };
+    let hot = Arc::new(
+        EmbeddedStore::open(StoreConfig {
+            conversion: conversion.clone(),
+            flush_interval: Duration::from_secs(3600),
+            ..StoreConfig::new(args.data_dir.join("hot"))
+        })
+        .context("opening the hot store")?,
+    );
+    let cold = Arc::new(
+        EmbeddedStore::open(StoreConfig {
+            conversion: conversion.clone(),
+            flush_interval: Duration::MAX,
+            flush_max_spans: usize::MAX,
+            ..StoreConfig::new(args.data_dir.join("cold"))
+        })
+        .context("opening the cold store")?,
+    );
+    let settings = SamplingSettings {
+        shard_width_seconds: 600,
+        sizing: weft_sampling::FilterSizing {
+            expected_keys: 1_000_000,
+            false_positive_rate: 0.01,
+        },
+        cold_delay: Duration::from_secs(1800),
+        checkpoint_interval: Duration::from_secs(10),
+    };
+    let hub = SamplingHub::open(
+        args.data_dir.join("sampling"),
+        weft_sampling::SamplingConfig::default(),
+        settings,
+        &mut prometheus_client::registry::Registry::default(),
+    )?;
+    let mut sampler = SamplingProcessor::new(Arc::clone(&hub), Box::new(|| 0));
+    let end = crate::params::now_unix_nanos() - 2 * 3_600 * 1_000_000_000;
+    let start = end - args.window.as_nanos() as u64;
+    let mut generator = weft_gen::TraceGenerator::new(args.seed);
+    let mut written = 0u64;
+    let mut position = 0u64;
+    println!(
+        "writing {} spans over {} through the sampler",
+        args.spans,
+        humantime::format_duration(args.window)
+    );
+    while written < args.spans {
+        let now = start + (written as u128 * args.window.as_nanos() / args.spans as u128) as u64;
+        let batch = generator.next_batch(20, now);
+        let spans = Arc::new(weft_codec::spans_from_otlp(batch.request, &conversion).spans);
+        written += spans.len() as u64;
+        position += 1;
+        hot.write(position, Arc::clone(&spans))?;
+        sampler.process(&SpanBatch { position, spans })?;
+    }
+    hot.flush()?;
+    hot.compact_now()?;
+    // Caught up (the bus position reads 0): the wall clock closes every window.
+    sampler.tick()?;
+    let (writer, progress) = ColdWriter::new(
+        Arc::clone(&hot),
+        Arc::clone(&cold),
+        Arc::clone(&hub),
+        ColdWriterSettings {
+            traces_per_part: 5_000,
+            windows_back: 3,
+            idle_interval: Duration::from_secs(1),
+            crash_point: None,
+        },
+        weft_observe::ComponentMetrics::default(),
+        Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let mut writer = writer;
+    let began = Instant::now();
+    let process_cpu_before = process_cpu_seconds();
+    while writer.step()? {}
+    let elapsed = began.elapsed();
+    let cpu = process_cpu_seconds() - process_cpu_before;
+    let scanned = progress
+        .scanned_spans
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let copied = progress
+        .copied_spans
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let hot_stats = hot.stats();
+    let cold_stats = cold.stats();
+    println!(
+        "cold writer: {} windows, {} parts, {scanned} spans scanned, {copied} copied in {:.2} s ({:.0} scanned spans/s, {:.0} copied spans/s; {:.2} CPU s)",
+        progress.windows.load(std::sync::atomic::Ordering::Relaxed),
+        progress.parts.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        scanned as f64 / elapsed.as_secs_f64(),
+        copied as f64 / elapsed.as_secs_f64(),
+        cpu,
+    );
+    println!(
+        "hot: {} spans, {} bytes; cold: {} spans, {} bytes; cold/hot: {:.1} % of the spans, {:.1} % of the bytes",
+        hot_stats.segment_rows,
+        hot_stats.segment_bytes,
+        cold_stats.segment_rows,
+        cold_stats.segment_bytes,
+        100.0 * cold_stats.segment_rows as f64 / hot_stats.segment_rows.max(1) as f64,
+        100.0 * cold_stats.segment_bytes as f64 / hot_stats.segment_bytes.max(1) as f64,
+    );
+    for (rule, counters) in hub.counters() {
+        println!(
+            "  rule {rule:<20} matched spans {:>9}  kept traces {:>8}",
+            counters.matched_spans, counters.kept_traces
+        );
+    }
+    cold.close()?;
+    hot.close()?;
     Ok(())
 }

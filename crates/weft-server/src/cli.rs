@@ -22,6 +22,16 @@ pub struct TraceArgs {
     /// Colours: auto (when stdout is a terminal and NO_COLOR is unset), always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+    /// Which tier to read: hot, cold or all. [default: by the time in the trace ID]
+    #[arg(long, value_parser = ["hot", "cold", "all"])]
+    pub tier: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// The Weft server's HTTP API.
+    #[arg(long, env = "WEFT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -58,6 +68,10 @@ pub struct SearchArgs {
     pub root_operation: Option<String>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Which tier to search: hot, cold or all. [default: hot within its retention, cold
+    /// beyond]
+    #[arg(long, value_parser = ["hot", "cold", "all"])]
+    pub tier: Option<String>,
     /// The Weft server's HTTP API.
     #[arg(long, env = "WEFT_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
@@ -99,7 +113,16 @@ pub async fn run_trace(args: TraceArgs) -> anyhow::Result<()> {
         args.server.trim_end_matches('/'),
         args.trace_id
     );
-    let body = get(&url, &[]).await?.bytes().await?;
+    let query: Vec<(&str, String)> = args
+        .tier
+        .iter()
+        .map(|tier| ("tier", tier.clone()))
+        .collect();
+    let response = get(&url, &query).await?;
+    if let Some(tier) = response.headers().get("weft-tier") {
+        eprintln!("from the {} tier", tier.to_str().unwrap_or("?"));
+    }
+    let body = response.bytes().await?;
     let request = weft_codec::decode_otlp_json(&body).context("decoding the trace")?;
     let mut spans = weft_codec::spans_from_otlp(request, &ConversionOptions::default()).spans;
     spans.sort_by_key(|span| (span.start_time_unix_nanos, span.span_id));
@@ -125,6 +148,7 @@ pub async fn run_search(args: SearchArgs) -> anyhow::Result<()> {
         ("traceIdPrefix", &args.trace_id_prefix),
         ("rootService", &args.root_service),
         ("rootOperation", &args.root_operation),
+        ("tier", &args.tier),
     ];
     for (key, value) in optional {
         if let Some(value) = value {
@@ -307,4 +331,113 @@ pub(crate) fn render_waterfall(spans: &[Span], bar_width: usize, color: bool) ->
         }
     }
     out
+}
+
+fn bytes_text(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+/// The `weft status` report: storage per tier, the cold/hot ratio, the cold writer and the
+/// sampling rules' counters.
+pub(crate) fn render_status(storage: &serde_json::Value, sampling: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "{:<6} {:>12} {:>14} {:>11} {:>10}",
+        "tier", "bytes", "spans", "partitions", "retention"
+    );
+    for tier in ["hot", "cold"] {
+        let stats = &storage[tier];
+        let _ = writeln!(
+            out,
+            "{:<6} {:>12} {:>14} {:>11} {:>10}",
+            tier,
+            bytes_text(number(&stats["bytes"])),
+            number(&stats["spans"]),
+            number(&stats["partitions"]),
+            humantime::format_duration(std::time::Duration::from_secs(number(
+                &stats["retentionSeconds"]
+            )))
+            .to_string(),
+        );
+    }
+    let ratio = |value: &serde_json::Value| {
+        value
+            .as_f64()
+            .map_or("n/a".to_owned(), |ratio| format!("{:.1} %", ratio * 100.0))
+    };
+    let _ = writeln!(
+        out,
+        "cold/hot: {} of the bytes, {} of the spans",
+        ratio(&storage["coldToHot"]["bytes"]),
+        ratio(&storage["coldToHot"]["spans"])
+    );
+    let writer = &storage["coldWriter"];
+    let _ = writeln!(
+        out,
+        "cold writer: passed through {}, {} behind the head; {} windows, {} spans copied of {} scanned, {} errors",
+        writer["passedThrough"]
+            .as_u64()
+            .map_or("nothing yet".to_owned(), |seconds| format!("unix {seconds}")),
+        writer["lagSeconds"]
+            .as_u64()
+            .map_or("n/a".to_owned(), |seconds| format!("{seconds}s")),
+        number(&writer["windows"]),
+        number(&writer["copiedSpans"]),
+        number(&writer["scannedSpans"]),
+        number(&writer["errors"]),
+    );
+    let _ = writeln!(
+        out,
+        "sampling: {}s shards closed {}s after their window; rules from the {}; {} open shards, {} closed",
+        number(&sampling["shardWidthSeconds"]),
+        number(&sampling["coldDelaySeconds"]),
+        sampling["rulesSource"].as_str().unwrap_or("?"),
+        sampling["openShards"].as_array().map_or(0, Vec::len),
+        number(&sampling["closedShards"]),
+    );
+    let _ = writeln!(
+        out,
+        "{:<22} {:>14} {:>12} {:>14}",
+        "rule", "matched spans", "kept traces", "rate limited"
+    );
+    for counters in sampling["counters"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "{:<22} {:>14} {:>12} {:>14}",
+            counters["rule"].as_str().unwrap_or("?"),
+            number(&counters["matchedSpans"]),
+            number(&counters["keptTraces"]),
+            number(&counters["limitedTraces"]),
+        );
+    }
+    out
+}
+
+pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
+    let server = args.server.trim_end_matches('/');
+    let storage: serde_json::Value = get(&format!("{server}/api/v1/storage"), &[])
+        .await?
+        .json()
+        .await
+        .context("decoding the storage answer")?;
+    let sampling: serde_json::Value = get(&format!("{server}/api/v1/sampling"), &[])
+        .await?
+        .json()
+        .await
+        .context("decoding the sampling answer")?;
+    print!("{}", render_status(&storage, &sampling));
+    Ok(())
 }

@@ -21,7 +21,7 @@ mod store_writer;
 mod tiers;
 
 pub use bench_command::{run_bench, BenchCommand};
-pub use cli::{run_search, run_trace, SearchArgs, TraceArgs};
+pub use cli::{run_search, run_status, run_trace, SearchArgs, StatusArgs, TraceArgs};
 pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
 pub use gen_command::{run_gen, GenArgs};
 pub use serve::{serve, ServeHandle};

@@ -554,10 +554,11 @@ impl SamplingProcessor {
         });
         let changed =
             keys != self.checkpointed_keys || closed_any || closed_through != previously_closed;
-        if changed
-            && (force
-                || closed_any
-                || self.last_checkpoint.elapsed() >= hub.settings.checkpoint_interval)
+        // A graceful stop always writes one, so the next start resumes exactly where it ended.
+        if force
+            || (changed
+                && (closed_any
+                    || self.last_checkpoint.elapsed() >= hub.settings.checkpoint_interval))
         {
             let shards: Vec<Vec<u8>> = hub
                 .with_sampler(|sampler| sampler.open_shards().map(ShardFilter::to_bytes).collect());

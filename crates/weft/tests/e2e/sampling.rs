@@ -120,8 +120,12 @@ fn hold_back_late_spans(request: &mut ExportTraceServiceRequest) -> ExportTraceS
 }
 
 async fn post(weft: &Weft, request: &ExportTraceServiceRequest) {
+    post_to(weft.otlp_http_url(), request.clone()).await;
+}
+
+async fn post_to(url: String, request: ExportTraceServiceRequest) {
     let response = reqwest::Client::new()
-        .post(weft.otlp_http_url())
+        .post(url)
         .header("content-type", "application/x-protobuf")
         .body(request.encode_to_vec())
         .send()
@@ -186,28 +190,34 @@ fn window_end_after(nanos: u64) -> u64 {
 async fn interesting_traces_are_complete_in_cold_with_late_spans_and_the_rest_at_the_default_share()
 {
     let dir = tempfile::tempdir().unwrap();
-    let weft = Weft::start(dir.path(), &sampling_flags("4s"));
+    let weft = Weft::start(dir.path(), &sampling_flags("6s"));
     let mut generator = weft_gen::TraceGenerator::new(61);
     let mut sent: BTreeMap<String, SentTrace> = BTreeMap::new();
-    let mut late_requests = Vec::new();
+    let mut late_sends = Vec::new();
+    let mut late_spans = 0;
     for _ in 0..4 {
         let mut request = generator.next_batch(250, now_nanos()).request;
         record(&mut sent, &request);
         let late = hold_back_late_spans(&mut request);
-        post(&weft, &request).await;
-        late_requests.push(late);
+        late_spans += crate::sandbox::count_spans(&late);
+        post_to(weft.otlp_http_url(), request).await;
+        // Each batch's held-back spans follow it 2.5 s later — up to ~6 s after their root
+        // started (the generator's traces end up to 2 s before `now` and last up to ~1.5 s):
+        // within the 6 s cold delay, later than everything else of the trace.
+        let url = weft.otlp_http_url();
+        late_sends.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+            post_to(url, late).await;
+        }));
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
-    // Up to the delay later than the rest of their trace (4 s): still in time for the cold tier.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let late_spans: usize = late_requests.iter().map(crate::sandbox::count_spans).sum();
+    for send in late_sends {
+        send.await.unwrap();
+    }
     assert!(
         late_spans > 100,
         "the test holds back late spans ({late_spans})"
     );
-    for late in &late_requests {
-        post(&weft, late).await;
-    }
     let newest = sent
         .values()
         .map(|trace| trace.latest_start_nanos)
@@ -415,4 +425,97 @@ async fn a_crash_during_a_cold_writer_pass_ends_with_the_cold_tier_of_a_run_with
         crashing.log().contains("crash point between-parts reached"),
         "the first crash happened where it was meant to"
     );
+}
+
+async fn put_rules(weft: &Weft, body: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .put(weft.api_url("/api/v1/sampling/rules"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_rules_come_from_the_config_file_change_at_run_time_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("weft.toml");
+    std::fs::write(
+        &config,
+        r#"
+        [sampling]
+        default_keep_share = 0.002
+        [[sampling.rules]]
+        name = "errors"
+        condition = { type = "error_status" }
+        max_traces_per_second = 100
+        [[sampling.rules]]
+        name = "slow_checkout_db"
+        condition = { type = "slow_database_call", min_duration = "150ms" }
+        "#,
+    )
+    .unwrap();
+    let mut weft = Weft::start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let (status, rules) = weft.get_json("/api/v1/sampling/rules").await;
+    assert_eq!(status, 200);
+    assert_eq!(rules["source"], "configuration");
+    assert_eq!(rules["rules"]["default_keep_share"], 0.002);
+    assert_eq!(
+        rules["rules"]["rules"][1]["condition"]["min_duration"],
+        "150ms"
+    );
+
+    let (status, refused) = put_rules(&weft, "{ not json").await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid sampling rules"));
+    let (status, refused) = put_rules(&weft, r#"{"default_keep_share": 2}"#).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("between 0 and 1"),
+        "{refused}"
+    );
+    let (_, unchanged) = weft.get_json("/api/v1/sampling/rules").await;
+    assert_eq!(unchanged, rules, "a refused change changes nothing");
+
+    let new_rules = r#"{
+        "default_keep_share": 0.01,
+        "rules": [{ "name": "declines", "condition": { "type": "keyword", "words": ["declined"] } }]
+    }"#;
+    let (status, applied) = put_rules(&weft, new_rules).await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["source"], "api");
+    assert_eq!(weft.terminate().code(), Some(0));
+    weft.restart(&[]);
+    let (_, after) = weft.get_json("/api/v1/sampling/rules").await;
+    assert_eq!(
+        after, applied,
+        "the API's rules win over the file after a restart"
+    );
+    assert!(weft
+        .log()
+        .contains("sampling rules set through the API are in force"));
+
+    // `weft status` reads the same server.
+    let output = std::process::Command::new(crate::sandbox::WEFT)
+        .args(["status", "--server", &weft.api_url("")])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("cold/hot:"), "{text}");
+    assert!(text.contains("declines"), "{text}");
+    assert!(text.contains("rules from the api"), "{text}");
 }

@@ -147,7 +147,8 @@ async fn retention_drops_partitions_past_the_age_and_keeps_younger_ones() {
     assert_eq!(before["store"]["partitionsDropped"], 0);
     assert!(weft.terminate().success());
 
-    weft.restart(&["--retention", "1h"]);
+    // The cold writer needs the hot tier to keep a window past the cold delay.
+    weft.restart(&["--retention", "1h", "--cold-delay", "10m"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (_, health) = weft.get_json("/health").await;
