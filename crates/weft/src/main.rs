@@ -25,7 +25,7 @@ enum Command {
     /// Print one trace as a waterfall, from a running server.
     Trace(weft_server::TraceArgs),
     /// List traces matching conditions, from a running server.
-    Search(weft_server::SearchArgs),
+    Search(Box<weft_server::SearchArgs>),
     /// Storage per tier (bytes, spans, partitions, cold/hot ratio), the cold writer and the
     /// sampling rules' counters, from a running server.
     Status(weft_server::StatusArgs),
@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Gen(args) => weft_server::run_gen(args).await,
             Command::Trace(args) => weft_server::run_trace(args).await,
-            Command::Search(args) => weft_server::run_search(args).await,
+            Command::Search(args) => weft_server::run_search(*args).await,
             Command::Status(args) => weft_server::run_status(args).await,
             Command::Bench(command) => {
                 tokio::task::spawn_blocking(move || weft_server::run_bench(command)).await?
