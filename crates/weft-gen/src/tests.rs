@@ -16,8 +16,9 @@ fn generated_traces_are_valid_connected_and_realistic() {
     assert_eq!(report.truncated_values, 0);
     let spans = spans_from_otlp(batch.request.clone(), &ConversionOptions::default()).spans;
     assert_eq!(spans.len(), batch.spans);
+    // Browsing (~6–8 spans) outnumbers checkouts (~20) nine to one.
     assert!(
-        batch.spans > 200 * 8,
+        batch.spans > 200 * 6,
         "traces have many spans: {}",
         batch.spans
     );

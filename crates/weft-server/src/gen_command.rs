@@ -30,7 +30,7 @@ pub struct GenArgs {
     /// Export requests in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
-    /// Traces per export request (each trace has about 10–25 spans).
+    /// Traces per export request (each trace has about 6–25 spans).
     #[arg(long, default_value_t = 20)]
     pub traces_per_request: usize,
     /// Compress requests with gzip.
