@@ -167,18 +167,24 @@ impl ColdWriter {
         ShardWindow::containing(unix_seconds, self.hub.settings.shard_width_seconds)
     }
 
+    /// The window of the oldest span the hot tier holds. Reads every memtable span, so it is
+    /// asked only when a part is ready to copy (or nothing is known yet), not on idle ticks.
+    fn oldest_hot_window(&self) -> Option<ShardWindow> {
+        self.hot
+            .oldest_span_start_unix_nanos()
+            .map(|nanos| self.window_of(nanos / 1_000_000_000))
+    }
+
     /// Copies one part if one is ready; `false` when there is nothing to do yet.
     pub(crate) fn step(&mut self) -> anyhow::Result<bool> {
-        let Some(oldest_nanos) = self.hot.oldest_span_start_unix_nanos() else {
-            return Ok(false);
-        };
-        let oldest = self.window_of(oldest_nanos / 1_000_000_000);
         let work = match self.next.take() {
-            // Windows before the oldest hot data have nothing to copy.
-            Some(work) if work.window.start_unix_seconds >= oldest.start_unix_seconds => work,
-            _ => Work {
-                window: oldest,
-                part: 0,
+            Some(work) => work,
+            None => match self.oldest_hot_window() {
+                Some(oldest) => Work {
+                    window: oldest,
+                    part: 0,
+                },
+                None => return Ok(false),
             },
         };
         // The window and the next are closed: every shard a span of the window may be in is
@@ -188,10 +194,27 @@ impl ColdWriter {
             self.next = Some(work);
             return Ok(false);
         }
-        let parts = self.parts_of(work.window)?;
+        match self.oldest_hot_window() {
+            None => {
+                self.next = Some(work);
+                return Ok(false);
+            }
+            // Windows before the oldest hot data have nothing to copy: go straight to it (and
+            // check that it is ready).
+            Some(oldest) if work.window.start_unix_seconds < oldest.start_unix_seconds => {
+                self.next = Some(Work {
+                    window: oldest,
+                    part: 0,
+                });
+                return Ok(true);
+            }
+            Some(_) => {}
+        }
+        let own_shard = self.hub.closed_shard(work.window)?;
+        let parts = parts_of(own_shard.as_ref(), self.settings.traces_per_part);
         let part = work.part.min(parts - 1);
         let last = part + 1 == parts;
-        self.copy_part(work.window, part, parts, last)?;
+        self.copy_part(work.window, own_shard, part, parts, last)?;
         self.progress.parts.fetch_add(1, Ordering::Relaxed);
         if last {
             self.progress.windows.fetch_add(1, Ordering::Relaxed);
@@ -215,21 +238,12 @@ impl ColdWriter {
         Ok(true)
     }
 
-    /// How many parts a window is copied in: from its shard file's key count, so a restart
-    /// splits it the same way.
-    fn parts_of(&self, window: ShardWindow) -> anyhow::Result<u64> {
-        let keys = self
-            .hub
-            .closed_shard(window)?
-            .map_or(0, |shard| shard.inserted_keys());
-        Ok(keys
-            .div_ceil(self.settings.traces_per_part)
-            .clamp(1, MAX_PARTS))
-    }
-
+    /// Copies one part of `window`, whose own shard (already read to count its parts) is
+    /// `own_shard`.
     fn copy_part(
         &mut self,
         window: ShardWindow,
+        own_shard: Option<ShardFilter>,
         part: u64,
         parts: u64,
         last: bool,
@@ -239,7 +253,8 @@ impl ColdWriter {
         // Only shards up to the next window: those are closed for every run of this pass, so
         // a pass redone after a crash decides exactly as the first did.
         let newest_usable = window.end_unix_seconds();
-        let mut shards: HashMap<ShardWindow, Option<ShardFilter>> = HashMap::new();
+        let mut shards: HashMap<ShardWindow, Option<ShardFilter>> =
+            HashMap::from([(window, own_shard)]);
         let mut load_error: Option<anyhow::Error> = None;
         let hub = Arc::clone(&self.hub);
         let mut wanted = |trace_id: &TraceId, start_unix_nanos: u64| -> bool {
@@ -315,6 +330,15 @@ impl ColdWriter {
         );
         Ok(())
     }
+}
+
+/// How many parts a window is copied in: from its shard's key count, so a restart splits it
+/// the same way.
+fn parts_of(own_shard: Option<&ShardFilter>, traces_per_part: u64) -> u64 {
+    own_shard
+        .map_or(0, ShardFilter::inserted_keys)
+        .div_ceil(traces_per_part)
+        .clamp(1, MAX_PARTS)
 }
 
 fn sleep_unless_stopped(stop: &AtomicBool, duration: Duration) {

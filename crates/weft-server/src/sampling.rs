@@ -10,7 +10,6 @@
 //!   restart replays only the WAL after it (exactly once, like the span and metric stores).
 //! - `rules.json`: rules set through the API; they win over the configuration file's.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -182,25 +181,15 @@ pub(crate) struct SamplingHub {
     metrics: SamplingMetrics,
 }
 
+fn shard_path(shards_directory: &Path, window: ShardWindow) -> PathBuf {
+    shards_directory.join(window_file_name(window))
+}
+
 fn window_file_name(window: ShardWindow) -> String {
     format!(
         "{:012}-{}.shard",
         window.start_unix_seconds, window.width_seconds
     )
-}
-
-/// Writes `bytes` to `path` so that a crash leaves the old file or the new one: a temporary
-/// file, fsynced, renamed over, and the directory fsynced.
-pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let directory = path.parent().expect("a file in a directory");
-    let temporary = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, path)?;
-    std::fs::File::open(directory)?.sync_all()
 }
 
 struct Checkpoint<Shard> {
@@ -274,8 +263,8 @@ fn decode_checkpoint(bytes: &[u8]) -> Result<Checkpoint<ShardFilter>, String> {
 
 impl SamplingHub {
     /// Opens `<data>/sampling`: the rules (the API's, else `configured`), the checkpoint's
-    /// open shards (those whose window has a shard file since are closed already). Returns the
-    /// hub and the bus position its state covers.
+    /// open shards (those whose window has a shard file since are closed already), and the bus
+    /// position the checkpoint covers, where the processor resumes.
     pub(crate) fn open(
         directory: PathBuf,
         configured: SamplingConfig,
@@ -306,56 +295,50 @@ impl SamplingHub {
             .context("starting the sampler")?;
         let checkpoint_path = directory.join("checkpoint");
         let checkpoint = match std::fs::read(&checkpoint_path) {
-            Ok(bytes) => Some(decode_checkpoint(&bytes).map_err(|error| {
+            Ok(bytes) => decode_checkpoint(&bytes).map_err(|error| {
                 anyhow::anyhow!(
                     "corrupt sampling checkpoint {}: {error}",
                     checkpoint_path.display()
                 )
-            })?),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            })?,
+            // A first start: nothing open, nothing closed, the bus from its beginning.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Checkpoint {
+                position: 0,
+                head_unix_nanos: 0,
+                closed_through: 0,
+                shards: Vec::new(),
+            },
             Err(error) => {
                 return Err(error).with_context(|| format!("reading {}", checkpoint_path.display()))
             }
         };
+        let shards_directory = directory.join("shards");
+        for shard in checkpoint.shards {
+            if shard_path(&shards_directory, shard.window()).exists() {
+                continue;
+            }
+            sampler.restore_shard(shard).context(
+                "the checkpoint's shards do not fit --sampling-shard and the filter sizing; \
+                 move <data>/sampling away to start afresh",
+            )?;
+        }
         let hub = SamplingHub {
             settings,
-            sampler: Mutex::new(Sampler::new(
-                SamplingConfig::default(),
-                settings.shard_width_seconds,
-                settings.sizing,
-            )?),
+            sampler: Mutex::new(sampler),
             rules_source: Mutex::new(source),
             closed_through: AtomicU64::new(0),
-            checkpoint_closed_through: 0,
-            head_unix_nanos: AtomicU64::new(0),
-            checkpoint_position: AtomicU64::new(0),
+            checkpoint_closed_through: checkpoint.closed_through,
+            head_unix_nanos: AtomicU64::new(checkpoint.head_unix_nanos),
+            checkpoint_position: AtomicU64::new(checkpoint.position),
             shard_write: Mutex::new(()),
             metrics: SamplingMetrics::register(registry),
             directory,
         };
-        let mut hub = hub;
-        if let Some(checkpoint) = checkpoint {
-            for shard in checkpoint.shards {
-                if hub.shard_path(shard.window()).exists() {
-                    continue;
-                }
-                sampler.restore_shard(shard).context(
-                    "the checkpoint's shards do not fit --sampling-shard and the filter sizing; \
-                     move <data>/sampling away to start afresh",
-                )?;
-            }
-            hub.checkpoint_closed_through = checkpoint.closed_through;
-            hub.head_unix_nanos
-                .store(checkpoint.head_unix_nanos, Ordering::Release);
-            hub.checkpoint_position
-                .store(checkpoint.position, Ordering::Release);
-        }
-        *hub.sampler.lock() = sampler;
         Ok(Arc::new(hub))
     }
 
-    fn shard_path(&self, window: ShardWindow) -> PathBuf {
-        self.directory.join("shards").join(window_file_name(window))
+    fn shards_directory(&self) -> PathBuf {
+        self.directory.join("shards")
     }
 
     /// Every window ending at or before this Unix second is closed and durable.
@@ -369,7 +352,7 @@ impl SamplingHub {
 
     /// A closed window's filter, or `None` when the window kept nothing (or is not closed).
     pub(crate) fn closed_shard(&self, window: ShardWindow) -> anyhow::Result<Option<ShardFilter>> {
-        let path = self.shard_path(window);
+        let path = shard_path(&self.shards_directory(), window);
         match std::fs::read(&path) {
             Ok(bytes) => Ok(Some(
                 ShardFilter::from_bytes(&bytes)
@@ -382,7 +365,7 @@ impl SamplingHub {
 
     /// The closed shard files' windows and sizes, oldest first.
     pub(crate) fn closed_shard_files(&self) -> Vec<(String, u64)> {
-        let mut files: Vec<(String, u64)> = std::fs::read_dir(self.directory.join("shards"))
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(self.shards_directory())
             .into_iter()
             .flatten()
             .flatten()
@@ -403,18 +386,24 @@ impl SamplingHub {
         if let Some(existing) = self.closed_shard(shard.window())? {
             shard.merge(&existing)?;
         }
-        let path = self.shard_path(shard.window());
-        write_file_atomically(&path, &shard.to_bytes())
-            .with_context(|| format!("writing shard file {}", path.display()))?;
+        weft_store::write_atomically(
+            &self.shards_directory(),
+            &window_file_name(shard.window()),
+            &shard.to_bytes(),
+        )
+        .context("writing a closed shard")?;
         self.metrics.show_shard("last_closed", &shard);
         self.metrics.closed_shards.inc();
         Ok(())
     }
 
     fn write_checkpoint(&self, checkpoint: &Checkpoint<Vec<u8>>) -> anyhow::Result<()> {
-        let path = self.directory.join("checkpoint");
-        write_file_atomically(&path, &encode_checkpoint(checkpoint))
-            .with_context(|| format!("writing {}", path.display()))
+        weft_store::write_atomically(
+            &self.directory,
+            "checkpoint",
+            &encode_checkpoint(checkpoint),
+        )
+        .context("writing the sampling checkpoint")
     }
 
     pub(crate) fn rules(&self) -> (SamplingConfig, RulesSource) {
@@ -428,9 +417,8 @@ impl SamplingHub {
     /// win over the configuration file).
     pub(crate) fn set_rules(&self, rules: SamplingConfig) -> Result<(), SetRulesError> {
         rules.validate().map_err(SetRulesError::Invalid)?;
-        let path = self.directory.join("rules.json");
         let bytes = serde_json::to_vec_pretty(&rules).expect("rules serialize");
-        write_file_atomically(&path, &bytes)
+        weft_store::write_atomically(&self.directory, "rules.json", &bytes)
             .map_err(|error| SetRulesError::Io(error.to_string()))?;
         self.sampler
             .lock()

@@ -19,6 +19,7 @@ pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCata
 pub use embedded::{
     EmbeddedStore, ScanReport, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS,
 };
+pub use manifest::write_atomically;
 pub use query::{
     SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, DEFAULT_MAX_TRACE_SPANS,
     MAX_SEARCH_LIMIT,

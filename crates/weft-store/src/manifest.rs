@@ -80,12 +80,10 @@ impl Manifest {
     }
 }
 
-/// Writes `name` in `directory` so a crash leaves either the old file or the new one.
-pub(crate) fn write_atomically(
-    directory: &Path,
-    name: &str,
-    bytes: &[u8],
-) -> Result<(), StoreError> {
+/// Writes `name` in `directory` so a crash leaves either the old file or the new one: a
+/// temporary file, fsynced, renamed over, and the directory fsynced. The manifests' way, also
+/// used for the sampler's shard files and checkpoint.
+pub fn write_atomically(directory: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let temporary = directory.join(format!("{name}.tmp"));
     let target = directory.join(name);
     let mut file = File::create(&temporary).map_err(|error| StoreError::io(&temporary, error))?;
