@@ -570,3 +570,101 @@ fn cold_writer_positions_name_window_part_and_last_and_order_by_them() {
     );
     assert_eq!(round_trip(4, 17, false), (4, 17, false));
 }
+
+/// The routing every query surface (Weft's API, the Jaeger API) goes through: a trace two
+/// hours old is past a one-hour hot retention, so it is read from the cold tier; a young one
+/// from the hot tier; a search over both ages reads each tier for its part of the range and
+/// lists a trace found in both once, from the hot tier.
+#[test]
+fn tiers_route_by_age_and_merge_searches_across_the_hot_retention_edge() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use weft_store::{EmbeddedStore, SearchQuery, SpanStore, StoreConfig, TraceQuery};
+
+    use crate::tiers::{Tier, TierChoice, Tiers};
+
+    let directory = tempfile::tempdir().unwrap();
+    let options = weft_codec::ConversionOptions::default();
+    let now = crate::params::now_unix_nanos();
+    let hour = 3_600_000_000_000u64;
+    let spans_at = |seed: u64, at: u64| {
+        let batch = weft_gen::TraceGenerator::new(seed).next_batch(3, at);
+        Arc::new(weft_codec::spans_from_otlp(batch.request, &options).spans)
+    };
+    let old = spans_at(1, now - 2 * hour);
+    let young = spans_at(2, now);
+    let hot =
+        Arc::new(EmbeddedStore::open(StoreConfig::new(directory.path().join("hot"))).unwrap());
+    let cold =
+        Arc::new(EmbeddedStore::open(StoreConfig::new(directory.path().join("cold"))).unwrap());
+    hot.write(1, Arc::clone(&young)).unwrap();
+    // The hot tier still has one old trace (a partition not dropped yet): found in both tiers.
+    let old_in_both = old[0].trace_id;
+    let old_in_both_spans: Vec<_> = old
+        .iter()
+        .filter(|span| span.trace_id == old_in_both)
+        .cloned()
+        .collect();
+    hot.write(2, Arc::new(old_in_both_spans)).unwrap();
+    cold.write(1, Arc::clone(&old)).unwrap();
+    let tiers = Tiers {
+        hot: hot.clone(),
+        cold: cold.clone(),
+        hot_retention: Duration::from_secs(3_600),
+    };
+
+    let old_only = old
+        .iter()
+        .find(|span| span.trace_id != old_in_both)
+        .unwrap()
+        .trace_id;
+    let (spans, tier) = tiers
+        .trace(&TraceQuery::new(old_only), TierChoice::Auto)
+        .unwrap();
+    assert_eq!(tier, Tier::Cold);
+    assert!(!spans.is_empty());
+    let (spans, tier) = tiers
+        .trace(&TraceQuery::new(young[0].trace_id), TierChoice::Auto)
+        .unwrap();
+    assert_eq!(tier, Tier::Hot);
+    assert!(!spans.is_empty());
+    let (spans, _) = tiers
+        .trace(&TraceQuery::new(old_only), TierChoice::Hot)
+        .unwrap();
+    assert!(spans.is_empty(), "tier=hot reads only the hot tier");
+
+    let everything = SearchQuery::in_range(now - 3 * hour, now + hour, 100);
+    let found = tiers.search(&everything, TierChoice::Auto).unwrap();
+    assert_eq!(found.tiers, [Tier::Hot, Tier::Cold]);
+    let tier_of = |trace_id| {
+        found
+            .traces
+            .iter()
+            .filter(|found| found.summary.trace_id == trace_id)
+            .map(|found| found.tier)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found.traces.len(), 6, "three young, three old, none twice");
+    assert_eq!(tier_of(young[0].trace_id), [Tier::Hot]);
+    assert_eq!(tier_of(old_only), [Tier::Cold]);
+    // Auto reads the hot tier only within its retention: the old trace it still holds comes
+    // from the cold tier's part of the range.
+    assert_eq!(tier_of(old_in_both), [Tier::Cold]);
+    let all = tiers.search(&everything, TierChoice::All).unwrap();
+    assert_eq!(all.traces.len(), 6);
+    assert_eq!(
+        all.traces
+            .iter()
+            .find(|found| found.summary.trace_id == old_in_both)
+            .unwrap()
+            .tier,
+        Tier::Hot,
+        "found in both: listed once, from the hot tier"
+    );
+    let recent = SearchQuery::in_range(now - 10 * 60_000_000_000, now + hour, 100);
+    assert_eq!(
+        tiers.search(&recent, TierChoice::Auto).unwrap().tiers,
+        [Tier::Hot]
+    );
+}
