@@ -73,12 +73,104 @@ const PRODUCTS: &[&str] = &[
     "keyboard", "monitor", "mouse", "laptop", "headset", "webcam", "dock",
 ];
 
+/// A pathology the generator can inject into a trace, for testing diagnostics against known
+/// truth. Without any, generated traffic has none: no span does most of its trace's work, no
+/// call repeats five times under one parent, callee timeouts stay within their callers', no
+/// service is called back, every parent arrives, no database call is slow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    /// A span names a parent that is never sent (a lost hop).
+    BrokenTrace,
+    /// One service does 60–100 ms of its own work, most of the trace.
+    Bottleneck,
+    /// The same query (or cache read) 5–8 times under one parent: an N+1 loop.
+    RepeatedCalls,
+    /// A callee is given a longer timeout than its caller's.
+    TimeoutMisconfiguration,
+    /// A service is called back by a service it called.
+    Cycle,
+    /// One database call takes 250–1500 ms.
+    SlowDatabase,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 6] = [
+        Scenario::BrokenTrace,
+        Scenario::Bottleneck,
+        Scenario::RepeatedCalls,
+        Scenario::TimeoutMisconfiguration,
+        Scenario::Cycle,
+        Scenario::SlowDatabase,
+    ];
+
+    /// The name of the diagnostics finding it causes (`slow_database` is a bottleneck too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::BrokenTrace => "broken_trace",
+            Scenario::Bottleneck => "bottleneck",
+            Scenario::RepeatedCalls => "repeated_calls",
+            Scenario::TimeoutMisconfiguration => "timeout_misconfiguration",
+            Scenario::Cycle => "cycle",
+            Scenario::SlowDatabase => "slow_database",
+        }
+    }
+}
+
+/// The share of traces each scenario is injected into (independently).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scenarios {
+    pub broken_trace: f64,
+    pub bottleneck: f64,
+    pub repeated_calls: f64,
+    pub timeout_misconfiguration: f64,
+    pub cycle: f64,
+    pub slow_database: f64,
+}
+
+impl Scenarios {
+    /// No pathology at all.
+    pub fn clean() -> Self {
+        Scenarios {
+            broken_trace: 0.0,
+            bottleneck: 0.0,
+            repeated_calls: 0.0,
+            timeout_misconfiguration: 0.0,
+            cycle: 0.0,
+            slow_database: 0.0,
+        }
+    }
+
+    pub fn rate(&self, scenario: Scenario) -> f64 {
+        match scenario {
+            Scenario::BrokenTrace => self.broken_trace,
+            Scenario::Bottleneck => self.bottleneck,
+            Scenario::RepeatedCalls => self.repeated_calls,
+            Scenario::TimeoutMisconfiguration => self.timeout_misconfiguration,
+            Scenario::Cycle => self.cycle,
+            Scenario::SlowDatabase => self.slow_database,
+        }
+    }
+}
+
+impl Default for Scenarios {
+    /// A shop as it is: some slow queries and N+1 loops, nothing else.
+    fn default() -> Self {
+        Scenarios {
+            slow_database: 0.02,
+            repeated_calls: 0.1,
+            ..Scenarios::clean()
+        }
+    }
+}
+
 /// One request's worth of generated traces.
 #[derive(Debug, Clone)]
 pub struct GeneratedBatch {
     pub request: ExportTraceServiceRequest,
     pub spans: usize,
     pub traces: usize,
+    /// The scenarios injected, per trace.
+    pub injected: Vec<(TraceId, Scenario)>,
 }
 
 /// Deterministic for a seed (except for the timestamps and time-embedded IDs, which follow the
@@ -89,6 +181,13 @@ pub struct TraceGenerator {
     id_rng: SmallRng,
     resources: Vec<[Resource; 2]>,
     scopes: Vec<InstrumentationScope>,
+    scenarios: Scenarios,
+    /// Draws which scenarios a trace gets, apart from `rng` so rates do not shift the rest.
+    scenario_rng: SmallRng,
+    /// The scenarios of the trace being built.
+    active: Vec<Scenario>,
+    /// Whether the trace's one slow database call is still to come.
+    slow_database_call_pending: bool,
 }
 
 fn text(value: impl Into<String>) -> AnyValue {
@@ -175,6 +274,11 @@ struct TraceBuilder {
 
 impl TraceGenerator {
     pub fn new(seed: u64) -> Self {
+        Self::with_scenarios(seed, Scenarios::default())
+    }
+
+    /// A generator injecting `scenarios` at their rates.
+    pub fn with_scenarios(seed: u64, scenarios: Scenarios) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let resources = SERVICES
             .iter()
@@ -240,6 +344,10 @@ impl TraceGenerator {
             rng,
             resources,
             scopes,
+            scenarios,
+            scenario_rng: SmallRng::seed_from_u64(seed ^ 0x5ce7_a210),
+            active: Vec::new(),
+            slow_database_call_pending: false,
         }
     }
 
@@ -249,9 +357,15 @@ impl TraceGenerator {
         // (service index, instance) -> spans
         let mut grouped: BTreeMap<(usize, usize), Vec<Span>> = BTreeMap::new();
         let mut span_count = 0;
+        let mut injected = Vec::new();
         for _ in 0..traces {
             let instance = self.rng.random_range(0..2);
             let trace = self.trace(now_unix_nanos);
+            injected.extend(
+                self.active
+                    .iter()
+                    .map(|scenario| (trace.trace_id, *scenario)),
+            );
             span_count += trace.spans.len();
             for (service, span) in trace.spans {
                 grouped.entry((service, instance)).or_default().push(span);
@@ -273,6 +387,7 @@ impl TraceGenerator {
             request: ExportTraceServiceRequest { resource_spans },
             spans: span_count,
             traces,
+            injected,
         }
     }
 
@@ -282,6 +397,14 @@ impl TraceGenerator {
             spans: Vec::new(),
             id_rng: SmallRng::seed_from_u64(self.id_rng.random()),
         };
+        self.active = Scenario::ALL
+            .into_iter()
+            .filter(|scenario| {
+                let rate = self.scenarios.rate(*scenario);
+                rate > 0.0 && self.scenario_rng.random_bool(rate.min(1.0))
+            })
+            .collect();
+        self.slow_database_call_pending = self.injects(Scenario::SlowDatabase);
         // Build from an arbitrary origin, then move the trace so it ends shortly before `now`,
         // as a batch exporter would deliver it.
         let origin = now_unix_nanos;
@@ -291,6 +414,11 @@ impl TraceGenerator {
             self.checkout(&mut trace, origin);
         } else {
             self.browse(&mut trace, origin);
+        }
+        if std::mem::take(&mut self.slow_database_call_pending) {
+            // The trace made no database call (a cache hit): nothing was slowed.
+            self.active
+                .retain(|scenario| *scenario != Scenario::SlowDatabase);
         }
         let end = trace
             .spans
@@ -312,6 +440,26 @@ impl TraceGenerator {
             }
         }
         trace
+    }
+
+    fn injects(&self, scenario: Scenario) -> bool {
+        self.active.contains(&scenario)
+    }
+
+    /// A service's own work in a request (parsing, rendering): about a millisecond, so no one
+    /// span holds most of a clean trace's time; a bottleneck scenario makes it 60–100 ms.
+    fn own_work(&mut self, bottleneck_here: bool) -> u64 {
+        if bottleneck_here && self.injects(Scenario::Bottleneck) {
+            self.rng.random_range(60..100) * MILLIS
+        } else {
+            self.rng.random_range(1_000..1_500) * 1_000
+        }
+    }
+
+    /// Makes a span an orphan: its parent becomes a span that is never sent.
+    fn lose_parent(&mut self, trace: &mut TraceBuilder, index: usize) {
+        let lost = SpanId::random(&mut trace.id_rng);
+        trace.spans[index].1.parent_span_id = lost.as_bytes().to_vec();
     }
 
     fn span_id(trace: &TraceBuilder, index: usize) -> [u8; 8] {
@@ -371,11 +519,11 @@ impl TraceGenerator {
         operation: &str,
         statement: String,
     ) -> u64 {
-        let slow = self.rng.random_bool(0.02);
+        let slow = std::mem::take(&mut self.slow_database_call_pending);
         let duration = if slow {
             self.rng.random_range(250..1_500) * MILLIS
         } else {
-            self.rng.random_range(300..6_000) * 1_000
+            self.rng.random_range(300..1_500) * 1_000
         };
         let (address, port) = match system {
             "mysql" => ("mysql-primary.shop.svc", 3306),
@@ -411,8 +559,9 @@ impl TraceGenerator {
         command: &str,
         key: String,
     ) -> u64 {
-        let duration = self.rng.random_range(80..900) * 1_000;
-        let hit = self.rng.random_bool(0.8);
+        let duration = self.rng.random_range(80..500) * 1_000;
+        // A trace that is to have a slow query misses the cache, so it makes one.
+        let hit = self.rng.random_bool(0.8) && !self.slow_database_call_pending;
         let parent_id = Self::span_id(trace, parent);
         let value_size = if self.rng.random_bool(0.01) {
             self.rng.random_range(1_000_000..4_000_000)
@@ -451,6 +600,7 @@ impl TraceGenerator {
         method: &str,
         start: u64,
         timeout_millis: i64,
+        bottleneck_in_callee: bool,
         body: impl FnOnce(&mut Self, &mut TraceBuilder, usize, u64) -> u64,
     ) -> u64 {
         let caller_parent_id = Self::span_id(trace, caller_parent);
@@ -470,7 +620,7 @@ impl TraceGenerator {
                     text(format!("{}.shop.svc", SERVICES[callee].0)),
                 ),
                 kv("server.port", int(50051)),
-                kv("rpc.grpc.timeout_ms", int(timeout_millis)),
+                kv("rpc.timeout_ms", int(timeout_millis)),
             ],
         );
         let server_start = start + self.rng.random_range(150..600) * 1_000;
@@ -490,7 +640,8 @@ impl TraceGenerator {
                 kv("thread.id", int(self.rng.random_range(20..200))),
             ],
         );
-        let body_end = body(self, trace, server, server_start + 50_000);
+        let work = self.own_work(bottleneck_in_callee);
+        let body_end = body(self, trace, server, server_start + work);
         let server_end = Self::finish(
             trace,
             server,
@@ -630,7 +781,8 @@ impl TraceGenerator {
                 ),
             ],
         );
-        let end = body(self, trace, gateway, gateway_start + 200_000);
+        let work = self.own_work(false);
+        let end = body(self, trace, gateway, gateway_start + work);
         let gateway_end = Self::finish(trace, gateway, end + 150_000);
         if trace.spans[gateway].1.status.is_some()
             || trace.spans.iter().any(|(_, span)| span.status.is_some())
@@ -657,7 +809,13 @@ impl TraceGenerator {
     fn checkout(&mut self, trace: &mut TraceBuilder, start: u64) {
         let user_id = self.rng.random_range(1_000..50_000);
         let order_id = format!("ORD-{}", self.rng.random_range(10_000_000..99_999_999u64));
-        let items = self.rng.random_range(1..9usize);
+        // Four items at most make a clean cart; the N+1 scenario loads five to eight, one query each.
+        let items = if self.injects(Scenario::RepeatedCalls) {
+            self.rng.random_range(5..9usize)
+        } else {
+            self.rng.random_range(1..5usize)
+        };
+        let root_work = self.own_work(false);
         let root = self.http_root(
             trace,
             "/checkout",
@@ -670,8 +828,8 @@ impl TraceGenerator {
             .1
             .attributes
             .push(kv("order.id", text(order_id.clone())));
-        let end = self.gateway_hop(trace, root, start + 400_000, "/api/orders", |generator, trace, gateway, cursor| {
-            generator.rpc(trace, 1, gateway, 2, "shop.OrderService", "CreateOrder", cursor, 3_000, |generator, trace, order, cursor| {
+        let end = self.gateway_hop(trace, root, start + root_work, "/api/orders", |generator, trace, gateway, cursor| {
+            generator.rpc(trace, 1, gateway, 2, "shop.OrderService", "CreateOrder", cursor, 3_000, true, |generator, trace, order, cursor| {
                 let order_span = &mut trace.spans[order].1;
                 order_span.attributes.push(kv("order.id", text(order_id.clone())));
                 order_span.attributes.push(kv("user.id", int(user_id)));
@@ -683,12 +841,16 @@ impl TraceGenerator {
                 let mut cursor = generator.redis_call(trace, 2, order, cursor, "GET", format!("cart:user:{user_id}"));
                 cursor = generator.db_call(trace, 2, order, cursor + 30_000, "mysql", "shop", "users",
                     "SELECT", format!("SELECT id, name, email, tier FROM users WHERE id = {user_id} LIMIT 1"));
-                cursor = generator.rpc(trace, 2, order, 4, "shop.InventoryService", "Reserve", cursor + 40_000, 800, |generator, trace, inventory, mut cursor| {
-                    // The N+1 pattern: one query per cart item.
+                cursor = generator.rpc(trace, 2, order, 4, "shop.InventoryService", "Reserve", cursor + 40_000, 800, false, |generator, trace, inventory, mut cursor| {
+                    // One query per cart item (the N+1 pattern once there are five or more).
                     for _ in 0..items {
                         let sku = generator.rng.random_range(1_000..9_999);
                         cursor = generator.db_call(trace, 4, inventory, cursor + 20_000, "mysql", "inventory", "stock",
                             "SELECT", format!("SELECT quantity, warehouse_id FROM stock WHERE sku = 'SKU-{sku}' AND warehouse_id IN (1, 2, 3)"));
+                    }
+                    if generator.injects(Scenario::Cycle) {
+                        // Inventory asks the order service back for its reservation policy.
+                        cursor = generator.rpc(trace, 4, inventory, 2, "shop.OrderService", "GetReservationPolicy", cursor + 20_000, 300, false, |_, _, _, cursor| cursor);
                     }
                     if generator.rng.random_bool(0.01) {
                         generator.fail(trace, inventory, "TimeoutError", "lock wait timeout exceeded on stock row");
@@ -696,7 +858,10 @@ impl TraceGenerator {
                     cursor
                 });
                 let charged_cents = generator.rng.random_range(500..250_000i64);
-                cursor = generator.rpc(trace, 2, order, 3, "shop.PaymentService", "Charge", cursor + 40_000, 5_000, |generator, trace, payment, cursor| {
+                // The order service waits up to 2 s for payment, within the 3 s it is given; the
+                // misconfigured variant waits 5 s.
+                let payment_timeout = if generator.injects(Scenario::TimeoutMisconfiguration) { 5_000 } else { 2_000 };
+                cursor = generator.rpc(trace, 2, order, 3, "shop.PaymentService", "Charge", cursor + 40_000, payment_timeout, false, |generator, trace, payment, cursor| {
                     let payment_span = &mut trace.spans[payment].1;
                     payment_span.attributes.push(kv("payment.amount", double(charged_cents as f64 / 100.0)));
                     payment_span.attributes.push(kv("payment.currency", text("EUR")));
@@ -719,7 +884,7 @@ impl TraceGenerator {
                         kv("peer.service", text("card-network")),
                         kv("http.response.status_code", int(200)),
                     ]);
-                    end = Self::finish(trace, network, end + generator.rng.random_range(20..180) * MILLIS);
+                    end = Self::finish(trace, network, end + generator.rng.random_range(2_000..4_000) * 1_000);
                     if generator.rng.random_bool(0.03) {
                         generator.fail(trace, payment, "com.shop.payment.CardDeclinedException", "card declined: insufficient funds");
                     }
@@ -727,6 +892,10 @@ impl TraceGenerator {
                 });
                 cursor = generator.db_call(trace, 2, order, cursor + 30_000, "mysql", "shop", "orders", "INSERT",
                     format!("INSERT INTO orders (id, user_id, items, status) VALUES ('{order_id}', {user_id}, {items}, 'PAID')"));
+                if generator.injects(Scenario::BrokenTrace) {
+                    let insert = trace.spans.len() - 1;
+                    generator.lose_parent(trace, insert);
+                }
                 // Publish to Kafka; the notification service consumes it.
                 let order_id_bytes = Self::span_id(trace, order);
                 let producer = trace.new_span(2, "orders publish", PRODUCER, Some(order_id_bytes), cursor + 20_000, vec![
@@ -752,14 +921,14 @@ impl TraceGenerator {
                     kv("template.name", text("order-confirmation")),
                     kv("template.locale", text("en-GB")),
                 ]);
-                let rendered = Self::finish(trace, render, render_start + generator.rng.random_range(1..6) * MILLIS);
+                let rendered = Self::finish(trace, render, render_start + generator.rng.random_range(1_000..2_000) * 1_000);
                 let smtp = trace.new_span(6, "POST /send", CLIENT, Some(consumer_id), rendered + 100_000, vec![
                     kv("http.request.method", text("POST")),
                     kv("server.address", text("smtp-relay.example.net")),
                     kv("peer.service", text("email-provider")),
                     kv("http.response.status_code", int(202)),
                 ]);
-                let sent = Self::finish(trace, smtp, rendered + generator.rng.random_range(10..60) * MILLIS);
+                let sent = Self::finish(trace, smtp, rendered + generator.rng.random_range(2_000..4_000) * 1_000);
                 Self::finish(trace, consumer, sent + 200_000);
                 cursor
             })
@@ -785,10 +954,22 @@ impl TraceGenerator {
             start,
             user_id,
         );
-        let end = self.gateway_hop(trace, root, start + 300_000, "/api/products", |generator, trace, gateway, cursor| {
-            generator.rpc(trace, 1, gateway, 5, "shop.UserService", "GetProfile", cursor, 1_000, |generator, trace, user, cursor| {
+        let root_work = self.own_work(false);
+        // The gateway gives the user service 1 s, within the 5 s the frontend gives it; the
+        // misconfigured variant gives 8 s.
+        let profile_timeout = if self.injects(Scenario::TimeoutMisconfiguration) {
+            8_000
+        } else {
+            1_000
+        };
+        let end = self.gateway_hop(trace, root, start + root_work, "/api/products", |generator, trace, gateway, cursor| {
+            generator.rpc(trace, 1, gateway, 5, "shop.UserService", "GetProfile", cursor, profile_timeout, true, |generator, trace, user, cursor| {
                 let key = format!("user:{user_id}:profile");
                 let mut cursor = generator.redis_call(trace, 5, user, cursor, "GET", key.clone());
+                if generator.injects(Scenario::BrokenTrace) {
+                    let get = trace.spans.len() - 1;
+                    generator.lose_parent(trace, get);
+                }
                 let hit = trace.spans.last().and_then(|(_, span)| {
                     span.attributes.iter().find(|attribute| attribute.key == "cache.hit")
                 }).is_some_and(|attribute| attribute.value == Some(boolean(true)));
@@ -796,6 +977,17 @@ impl TraceGenerator {
                     cursor = generator.db_call(trace, 5, user, cursor + 10_000, "postgresql", "users", "profiles", "SELECT",
                         format!("SELECT id, display_name, locale, tier FROM profiles WHERE user_id = {user_id}"));
                     cursor = generator.redis_call(trace, 5, user, cursor + 10_000, "SET", key);
+                }
+                if generator.injects(Scenario::RepeatedCalls) {
+                    // The N+1 pattern: each saved address loaded on its own.
+                    for address in 0..generator.rng.random_range(5..9) {
+                        cursor = generator.db_call(trace, 5, user, cursor + 10_000, "postgresql", "users", "addresses", "SELECT",
+                            format!("SELECT street, city, country FROM addresses WHERE user_id = {user_id} AND id = {}", 100 + address));
+                    }
+                }
+                if generator.injects(Scenario::Cycle) {
+                    // The user service asks the gateway back for feature flags.
+                    cursor = generator.rpc(trace, 5, user, 1, "shop.FeatureFlags", "Get", cursor + 10_000, 300, false, |_, _, _, cursor| cursor);
                 }
                 if generator.rng.random_bool(0.01) {
                     generator.fail(trace, user, "java.lang.IllegalStateException", "profile cache returned corrupt entry");

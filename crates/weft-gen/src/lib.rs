@@ -10,7 +10,7 @@ mod generator;
 mod raw_grpc;
 mod sender;
 
-pub use generator::{GeneratedBatch, TraceGenerator, SERVICE_EDGES};
+pub use generator::{GeneratedBatch, Scenario, Scenarios, TraceGenerator, SERVICE_EDGES};
 pub use raw_grpc::RawExportClient;
 pub use sender::{run, GenError, GenOptions, GenReport, Protocol};
 

@@ -32,6 +32,11 @@ pub struct GenOptions {
     /// Build this many requests before sending and replay them (with fresh timestamps not
     /// applied), so that a benchmark measures the server, not the generator.
     pub pregenerated_requests: Option<usize>,
+    /// The pathologies to inject, and their rates.
+    pub scenarios: crate::Scenarios,
+    /// Appends `<trace ID hex> <scenario>` per injected scenario to this file, so a test
+    /// knows what diagnostics must report.
+    pub scenario_log: Option<std::path::PathBuf>,
 }
 
 impl Default for GenOptions {
@@ -47,6 +52,8 @@ impl Default for GenOptions {
             gzip: false,
             seed: 1,
             pregenerated_requests: None,
+            scenarios: crate::Scenarios::default(),
+            scenario_log: None,
         }
     }
 }
@@ -55,6 +62,8 @@ impl Default for GenOptions {
 pub enum GenError {
     #[error("invalid endpoint {endpoint:?}: {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
+    #[error("cannot open the scenario log {path}: {reason}")]
+    ScenarioLog { path: String, reason: String },
 }
 
 /// Totals of a run.
@@ -208,7 +217,7 @@ pub async fn run(
     let started = Instant::now();
     let pregenerated: Option<Arc<Vec<(bytes::Bytes, usize)>>> =
         options.pregenerated_requests.map(|count| {
-            let mut generator = TraceGenerator::new(options.seed);
+            let mut generator = TraceGenerator::with_scenarios(options.seed, options.scenarios);
             Arc::new(
                 (0..count.max(1))
                     .map(|_| {
@@ -227,16 +236,32 @@ pub async fn run(
     } else {
         started
     };
+    let scenario_log = match &options.scenario_log {
+        Some(path) => Some(Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|error| GenError::ScenarioLog {
+                    path: path.display().to_string(),
+                    reason: error.to_string(),
+                })?,
+        ))),
+        None => None,
+    };
     let mut workers = Vec::new();
     for worker in 0..options.concurrency.max(1) {
+        let scenario_log = scenario_log.clone();
         let mut client = connect(&options).await?;
         let options = options.clone();
         let counters = Arc::clone(&counters);
         let stop = Arc::clone(&stop);
         let pregenerated = pregenerated.clone();
         workers.push(tokio::spawn(async move {
-            let mut generator =
-                TraceGenerator::new(options.seed.wrapping_add(worker as u64 * 7919));
+            let mut generator = TraceGenerator::with_scenarios(
+                options.seed.wrapping_add(worker as u64 * 7919),
+                options.scenarios,
+            );
             let per_worker_rate = options
                 .spans_per_second
                 .map(|rate| rate / options.concurrency.max(1) as f64);
@@ -263,6 +288,9 @@ pub async fn run(
                     None => {
                         let batch =
                             generator.next_batch(options.traces_per_request, now_unix_nanos());
+                        if let Some(log) = &scenario_log {
+                            log_scenarios(log, &batch.injected);
+                        }
                         (
                             bytes::Bytes::from(batch.request.encode_to_vec()),
                             batch.spans,
@@ -326,6 +354,28 @@ pub async fn run(
         }
     }
     Ok(snapshot())
+}
+
+/// Writes the injected scenarios before the request is sent, so a test that reads the log
+/// after the generator stops knows every trace the server may have.
+fn log_scenarios(
+    log: &std::sync::Mutex<std::fs::File>,
+    injected: &[(weft_model::TraceId, crate::Scenario)],
+) {
+    use std::io::Write as _;
+    if injected.is_empty() {
+        return;
+    }
+    let mut lines = String::new();
+    for (trace_id, scenario) in injected {
+        lines.push_str(&format!("{trace_id} {}\n", scenario.as_str()));
+    }
+    let mut file = log
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Err(error) = file.write_all(lines.as_bytes()) {
+        tracing::warn!(%error, "writing the scenario log failed");
+    }
 }
 
 async fn futures_join(workers: Vec<tokio::task::JoinHandle<()>>) {

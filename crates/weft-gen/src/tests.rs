@@ -121,8 +121,8 @@ fn same_seed_same_traces() {
 
 #[test]
 fn a_failed_downstream_call_fails_every_hop_up_to_the_root() {
-    let mut generator = TraceGenerator::new(5);
-    let batch = generator.next_batch(400, NOW);
+    let mut generator = TraceGenerator::new(7);
+    let batch = generator.next_batch(1000, NOW);
     let spans = spans_from_otlp(batch.request, &ConversionOptions::default()).spans;
     let by_id: HashMap<_, _> = spans
         .iter()
@@ -149,7 +149,7 @@ fn a_failed_downstream_call_fails_every_hop_up_to_the_root() {
     }
     assert!(
         failing_server_spans > 0,
-        "400 traces hold a failing server span"
+        "1000 traces hold a failing server span"
     );
     // A declined card now fails the order too, not only the payment.
     assert!(spans.iter().any(|span| span.service_name == "order-service"

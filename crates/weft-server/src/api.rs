@@ -29,6 +29,7 @@ pub(crate) struct ApiState {
     /// `None` with `--no-stream-metrics`.
     pub metrics: Option<crate::metrics_api::Hub>,
     pub sampling: crate::sampling_api::SamplingApiState,
+    pub diagnostics: crate::diagnostics_api::DiagnosticsApiState,
 }
 
 /// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
@@ -129,7 +130,8 @@ pub(crate) fn router(state: ApiState) -> Router {
             Some(hub) => crate::metrics_api::router().with_state(Arc::clone(hub)),
             None => crate::metrics_api::disabled_router(),
         })
-        .merge(crate::sampling_api::router(state.sampling.clone()));
+        .merge(crate::sampling_api::router(state.sampling.clone()))
+        .merge(crate::diagnostics_api::router(state.diagnostics.clone()));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))

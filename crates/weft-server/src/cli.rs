@@ -441,3 +441,251 @@ pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     print!("{}", render_status(&storage, &sampling));
     Ok(())
 }
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiagnoseArgs {
+    /// The service whose findings and statistics to print (all services when absent).
+    pub service: Option<String>,
+    /// How far back from now to look, e.g. 15m, 6h.
+    #[arg(long, default_value = "1h")]
+    pub lookback: String,
+    /// Rows per section.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// The Weft server's HTTP API.
+    #[arg(long, env = "WEFT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+}
+
+fn nanos_of(value: &serde_json::Value) -> u64 {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn first_example(value: &serde_json::Value) -> String {
+    value
+        .as_array()
+        .and_then(|examples| examples.first())
+        .and_then(|example| example.as_str().or_else(|| example["traceId"].as_str()))
+        .unwrap_or("-")
+        .to_owned()
+}
+
+/// The `weft diagnose` report: findings named by pattern, the interruption rate, cycles, and
+/// database, Redis and operation statistics.
+pub(crate) fn render_diagnosis(body: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("").to_owned();
+    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+    let service = body["service"].as_str().unwrap_or("all services");
+    let _ = writeln!(out, "diagnosis of {service}");
+    let assembler = &body["assembler"];
+    let _ = writeln!(
+        out,
+        "  {} traces analyzed, {} open ({} spans); {} late spans, {} traces evicted early, {} cut at max age",
+        number(&assembler["tracesAnalyzed"]),
+        number(&assembler["openTraces"]),
+        number(&assembler["openSpans"]),
+        number(&assembler["lateSpans"]),
+        number(&assembler["evictedTraces"]),
+        number(&assembler["cutTraces"]),
+    );
+
+    let findings = body["findings"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(out, "\nfindings ({})", findings.len());
+    if findings.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for finding in &findings {
+        let _ = writeln!(
+            out,
+            "  {:<24} {} {:?}: {} trace(s), e.g. {}",
+            text(&finding["title"]),
+            text(&finding["service"]),
+            text(&finding["operation"]),
+            number(&finding["traces"]),
+            first_example(&finding["example_trace_ids"]),
+        );
+        let _ = writeln!(out, "      {}", text(&finding["last_message"]));
+    }
+
+    let interruptions = &body["interruptions"];
+    let _ = writeln!(
+        out,
+        "\ntrace interruption rate: {:.1} % ({} of {} traces broken, {} truncated by Weft's limits)",
+        interruptions["interruption_rate"].as_f64().unwrap_or(0.0) * 100.0,
+        number(&interruptions["broken_traces"]),
+        number(&interruptions["traces"]),
+        number(&interruptions["truncated_traces"]),
+    );
+    for row in interruptions["services"].as_array().into_iter().flatten() {
+        if number(&row["broken_traces"]) == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>5.1} % of {} traces, e.g. {}",
+            text(&row["service"]),
+            row["interruption_rate"].as_f64().unwrap_or(0.0) * 100.0,
+            number(&row["traces"]),
+            first_example(&row["example_trace_ids"]),
+        );
+    }
+    for cycle in body["cycles"].as_array().into_iter().flatten() {
+        let services: Vec<String> = cycle["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        let _ = writeln!(
+            out,
+            "call cycle in the service graph: {}",
+            services.join(" ⇄ ")
+        );
+    }
+
+    let database = &body["database"];
+    let statements = database["statements"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !statements.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ndatabase statements (slow ≥ {})",
+            format_duration(number(&database["slow_threshold_nanos"]))
+        );
+        let _ = writeln!(
+            out,
+            "  {:>7} {:>6} {:>6} {:>9} {:>9}  statement",
+            "calls", "errors", "slow", "p99", "max"
+        );
+        for row in &statements {
+            let _ = writeln!(
+                out,
+                "  {:>7} {:>6} {:>6} {:>9} {:>9}  [{} {}] {}",
+                number(&row["calls"]),
+                number(&row["errors"]),
+                number(&row["slow_calls"]),
+                format_duration(number(&row["latency"]["p99_nanos"])),
+                format_duration(number(&row["latency"]["max_nanos"])),
+                text(&row["system"]),
+                text(&row["database"]),
+                text(&row["fingerprint"]),
+            );
+        }
+    }
+    let redis = &body["redis"];
+    let commands = redis["commands"].as_array().cloned().unwrap_or_default();
+    if !commands.is_empty() {
+        let _ = writeln!(out, "\nredis commands");
+        let _ = writeln!(
+            out,
+            "  {:>7} {:>6} {:>6} {:>8} {:>9}  command",
+            "calls", "errors", "slow", "hit rate", "p99"
+        );
+        for row in &commands {
+            let _ = writeln!(
+                out,
+                "  {:>7} {:>6} {:>6} {:>8} {:>9}  {} {}",
+                number(&row["calls"]),
+                number(&row["errors"]),
+                number(&row["slow_calls"]),
+                row["hit_rate"]
+                    .as_f64()
+                    .map_or("-".to_owned(), |rate| format!("{:.0} %", rate * 100.0)),
+                format_duration(number(&row["latency"]["p99_nanos"])),
+                text(&row["command"]),
+                text(&row["key_pattern"]),
+            );
+        }
+        let hot: Vec<String> = redis["hot_keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(5)
+            .map(|row| format!("{} ({})", text(&row["key"]), number(&row["calls"])))
+            .collect();
+        if !hot.is_empty() {
+            let _ = writeln!(out, "  hot keys: {}", hot.join(", "));
+        }
+    }
+    let operations = &body["operations"];
+    let slowest = operations["slowest"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !slowest.is_empty() {
+        let _ = writeln!(out, "\nslowest operations");
+        for row in &slowest {
+            let _ = writeln!(
+                out,
+                "  {:>9} max {:>9} p99  {} {:?}, e.g. {}",
+                format_duration(number(&row["latency"]["max_nanos"])),
+                format_duration(number(&row["latency"]["p99_nanos"])),
+                text(&row["service"]),
+                text(&row["operation"]),
+                first_example(&row["slowest"]),
+            );
+        }
+    }
+    let failures = operations["failures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\nfailures");
+        for row in &failures {
+            let _ = writeln!(
+                out,
+                "  {:>6}× {} {:?}: {}, e.g. {}",
+                number(&row["count"]),
+                text(&row["service"]),
+                text(&row["operation"]),
+                text(&row["status_message"]),
+                first_example(&row["example_trace_ids"]),
+            );
+        }
+    }
+    let exceptions = operations["exceptions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !exceptions.is_empty() {
+        let _ = writeln!(out, "\nrecent exceptions");
+        for row in exceptions.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {} {}, trace {}",
+                format_time(nanos_of(&row["time_unix_nanos"])),
+                text(&row["service"]),
+                text(&row["operation"]),
+                text(&row["exception_type"]),
+                text(&row["message"]),
+                text(&row["trace_id"]),
+            );
+        }
+    }
+    out
+}
+
+pub async fn run_diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
+    let server = args.server.trim_end_matches('/');
+    let mut query = vec![
+        ("lookback", args.lookback.clone()),
+        ("limit", args.limit.to_string()),
+    ];
+    if let Some(service) = &args.service {
+        query.push(("service", service.clone()));
+    }
+    let body: serde_json::Value = get(&format!("{server}/api/v1/diagnostics"), &query)
+        .await?
+        .json()
+        .await
+        .context("decoding the diagnostics answer")?;
+    print!("{}", render_diagnosis(&body));
+    Ok(())
+}

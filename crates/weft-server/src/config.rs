@@ -259,6 +259,58 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
     pub store_crash_point: Option<String>,
 
+    /// A trace is complete, and analyzed, when none of its spans has arrived for this long.
+    /// [default: 30s]
+    #[arg(long, env = "WEFT_TRACE_INACTIVITY_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub trace_inactivity_timeout: Option<Duration>,
+
+    /// A trace still receiving spans after this long is analyzed anyway, marked truncated.
+    /// [default: 5m]
+    #[arg(long, env = "WEFT_TRACE_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub trace_max_age: Option<Duration>,
+
+    /// Open traces the assembler holds at most; past it the idlest is analyzed early.
+    /// [default: 100000]
+    #[arg(long, env = "WEFT_DIAGNOSTICS_MAX_OPEN_TRACES", value_name = "N")]
+    pub diagnostics_max_open_traces: Option<usize>,
+
+    /// Spans in open traces the assembler holds at most (about 200 bytes each).
+    /// [default: 1000000]
+    #[arg(long, env = "WEFT_DIAGNOSTICS_MAX_OPEN_SPANS", value_name = "N")]
+    pub diagnostics_max_open_spans: Option<usize>,
+
+    /// Spans of one trace the assembler keeps; more are counted and the trace marked
+    /// truncated. [default: 5000]
+    #[arg(long, env = "WEFT_DIAGNOSTICS_MAX_SPANS_PER_TRACE", value_name = "N")]
+    pub diagnostics_max_spans_per_trace: Option<usize>,
+
+    /// A span whose self time is more than this share of its trace is a bottleneck.
+    /// [default: 0.48]
+    #[arg(long, env = "WEFT_BOTTLENECK_SHARE", value_name = "SHARE")]
+    pub bottleneck_share: Option<f64>,
+
+    /// The same downstream call this many times under one parent is reported as repeated
+    /// calls. [default: 5]
+    #[arg(long, env = "WEFT_REPEATED_CALL_THRESHOLD", value_name = "N")]
+    pub repeated_call_threshold: Option<usize>,
+
+    /// A database call at least this slow counts as slow in database statistics.
+    /// [default: 200ms]
+    #[arg(long, env = "WEFT_SLOW_DATABASE_CALL", value_name = "DURATION", value_parser = parse_duration)]
+    pub slow_database_call: Option<Duration>,
+
+    /// A Redis call at least this slow counts as slow in Redis statistics. [default: 10ms]
+    #[arg(long, env = "WEFT_SLOW_REDIS_CALL", value_name = "DURATION", value_parser = parse_duration)]
+    pub slow_redis_call: Option<Duration>,
+
+    /// How long findings and database/Redis/operation statistics are kept. [default: 6h]
+    #[arg(long, env = "WEFT_DIAGNOSTICS_RETENTION", value_name = "DURATION", value_parser = parse_duration)]
+    pub diagnostics_retention: Option<Duration>,
+
+    /// Time bucket of the diagnostics statistics. [default: 1m]
+    #[arg(long, env = "WEFT_DIAGNOSTICS_BUCKET", value_name = "DURATION", value_parser = parse_duration)]
+    pub diagnostics_bucket: Option<Duration>,
+
     /// Run the built-in traffic generator against this server, so there is data to look at.
     #[arg(long, env = "WEFT_DEMO")]
     pub demo: bool,
@@ -322,6 +374,17 @@ pub struct FileConfig {
     pub cold_retention: Option<String>,
     pub sampling_expected_traces: Option<u64>,
     pub sampling_false_positive_rate: Option<f64>,
+    pub trace_inactivity_timeout: Option<String>,
+    pub trace_max_age: Option<String>,
+    pub diagnostics_max_open_traces: Option<usize>,
+    pub diagnostics_max_open_spans: Option<usize>,
+    pub diagnostics_max_spans_per_trace: Option<usize>,
+    pub bottleneck_share: Option<f64>,
+    pub repeated_call_threshold: Option<usize>,
+    pub slow_database_call: Option<String>,
+    pub slow_redis_call: Option<String>,
+    pub diagnostics_retention: Option<String>,
+    pub diagnostics_bucket: Option<String>,
     /// The sampling rules (see `weft_sampling::SamplingConfig`); `PUT /api/v1/sampling/rules`
     /// replaces them at run time.
     pub sampling: Option<weft_sampling::SamplingConfig>,
@@ -378,6 +441,8 @@ pub struct ServeConfig {
     pub sampling_rules: weft_sampling::SamplingConfig,
     pub cold_traces_per_part: u64,
     pub cold_crash_point: Option<String>,
+    /// The trace assembler, analyses and statistics.
+    pub diagnostics: weft_diagnose::DiagnoserConfig,
 }
 
 fn file_value<T>(
@@ -389,6 +454,105 @@ fn file_value<T>(
         .as_deref()
         .map(|text| parse(text).map_err(|error| anyhow::anyhow!("config key {key}: {error}")))
         .transpose()
+}
+
+fn resolve_diagnostics(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<weft_diagnose::DiagnoserConfig> {
+    let duration = |key: &str, value: &Option<String>| file_value(value, key, parse_duration);
+    let assembler_defaults = weft_diagnose::AssemblerConfig::default();
+    let analysis_defaults = weft_diagnose::AnalysisConfig::default();
+    let statistics_defaults = weft_diagnose::StatisticsConfig::default();
+    let config = weft_diagnose::DiagnoserConfig {
+        assembler: weft_diagnose::AssemblerConfig {
+            inactivity_timeout: args
+                .trace_inactivity_timeout
+                .or(duration(
+                    "trace_inactivity_timeout",
+                    &file.trace_inactivity_timeout,
+                )?)
+                .unwrap_or(assembler_defaults.inactivity_timeout),
+            max_trace_age: args
+                .trace_max_age
+                .or(duration("trace_max_age", &file.trace_max_age)?)
+                .unwrap_or(assembler_defaults.max_trace_age),
+            max_open_traces: args
+                .diagnostics_max_open_traces
+                .or(file.diagnostics_max_open_traces)
+                .unwrap_or(assembler_defaults.max_open_traces),
+            max_open_spans: args
+                .diagnostics_max_open_spans
+                .or(file.diagnostics_max_open_spans)
+                .unwrap_or(assembler_defaults.max_open_spans),
+            max_spans_per_trace: args
+                .diagnostics_max_spans_per_trace
+                .or(file.diagnostics_max_spans_per_trace)
+                .unwrap_or(assembler_defaults.max_spans_per_trace),
+            ..assembler_defaults
+        },
+        analysis: weft_diagnose::AnalysisConfig {
+            bottleneck_share: args
+                .bottleneck_share
+                .or(file.bottleneck_share)
+                .unwrap_or(analysis_defaults.bottleneck_share),
+            repeated_call_threshold: args
+                .repeated_call_threshold
+                .or(file.repeated_call_threshold)
+                .unwrap_or(analysis_defaults.repeated_call_threshold),
+        },
+        statistics: weft_diagnose::StatisticsConfig {
+            slow_database_call: args
+                .slow_database_call
+                .or(duration("slow_database_call", &file.slow_database_call)?)
+                .unwrap_or(statistics_defaults.slow_database_call),
+            slow_redis_call: args
+                .slow_redis_call
+                .or(duration("slow_redis_call", &file.slow_redis_call)?)
+                .unwrap_or(statistics_defaults.slow_redis_call),
+            retention: args
+                .diagnostics_retention
+                .or(duration(
+                    "diagnostics_retention",
+                    &file.diagnostics_retention,
+                )?)
+                .unwrap_or(statistics_defaults.retention),
+            bucket: args
+                .diagnostics_bucket
+                .or(duration("diagnostics_bucket", &file.diagnostics_bucket)?)
+                .unwrap_or(statistics_defaults.bucket),
+            ..statistics_defaults
+        },
+    };
+    let assembler = &config.assembler;
+    anyhow::ensure!(
+        assembler.inactivity_timeout >= Duration::from_millis(100)
+            && assembler.max_trace_age > assembler.inactivity_timeout,
+        "--trace-inactivity-timeout must be at least 100ms and below --trace-max-age"
+    );
+    anyhow::ensure!(
+        assembler.max_open_traces >= 1
+            && assembler.max_open_spans >= 1
+            && assembler.max_spans_per_trace >= 1,
+        "the diagnostics caps (--diagnostics-max-open-traces, --diagnostics-max-open-spans, --diagnostics-max-spans-per-trace) must be at least 1"
+    );
+    let share = config.analysis.bottleneck_share;
+    anyhow::ensure!(
+        share > 0.0 && share < 1.0,
+        "--bottleneck-share must be between 0 and 1, got {share}"
+    );
+    anyhow::ensure!(
+        config.analysis.repeated_call_threshold >= 2,
+        "--repeated-call-threshold must be at least 2"
+    );
+    let bucket = config.statistics.bucket;
+    anyhow::ensure!(
+        bucket >= Duration::from_secs(1)
+            && bucket.subsec_nanos() == 0
+            && config.statistics.retention >= bucket,
+        "--diagnostics-bucket must be whole seconds, at least 1s, and not longer than --diagnostics-retention"
+    );
+    Ok(config)
 }
 
 impl ServeConfig {
@@ -452,7 +616,9 @@ impl ServeConfig {
             humantime::format_duration(retention),
             humantime::format_duration(cold_needs)
         );
+        let diagnostics = resolve_diagnostics(&args, &file)?;
         Ok(ServeConfig {
+            diagnostics,
             cold_delay,
             sampling_shard_seconds,
             cold_retention: args

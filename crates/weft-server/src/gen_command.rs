@@ -42,10 +42,67 @@ pub struct GenArgs {
     /// rather than the generator.
     #[arg(long, value_name = "REQUESTS")]
     pub pregenerate: Option<usize>,
+    /// Share of traces with a span whose parent is never sent (a broken trace). [default: 0]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub broken_trace_rate: Option<f64>,
+    /// Share of traces where one service does most of the work (a bottleneck). [default: 0]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub bottleneck_rate: Option<f64>,
+    /// Share of traces with an N+1 loop (the same query 5–8 times). [default: 0.1]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub repeated_calls_rate: Option<f64>,
+    /// Share of traces where a callee waits longer than its caller's timeout. [default: 0]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub timeout_misconfiguration_rate: Option<f64>,
+    /// Share of traces where a service is called back by one it called. [default: 0]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub cycle_rate: Option<f64>,
+    /// Share of traces with one database call of 250–1500 ms. [default: 0.02]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    pub slow_database_rate: Option<f64>,
+    /// Inject nothing the rate flags do not ask for (the defaults above become 0).
+    #[arg(long)]
+    pub clean: bool,
+    /// Append `<trace ID> <scenario>` for every injected pathology to this file.
+    #[arg(long, value_name = "FILE")]
+    pub scenario_log: Option<std::path::PathBuf>,
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .parse()
+        .map_err(|error| format!("not a number: {error}"))?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!("{share} is not between 0 and 1"))
+    }
+}
+
+impl GenArgs {
+    /// The scenario rates: the flags over the defaults (or over none with `--clean`).
+    pub fn scenarios(&self) -> weft_gen::Scenarios {
+        let base = if self.clean {
+            weft_gen::Scenarios::clean()
+        } else {
+            weft_gen::Scenarios::default()
+        };
+        weft_gen::Scenarios {
+            broken_trace: self.broken_trace_rate.unwrap_or(base.broken_trace),
+            bottleneck: self.bottleneck_rate.unwrap_or(base.bottleneck),
+            repeated_calls: self.repeated_calls_rate.unwrap_or(base.repeated_calls),
+            timeout_misconfiguration: self
+                .timeout_misconfiguration_rate
+                .unwrap_or(base.timeout_misconfiguration),
+            cycle: self.cycle_rate.unwrap_or(base.cycle),
+            slow_database: self.slow_database_rate.unwrap_or(base.slow_database),
+        }
+    }
 }
 
 /// `weft gen`: sends synthetic traces and reports spans/s each second and at the end.
 pub async fn run_gen(args: GenArgs) -> anyhow::Result<()> {
+    let scenarios = args.scenarios();
     let options = GenOptions {
         endpoint: args.endpoint,
         protocol: match args.protocol {
@@ -60,6 +117,8 @@ pub async fn run_gen(args: GenArgs) -> anyhow::Result<()> {
         gzip: args.gzip,
         seed: args.seed,
         pregenerated_requests: args.pregenerate,
+        scenarios,
+        scenario_log: args.scenario_log,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let stop_on_signal = Arc::clone(&stop);

@@ -7,6 +7,8 @@ mod bus;
 mod cli;
 mod cold_writer;
 mod config;
+mod diagnostics;
+mod diagnostics_api;
 mod distinct;
 mod gen_command;
 mod jaeger;
@@ -21,7 +23,10 @@ mod store_writer;
 mod tiers;
 
 pub use bench_command::{run_bench, BenchCommand};
-pub use cli::{run_search, run_status, run_trace, SearchArgs, StatusArgs, TraceArgs};
+pub use cli::{
+    run_diagnose, run_search, run_status, run_trace, DiagnoseArgs, SearchArgs, StatusArgs,
+    TraceArgs,
+};
 pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
 pub use gen_command::{run_gen, GenArgs};
 pub use serve::{serve, ServeHandle};

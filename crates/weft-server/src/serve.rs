@@ -26,6 +26,7 @@ use weft_store::{EmbeddedStore, StoreConfig};
 use crate::api::{self, ApiState, StoreGauges};
 use crate::bus::{WalBus, WalBusSource};
 use crate::cold_writer::{ColdWriter, ColdWriterSettings, COLD_CRASH_POINTS};
+use crate::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
 use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
 use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
 use crate::sampling_api::SamplingApiState;
@@ -208,6 +209,15 @@ impl ServeHandle {
             },
             &mut registry,
         )?;
+        let diagnostics_hub = DiagnosticsHub::open(
+            config.data_dir.join("diagnostics"),
+            DiagnosticsSettings {
+                config: config.diagnostics.clone(),
+                checkpoint_interval: config.metrics_checkpoint_interval,
+                summary_retention: config.retention,
+            },
+            &mut registry,
+        )?;
         let metrics_hub = if config.stream_metrics {
             Some(open_metrics_hub(&config, &mut registry)?)
         } else {
@@ -232,6 +242,9 @@ impl ServeHandle {
         if let Some(hub) = &metrics_hub {
             pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(hub))));
         }
+        pipeline.add(Box::new(DiagnosticsProcessor::new(Arc::clone(
+            &diagnostics_hub,
+        ))));
         if let Some(path) = &config.capture_file {
             pipeline.add(Box::new(
                 CaptureSink::open(path, config.capture_flush_interval)
@@ -311,16 +324,21 @@ impl ServeHandle {
             "Batches in the durable queue the pipeline has not processed yet",
             queue_depth.clone(),
         );
+        let tiers: crate::query_api::Store = Arc::new(Tiers {
+            hot: store.clone(),
+            cold: cold_store.clone(),
+            hot_retention: config.retention,
+        });
         let state = ApiState {
             registry: Arc::new(registry),
             wal: wal.clone(),
             pipeline_position: pipeline.position_reader(),
             queue_depth,
-            store: Arc::new(Tiers {
-                hot: store.clone(),
-                cold: cold_store.clone(),
-                hot_retention: config.retention,
-            }),
+            store: Arc::clone(&tiers),
+            diagnostics: crate::diagnostics_api::DiagnosticsApiState {
+                hub: diagnostics_hub,
+                store: tiers,
+            },
             store_gauges,
             metrics: metrics_hub.clone(),
             sampling: SamplingApiState {
@@ -356,6 +374,14 @@ impl ServeHandle {
                 concurrency: 1,
                 traces_per_request: 5,
                 seed: std::process::id().into(),
+                // A little of every pathology, so the diagnostics pages have something to show.
+                scenarios: weft_gen::Scenarios {
+                    broken_trace: 0.01,
+                    bottleneck: 0.02,
+                    timeout_misconfiguration: 0.02,
+                    cycle: 0.01,
+                    ..weft_gen::Scenarios::default()
+                },
                 ..weft_gen::GenOptions::default()
             };
             let task_stop = Arc::clone(&stop);

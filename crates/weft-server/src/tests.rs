@@ -668,3 +668,48 @@ fn tiers_route_by_age_and_merge_searches_across_the_hot_retention_edge() {
         [Tier::Hot]
     );
 }
+
+#[test]
+fn the_diagnostics_state_survives_encoding_with_its_statistics_and_open_traces() {
+    use weft_diagnose::{Diagnoser, DiagnoserConfig, StatisticsFilter, TimeRange};
+    let at = 1_790_000_000_000_000_000;
+    let mut generator = weft_gen::TraceGenerator::with_scenarios(
+        9,
+        weft_gen::Scenarios {
+            repeated_calls: 1.0,
+            ..weft_gen::Scenarios::clean()
+        },
+    );
+    let spans_of = |batch: weft_gen::GeneratedBatch| {
+        weft_codec::spans_from_otlp(batch.request, &weft_codec::ConversionOptions::default()).spans
+    };
+    let first = spans_of(generator.next_batch(10, at));
+    let second = spans_of(generator.next_batch(10, at));
+    let mut diagnoser = Diagnoser::new(DiagnoserConfig::default());
+    // The first batch's traces complete before the checkpoint, the second's stay open.
+    diagnoser.offer_batch(&first, 1, at);
+    diagnoser.tick(at + 60_000_000_000);
+    diagnoser.offer_batch(&second, 2, at + 61_000_000_000);
+    let checkpoint = diagnoser.checkpoint();
+    assert!(!checkpoint.open_trace_ids.is_empty());
+    let decoded = crate::diagnostics::state_round_trip_for_tests(&checkpoint).unwrap();
+    assert_eq!(decoded.position, checkpoint.position);
+    assert_eq!(decoded.replay_from, checkpoint.replay_from);
+    assert_eq!(decoded.open_trace_ids, checkpoint.open_trace_ids);
+    let restored = Diagnoser::restore(DiagnoserConfig::default(), decoded);
+    let findings = |diagnoser: &Diagnoser| {
+        diagnoser
+            .statistics()
+            .findings(TimeRange::everything(), &StatisticsFilter::default())
+    };
+    assert!(!findings(&diagnoser).is_empty());
+    assert_eq!(findings(&restored), findings(&diagnoser));
+    assert_eq!(
+        restored
+            .statistics()
+            .database(TimeRange::everything(), &StatisticsFilter::default()),
+        diagnoser
+            .statistics()
+            .database(TimeRange::everything(), &StatisticsFilter::default())
+    );
+}

@@ -14,6 +14,7 @@ mod parents;
 mod query;
 mod schema;
 mod segment;
+pub mod summaries;
 
 pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCatalog};
 pub use embedded::{

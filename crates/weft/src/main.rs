@@ -29,6 +29,9 @@ enum Command {
     /// Storage per tier (bytes, spans, partitions, cold/hot ratio), the cold writer and the
     /// sampling rules' counters, from a running server.
     Status(weft_server::StatusArgs),
+    /// What is wrong with a service (or all): broken traces, bottlenecks, repeated calls,
+    /// timeout misconfiguration, cycles, and database, Redis and operation statistics.
+    Diagnose(weft_server::DiagnoseArgs),
     /// Benchmarks of hot paths (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(weft_server::BenchCommand),
@@ -57,6 +60,7 @@ fn main() -> anyhow::Result<()> {
             Command::Trace(args) => weft_server::run_trace(args).await,
             Command::Search(args) => weft_server::run_search(*args).await,
             Command::Status(args) => weft_server::run_status(args).await,
+            Command::Diagnose(args) => weft_server::run_diagnose(args).await,
             Command::Bench(command) => {
                 tokio::task::spawn_blocking(move || weft_server::run_bench(command)).await?
             }

@@ -5,6 +5,7 @@ mod backpressure;
 mod bad_input;
 mod clients;
 mod crash;
+mod diagnostics;
 mod lifecycle;
 mod metrics;
 mod sampling;
