@@ -115,12 +115,12 @@ export async function startWeft({ flags = [] } = {}) {
 
 /**
  * Runs `weft gen` against `weft` until it has sent `spans` spans (as fast as acknowledged),
- * then waits until they are all queryable.
+ * then waits until they are all queryable. `flags` go to `weft gen` as they are.
  */
-export async function generate(weft, { spans, seed = 7 }) {
+export async function generate(weft, { spans, seed = 7, flags = [] }) {
   await promisify(execFile)(
     weftBinary(),
-    ['gen', '--endpoint', weft.grpcEndpoint, '--spans', String(spans), '--rate', '0', '--seed', String(seed)],
+    ['gen', '--endpoint', weft.grpcEndpoint, '--spans', String(spans), '--rate', '0', '--seed', String(seed), ...flags],
     { timeout: 120_000 },
   );
   await waitForPipeline(weft);

@@ -6,6 +6,7 @@
 import { after, before, describe } from 'node:test';
 import { generate, launchBrowser, startWeft } from './harness.mjs';
 import * as compare from './compare.e2e.mjs';
+import * as diagnostics from './diagnostics.e2e.mjs';
 import * as sampling from './sampling.e2e.mjs';
 import * as search from './search.e2e.mjs';
 import * as serviceMap from './service-map.e2e.mjs';
@@ -19,16 +20,28 @@ const context = { weft: null, browser: null };
 
 describe('weft web ui', { concurrency: 1 }, () => {
   before(async () => {
-    context.weft = await startWeft();
-    // Enough traffic for errors (3 % of checkouts fail), cache misses and every edge.
-    await generate(context.weft, { spans: 30_000 });
+    // A trace is analyzed once it has been quiet for a second, so the diagnostics catch up
+    // with `weft gen` quickly.
+    context.weft = await startWeft({ flags: ['--trace-inactivity-timeout', '1s'] });
+    // Enough traffic for errors (3 % of checkouts fail), cache misses and every edge, and for
+    // every kind of finding the diagnostics look for.
+    await generate(context.weft, {
+      spans: 30_000,
+      flags: [
+        '--repeated-calls-rate', '0.2',
+        '--bottleneck-rate', '0.05',
+        '--broken-trace-rate', '0.05',
+        '--timeout-misconfiguration-rate', '0.05',
+        '--cycle-rate', '0.05',
+      ],
+    });
     context.browser = await launchBrowser();
   });
   after(async () => {
     await context.browser?.close();
     await context.weft?.stop();
   });
-  const modules = { shell, search, trace, sampling, compare, 'service-map': serviceMap, service, 'trace-scale': traceScale };
+  const modules = { shell, search, trace, sampling, compare, 'service-map': serviceMap, service, diagnostics, 'trace-scale': traceScale };
   const only = process.env.WEFT_E2E_ONLY?.split(',').filter(Boolean);
   for (const [name, module] of Object.entries(modules)) {
     if (!only || only.includes(name)) module.register(context);

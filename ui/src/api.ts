@@ -313,3 +313,333 @@ export interface HealthAnswer {
 export function fetchHealth(signal?: AbortSignal): Promise<HealthAnswer> {
   return getJson('/health', {}, signal);
 }
+
+// ---- diagnostics (findings and statistics over analyzed traces) -------------------------------
+// The diagnostics reports use snake_case keys. Timestamps in `*_unix_nanos` are JSON numbers
+// that may exceed 2^53, so they are only good for display (to the microsecond or so).
+
+/** The kinds of finding, in the order the server lists them. */
+export type FindingKind = 'broken_trace' | 'bottleneck' | 'repeated_calls' | 'timeout_misconfiguration' | 'cycle';
+
+/** Bounds of the range a report covers, as decimal Unix-nanosecond strings. */
+export interface DiagnosticsRange {
+  start: string;
+  end: string;
+}
+
+/** What every diagnostics list takes: a service, a time range and a row limit (1–1000). */
+export interface DiagnosticsParams extends TimeRangeParams {
+  service?: string;
+  limit?: number;
+}
+
+/** The trace assembler: what is waiting for its inactivity timeout and what was analyzed. */
+export interface AssemblerStatus {
+  openTraces: number;
+  openSpans: number;
+  /** Since the server's state was created (survives restarts), not in the range. */
+  tracesAnalyzed: number;
+  lateSpans: number;
+  droppedSpans: number;
+  evictedTraces: number;
+  cutTraces: number;
+  replayedSpansSkipped: number;
+  inactivityTimeoutSeconds: number;
+  maxOpenTraces: number;
+  maxOpenSpans: number;
+  maxSpansPerTrace: number;
+}
+
+/** One kind of problem at one place, aggregated over the traces that have it. */
+export interface FindingRow {
+  /** A FindingKind; a kind this UI does not know yet is shown as sent. */
+  kind: string;
+  title: string;
+  service: string;
+  operation: string;
+  detail: string;
+  /** Traces with this finding. */
+  traces: number;
+  /** The largest measure seen: repetitions, self time per mille, callee timeout ns, cycle length, missing parents. */
+  value_max: number;
+  last_seen_unix_nanos: number;
+  last_message: string;
+  /** Newest first. */
+  example_trace_ids: string[];
+}
+
+export interface InterruptionRow {
+  service: string;
+  traces: number;
+  broken_traces: number;
+  interruption_rate: number;
+  example_trace_ids: string[];
+}
+
+export interface InterruptionPoint {
+  bucket_start_unix_nanos: number;
+  traces: number;
+  broken_traces: number;
+  interruption_rate: number;
+}
+
+export interface InterruptionReport {
+  traces: number;
+  broken_traces: number;
+  truncated_traces: number;
+  interruption_rate: number;
+  services: InterruptionRow[];
+  series: InterruptionPoint[];
+  range?: DiagnosticsRange;
+}
+
+export interface GraphEdge {
+  caller: string;
+  callee: string;
+  traces: number;
+  example_trace_id: string;
+}
+
+/** A strongly connected part of the service graph: services that call each other round. */
+export interface GraphCycle {
+  services: string[];
+  edges: GraphEdge[];
+}
+
+export interface LatencySummary {
+  mean_nanos: number;
+  p50_nanos: number;
+  p90_nanos: number;
+  p99_nanos: number;
+  max_nanos: number;
+}
+
+/** One call kept as an example: a slowest call or, with `key` and `value_size_bytes`, a big Redis value. */
+export interface ExampleCall {
+  trace_id: string;
+  span_id: string;
+  start_unix_nanos: number;
+  duration_nanos: number;
+  key?: string;
+  value_size_bytes?: number;
+}
+
+export interface EndpointCalls {
+  service: string;
+  operation: string;
+  calls: number;
+}
+
+export interface StatementRow {
+  service: string;
+  system: string;
+  database: string;
+  tables: string[];
+  operation: string;
+  fingerprint: string;
+  calls: number;
+  errors: number;
+  slow_calls: number;
+  latency: LatencySummary;
+  endpoints: EndpointCalls[];
+  slowest: ExampleCall[];
+}
+
+export interface TableRow {
+  system: string;
+  database: string;
+  table: string;
+  calls: number;
+  errors: number;
+  slow_calls: number;
+  statements: number;
+}
+
+export interface DatabaseReport {
+  slow_threshold_nanos: number;
+  statements: StatementRow[];
+  tables: TableRow[];
+  range?: DiagnosticsRange;
+}
+
+export interface RedisCommandRow {
+  service: string;
+  command: string;
+  key_pattern: string;
+  calls: number;
+  errors: number;
+  slow_calls: number;
+  hits: number;
+  misses: number;
+  /** hits / (hits + misses); null when no call said whether it hit. */
+  hit_rate: number | null;
+  latency: LatencySummary;
+  max_value_size_bytes: number;
+  slowest: ExampleCall[];
+}
+
+export interface HotKeyRow {
+  service: string;
+  key: string;
+  calls: number;
+  /** The count's overestimate bound: the true count is between calls − error and calls. */
+  error: number;
+}
+
+export interface RedisReport {
+  slow_threshold_nanos: number;
+  commands: RedisCommandRow[];
+  hot_keys: HotKeyRow[];
+  big_keys: ExampleCall[];
+  range?: DiagnosticsRange;
+}
+
+export interface OperationRow {
+  service: string;
+  operation: string;
+  calls: number;
+  errors: number;
+  latency: LatencySummary;
+  slowest: ExampleCall[];
+}
+
+export interface FailureRow {
+  service: string;
+  operation: string;
+  status_message: string;
+  count: number;
+  last_seen_unix_nanos: number;
+  example_trace_ids: string[];
+}
+
+export interface ExceptionRow {
+  time_unix_nanos: number;
+  service: string;
+  operation: string;
+  exception_type: string;
+  message: string;
+  trace_id: string;
+  span_id: string;
+}
+
+export interface OperationsReport {
+  /** Entry operations (server, consumer and root spans), slowest first. */
+  slowest: OperationRow[];
+  failures: FailureRow[];
+  exceptions: ExceptionRow[];
+  range?: DiagnosticsRange;
+}
+
+export interface DiagnosticsOverview {
+  service: string | null;
+  range: DiagnosticsRange;
+  assembler: AssemblerStatus;
+  findings: FindingRow[];
+  interruptions: InterruptionReport;
+  cycles: GraphCycle[];
+  database: DatabaseReport;
+  redis: RedisReport;
+  operations: OperationsReport;
+}
+
+/** Everything about one service (or all) in one answer; `limit` caps every list in it. */
+export function fetchDiagnosticsOverview(params: DiagnosticsParams, signal?: AbortSignal): Promise<DiagnosticsOverview> {
+  return getJson('/api/v1/diagnostics', { ...params }, signal);
+}
+
+/** Findings, most traces first; `kind` keeps one kind (the server rejects a kind it does not know). */
+export function fetchFindings(
+  params: DiagnosticsParams & { kind?: string },
+  signal?: AbortSignal,
+): Promise<{ range: DiagnosticsRange; findings: FindingRow[] }> {
+  return getJson('/api/v1/diagnostics/findings', { ...params }, signal);
+}
+
+export function fetchInterruptions(params: DiagnosticsParams, signal?: AbortSignal): Promise<InterruptionReport> {
+  return getJson('/api/v1/diagnostics/interruptions', { ...params }, signal);
+}
+
+export function fetchGraphCycles(
+  params: Omit<DiagnosticsParams, 'limit'>,
+  signal?: AbortSignal,
+): Promise<{ range: DiagnosticsRange; cycles: GraphCycle[] }> {
+  return getJson('/api/v1/diagnostics/cycles', { ...params }, signal);
+}
+
+export function fetchDatabaseStatistics(params: DiagnosticsParams, signal?: AbortSignal): Promise<DatabaseReport> {
+  return getJson('/api/v1/statistics/database', { ...params }, signal);
+}
+
+export function fetchRedisStatistics(params: DiagnosticsParams, signal?: AbortSignal): Promise<RedisReport> {
+  return getJson('/api/v1/statistics/redis', { ...params }, signal);
+}
+
+export function fetchOperationStatistics(params: DiagnosticsParams, signal?: AbortSignal): Promise<OperationsReport> {
+  return getJson('/api/v1/statistics/operations', { ...params }, signal);
+}
+
+/** A trace summary row of the diagnostics' trace index. */
+export interface DiagnosedTraceSummary {
+  traceId: string;
+  rootService: string;
+  rootOperation: string;
+  startTimeUnixNano: string;
+  durationNanos: string;
+  spanCount: number;
+  errorCount: number;
+  serviceCount: number;
+  orphanSpanCount: number;
+  droppedSpanCount: number;
+  truncated: boolean;
+  /** How the assembler closed the trace: `inactive`, `max_age`, `evicted`, `shutdown`. */
+  completion: string;
+  /** Finding kinds present in the trace. */
+  findings: string[];
+  services: string[];
+}
+
+/**
+ * Traces with a finding of any of `kind`, newest first. Without a kind the server answers every
+ * analyzed trace, findings or not.
+ */
+export function fetchDiagnosedTraces(
+  params: TimeRangeParams & { kind?: readonly string[]; service?: string; minDuration?: string; limit?: number },
+  signal?: AbortSignal,
+): Promise<{ range: DiagnosticsRange; traces: DiagnosedTraceSummary[] }> {
+  return getJson('/api/v1/diagnostics/traces', { ...params }, signal);
+}
+
+/** One finding in one trace, with the spans it is about. */
+export interface TraceFinding {
+  kind: string;
+  title: string;
+  service: string;
+  operation: string;
+  detail: string;
+  message: string;
+  value: number;
+  spanIds: string[];
+}
+
+export interface TraceDiagnosis {
+  traceId: string;
+  tier: TraceTier;
+  summary: {
+    rootService: string;
+    rootOperation: string;
+    startTimeUnixNano: string;
+    durationNanos: string;
+    spanCount: number;
+    errorCount: number;
+    serviceCount: number;
+    orphanSpanCount: number;
+  };
+  findings: TraceFinding[];
+  criticalPath: string[];
+  settings: { bottleneckShare: number; repeatedCallThreshold: number };
+}
+
+/** One trace's findings, computed from its stored spans. 404 when no tier has the trace. */
+export function fetchTraceDiagnosis(traceId: string, signal?: AbortSignal): Promise<TraceDiagnosis> {
+  return getJson(`/api/v1/traces/${encodeURIComponent(traceId)}/diagnosis`, {}, signal);
+}

@@ -2,6 +2,9 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { Link, navigate, useLocation } from './router';
 import { ComparePage } from './pages/compare';
+import { DatabasePage } from './pages/database';
+import { DiagnosticsPage } from './pages/diagnostics';
+import { RedisPage } from './pages/redis';
 import { SearchPage } from './pages/search';
 import { ServiceMapPage } from './pages/service-map';
 import { ServicePage, ServicesPage } from './pages/service';
@@ -24,6 +27,9 @@ function titleOf(path: string): string {
   if (path === '/compare') return 'Compare traces';
   if (path === '/map') return 'Service map';
   if (path === '/services') return 'Services';
+  if (path === '/diagnostics') return 'Diagnostics';
+  if (path === '/database') return 'Database';
+  if (path === '/redis') return 'Redis';
   return 'Search';
 }
 
@@ -32,6 +38,9 @@ const NAV_ITEMS = [
   { href: '/compare', label: 'Compare', matches: (path: string) => path === '/compare' },
   { href: '/map', label: 'Service map', matches: (path: string) => path === '/map' },
   { href: '/services', label: 'Services', matches: (path: string) => path.startsWith('/services') },
+  { href: '/diagnostics', label: 'Diagnostics', matches: (path: string) => path === '/diagnostics' },
+  { href: '/database', label: 'Database', matches: (path: string) => path === '/database' },
+  { href: '/redis', label: 'Redis', matches: (path: string) => path === '/redis' },
 ];
 
 export function App() {
@@ -81,6 +90,9 @@ function Route({ path, search }: { path: string; search: URLSearchParams }) {
   if (path === '/compare') return <ComparePage search={search} />;
   if (path === '/map') return <ServiceMapPage search={search} />;
   if (path === '/services') return <ServicesPage search={search} />;
+  if (path === '/diagnostics') return <DiagnosticsPage search={search} />;
+  if (path === '/database') return <DatabasePage search={search} />;
+  if (path === '/redis') return <RedisPage search={search} />;
   const service = path.startsWith('/services/') ? decodeSegment(path.slice('/services/'.length)) : null;
   if (service !== null) return <ServicePage service={service} search={search} />;
   return (

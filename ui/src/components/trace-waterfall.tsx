@@ -30,6 +30,8 @@ interface Props {
   criticalSegments: ReadonlyMap<string, readonly CriticalPathSegment[]> | null;
   matchSpanIds: ReadonlySet<string>;
   currentMatchSpanId: string | null;
+  /** Spans a diagnosis finding is about, marked while the finding is highlighted. */
+  highlightSpanIds?: ReadonlySet<string> | null;
   /** Set to scroll a row into view (e.g. after a search jump); the counter re-triggers it. */
   scrollRequest: { spanId: string; serial: number } | null;
   onToggle: (spanId: string) => void;
@@ -127,6 +129,7 @@ function WaterfallRow({
   criticalSegments,
   matchSpanIds,
   currentMatchSpanId,
+  highlightSpanIds,
   onToggle,
   onSelect,
 }: Props & { node: SpanTreeNode<TraceSpan>; index: number }) {
@@ -142,6 +145,8 @@ function WaterfallRow({
   if (span.spanId === selectedSpanId) classes.push('selected');
   if (matchSpanIds.has(span.spanId)) classes.push('search-match');
   if (span.spanId === currentMatchSpanId) classes.push('search-current');
+  const highlighted = highlightSpanIds?.has(span.spanId) ?? false;
+  if (highlighted) classes.push('finding-highlight');
   if (isError) classes.push('error');
   const windowWidth = window.endNanos - window.startNanos;
   return (
@@ -158,6 +163,7 @@ function WaterfallRow({
       data-service={span.serviceName}
       data-critical={onCriticalPath ? 'true' : 'false'}
       data-error={isError ? 'true' : 'false'}
+      data-highlighted={highlighted ? 'true' : undefined}
       onClick={() => onSelect(span.spanId === selectedSpanId ? null : span.spanId)}
     >
       <div class="waterfall-tree-cell" style={{ paddingLeft: `${indentPixels(node.depth) + 4}px` }}>

@@ -1,10 +1,11 @@
-// One trace: header with the numbers that matter and why the cold tier keeps the trace (or not),
-// the minimap, the waterfall with the critical path, search within the trace, span details and
+// One trace: header with the numbers that matter, why the cold tier keeps the trace (or not) and
+// what the diagnosis finds in it, the minimap, the waterfall with the critical path, search within the trace, span details and
 // the raw OTLP/JSON. The URL keeps the selected span (`?span=`) so a link can point at one span.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, type TraceAnswer, fetchTrace } from '../api';
 import { CopyButton, EmptyState, ErrorBanner, Loading, ServiceBadge } from '../components/common';
 import { SpanDetail } from '../components/span-detail';
+import { TraceDiagnosis } from '../components/trace-diagnosis';
 import { TraceMinimap } from '../components/trace-minimap';
 import { TraceSampling } from '../components/trace-sampling';
 import { TraceWaterfall } from '../components/trace-waterfall';
@@ -102,6 +103,8 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     selectedSpanId ? { spanId: selectedSpanId, serial: 0 } : null,
   );
   const searchInput = useRef<HTMLInputElement>(null);
+  /** The diagnosis finding whose spans the waterfall highlights. */
+  const [highlight, setHighlight] = useState<{ finding: number; spanIds: ReadonlySet<string> } | null>(null);
 
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
   const rowIndexBySpanId = useMemo(() => new Map(rows.map((node, index) => [node.span.spanId, index])), [rows]);
@@ -149,6 +152,10 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
     [reveal],
   );
   const hasSpan = useCallback((spanId: string) => tree.nodeBySpanId.has(spanId), [tree]);
+  const spanName = useCallback((spanId: string) => tree.nodeBySpanId.get(spanId)?.span.name ?? null, [tree]);
+  const onHighlight = useCallback((finding: number | null, spanIds: ReadonlySet<string>) => {
+    setHighlight(finding === null || spanIds.size === 0 ? null : { finding, spanIds });
+  }, []);
 
   useEffect(() => {
     const timer = setTimeout(
@@ -298,6 +305,14 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
           ))}
         </div>
         <TraceSampling traceId={traceId} hasSpan={hasSpan} onSelectSpan={select} />
+        <TraceDiagnosis
+          traceId={traceId}
+          hasSpan={hasSpan}
+          spanName={spanName}
+          onSelectSpan={select}
+          highlighted={highlight?.finding ?? null}
+          onHighlight={onHighlight}
+        />
       </header>
 
       {answer.truncated && (
@@ -405,6 +420,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
               selectedRowIndex={selectedSpanId ? (rowIndexBySpanId.get(selectedSpanId) ?? null) : null}
               criticalSegments={showCriticalPath ? model.criticalSegments : null}
               matchSpanIds={matchSpanIds}
+              highlightSpanIds={highlight?.spanIds ?? null}
               currentMatchSpanId={currentMatch?.span.spanId ?? null}
               scrollRequest={scrollRequest}
               onToggle={toggle}
