@@ -21,6 +21,12 @@ async fn full_wal_sheds_with_retry_hints_and_recovers_without_loss() {
             "64KiB",
             "--capture-flush-interval",
             "1h",
+            // The diagnostics hold the WAL from the first span of each open trace; a short
+            // inactivity timeout lets it drain within the test's wait after the restart.
+            "--trace-inactivity-timeout",
+            "1s",
+            "--metrics-checkpoint-interval",
+            "1s",
         ],
     );
     let http = reqwest::Client::new();

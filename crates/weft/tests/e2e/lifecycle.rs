@@ -43,6 +43,11 @@ async fn wal_segments_are_deleted_once_the_pipeline_made_them_durable() {
             // The WAL is trimmed only past what the span store has flushed.
             "--store-flush-interval",
             "200ms",
+            // … and past the first span of every trace the diagnostics still hold open.
+            "--trace-inactivity-timeout",
+            "1s",
+            "--metrics-checkpoint-interval",
+            "1s",
         ],
     );
     let mut client = grpc_client(&weft.grpc_endpoint()).await;
