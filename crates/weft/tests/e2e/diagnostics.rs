@@ -74,8 +74,9 @@ async fn every_injected_pathology_is_reported_and_nothing_else() {
             "gen",
             "--endpoint",
             &weft.grpc_endpoint(),
+            // Moderate, so the other end-to-end tests running beside it keep their CPU.
             "--rate",
-            "20000",
+            "8000",
             "--spans",
             "30000",
             "--concurrency",
