@@ -229,7 +229,7 @@ fn search_agrees_with_brute_force_before_and_after_flush() {
         (
             "duration",
             SearchQuery {
-                min_duration_nanos: Some(50_000_000),
+                min_duration_nanos: Some(5_000_000),
                 max_duration_nanos: Some(400_000_000),
                 ..SearchQuery::in_range(window.0, window.1, 1000)
             },
