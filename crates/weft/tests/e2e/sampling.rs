@@ -31,6 +31,11 @@ fn sampling_flags(cold_delay: &str) -> Vec<&str> {
         "200000",
         "--sampling-false-positive-rate",
         "0.0001",
+        // KNOWN BUG (issue 7 notes): with the default 30 s timeout the diagnostics hold the
+        // WAL replay point far back, and after the crashes below the cold tier then differs
+        // from the clean run's in about two runs of three; not yet diagnosed.
+        "--trace-inactivity-timeout",
+        "1s",
     ]
 }
 
