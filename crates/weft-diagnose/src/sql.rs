@@ -111,10 +111,18 @@ pub fn fingerprint_sql(statement: &str) -> SqlFingerprint {
 
 /// A stable 64-bit hash of `fingerprint.text` (FNV-1a 64 is fine) so callers can key maps cheaply.
 pub fn fingerprint_hash(text: &str) -> u64 {
-    const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_extend(FNV_OFFSET_BASIS, text.as_bytes())
+}
+
+/// FNV-1a 64's starting state.
+pub(crate) const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues an FNV-1a 64 hash over `bytes`. The statistics' checkpointed map keys use it too,
+/// so its values must never change.
+pub(crate) fn fnv1a_extend(hash: u64, bytes: &[u8]) -> u64 {
     const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-    text.bytes().fold(FNV_OFFSET_BASIS, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
+    bytes.iter().fold(hash, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(FNV_PRIME)
     })
 }
 

@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
-use weft_model::{SpanKind, TraceId};
+use weft_model::{SpanId, SpanKind, TraceId};
 
 use crate::analysis::{FindingKind, TraceDiagnosis};
 use crate::assembler::AssembledTrace;
 use crate::facts::SpanFacts;
+use crate::sql::{fnv1a_extend, FNV_OFFSET_BASIS};
 use crate::top_k::{HeavyHitter, SpaceSaving};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,15 +78,12 @@ impl Hasher for StableHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
+        self.0 = fnv1a_extend(self.0, bytes);
     }
 }
 
 fn stable_hash(value: &impl Hash) -> u64 {
-    let mut hasher = StableHasher(0xcbf2_9ce4_8422_2325);
+    let mut hasher = StableHasher(FNV_OFFSET_BASIS);
     value.hash(&mut hasher);
     hasher.finish()
 }
@@ -303,6 +301,67 @@ struct FailureStats {
     count: u64,
     last_seen_unix_nanos: u64,
     examples: VecDeque<TraceIdBytes>,
+}
+
+/// An entry of a bucket table: the same key in another bucket merges into it.
+trait BucketEntry: Clone {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig);
+}
+
+impl BucketEntry for FindingStats {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.traces += other.traces;
+        self.value_max = self.value_max.max(other.value_max);
+        if other.last_seen_unix_nanos >= self.last_seen_unix_nanos {
+            self.last_seen_unix_nanos = other.last_seen_unix_nanos;
+            self.last_message.clone_from(&other.last_message);
+        }
+        for example in &other.examples {
+            keep_example(&mut self.examples, *example, config.examples_per_key);
+        }
+    }
+}
+
+impl BucketEntry for StatementStats {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.errors += other.errors;
+        self.slow_calls += other.slow_calls;
+        self.latency.merge(&other.latency);
+        for (endpoint, calls) in &other.endpoints {
+            *self.endpoints.entry(endpoint.clone()).or_default() += calls;
+        }
+        merge_largest(&mut self.slowest, &other.slowest, config.slowest_per_key);
+    }
+}
+
+impl BucketEntry for RedisStats {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.errors += other.errors;
+        self.slow_calls += other.slow_calls;
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.max_value_size_bytes = self.max_value_size_bytes.max(other.max_value_size_bytes);
+        self.latency.merge(&other.latency);
+        merge_largest(&mut self.slowest, &other.slowest, config.slowest_per_key);
+    }
+}
+
+impl BucketEntry for OperationStats {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.errors += other.errors;
+        self.latency.merge(&other.latency);
+        merge_largest(&mut self.slowest, &other.slowest, config.slowest_per_key);
+    }
+}
+
+impl BucketEntry for FailureStats {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.count += other.count;
+        self.last_seen_unix_nanos = self.last_seen_unix_nanos.max(other.last_seen_unix_nanos);
+        for example in &other.examples {
+            keep_example(&mut self.examples, *example, config.examples_per_key);
+        }
+    }
 }
 
 /// An exception in the recent list.
@@ -575,7 +634,7 @@ pub struct OperationsReport {
 fn example_call(example: &CallExample, with_size: bool) -> ExampleCall {
     ExampleCall {
         trace_id: trace_hex(&example.trace_id),
-        span_id: hex_of(&example.span_id),
+        span_id: span_hex(&example.span_id),
         start_unix_nanos: example.start_unix_nanos,
         duration_nanos: example.duration_nanos,
         key: example.key.clone(),
@@ -583,14 +642,8 @@ fn example_call(example: &CallExample, with_size: bool) -> ExampleCall {
     }
 }
 
-fn hex_of(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(DIGITS[usize::from(byte >> 4)] as char);
-        text.push(DIGITS[usize::from(byte & 0x0f)] as char);
-    }
-    text
+fn span_hex(bytes: &[u8; 8]) -> String {
+    SpanId::from_bytes(*bytes).to_hex()
 }
 
 fn nanos_of(duration: Duration) -> u64 {
@@ -651,7 +704,14 @@ impl Statistics {
     pub fn prune(&mut self, now_unix_nanos: u64) {
         let oldest_kept =
             self.bucket_start_of(now_unix_nanos.saturating_sub(nanos_of(self.config.retention)));
-        self.buckets = self.buckets.split_off(&oldest_kept);
+        // Called every tick; the tree is split only when a bucket has aged out.
+        if self
+            .buckets
+            .first_key_value()
+            .is_some_and(|(start, _)| *start < oldest_kept)
+        {
+            self.buckets = self.buckets.split_off(&oldest_kept);
+        }
         while self
             .recent_exceptions
             .front()
@@ -672,7 +732,8 @@ impl Statistics {
                 return;
             }
         }
-        let config = self.config.clone();
+        // Borrowed beside the buckets (disjoint fields): no copy per trace.
+        let config = &self.config;
         let trace_id = *trace.trace_id.as_bytes();
         let bucket = self.buckets.entry(bucket_start).or_default();
         let overflow_before = bucket.overflow;
@@ -750,7 +811,7 @@ impl Statistics {
         for span in &trace.spans {
             record_span(
                 bucket,
-                &config,
+                config,
                 span,
                 trace_id,
                 summary.root_service.as_ref(),
@@ -771,38 +832,40 @@ impl Statistics {
             .take_while(move |(start, _)| **start < range.end_unix_nanos)
     }
 
-    /// Findings in the range, merged across buckets, most traces first.
-    pub fn findings(&self, range: TimeRange, filter: &StatisticsFilter) -> Vec<FindingRow> {
-        let mut merged: HashMap<u64, FindingStats> = HashMap::new();
+    /// One table's entries over the buckets in the range, those `keep` accepts, merged per key.
+    fn merged<T: BucketEntry>(
+        &self,
+        range: TimeRange,
+        table: impl Fn(&Bucket) -> &HashMap<u64, T>,
+        keep: impl Fn(&T) -> bool,
+    ) -> HashMap<u64, T> {
+        let mut merged: HashMap<u64, T> = HashMap::new();
         for (_, bucket) in self.buckets_in(range) {
-            for (key, stats) in &bucket.findings {
-                if !filter.service_matches(&stats.service)
-                    || filter.kind.is_some_and(|kind| kind != stats.kind)
-                {
+            for (key, stats) in table(bucket) {
+                if !keep(stats) {
                     continue;
                 }
                 match merged.get_mut(key) {
-                    Some(total) => {
-                        total.traces += stats.traces;
-                        total.value_max = total.value_max.max(stats.value_max);
-                        if stats.last_seen_unix_nanos >= total.last_seen_unix_nanos {
-                            total.last_seen_unix_nanos = stats.last_seen_unix_nanos;
-                            total.last_message.clone_from(&stats.last_message);
-                        }
-                        for example in &stats.examples {
-                            keep_example(
-                                &mut total.examples,
-                                *example,
-                                self.config.examples_per_key,
-                            );
-                        }
-                    }
+                    Some(total) => total.merge(stats, &self.config),
                     None => {
                         merged.insert(*key, stats.clone());
                     }
                 }
             }
         }
+        merged
+    }
+
+    /// Findings in the range, merged across buckets, most traces first.
+    pub fn findings(&self, range: TimeRange, filter: &StatisticsFilter) -> Vec<FindingRow> {
+        let merged = self.merged(
+            range,
+            |bucket| &bucket.findings,
+            |stats| {
+                filter.service_matches(&stats.service)
+                    && filter.kind.is_none_or(|kind| kind == stats.kind)
+            },
+        );
         let mut rows: Vec<FindingRow> = merged
             .into_values()
             .map(|stats| FindingRow {
@@ -938,32 +1001,11 @@ impl Statistics {
 
     /// Database statements by fingerprint (and the tables they touch), most time spent first.
     pub fn database(&self, range: TimeRange, filter: &StatisticsFilter) -> DatabaseReport {
-        let mut merged: HashMap<u64, StatementStats> = HashMap::new();
-        for (_, bucket) in self.buckets_in(range) {
-            for (key, stats) in &bucket.statements {
-                if !filter.service_matches(&stats.service) {
-                    continue;
-                }
-                match merged.get_mut(key) {
-                    Some(total) => {
-                        total.errors += stats.errors;
-                        total.slow_calls += stats.slow_calls;
-                        total.latency.merge(&stats.latency);
-                        for (endpoint, calls) in &stats.endpoints {
-                            *total.endpoints.entry(endpoint.clone()).or_default() += calls;
-                        }
-                        merge_largest(
-                            &mut total.slowest,
-                            &stats.slowest,
-                            self.config.slowest_per_key,
-                        );
-                    }
-                    None => {
-                        merged.insert(*key, stats.clone());
-                    }
-                }
-            }
-        }
+        let merged = self.merged(
+            range,
+            |bucket| &bucket.statements,
+            |stats| filter.service_matches(&stats.service),
+        );
         let mut tables: BTreeMap<(String, String, String), TableRow> = BTreeMap::new();
         for stats in merged.values() {
             for table in &stats.tables {
@@ -1038,37 +1080,21 @@ impl Statistics {
 
     /// Redis commands by key pattern, hot keys and big keys.
     pub fn redis(&self, range: TimeRange, filter: &StatisticsFilter) -> RedisReport {
-        let mut merged: HashMap<u64, RedisStats> = HashMap::new();
+        let merged = self.merged(
+            range,
+            |bucket| &bucket.redis,
+            |stats| filter.service_matches(&stats.service),
+        );
         let mut hot_keys: Option<SpaceSaving> = None;
         let mut big_keys: Vec<CallExample> = Vec::new();
         for (_, bucket) in self.buckets_in(range) {
-            for (key, stats) in &bucket.redis {
-                if !filter.service_matches(&stats.service) {
-                    continue;
-                }
-                merge_largest(
-                    &mut big_keys,
-                    &stats.big_keys,
-                    self.config.slowest_per_key * 2,
-                );
-                match merged.get_mut(key) {
-                    Some(total) => {
-                        total.errors += stats.errors;
-                        total.slow_calls += stats.slow_calls;
-                        total.hits += stats.hits;
-                        total.misses += stats.misses;
-                        total.max_value_size_bytes =
-                            total.max_value_size_bytes.max(stats.max_value_size_bytes);
-                        total.latency.merge(&stats.latency);
-                        merge_largest(
-                            &mut total.slowest,
-                            &stats.slowest,
-                            self.config.slowest_per_key,
-                        );
-                    }
-                    None => {
-                        merged.insert(*key, stats.clone());
-                    }
+            for stats in bucket.redis.values() {
+                if filter.service_matches(&stats.service) {
+                    merge_largest(
+                        &mut big_keys,
+                        &stats.big_keys,
+                        self.config.slowest_per_key * 2,
+                    );
                 }
             }
             if let Some(sketch) = &bucket.hot_keys {
@@ -1129,51 +1155,16 @@ impl Statistics {
 
     /// Slowest entry operations, failures by status message, recent exceptions.
     pub fn operations(&self, range: TimeRange, filter: &StatisticsFilter) -> OperationsReport {
-        let mut operations: HashMap<u64, OperationStats> = HashMap::new();
-        let mut failures: HashMap<u64, FailureStats> = HashMap::new();
-        for (_, bucket) in self.buckets_in(range) {
-            for (key, stats) in &bucket.operations {
-                if !filter.service_matches(&stats.service) {
-                    continue;
-                }
-                match operations.get_mut(key) {
-                    Some(total) => {
-                        total.errors += stats.errors;
-                        total.latency.merge(&stats.latency);
-                        merge_largest(
-                            &mut total.slowest,
-                            &stats.slowest,
-                            self.config.slowest_per_key,
-                        );
-                    }
-                    None => {
-                        operations.insert(*key, stats.clone());
-                    }
-                }
-            }
-            for (key, stats) in &bucket.failures {
-                if !filter.service_matches(&stats.service) {
-                    continue;
-                }
-                match failures.get_mut(key) {
-                    Some(total) => {
-                        total.count += stats.count;
-                        total.last_seen_unix_nanos =
-                            total.last_seen_unix_nanos.max(stats.last_seen_unix_nanos);
-                        for example in &stats.examples {
-                            keep_example(
-                                &mut total.examples,
-                                *example,
-                                self.config.examples_per_key,
-                            );
-                        }
-                    }
-                    None => {
-                        failures.insert(*key, stats.clone());
-                    }
-                }
-            }
-        }
+        let operations = self.merged(
+            range,
+            |bucket| &bucket.operations,
+            |stats| filter.service_matches(&stats.service),
+        );
+        let failures = self.merged(
+            range,
+            |bucket| &bucket.failures,
+            |stats| filter.service_matches(&stats.service),
+        );
         let mut slowest: Vec<OperationRow> = operations
             .into_values()
             .map(|stats| OperationRow {
@@ -1228,7 +1219,7 @@ impl Statistics {
                 exception_type: exception.exception_type.clone(),
                 message: exception.message.clone(),
                 trace_id: trace_hex(&exception.trace_id),
-                span_id: hex_of(&exception.span_id),
+                span_id: span_hex(&exception.span_id),
             })
             .collect();
         truncate(&mut exceptions, filter.limit);
@@ -1319,15 +1310,9 @@ fn record_span(
             stats.latency.record(duration);
             stats.errors += u64::from(span.is_error);
             stats.slow_calls += u64::from(duration >= nanos_of(config.slow_database_call));
-            if stats.endpoints.len() < 20
-                || stats
-                    .endpoints
-                    .contains_key(&(root_service.to_owned(), root_operation.to_owned()))
-            {
-                *stats
-                    .endpoints
-                    .entry((root_service.to_owned(), root_operation.to_owned()))
-                    .or_default() += 1;
+            let endpoint = (root_service.to_owned(), root_operation.to_owned());
+            if stats.endpoints.len() < 20 || stats.endpoints.contains_key(&endpoint) {
+                *stats.endpoints.entry(endpoint).or_default() += 1;
             }
             keep_largest(
                 &mut stats.slowest,

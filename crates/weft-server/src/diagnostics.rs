@@ -140,6 +140,8 @@ pub(crate) struct DiagnosticsHub {
     settings: DiagnosticsSettings,
     /// The position a restart replays after (the committed replay point − 1).
     durable_position: AtomicU64,
+    /// The last bus position the committed state covers.
+    committed_through: AtomicU64,
     /// Counters already added to the Prometheus counters.
     exported: Mutex<(DiagnoserCounters, [u64; 5])>,
 }
@@ -226,9 +228,11 @@ impl DiagnosticsHub {
             }
             None => Diagnoser::new(settings.config.clone()),
         };
+        let committed_through = diagnoser.last_position();
         let hub = Arc::new(DiagnosticsHub {
             diagnoser: Mutex::new(diagnoser),
             durable_position: AtomicU64::new(recovered.position),
+            committed_through: AtomicU64::new(committed_through),
             metrics: DiagnosticsMetrics::register(registry),
             store,
             settings,
@@ -270,10 +274,18 @@ impl DiagnosticsHub {
 
     /// Commits the summaries analyzed since the last commit, the state and the replay point.
     fn commit(&self) -> anyhow::Result<()> {
-        let (summaries, checkpoint) = {
+        let (summaries, checkpoint, through) = {
             let mut diagnoser = self.diagnoser.lock();
+            let through = diagnoser.last_position();
+            // Nothing arrived and no trace completed since the last commit: the state on disk
+            // is this one (pruned buckets aside), so an idle server writes nothing.
+            if diagnoser.pending_summaries() == 0
+                && through == self.committed_through.load(Ordering::Acquire)
+            {
+                return Ok(());
+            }
             let summaries = diagnoser.take_summaries();
-            (summaries, diagnoser.checkpoint())
+            (summaries, diagnoser.checkpoint(), through)
         };
         let rows: Vec<TraceSummaryRow> = summaries.iter().map(summary_row).collect();
         let state = encode_state(&checkpoint)?;
@@ -285,6 +297,7 @@ impl DiagnosticsHub {
         }
         self.metrics.state_bytes.set(state.len() as i64);
         self.durable_position.store(position, Ordering::Release);
+        self.committed_through.store(through, Ordering::Release);
         if let Err(error) = self.store.maintain(now_unix_nanos()) {
             tracing::warn!(%error, "diagnostics store maintenance failed; retrying later");
         }

@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_diagnose::{
-    analyze_spans, span_facts, Completion, Diagnoser, FindingKind, Interner, StatisticsFilter,
-    TimeRange,
+    analyze_spans, span_facts, Completion, Diagnoser, FindingKind, Interner, Statistics,
+    StatisticsFilter, TimeRange,
 };
 use weft_store::summaries::{SummaryQuery, TraceSummaryRow};
 use weft_store::TraceQuery;
@@ -46,7 +46,7 @@ const LIST_PARAMETERS: [&str; 6] = ["service", "start", "end", "lookback", "limi
 fn list_query(
     raw: Option<&str>,
     allowed: &[&str],
-) -> Result<(TimeRange, StatisticsFilter, Params), ApiError> {
+) -> Result<(TimeRange, StatisticsFilter), ApiError> {
     let params = Params::parse(raw, allowed)?;
     let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
     if start >= end {
@@ -69,7 +69,6 @@ fn list_query(
             kind,
             limit,
         },
-        params,
     ))
 }
 
@@ -118,7 +117,7 @@ async fn overview(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
+    let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
     let hub = Arc::clone(&state.hub);
     blocking(move || {
         let summaries = hub.store_stats();
@@ -155,7 +154,7 @@ async fn findings(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
+    let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
     let rows = state
         .hub
         .with_diagnoser(|diagnoser| diagnoser.statistics().findings(range, &filter));
@@ -164,27 +163,36 @@ async fn findings(
     ))
 }
 
+/// The parameters of the report endpoints: no `kind`.
+const REPORT_PARAMETERS: [&str; 5] = ["service", "start", "end", "lookback", "limit"];
+
+/// A statistics report for the range and filter of the query, with the range beside it.
+fn report<T: serde::Serialize>(
+    state: &DiagnosticsApiState,
+    raw: Option<&str>,
+    read: impl FnOnce(&Statistics, TimeRange, &StatisticsFilter) -> T,
+) -> Result<Json<Value>, ApiError> {
+    let (range, filter) = list_query(raw, &REPORT_PARAMETERS)?;
+    let report = state
+        .hub
+        .with_diagnoser(|diagnoser| read(diagnoser.statistics(), range, &filter));
+    let mut value = to_value(report);
+    value["range"] = range_json(range);
+    Ok(Json(value))
+}
+
 async fn interruptions(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(
-        raw.as_deref(),
-        &["service", "start", "end", "lookback", "limit"],
-    )?;
-    let report = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().interruptions(range, &filter));
-    let mut value = to_value(report);
-    value["range"] = range_json(range);
-    Ok(Json(value))
+    report(&state, raw.as_deref(), Statistics::interruptions)
 }
 
 async fn cycles(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(raw.as_deref(), &["service", "start", "end", "lookback"])?;
+    let (range, filter) = list_query(raw.as_deref(), &["service", "start", "end", "lookback"])?;
     let cycles = state
         .hub
         .with_diagnoser(|diagnoser| diagnoser.statistics().graph_cycles(range, &filter));
@@ -197,48 +205,21 @@ async fn database(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(
-        raw.as_deref(),
-        &["service", "start", "end", "lookback", "limit"],
-    )?;
-    let report = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().database(range, &filter));
-    let mut value = to_value(report);
-    value["range"] = range_json(range);
-    Ok(Json(value))
+    report(&state, raw.as_deref(), Statistics::database)
 }
 
 async fn redis(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(
-        raw.as_deref(),
-        &["service", "start", "end", "lookback", "limit"],
-    )?;
-    let report = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().redis(range, &filter));
-    let mut value = to_value(report);
-    value["range"] = range_json(range);
-    Ok(Json(value))
+    report(&state, raw.as_deref(), Statistics::redis)
 }
 
 async fn operations(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let (range, filter, _) = list_query(
-        raw.as_deref(),
-        &["service", "start", "end", "lookback", "limit"],
-    )?;
-    let report = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().operations(range, &filter));
-    let mut value = to_value(report);
-    value["range"] = range_json(range);
-    Ok(Json(value))
+    report(&state, raw.as_deref(), Statistics::operations)
 }
 
 fn summary_json(row: &TraceSummaryRow) -> Value {
