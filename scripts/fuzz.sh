@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_TARGETS=(otlp_protobuf otlp_json zipkin_json wal_segment otlp_protobuf_scan segment_file)
+ALL_TARGETS=(otlp_protobuf otlp_json zipkin_json otlp_logs wal_segment otlp_protobuf_scan segment_file)
 target="${1:-all}"
 seconds="${2:-60}"
 sanitizer="${FUZZ_SANITIZER:-none}"

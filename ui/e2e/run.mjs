@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import { generate, launchBrowser, startWeft } from './harness.mjs';
 import * as compare from './compare.e2e.mjs';
 import * as diagnostics from './diagnostics.e2e.mjs';
+import * as logs from './logs.e2e.mjs';
 import * as sampling from './sampling.e2e.mjs';
 import * as search from './search.e2e.mjs';
 import * as serviceMap from './service-map.e2e.mjs';
@@ -41,7 +42,7 @@ describe('weft web ui', { concurrency: 1 }, () => {
     await context.browser?.close();
     await context.weft?.stop();
   });
-  const modules = { shell, search, trace, sampling, compare, 'service-map': serviceMap, service, diagnostics, 'trace-scale': traceScale };
+  const modules = { shell, search, trace, sampling, compare, 'service-map': serviceMap, service, diagnostics, logs, 'trace-scale': traceScale };
   const only = process.env.WEFT_E2E_ONLY?.split(',').filter(Boolean);
   for (const [name, module] of Object.entries(modules)) {
     if (!only || only.includes(name)) module.register(context);

@@ -8,7 +8,7 @@ export function register(context) {
     await page.goto('/');
     await page.waitForURL('**/search');
     const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    assert.deepEqual(links, ['Search', 'Compare', 'Service map', 'Services', 'Diagnostics', 'Database', 'Redis']);
+    assert.deepEqual(links, ['Search', 'Logs', 'Compare', 'Service map', 'Services', 'Diagnostics', 'Database', 'Redis']);
     await screenshot(page, 'shell-search');
     assert.deepEqual(page.weftErrors, []);
     await page.context().close();

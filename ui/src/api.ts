@@ -643,3 +643,77 @@ export interface TraceDiagnosis {
 export function fetchTraceDiagnosis(traceId: string, signal?: AbortSignal): Promise<TraceDiagnosis> {
   return getJson(`/api/v1/traces/${encodeURIComponent(traceId)}/diagnosis`, {}, signal);
 }
+
+// ---- logs (OpenTelemetry log records, linked to traces by trace and span IDs) -------------------
+
+/** The severity names the API takes for `severity` ("this level or worse"), least severe first. */
+export type LogSeverityName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** An attribute value as the API writes it: plain JSON. */
+export type LogAttributeValue = string | number | boolean | null | readonly LogAttributeValue[] | { readonly [key: string]: LogAttributeValue };
+
+export interface LogRecord {
+  /** Unix nanoseconds as a decimal string; "0" when the sender did not set it (see observedTimeUnixNano). */
+  timeUnixNano: string;
+  observedTimeUnixNano: string;
+  /** 32 hex digits, or null when the record carries no trace context. */
+  traceId: string | null;
+  /** 16 hex digits, or null. */
+  spanId: string | null;
+  /** 1–24 (TRACE … FATAL4), 0 when unspecified. */
+  severityNumber: number;
+  severityText: string;
+  /** `severityText`, or the name derived from the number when no text was sent. */
+  severity: string;
+  serviceName: string;
+  /** Always text: structured bodies arrive rendered as JSON-like text. */
+  body: string;
+  attributes: Record<string, LogAttributeValue>;
+  resource: Record<string, LogAttributeValue>;
+  scope: { name: string; version: string } | null;
+  eventName: string;
+}
+
+export interface TraceLogsAnswer {
+  traceId: string;
+  tier: TraceTier;
+  /** Oldest first; may be empty. */
+  logs: LogRecord[];
+}
+
+/** The log records of one trace, oldest first. */
+export function fetchTraceLogs(traceId: string, signal?: AbortSignal): Promise<TraceLogsAnswer> {
+  return getJson(`/api/v1/traces/${encodeURIComponent(traceId)}/logs`, {}, signal);
+}
+
+/** Every parameter is optional; the server answers 400 with a message naming a bad value. */
+export interface LogSearchParams {
+  service?: string;
+  /** Free text the body must contain. */
+  q?: string;
+  /** This level or worse; a string so a hand-edited URL reaches the server, which names it. */
+  severity?: LogSeverityName | string;
+  traceId?: string;
+  /** A Go duration back from now, e.g. `1h`. */
+  lookback?: string;
+  /** Unix microseconds, as Jaeger takes them. */
+  start?: string;
+  end?: string;
+  /** A number, or the text as typed so the server explains what is wrong with it. */
+  limit?: number | string;
+  tier?: TraceTier | string;
+}
+
+export interface LogSearchAnswer {
+  tier: TraceTier;
+  /** Newest first. */
+  logs: LogRecord[];
+  scannedRecords: number;
+  /** The limit the server applied. */
+  limit: number;
+}
+
+/** Log records matching `params`, newest first. */
+export function searchLogs(params: LogSearchParams, signal?: AbortSignal): Promise<LogSearchAnswer> {
+  return getJson('/api/v1/logs', { ...params }, signal);
+}

@@ -4,6 +4,7 @@ import { Link, navigate, useLocation } from './router';
 import { ComparePage } from './pages/compare';
 import { DatabasePage } from './pages/database';
 import { DiagnosticsPage } from './pages/diagnostics';
+import { LogsPage } from './pages/logs';
 import { RedisPage } from './pages/redis';
 import { SearchPage } from './pages/search';
 import { ServiceMapPage } from './pages/service-map';
@@ -24,6 +25,7 @@ function decodeSegment(segment: string): string | null {
 function titleOf(path: string): string {
   if (path.startsWith('/trace/')) return `Trace ${decodeSegment(path.slice('/trace/'.length)) ?? ''}`;
   if (path.startsWith('/services/')) return `${decodeSegment(path.slice('/services/'.length)) ?? ''} · Services`;
+  if (path === '/logs') return 'Logs';
   if (path === '/compare') return 'Compare traces';
   if (path === '/map') return 'Service map';
   if (path === '/services') return 'Services';
@@ -35,6 +37,7 @@ function titleOf(path: string): string {
 
 const NAV_ITEMS = [
   { href: '/search', label: 'Search', matches: (path: string) => path === '/search' || path.startsWith('/trace/') },
+  { href: '/logs', label: 'Logs', matches: (path: string) => path === '/logs' },
   { href: '/compare', label: 'Compare', matches: (path: string) => path === '/compare' },
   { href: '/map', label: 'Service map', matches: (path: string) => path === '/map' },
   { href: '/services', label: 'Services', matches: (path: string) => path.startsWith('/services') },
@@ -87,6 +90,7 @@ function Route({ path, search }: { path: string; search: URLSearchParams }) {
   if (path === '/' || path === '/search') return <SearchPage search={search} />;
   const traceId = path.startsWith('/trace/') ? decodeSegment(path.slice('/trace/'.length)) : null;
   if (traceId !== null) return <TracePage traceId={traceId} search={search} />;
+  if (path === '/logs') return <LogsPage search={search} />;
   if (path === '/compare') return <ComparePage search={search} />;
   if (path === '/map') return <ServiceMapPage search={search} />;
   if (path === '/services') return <ServicesPage search={search} />;

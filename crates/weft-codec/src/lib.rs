@@ -4,12 +4,15 @@
 //! [`validate_and_limit`] on the OTLP request in place. The bus (WAL or Kafka) carries the
 //! validated OTLP protobuf; the pipeline converts it into `weft_model::Span` once, with
 //! [`spans_from_otlp`]. [`otlp_from_spans`] turns spans back into OTLP for query answers.
+//! Logs take the same road ([`decode_otlp_logs_protobuf`], [`validate_and_limit_logs`],
+//! [`logs_from_otlp`]); on the bus a logs record carries [`LOGS_BUS_RECORD_PREFIX`].
 //!
 //! Architecture invariant: no I/O, no HTTP or gRPC here. Bytes in, values out.
 
 mod error;
 mod json;
 mod limits;
+mod logs;
 mod otlp;
 mod parts;
 mod scan;
@@ -19,6 +22,11 @@ pub use error::CodecError;
 pub use json::{decode_otlp_json, encode_otlp_json};
 pub use limits::{
     validate_and_limit, ValidationLimits, ValidationReport, TRUNCATED_ATTRIBUTES_KEY,
+};
+pub use logs::{
+    classify_bus_record, decode_otlp_logs_json, decode_otlp_logs_protobuf, log_record_count,
+    log_record_to_otlp, logs_bus_record, logs_from_otlp, otlp_from_logs, validate_and_limit_logs,
+    BusRecordBody, ConvertedLogs, LOGS_BUS_RECORD_PREFIX,
 };
 pub use otlp::{
     decode_otlp_protobuf, otlp_from_spans, spans_from_otlp, ConversionOptions, ConvertedSpans,
@@ -32,6 +40,9 @@ pub use zipkin::decode_zipkin_json;
 
 /// Re-exported so callers name one version of the OTLP types.
 pub use opentelemetry_proto::tonic as otlp_proto;
+
+pub type ExportLogsServiceRequest =
+    opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
 pub type ExportTraceServiceRequest =
     opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -60,6 +60,11 @@ impl ValidationReport {
     }
 
     fn reject(&mut self, span_index: usize, reason: IdError) {
+        self.reject_record(span_index, "span", reason);
+    }
+
+    /// Counts a rejected record (a span, a log record) and names the first few problems.
+    pub(crate) fn reject_record(&mut self, index: usize, noun: &str, reason: IdError) {
         self.rejected_spans += 1;
         // Name the first few problems; a million bad spans must not make a megabyte message.
         const MAX_REASONS: u64 = 3;
@@ -68,7 +73,7 @@ impl ValidationReport {
                 self.rejection_message.push_str("; ");
             }
             self.rejection_message
-                .push_str(&format!("span {span_index}: {reason}"));
+                .push_str(&format!("{noun} {index}: {reason}"));
         } else if self.rejected_spans == MAX_REASONS + 1 {
             self.rejection_message.push_str("; and more");
         }
@@ -184,7 +189,7 @@ fn limit_span(
     }
 }
 
-fn limit_attributes(
+pub(crate) fn limit_attributes(
     attributes: &mut Vec<KeyValue>,
     dropped_attributes_count: &mut u32,
     limits: &ValidationLimits,
@@ -229,7 +234,7 @@ fn limit_attributes(
 }
 
 /// Cuts every string and bytes leaf of `value` to `max_bytes`; says whether anything was cut.
-fn truncate_value(value: &mut AnyValue, max_bytes: usize) -> bool {
+pub(crate) fn truncate_value(value: &mut AnyValue, max_bytes: usize) -> bool {
     match &mut value.value {
         Some(Value::StringValue(text)) => truncate_string(text, max_bytes),
         Some(Value::BytesValue(bytes)) if bytes.len() > max_bytes => {

@@ -226,7 +226,7 @@ pub(crate) fn link_from_otlp(link: otlp_trace::span::Link) -> Result<Link, IdErr
     })
 }
 
-fn key_values_from_otlp(key_values: Vec<otlp_common::KeyValue>) -> Vec<KeyValue> {
+pub(crate) fn key_values_from_otlp(key_values: Vec<otlp_common::KeyValue>) -> Vec<KeyValue> {
     key_values
         .into_iter()
         .map(|key_value| KeyValue {
@@ -369,7 +369,7 @@ pub(crate) fn scope_to_otlp(scope: &InstrumentationScope) -> otlp_common::Instru
     }
 }
 
-fn key_values_to_otlp(key_values: &[KeyValue]) -> Vec<otlp_common::KeyValue> {
+pub(crate) fn key_values_to_otlp(key_values: &[KeyValue]) -> Vec<otlp_common::KeyValue> {
     key_values
         .iter()
         .map(|key_value| otlp_common::KeyValue {

@@ -719,3 +719,171 @@ fn each_violation_leaves_the_fast_path() {
     assert!(decode_otlp_protobuf(&bytes).is_err());
     assert_eq!(scan_otlp_protobuf(&bytes, &limits), Scan::NeedsFullDecode);
 }
+
+mod logs {
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use proptest::prelude::*;
+    use prost::Message;
+
+    use super::{any_value_strategy, attributes_strategy, key_value, string_value};
+    use crate::*;
+
+    fn record(trace_id: Vec<u8>, span_id: Vec<u8>, body: &str) -> LogRecord {
+        LogRecord {
+            time_unix_nano: 5_000,
+            observed_time_unix_nano: 5_100,
+            severity_number: 17,
+            severity_text: "ERROR".to_owned(),
+            body: Some(string_value(body)),
+            attributes: vec![key_value("exception.type", string_value("ValueError"))],
+            trace_id,
+            span_id,
+            ..LogRecord::default()
+        }
+    }
+
+    fn request_of(records: Vec<LogRecord>) -> ExportLogsServiceRequest {
+        ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                    attributes: vec![key_value("service.name", string_value("checkout"))],
+                    ..Default::default()
+                }),
+                scope_logs: vec![ScopeLogs {
+                    log_records: records,
+                    ..ScopeLogs::default()
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_log_record_with_malformed_ids_is_rejected_and_its_batch_mates_kept() {
+        let mut request = request_of(vec![
+            record(vec![7; 16], vec![8; 8], "kept with ids"),
+            record(vec![7; 15], vec![8; 8], "a 15-byte trace id"),
+            record(Vec::new(), Vec::new(), "kept without ids"),
+            record(vec![7; 16], vec![8; 3], "a 3-byte span id"),
+            record(vec![0; 16], vec![0; 8], "all-zero ids mean none"),
+        ]);
+        let report = validate_and_limit_logs(&mut request, &ValidationLimits::default());
+        assert_eq!((report.accepted_spans, report.rejected_spans), (3, 2));
+        assert!(
+            report
+                .rejection_message
+                .contains("log record 1: trace id must be 16 bytes, got 15"),
+            "{}",
+            report.rejection_message
+        );
+        assert!(report.rejection_message.contains("log record 3"));
+        let converted = logs_from_otlp(request);
+        assert_eq!(converted.invalid_records, 0);
+        let records = converted.records;
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            records[0].trace_id,
+            Some(weft_model::TraceId::from_bytes([7; 16]))
+        );
+        assert_eq!(records[0].service_name, "checkout");
+        assert_eq!(records[0].severity_name(), "ERROR");
+        assert_eq!((records[1].trace_id, records[1].span_id), (None, None));
+        assert_eq!((records[2].trace_id, records[2].span_id), (None, None));
+    }
+
+    #[test]
+    fn an_oversized_body_is_cut_and_named_in_the_truncation_marker() {
+        let long = "x".repeat(40_000);
+        let mut request = request_of(vec![record(Vec::new(), Vec::new(), &long)]);
+        let limits = ValidationLimits::default();
+        let report = validate_and_limit_logs(&mut request, &limits);
+        assert!(report.modified_request());
+        let record = &logs_from_otlp(request).records[0];
+        assert_eq!(record.body_text().len(), limits.max_attribute_value_bytes);
+        let marker = record
+            .attributes
+            .iter()
+            .find(|attribute| attribute.key == TRUNCATED_ATTRIBUTES_KEY)
+            .expect("a truncation marker");
+        assert_eq!(
+            marker.value,
+            weft_model::AttributeValue::Array(vec![weft_model::AttributeValue::String(
+                "body".to_owned()
+            )])
+        );
+    }
+
+    #[test]
+    fn a_record_without_a_time_takes_its_observed_time() {
+        let mut without_time = record(Vec::new(), Vec::new(), "late");
+        without_time.time_unix_nano = 0;
+        let records = logs_from_otlp(request_of(vec![without_time])).records;
+        assert_eq!(records[0].time_unix_nanos, 5_100);
+    }
+
+    #[test]
+    fn bus_records_of_logs_are_told_from_trace_records() {
+        let logs = request_of(vec![record(vec![7; 16], vec![8; 8], "hello")]).encode_to_vec();
+        let framed = logs_bus_record(&logs);
+        assert_eq!(classify_bus_record(&framed), BusRecordBody::Logs(&logs[..]));
+        let traces = super::request_of(vec![super::valid_span(1)]).encode_to_vec();
+        assert_eq!(
+            classify_bus_record(&traces),
+            BusRecordBody::Traces(&traces[..])
+        );
+        // A trace request can never start with the prefix: its first byte is an invalid
+        // protobuf tag, so the framing cannot swallow a real trace record.
+        assert!(ExportTraceServiceRequest::decode(&framed[..]).is_err());
+    }
+
+    #[test]
+    fn logs_json_uses_hex_ids() {
+        let json = br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},
+            "scopeLogs":[{"logRecords":[{"timeUnixNano":"1700000000000000000","severityNumber":9,
+            "body":{"stringValue":"hi"},"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"}]}]}]}"#;
+        let request = decode_otlp_logs_json(json).unwrap();
+        let records = logs_from_otlp(request).records;
+        assert_eq!(
+            records[0].trace_id.unwrap().to_hex(),
+            "5b8efff798038103d269b633813fc60c"
+        );
+        assert_eq!(records[0].span_id.unwrap().to_hex(), "eee19b7ec3c1b174");
+        assert_eq!(records[0].service_name, "web");
+        assert!(decode_otlp_logs_json(b"{\"resourceLogs\": 3}").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn logs_survive_conversion_to_otlp_and_back(
+            body in any_value_strategy(),
+            attributes in attributes_strategy(),
+            severity in 0i32..=24,
+            time in any::<u64>(),
+        ) {
+            let otlp = LogRecord {
+                time_unix_nano: time.max(1),
+                observed_time_unix_nano: time,
+                severity_number: severity,
+                severity_text: "x".to_owned(),
+                body: Some(body),
+                attributes,
+                trace_id: vec![3; 16],
+                span_id: vec![4; 8],
+                flags: 1,
+                ..LogRecord::default()
+            };
+            let records = logs_from_otlp(request_of(vec![otlp])).records;
+            let back = otlp_from_logs(&records);
+            let again = logs_from_otlp(back).records;
+            prop_assert_eq!(records, again);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_as_logs_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(mut request) = decode_otlp_logs_protobuf(&bytes) {
+                validate_and_limit_logs(&mut request, &ValidationLimits::default());
+                let _ = logs_from_otlp(request);
+            }
+        }
+    }
+}

@@ -2,28 +2,31 @@
 //! decodes a pre-encoded request just so tonic can encode it again measures itself, not the
 //! server; tests also use it to send bytes no well-behaved client would.
 
+use std::marker::PhantomData;
+
 use prost::Message;
+use weft_codec::otlp_proto::collector::logs::v1::ExportLogsServiceResponse;
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const LOGS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
+struct RawCodec<Response>(PhantomData<fn() -> Response>);
 struct RawEncoder;
-struct ResponseDecoder;
+struct ResponseDecoder<Response>(PhantomData<fn() -> Response>);
 
-impl tonic::codec::Codec for RawCodec {
+impl<Response: Message + Default + Send + 'static> tonic::codec::Codec for RawCodec<Response> {
     type Encode = bytes::Bytes;
-    type Decode = ExportTraceServiceResponse;
+    type Decode = Response;
     type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
+    type Decoder = ResponseDecoder<Response>;
 
     fn encoder(&mut self) -> RawEncoder {
         RawEncoder
     }
 
-    fn decoder(&mut self) -> ResponseDecoder {
-        ResponseDecoder
+    fn decoder(&mut self) -> ResponseDecoder<Response> {
+        ResponseDecoder(PhantomData)
     }
 }
 
@@ -42,21 +45,21 @@ impl tonic::codec::Encoder for RawEncoder {
     }
 }
 
-impl tonic::codec::Decoder for ResponseDecoder {
-    type Item = ExportTraceServiceResponse;
+impl<Response: Message + Default> tonic::codec::Decoder for ResponseDecoder<Response> {
+    type Item = Response;
     type Error = tonic::Status;
 
     fn decode(
         &mut self,
         source: &mut tonic::codec::DecodeBuf<'_>,
     ) -> Result<Option<Self::Item>, tonic::Status> {
-        ExportTraceServiceResponse::decode(source)
+        Response::decode(source)
             .map(Some)
             .map_err(|error| tonic::Status::internal(format!("invalid export response: {error}")))
     }
 }
 
-/// `TraceService/Export` with a body of raw bytes.
+/// `TraceService/Export` (and `LogsService/Export`) with a body of raw bytes.
 #[derive(Clone)]
 pub struct RawExportClient {
     grpc: tonic::client::Grpc<tonic::transport::Channel>,
@@ -76,6 +79,22 @@ impl RawExportClient {
         &mut self,
         body: bytes::Bytes,
     ) -> Result<ExportTraceServiceResponse, tonic::Status> {
+        self.unary(body, EXPORT_PATH).await
+    }
+
+    /// `LogsService/Export` on the same channel.
+    pub async fn export_logs(
+        &mut self,
+        body: bytes::Bytes,
+    ) -> Result<ExportLogsServiceResponse, tonic::Status> {
+        self.unary(body, LOGS_EXPORT_PATH).await
+    }
+
+    async fn unary<Response: Message + Default + Send + 'static>(
+        &mut self,
+        body: bytes::Bytes,
+        path: &'static str,
+    ) -> Result<Response, tonic::Status> {
         self.grpc
             .ready()
             .await
@@ -83,8 +102,8 @@ impl RawExportClient {
         self.grpc
             .unary(
                 tonic::Request::new(body),
-                tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
-                RawCodec,
+                tonic::codegen::http::uri::PathAndQuery::from_static(path),
+                RawCodec::<Response>(PhantomData),
             )
             .await
             .map(tonic::Response::into_inner)

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
+use weft_codec::otlp_proto::collector::logs::v1::ExportLogsServiceResponse;
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
 
 use crate::{RawExportClient, TraceGenerator};
@@ -37,6 +38,9 @@ pub struct GenOptions {
     /// Appends `<trace ID hex> <scenario>` per injected scenario to this file, so a test
     /// knows what diagnostics must report.
     pub scenario_log: Option<std::path::PathBuf>,
+    /// Also send the log records the services write ([`crate::logs_for_request`]) after each
+    /// accepted batch of traces (not with pregenerated requests).
+    pub logs: bool,
 }
 
 impl Default for GenOptions {
@@ -54,6 +58,7 @@ impl Default for GenOptions {
             pregenerated_requests: None,
             scenarios: crate::Scenarios::default(),
             scenario_log: None,
+            logs: true,
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct GenReport {
     pub rejected_spans: u64,
     pub failed_requests: u64,
     pub throttled_requests: u64,
+    pub accepted_log_records: u64,
     pub elapsed: Duration,
 }
 
@@ -90,13 +96,16 @@ struct Counters {
     rejected_spans: AtomicU64,
     failed_requests: AtomicU64,
     throttled_requests: AtomicU64,
+    accepted_log_records: AtomicU64,
 }
 
 enum Client {
     Grpc(RawExportClient),
     Http {
         client: reqwest::Client,
+        /// The traces URL; logs go to its `/v1/logs` sibling.
         url: String,
+        logs_url: String,
         gzip: bool,
     },
 }
@@ -119,36 +128,84 @@ impl Client {
                 }
                 Err(status) => SendOutcome::Failed(status.to_string()),
             },
-            Client::Http { client, url, gzip } => {
-                let mut request = client
-                    .post(url.as_str())
-                    .header("content-type", "application/x-protobuf");
-                let body = if *gzip {
-                    request = request.header("content-encoding", "gzip");
-                    gzip_bytes(&body)
-                } else {
-                    body.to_vec()
-                };
-                match request.body(body).send().await {
-                    Ok(response) if response.status().is_success() => {
-                        let bytes = response.bytes().await.unwrap_or_default();
-                        let parsed = ExportTraceServiceResponse::decode(bytes).unwrap_or_default();
-                        SendOutcome::Accepted {
-                            rejected: rejected_of(&parsed),
-                        }
-                    }
-                    Ok(response)
-                        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
-                            || response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
-                    {
-                        SendOutcome::Throttled
-                    }
-                    Ok(response) => SendOutcome::Failed(format!("http {}", response.status())),
-                    Err(error) => SendOutcome::Failed(error.to_string()),
-                }
-            }
+            Client::Http {
+                client, url, gzip, ..
+            } => match post_protobuf(client, url, *gzip, &body).await {
+                Ok(bytes) => SendOutcome::Accepted {
+                    rejected: rejected_of(
+                        &ExportTraceServiceResponse::decode(bytes).unwrap_or_default(),
+                    ),
+                },
+                Err(outcome) => outcome,
+            },
         }
     }
+
+    /// Sends a logs request; answers the records the server rejected.
+    async fn send_logs(&mut self, body: bytes::Bytes) -> SendOutcome {
+        match self {
+            Client::Grpc(client) => match client.export_logs(body).await {
+                Ok(response) => SendOutcome::Accepted {
+                    rejected: rejected_logs_of(&response),
+                },
+                Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                    SendOutcome::Throttled
+                }
+                Err(status) => SendOutcome::Failed(status.to_string()),
+            },
+            Client::Http {
+                client,
+                logs_url,
+                gzip,
+                ..
+            } => match post_protobuf(client, logs_url, *gzip, &body).await {
+                Ok(bytes) => SendOutcome::Accepted {
+                    rejected: rejected_logs_of(
+                        &ExportLogsServiceResponse::decode(bytes).unwrap_or_default(),
+                    ),
+                },
+                Err(outcome) => outcome,
+            },
+        }
+    }
+}
+
+/// POSTs an OTLP/protobuf body; the response body on success.
+async fn post_protobuf(
+    client: &reqwest::Client,
+    url: &str,
+    gzip: bool,
+    body: &[u8],
+) -> Result<bytes::Bytes, SendOutcome> {
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/x-protobuf");
+    let body = if gzip {
+        request = request.header("content-encoding", "gzip");
+        gzip_bytes(body)
+    } else {
+        body.to_vec()
+    };
+    match request.body(body).send().await {
+        Ok(response) if response.status().is_success() => {
+            Ok(response.bytes().await.unwrap_or_default())
+        }
+        Ok(response)
+            if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                || response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
+        {
+            Err(SendOutcome::Throttled)
+        }
+        Ok(response) => Err(SendOutcome::Failed(format!("http {}", response.status()))),
+        Err(error) => Err(SendOutcome::Failed(error.to_string())),
+    }
+}
+
+fn rejected_logs_of(response: &ExportLogsServiceResponse) -> u64 {
+    response
+        .partial_success
+        .as_ref()
+        .map_or(0, |partial| partial.rejected_log_records.max(0) as u64)
 }
 
 fn rejected_of(response: &ExportTraceServiceResponse) -> u64 {
@@ -182,11 +239,9 @@ async fn connect(options: &GenOptions) -> Result<Client, GenError> {
         }
         Protocol::Http => {
             let base = options.endpoint.trim_end_matches('/');
-            let url = if base.ends_with("/v1/traces") {
-                base.to_owned()
-            } else {
-                format!("{base}/v1/traces")
-            };
+            let base = base.strip_suffix("/v1/traces").unwrap_or(base);
+            let url = format!("{base}/v1/traces");
+            let logs_url = format!("{base}/v1/logs");
             let client = reqwest::Client::builder()
                 .no_proxy()
                 .build()
@@ -194,6 +249,7 @@ async fn connect(options: &GenOptions) -> Result<Client, GenError> {
             Ok(Client::Http {
                 client,
                 url,
+                logs_url,
                 gzip: options.gzip,
             })
         }
@@ -279,11 +335,11 @@ pub async fn run(
                 {
                     return;
                 }
-                let (body, spans) = match &pregenerated {
+                let (body, spans, logs) = match &pregenerated {
                     Some(requests) => {
                         let (body, spans) = requests[index % requests.len()].clone();
                         index += options.concurrency.max(1);
-                        (body, spans)
+                        (body, spans, None)
                     }
                     None => {
                         let batch =
@@ -291,9 +347,13 @@ pub async fn run(
                         if let Some(log) = &scenario_log {
                             log_scenarios(log, &batch.injected);
                         }
+                        let logs = options
+                            .logs
+                            .then(|| crate::logs_for_request(&batch.request));
                         (
                             bytes::Bytes::from(batch.request.encode_to_vec()),
                             batch.spans,
+                            logs,
                         )
                     }
                 };
@@ -309,6 +369,28 @@ pub async fn run(
                         counters
                             .rejected_spans
                             .fetch_add(rejected, Ordering::Relaxed);
+                        if let Some(logs) = logs {
+                            let records = weft_codec::log_record_count(&logs);
+                            let body = bytes::Bytes::from(logs.encode_to_vec());
+                            match client.send_logs(body).await {
+                                SendOutcome::Accepted { rejected } => {
+                                    counters.accepted_log_records.fetch_add(
+                                        records - rejected.min(records),
+                                        Ordering::Relaxed,
+                                    );
+                                }
+                                SendOutcome::Throttled => {
+                                    counters.throttled_requests.fetch_add(1, Ordering::Relaxed);
+                                }
+                                SendOutcome::Failed(reason) => {
+                                    let failures =
+                                        counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+                                    if failures < 5 {
+                                        tracing::warn!(%reason, "log export failed");
+                                    }
+                                }
+                            }
+                        }
                     }
                     SendOutcome::Throttled => {
                         counters.throttled_requests.fetch_add(1, Ordering::Relaxed);
@@ -341,6 +423,7 @@ pub async fn run(
             rejected_spans: counters.rejected_spans.load(Ordering::Relaxed),
             failed_requests: counters.failed_requests.load(Ordering::Relaxed),
             throttled_requests: counters.throttled_requests.load(Ordering::Relaxed),
+            accepted_log_records: counters.accepted_log_records.load(Ordering::Relaxed),
             elapsed: started.elapsed(),
         }
     };

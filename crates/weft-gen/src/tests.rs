@@ -156,3 +156,65 @@ fn a_failed_downstream_call_fails_every_hop_up_to_the_root() {
         && span.kind == SpanKind::Server
         && failed(span)));
 }
+
+#[test]
+fn generated_logs_follow_the_spans_and_heartbeats_carry_no_trace() {
+    use weft_codec::otlp_proto::trace::v1::status::StatusCode;
+    let mut generator = TraceGenerator::new(5);
+    let batch = generator.next_batch(200, 1_700_000_000_000_000_000);
+    let logs = crate::logs_for_request(&batch.request);
+    let spans: Vec<_> = batch
+        .request
+        .resource_spans
+        .iter()
+        .flat_map(|resource| &resource.scope_spans)
+        .flat_map(|scope| &scope.spans)
+        .collect();
+    let records: Vec<_> = logs
+        .resource_logs
+        .iter()
+        .flat_map(|resource| &resource.scope_logs)
+        .flat_map(|scope| &scope.log_records)
+        .collect();
+    // One heartbeat per service instance, without trace context.
+    let heartbeats: Vec<_> = records
+        .iter()
+        .filter(|record| record.trace_id.is_empty())
+        .collect();
+    assert_eq!(heartbeats.len(), batch.request.resource_spans.len());
+    assert!(heartbeats.iter().all(|record| record.span_id.is_empty()));
+    // Every root span logs one INFO line, every failed span one ERROR, each under its IDs.
+    let roots = spans
+        .iter()
+        .filter(|span| span.parent_span_id.is_empty())
+        .count();
+    let failed: Vec<_> = spans
+        .iter()
+        .filter(|span| {
+            span.status
+                .as_ref()
+                .is_some_and(|status| status.code == StatusCode::Error as i32)
+        })
+        .collect();
+    assert!(!failed.is_empty(), "200 traces include failures");
+    let info = records
+        .iter()
+        .filter(|record| record.severity_text == "INFO" && !record.trace_id.is_empty())
+        .count();
+    assert_eq!(info, roots);
+    for span in failed {
+        assert!(
+            records.iter().any(|record| record.severity_text == "ERROR"
+                && record.trace_id == span.trace_id
+                && record.span_id == span.span_id),
+            "span {} failed without an error log",
+            span.name
+        );
+    }
+    // The traces are what the seed makes them, logs or not.
+    let mut again = TraceGenerator::new(5);
+    assert_eq!(
+        again.next_batch(200, 1_700_000_000_000_000_000).request,
+        batch.request
+    );
+}

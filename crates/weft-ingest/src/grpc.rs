@@ -1,4 +1,5 @@
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -7,16 +8,23 @@ use std::time::Duration;
 use prost::Message;
 use tokio::net::TcpListener;
 use tonic::codec::{CompressionEncoding, DecodeBuf, EnabledCompressionEncodings, EncodeBuf};
+use weft_codec::otlp_proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+};
 use weft_codec::otlp_proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use weft_model::ErrorCode;
 
+use crate::ingestor::Signal;
 use crate::{ExportOutcome, IngestError, Ingestor, Receiver, ShutdownSignal};
 
 const NAME: &str = "otlp_grpc";
+/// The logs service's counters are kept apart, so spans and log records never add up.
+const LOGS_NAME: &str = "otlp_grpc_logs";
 
-/// OTLP/gRPC `TraceService/Export`, with gzip and zstd request compression.
+/// OTLP/gRPC `TraceService/Export` and `LogsService/Export` on one port, with gzip and zstd
+/// request compression.
 pub struct OtlpGrpcReceiver {
     listener: TcpListener,
     ingestor: Ingestor,
@@ -31,7 +39,8 @@ impl OtlpGrpcReceiver {
         ingestor: Ingestor,
         max_connection_age: Duration,
     ) -> std::io::Result<Self> {
-        ingestor.register_receiver(NAME);
+        ingestor.register_receiver(NAME, Signal::Spans);
+        ingestor.register_receiver(LOGS_NAME, Signal::Logs);
         Ok(OtlpGrpcReceiver {
             listener: TcpListener::bind(address).await?,
             ingestor,
@@ -51,27 +60,84 @@ pub(crate) fn export_response(outcome: &ExportOutcome) -> ExportTraceServiceResp
     }
 }
 
-const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+pub(crate) fn logs_export_response(outcome: &ExportOutcome) -> ExportLogsServiceResponse {
+    let partial = outcome.rejected_spans > 0 || !outcome.message.is_empty();
+    ExportLogsServiceResponse {
+        partial_success: partial.then(|| ExportLogsPartialSuccess {
+            rejected_log_records: outcome.rejected_spans as i64,
+            error_message: outcome.message.clone(),
+        }),
+    }
+}
+
+/// One OTLP signal's `Export` method: where it is routed and how a request is taken.
+trait OtlpSignal: Send + Sync + 'static {
+    const SERVICE: &'static str;
+    const EXPORT_PATH: &'static str;
+    /// The receiver name its counters are kept under.
+    const RECEIVER: &'static str;
+
+    /// Ingests the request's protobuf bytes; answers the encoded response.
+    fn export(
+        ingestor: Ingestor,
+        body: bytes::Bytes,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, IngestError>> + Send>>;
+}
+
+struct TraceSignal;
+
+impl OtlpSignal for TraceSignal {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    const RECEIVER: &'static str = NAME;
+
+    fn export(
+        ingestor: Ingestor,
+        body: bytes::Bytes,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, IngestError>> + Send>> {
+        Box::pin(async move {
+            let outcome = ingestor.export_protobuf(Self::RECEIVER, body).await?;
+            Ok(export_response(&outcome).encode_to_vec())
+        })
+    }
+}
+
+struct LogsSignal;
+
+impl OtlpSignal for LogsSignal {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    const RECEIVER: &'static str = LOGS_NAME;
+
+    fn export(
+        ingestor: Ingestor,
+        body: bytes::Bytes,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, IngestError>> + Send>> {
+        Box::pin(async move {
+            let outcome = ingestor.export_logs_protobuf(Self::RECEIVER, body).await?;
+            Ok(logs_export_response(&outcome).encode_to_vec())
+        })
+    }
+}
 
 /// Hands the handler the request's protobuf bytes rather than a decoded message. The handler
 /// decodes them itself, so a malformed request is INVALID_ARGUMENT with prost's reason (tonic's
 /// own codec reports INTERNAL), and a request that validation leaves untouched goes to the bus
-/// as the very bytes received, without being encoded again.
+/// as the very bytes received, without being encoded again. The response arrives encoded.
 #[derive(Clone, Copy, Default)]
-struct RawRequestCodec;
+struct RawCodec;
 
 struct RawRequestDecoder;
-struct ResponseEncoder;
+struct RawResponseEncoder;
 
-impl tonic::codec::Codec for RawRequestCodec {
-    type Encode = ExportTraceServiceResponse;
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
     type Decode = bytes::Bytes;
-    type Encoder = ResponseEncoder;
+    type Encoder = RawResponseEncoder;
     type Decoder = RawRequestDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ResponseEncoder
+        RawResponseEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -89,8 +155,8 @@ impl tonic::codec::Decoder for RawRequestDecoder {
     }
 }
 
-impl tonic::codec::Encoder for ResponseEncoder {
-    type Item = ExportTraceServiceResponse;
+impl tonic::codec::Encoder for RawResponseEncoder {
+    type Item = Vec<u8>;
     type Error = tonic::Status;
 
     fn encode(
@@ -98,27 +164,44 @@ impl tonic::codec::Encoder for ResponseEncoder {
         item: Self::Item,
         destination: &mut EncodeBuf<'_>,
     ) -> Result<(), Self::Error> {
-        item.encode(destination)
-            .map_err(|error| tonic::Status::internal(format!("encoding the response: {error}")))
+        use bytes::BufMut;
+        destination.put_slice(&item);
+        Ok(())
     }
 }
 
-/// `TraceService/Export` as a tower service, routed by tonic like generated code would be.
-#[derive(Clone)]
-struct TraceExportService {
+/// A signal's `Export` as a tower service, routed by tonic like generated code would be.
+struct ExportService<S> {
     ingestor: Ingestor,
+    signal: PhantomData<fn() -> S>,
 }
 
-impl tonic::server::NamedService for TraceExportService {
-    const NAME: &'static str = SERVICE_NAME;
+impl<S> ExportService<S> {
+    fn new(ingestor: Ingestor) -> Self {
+        ExportService {
+            ingestor,
+            signal: PhantomData,
+        }
+    }
 }
 
-struct ExportMethod {
+impl<S> Clone for ExportService<S> {
+    fn clone(&self) -> Self {
+        ExportService::new(self.ingestor.clone())
+    }
+}
+
+impl<S: OtlpSignal> tonic::server::NamedService for ExportService<S> {
+    const NAME: &'static str = S::SERVICE;
+}
+
+struct ExportMethod<S> {
     ingestor: Ingestor,
+    signal: PhantomData<fn() -> S>,
 }
 
-impl tonic::server::UnaryService<bytes::Bytes> for ExportMethod {
-    type Response = ExportTraceServiceResponse;
+impl<S: OtlpSignal> tonic::server::UnaryService<bytes::Bytes> for ExportMethod<S> {
+    type Response = Vec<u8>;
     type Future = Pin<
         Box<dyn Future<Output = Result<tonic::Response<Self::Response>, tonic::Status>> + Send>,
     >;
@@ -126,17 +209,17 @@ impl tonic::server::UnaryService<bytes::Bytes> for ExportMethod {
     fn call(&mut self, request: tonic::Request<bytes::Bytes>) -> Self::Future {
         let ingestor = self.ingestor.clone();
         Box::pin(async move {
-            let outcome = ingestor
-                .export_protobuf(NAME, request.into_inner())
+            let response = S::export(ingestor, request.into_inner())
                 .await
                 .map_err(|error| error.to_grpc_status())?;
-            Ok(tonic::Response::new(export_response(&outcome)))
+            Ok(tonic::Response::new(response))
         })
     }
 }
 
-impl<RequestBody> tower::Service<http::Request<RequestBody>> for TraceExportService
+impl<S, RequestBody> tower::Service<http::Request<RequestBody>> for ExportService<S>
 where
+    S: OtlpSignal,
     RequestBody: tonic::codegen::Body<Data = bytes::Bytes> + Send + 'static,
     RequestBody::Error: Into<tonic::codegen::StdError> + Send + 'static,
 {
@@ -149,10 +232,11 @@ where
     }
 
     fn call(&mut self, request: http::Request<RequestBody>) -> Self::Future {
-        if request.uri().path() != EXPORT_PATH {
+        if request.uri().path() != S::EXPORT_PATH {
             let status = tonic::Status::unimplemented(format!(
-                "unknown method {}: weft serves {EXPORT_PATH}",
-                request.uri().path()
+                "unknown method {}: weft serves {}",
+                request.uri().path(),
+                S::EXPORT_PATH
             ));
             return Box::pin(async move { Ok(status.into_http()) });
         }
@@ -162,10 +246,14 @@ where
             accepted.enable(CompressionEncoding::Gzip);
             accepted.enable(CompressionEncoding::Zstd);
             let max_bytes = ingestor.config().max_request_bytes;
-            let mut grpc = tonic::server::Grpc::new(RawRequestCodec)
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
                 .apply_compression_config(accepted, EnabledCompressionEncodings::default())
                 .apply_max_message_size_config(Some(max_bytes), None);
-            Ok(grpc.unary(ExportMethod { ingestor }, request).await)
+            let method = ExportMethod::<S> {
+                ingestor,
+                signal: PhantomData,
+            };
+            Ok(grpc.unary(method, request).await)
         })
     }
 }
@@ -186,9 +274,8 @@ impl Receiver for OtlpGrpcReceiver {
         shutdown: ShutdownSignal,
     ) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
         Box::pin(async move {
-            let service = TraceExportService {
-                ingestor: self.ingestor.clone(),
-            };
+            let traces = ExportService::<TraceSignal>::new(self.ingestor.clone());
+            let logs = ExportService::<LogsSignal>::new(self.ingestor.clone());
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(self.listener);
             tonic::transport::Server::builder()
                 .max_connection_age(self.max_connection_age)
@@ -204,7 +291,8 @@ impl Receiver for OtlpGrpcReceiver {
                 .layer(AdmissionLayer {
                     ingestor: self.ingestor,
                 })
-                .add_service(service)
+                .add_service(traces)
+                .add_service(logs)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await
                 .map_err(std::io::Error::other)
@@ -251,7 +339,12 @@ where
     }
 
     fn call(&mut self, request: http::Request<RequestBody>) -> Self::Future {
-        match self.ingestor.admit(NAME) {
+        let receiver = if request.uri().path().starts_with(LogsSignal::EXPORT_PATH) {
+            LogsSignal::RECEIVER
+        } else {
+            TraceSignal::RECEIVER
+        };
+        match self.ingestor.admit(receiver) {
             Ok(permit) => {
                 let response = self.inner.call(request);
                 let max_bytes = self.ingestor.config().max_request_bytes;

@@ -10,15 +10,17 @@ use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use prost::Message;
 use tokio::net::TcpListener;
-use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
-use weft_codec::{decode_otlp_json, decode_zipkin_json, otlp_from_spans};
+use weft_codec::{decode_otlp_json, decode_otlp_logs_json, decode_zipkin_json, otlp_from_spans};
 use weft_model::ErrorCode;
 
 use crate::compression::decompress_body;
-use crate::grpc::export_response;
-use crate::{http_status, IngestError, Ingestor, Receiver, ShutdownSignal};
+use crate::grpc::{export_response, logs_export_response};
+use crate::ingestor::Signal;
+use crate::{http_status, ExportOutcome, IngestError, Ingestor, Receiver, ShutdownSignal};
 
 const OTLP_HTTP: &str = "otlp_http";
+/// The logs route's counters are kept apart, so spans and log records never add up.
+const OTLP_HTTP_LOGS: &str = "otlp_http_logs";
 const ZIPKIN: &str = "zipkin";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,15 +93,21 @@ fn with_retry_after(mut response: Response, error: &IngestError) -> Response {
 
 /// The proto3 JSON mapping writes int64 as a string (`"rejectedSpans":"3"`); the generated
 /// serde code writes a number, so this response is written out by hand.
-fn export_response_json(response: &ExportTraceServiceResponse) -> Vec<u8> {
-    let body = match &response.partial_success {
-        None => serde_json::json!({}),
-        Some(partial) => serde_json::json!({
+fn export_response_json(signal: Signal, outcome: &ExportOutcome) -> Vec<u8> {
+    let partial = outcome.rejected_spans > 0 || !outcome.message.is_empty();
+    let rejected_field = match signal {
+        Signal::Spans => "rejectedSpans",
+        Signal::Logs => "rejectedLogRecords",
+    };
+    let body = if partial {
+        serde_json::json!({
             "partialSuccess": {
-                "rejectedSpans": partial.rejected_spans.to_string(),
-                "errorMessage": partial.error_message,
+                rejected_field: outcome.rejected_spans.to_string(),
+                "errorMessage": outcome.message,
             }
-        }),
+        })
+    } else {
+        serde_json::json!({})
     };
     serde_json::to_vec(&body).expect("a json literal serializes")
 }
@@ -165,18 +173,28 @@ pub struct HttpReceiver {
 }
 
 impl HttpReceiver {
+    /// Binds `address` serving `routes`: (path, handler, the receiver name and signal its
+    /// counters are kept under).
     async fn bind(
         name: &'static str,
         address: SocketAddr,
-        path: &str,
-        route: axum::routing::MethodRouter<Ingestor>,
+        routes: Vec<(
+            &str,
+            axum::routing::MethodRouter<Ingestor>,
+            &'static str,
+            Signal,
+        )>,
         ingestor: Ingestor,
     ) -> std::io::Result<HttpReceiver> {
-        ingestor.register_receiver(name);
+        let mut router = Router::new();
+        for (path, route, receiver, signal) in routes {
+            ingestor.register_receiver(receiver, signal);
+            router = router.route(path, route);
+        }
         Ok(HttpReceiver {
             name,
             listener: TcpListener::bind(address).await?,
-            router: Router::new().route(path, route).with_state(ingestor),
+            router: router.with_state(ingestor),
         })
     }
 }
@@ -204,7 +222,8 @@ impl Receiver for HttpReceiver {
     }
 }
 
-/// OTLP/HTTP `POST /v1/traces`: binary protobuf or JSON, optionally gzip-compressed.
+/// OTLP/HTTP `POST /v1/traces` and `POST /v1/logs` on one port, as OTLP's 4318: binary
+/// protobuf or JSON, optionally gzip- or zstd-compressed.
 pub struct OtlpHttpReceiver;
 
 impl OtlpHttpReceiver {
@@ -212,8 +231,20 @@ impl OtlpHttpReceiver {
         HttpReceiver::bind(
             OTLP_HTTP,
             address,
-            "/v1/traces",
-            post(otlp_http_traces),
+            vec![
+                (
+                    "/v1/traces",
+                    post(otlp_http_traces),
+                    OTLP_HTTP,
+                    Signal::Spans,
+                ),
+                (
+                    "/v1/logs",
+                    post(otlp_http_logs),
+                    OTLP_HTTP_LOGS,
+                    Signal::Logs,
+                ),
+            ],
             ingestor,
         )
         .await
@@ -221,11 +252,23 @@ impl OtlpHttpReceiver {
 }
 
 async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) -> Response {
+    otlp_http_export(ingestor, request, Signal::Spans).await
+}
+
+async fn otlp_http_logs(State(ingestor): State<Ingestor>, request: Request) -> Response {
+    otlp_http_export(ingestor, request, Signal::Logs).await
+}
+
+async fn otlp_http_export(ingestor: Ingestor, request: Request, signal: Signal) -> Response {
+    let receiver = match signal {
+        Signal::Spans => OTLP_HTTP,
+        Signal::Logs => OTLP_HTTP_LOGS,
+    };
     let format = match media_type(request.headers()).as_deref() {
         Some("application/x-protobuf") | Some("application/protobuf") => OtlpFormat::Protobuf,
         Some("application/json") => OtlpFormat::Json,
         other => {
-            ingestor.count_request(OTLP_HTTP, "invalid");
+            ingestor.count_request(receiver, "invalid");
             let error = IngestError::new(
                 ErrorCode::UnsupportedMediaType,
                 format!(
@@ -236,7 +279,7 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
             return otlp_error_response(&error, OtlpFormat::Json);
         }
     };
-    let _permit = match ingestor.admit(OTLP_HTTP) {
+    let _permit = match ingestor.admit(receiver) {
         Ok(permit) => permit,
         Err(error) => return otlp_error_response(&error, format),
     };
@@ -247,26 +290,36 @@ async fn otlp_http_traces(State(ingestor): State<Ingestor>, request: Request) ->
             ingestor.config().receive_timeout,
         )
         .await?;
-        match format {
-            OtlpFormat::Protobuf => ingestor.export_protobuf(OTLP_HTTP, body).await,
-            OtlpFormat::Json => {
-                let export_request = decode_otlp_json(&body).map_err(|error| {
-                    ingestor.count_request(OTLP_HTTP, "invalid");
-                    IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-                })?;
+        let invalid = |error: weft_codec::CodecError| {
+            ingestor.count_request(receiver, "invalid");
+            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+        };
+        match (signal, format) {
+            (Signal::Spans, OtlpFormat::Protobuf) => ingestor.export_protobuf(receiver, body).await,
+            (Signal::Spans, OtlpFormat::Json) => {
+                let export_request = decode_otlp_json(&body).map_err(invalid)?;
                 ingestor
-                    .export(OTLP_HTTP, export_request, None, (0, String::new()))
+                    .export(receiver, export_request, None, (0, String::new()))
                     .await
+            }
+            (Signal::Logs, OtlpFormat::Protobuf) => {
+                ingestor.export_logs_protobuf(receiver, body).await
+            }
+            (Signal::Logs, OtlpFormat::Json) => {
+                let export_request = decode_otlp_logs_json(&body).map_err(invalid)?;
+                ingestor.export_logs(receiver, export_request, None).await
             }
         }
     }
     .await;
     match result {
         Ok(outcome) => {
-            let response = export_response(&outcome);
-            let body = match format {
-                OtlpFormat::Protobuf => response.encode_to_vec(),
-                OtlpFormat::Json => export_response_json(&response),
+            let body = match (format, signal) {
+                (OtlpFormat::Protobuf, Signal::Spans) => export_response(&outcome).encode_to_vec(),
+                (OtlpFormat::Protobuf, Signal::Logs) => {
+                    logs_export_response(&outcome).encode_to_vec()
+                }
+                (OtlpFormat::Json, signal) => export_response_json(signal, &outcome),
             };
             (
                 StatusCode::OK,
@@ -287,8 +340,7 @@ impl ZipkinReceiver {
         HttpReceiver::bind(
             ZIPKIN,
             address,
-            "/api/v2/spans",
-            post(zipkin_spans),
+            vec![("/api/v2/spans", post(zipkin_spans), ZIPKIN, Signal::Spans)],
             ingestor,
         )
         .await

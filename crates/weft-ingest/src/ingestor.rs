@@ -9,8 +9,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use prost::Message;
 use weft_codec::{
-    decode_otlp_protobuf, scan_otlp_protobuf, validate_and_limit, ExportTraceServiceRequest, Scan,
-    ValidationLimits,
+    decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_bus_record, scan_otlp_protobuf,
+    validate_and_limit, validate_and_limit_logs, ExportLogsServiceRequest,
+    ExportTraceServiceRequest, Scan, ValidationLimits,
 };
 use weft_model::ErrorCode;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
@@ -85,49 +86,88 @@ struct RequestLabels {
     outcome: &'static str,
 }
 
+/// What an export request carries: its counters and the nouns of its messages differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Spans,
+    Logs,
+}
+
+impl Signal {
+    fn noun(self) -> &'static str {
+        match self {
+            Signal::Spans => "spans",
+            Signal::Logs => "log records",
+        }
+    }
+}
+
+/// A signal's per-receiver item counters.
+#[derive(Clone, Default)]
+struct ItemFamilies {
+    received: Family<ReceiverLabels, Counter>,
+    accepted: Family<ReceiverLabels, Counter>,
+    rejected: Family<ReceiverLabels, Counter>,
+    dropped: Family<ReceiverLabels, Counter>,
+}
+
+impl ItemFamilies {
+    fn register(registry: &mut Registry, unit: &str, noun: &str) -> Self {
+        let families = ItemFamilies::default();
+        registry.register(
+            format!("weft_receiver_received_{unit}"),
+            format!("{noun} decoded from export requests"),
+            families.received.clone(),
+        );
+        registry.register(
+            format!("weft_receiver_accepted_{unit}"),
+            format!("{noun} durably written to the bus and acknowledged"),
+            families.accepted.clone(),
+        );
+        registry.register(
+            format!("weft_receiver_rejected_{unit}"),
+            format!("{noun} rejected as invalid (malformed IDs) and reported in partial_success"),
+            families.rejected.clone(),
+        );
+        registry.register(
+            format!("weft_receiver_dropped_{unit}"),
+            format!(
+                "Valid {} not written because the bus was full or failing (the client was told to retry)",
+                noun.to_lowercase()
+            ),
+            families.dropped.clone(),
+        );
+        families
+    }
+}
+
 #[derive(Clone, Default)]
 struct IngestMetrics {
-    received_spans: Family<ReceiverLabels, Counter>,
-    accepted_spans: Family<ReceiverLabels, Counter>,
-    rejected_spans: Family<ReceiverLabels, Counter>,
-    dropped_spans: Family<ReceiverLabels, Counter>,
+    spans: ItemFamilies,
+    logs: ItemFamilies,
     truncated_values: Family<ReceiverLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
 }
 
 impl IngestMetrics {
     fn register(registry: &mut Registry) -> Self {
-        let metrics = IngestMetrics::default();
-        registry.register(
-            "weft_receiver_received_spans",
-            "Spans decoded from export requests",
-            metrics.received_spans.clone(),
-        );
-        registry.register(
-            "weft_receiver_accepted_spans",
-            "Spans durably written to the bus and acknowledged",
-            metrics.accepted_spans.clone(),
-        );
-        registry.register(
-            "weft_receiver_rejected_spans",
-            "Spans rejected as invalid (malformed IDs) and reported in partial_success",
-            metrics.rejected_spans.clone(),
-        );
-        registry.register(
-            "weft_receiver_dropped_spans",
-            "Valid spans not written because the bus was full or failing (the client was told to retry)",
-            metrics.dropped_spans.clone(),
-        );
+        let mut metrics = IngestMetrics {
+            spans: ItemFamilies::register(registry, "spans", "Spans"),
+            logs: ItemFamilies::register(registry, "log_records", "Log records"),
+            ..IngestMetrics::default()
+        };
         registry.register(
             "weft_receiver_truncated_values",
-            "Attribute values, names and messages cut to the configured limit",
+            "Attribute values, names, bodies and messages cut to the configured limit",
             metrics.truncated_values.clone(),
         );
+        let requests = Family::default();
         registry.register(
             "weft_receiver_requests",
             "Export requests by outcome: accepted, partial, invalid, shed, failed",
-            metrics.requests.clone(),
+            requests.clone(),
         );
+        metrics.requests = requests;
         metrics
     }
 }
@@ -190,16 +230,20 @@ impl Ingestor {
     }
 
     /// The receiver's counters, looked up once per request.
-    fn counters(&self, receiver: &str) -> ReceiverCounters {
+    fn counters(&self, receiver: &str, signal: Signal) -> ReceiverCounters {
         let labels = ReceiverLabels {
             receiver: receiver.to_owned(),
         };
         let metrics = &self.inner.metrics;
+        let families = match signal {
+            Signal::Spans => &metrics.spans,
+            Signal::Logs => &metrics.logs,
+        };
         ReceiverCounters {
-            received: metrics.received_spans.get_or_create(&labels).clone(),
-            accepted: metrics.accepted_spans.get_or_create(&labels).clone(),
-            rejected: metrics.rejected_spans.get_or_create(&labels).clone(),
-            dropped: metrics.dropped_spans.get_or_create(&labels).clone(),
+            received: families.received.get_or_create(&labels).clone(),
+            accepted: families.accepted.get_or_create(&labels).clone(),
+            rejected: families.rejected.get_or_create(&labels).clone(),
+            dropped: families.dropped.get_or_create(&labels).clone(),
             truncated: metrics.truncated_values.get_or_create(&labels).clone(),
             component: self
                 .inner
@@ -210,8 +254,8 @@ impl Ingestor {
 
     /// Creates a receiver's series at zero, so dashboards and alerts see `rejected` and
     /// `dropped` before the first rejection or drop. Receivers call it when they bind.
-    pub(crate) fn register_receiver(&self, receiver: &str) {
-        let _ = self.counters(receiver);
+    pub(crate) fn register_receiver(&self, receiver: &str, signal: Signal) {
+        let _ = self.counters(receiver, signal);
         for outcome in ["accepted", "partial", "invalid", "shed", "failed"] {
             self.count_request_by(receiver, outcome, 0);
         }
@@ -248,7 +292,7 @@ impl Ingestor {
         body: bytes::Bytes,
     ) -> Result<ExportOutcome, IngestError> {
         if let Scan::Clean { spans } = scan_otlp_protobuf(&body, &self.inner.config.limits) {
-            let counters = self.counters(receiver);
+            let counters = self.counters(receiver, Signal::Spans);
             counters.record_received(spans, 0, 0);
             return self
                 .append(receiver, &counters, body.to_vec(), spans, 0, String::new())
@@ -277,18 +321,14 @@ impl Ingestor {
         let (pre_rejected, pre_message) = extra_rejected;
         let rejected = report.rejected_spans + pre_rejected;
         let received = report.accepted_spans + rejected;
-        let counters = self.counters(receiver);
+        let counters = self.counters(receiver, Signal::Spans);
         counters.record_received(received, rejected, report.truncated_values);
         let message = [pre_message, report.rejection_message.clone()]
             .into_iter()
             .filter(|part| !part.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
-        let message = if rejected > 0 {
-            format!("rejected {rejected} of {received} spans: {message}")
-        } else {
-            message
-        };
+        let message = rejection_message(Signal::Spans, rejected, received, message);
         let payload = match original_protobuf {
             Some(original) if !report.modified_request() && pre_rejected == 0 => original.to_vec(),
             _ => request.encode_to_vec(),
@@ -304,7 +344,55 @@ impl Ingestor {
         .await
     }
 
-    /// Appends a validated payload holding `accepted` spans and answers with partial success.
+    /// Takes an OTLP/protobuf logs request body: decoded (a malformed body gets prost's own
+    /// error), validated and limited, then appended; the original bytes go to the bus when
+    /// validation changed nothing.
+    pub async fn export_logs_protobuf(
+        &self,
+        receiver: &str,
+        body: bytes::Bytes,
+    ) -> Result<ExportOutcome, IngestError> {
+        let request = decode_otlp_logs_protobuf(&body).map_err(|error| {
+            self.count_request(receiver, "invalid");
+            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+        })?;
+        self.export_logs(receiver, request, Some(body)).await
+    }
+
+    /// Validates, limits and durably appends one decoded logs request.
+    pub async fn export_logs(
+        &self,
+        receiver: &str,
+        mut request: ExportLogsServiceRequest,
+        original_protobuf: Option<bytes::Bytes>,
+    ) -> Result<ExportOutcome, IngestError> {
+        let report = validate_and_limit_logs(&mut request, &self.inner.config.limits);
+        let rejected = report.rejected_spans;
+        let received = report.accepted_spans + rejected;
+        let counters = self.counters(receiver, Signal::Logs);
+        counters.record_received(received, rejected, report.truncated_values);
+        let message = rejection_message(
+            Signal::Logs,
+            rejected,
+            received,
+            report.rejection_message.clone(),
+        );
+        let payload = match original_protobuf {
+            Some(original) if !report.modified_request() => logs_bus_record(&original),
+            _ => logs_bus_record(&request.encode_to_vec()),
+        };
+        self.append(
+            receiver,
+            &counters,
+            payload,
+            report.accepted_spans,
+            rejected,
+            message,
+        )
+        .await
+    }
+
+    /// Appends a validated payload holding `accepted` items and answers with partial success.
     async fn append(
         &self,
         receiver: &str,
@@ -359,5 +447,17 @@ impl Ingestor {
                 }
             }
         }
+    }
+}
+
+/// OTLP's partial-success message: what was rejected of how many, then why.
+fn rejection_message(signal: Signal, rejected: u64, received: u64, reasons: String) -> String {
+    if rejected > 0 {
+        format!(
+            "rejected {rejected} of {received} {}: {reasons}",
+            signal.noun()
+        )
+    } else {
+        reasons
     }
 }

@@ -1,14 +1,16 @@
 //! Weft's data model: the types every other crate speaks.
 //!
 //! Architecture invariant: this crate does no I/O and knows no wire format. Conversions from
-//! OTLP and Zipkin live in `weft-codec`; this crate only defines what a span *is*.
+//! OTLP and Zipkin live in `weft-codec`; this crate only defines what a span (and a log record) *is*.
 
 mod error_code;
 mod ids;
+mod log;
 mod span;
 
 pub use error_code::ErrorCode;
 pub use ids::{IdError, SpanId, TraceId, TraceIdTimeWindow};
+pub use log::{severity_floor_of, severity_name_of, LogRecord};
 pub use span::{
     contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, BusinessKey, EntityRef,
     Event, InstrumentationScope, KeyValue, Link, Resource, Span, SpanKind, Status, StatusCode,

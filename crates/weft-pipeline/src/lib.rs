@@ -1,4 +1,4 @@
-//! The pipeline: bus records in, Weft spans out to every processor.
+//! The pipeline: bus records in, Weft spans (and log records) out to every processor.
 //!
 //! Architecture invariant: this crate knows neither the WAL nor Kafka. It reads a [`BusSource`]
 //! and the binary wires in the WAL (all-in-one) or, later, a Kafka consumer (distributed), so the
@@ -15,7 +15,7 @@ mod runner;
 pub use capture::CaptureSink;
 pub use runner::{BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader};
 
-use weft_model::Span;
+use weft_model::{LogRecord, Span};
 
 /// A bus position: the WAL's LSN or a Kafka offset. 0 means "nothing yet".
 pub type Position = u64;
@@ -26,6 +26,13 @@ pub struct SpanBatch {
     pub position: Position,
     /// Shared so a processor that keeps spans (the store's memtable) holds them without a copy.
     pub spans: std::sync::Arc<Vec<Span>>,
+}
+
+/// The log records of one bus record.
+#[derive(Debug)]
+pub struct LogBatch {
+    pub position: Position,
+    pub records: std::sync::Arc<Vec<LogRecord>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +58,16 @@ pub trait Processor: Send {
 
     /// Takes one batch. Its effects need not be durable yet; see [`Processor::durable_position`].
     fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError>;
+
+    /// Takes one batch of log records. Most processors read spans only: for them a logs
+    /// record is an empty span batch at its position, so their positions (and what they let
+    /// the bus forget) move past it.
+    fn process_logs(&mut self, batch: &LogBatch) -> Result<(), PipelineError> {
+        self.process(&SpanBatch {
+            position: batch.position,
+            spans: std::sync::Arc::new(Vec::new()),
+        })
+    }
 
     /// Called about once a second and when the bus is idle, so time-based work (flushes,
     /// closing buckets) happens without new spans.

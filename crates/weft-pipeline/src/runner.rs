@@ -2,15 +2,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use weft_codec::{decode_otlp_protobuf, spans_from_otlp, ConversionOptions};
+use weft_codec::{
+    classify_bus_record, decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_from_otlp,
+    spans_from_otlp, BusRecordBody, ConversionOptions,
+};
 use weft_observe::prometheus_client::metrics::counter::Counter;
 use weft_observe::prometheus_client::metrics::gauge::Gauge;
 use weft_observe::prometheus_client::registry::Registry;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
-use crate::{PipelineError, Position, Processor, SpanBatch};
+use crate::{LogBatch, PipelineError, Position, Processor, SpanBatch};
 
-/// One record from the bus: a validated OTLP protobuf `ExportTraceServiceRequest`.
+/// One record from the bus: a validated OTLP protobuf `ExportTraceServiceRequest`, or an
+/// `ExportLogsServiceRequest` behind `weft_codec::LOGS_BUS_RECORD_PREFIX`.
 #[derive(Debug, Clone)]
 pub struct BusRecord {
     pub position: Position,
@@ -67,6 +71,7 @@ struct PipelineMetrics {
     undecodable_records: Counter,
     bus_errors: Counter,
     spans: Counter,
+    log_records: Counter,
     position: Gauge,
     released_position: Gauge,
 }
@@ -98,6 +103,11 @@ impl PipelineMetrics {
             "weft_pipeline_spans",
             "Spans converted and handed to processors",
             metrics.spans.clone(),
+        );
+        registry.register(
+            "weft_pipeline_log_records",
+            "Log records converted and handed to processors",
+            metrics.log_records.clone(),
         );
         registry.register(
             "weft_pipeline_position",
@@ -295,46 +305,95 @@ impl Runner {
     fn process_record(&mut self, record: BusRecord) {
         self.metrics.records.inc();
         self.metrics.position.set(record.position as i64);
-        let request = match decode_otlp_protobuf(&record.payload) {
+        match classify_bus_record(&record.payload) {
+            BusRecordBody::Traces(payload) => self.process_spans(record.position, payload),
+            BusRecordBody::Logs(payload) => self.process_logs(record.position, payload),
+        }
+    }
+
+    fn process_spans(&mut self, position: Position, payload: &[u8]) {
+        let request = match decode_otlp_protobuf(payload) {
             Ok(request) => request,
             Err(error) => {
                 self.metrics.undecodable_records.inc();
-                tracing::error!(position = record.position, %error, "skipping undecodable bus record");
+                tracing::error!(position, %error, "skipping undecodable bus record");
                 return;
             }
         };
         let converted = spans_from_otlp(request, &self.options.conversion);
         if converted.invalid_spans > 0 {
             tracing::warn!(
-                position = record.position,
+                position,
                 invalid = converted.invalid_spans,
                 "bus record held spans with invalid ids"
             );
         }
         let batch = SpanBatch {
-            position: record.position,
+            position,
             spans: Arc::new(converted.spans),
         };
         let span_count = batch.spans.len() as u64;
         self.metrics.spans.inc_by(span_count);
+        self.for_each_stage(position, span_count, converted.invalid_spans, |processor| {
+            processor.process(&batch)
+        });
+    }
+
+    fn process_logs(&mut self, position: Position, payload: &[u8]) {
+        let request = match decode_otlp_logs_protobuf(payload) {
+            Ok(request) => request,
+            Err(error) => {
+                self.metrics.undecodable_records.inc();
+                tracing::error!(position, %error, "skipping undecodable bus record of logs");
+                return;
+            }
+        };
+        let converted = logs_from_otlp(request);
+        if converted.invalid_records > 0 {
+            tracing::warn!(
+                position,
+                invalid = converted.invalid_records,
+                "bus record held log records with invalid ids"
+            );
+        }
+        let batch = LogBatch {
+            position,
+            records: Arc::new(converted.records),
+        };
+        let record_count = batch.records.len() as u64;
+        self.metrics.log_records.inc_by(record_count);
+        self.for_each_stage(
+            position,
+            record_count,
+            converted.invalid_records,
+            |processor| processor.process_logs(&batch),
+        );
+    }
+
+    /// Hands a batch of `items` (spans or log records; `invalid` more could not be converted)
+    /// to every processor that has not made its position durable already.
+    fn for_each_stage(
+        &mut self,
+        position: Position,
+        items: u64,
+        invalid: u64,
+        mut process: impl FnMut(&mut dyn Processor) -> Result<(), PipelineError>,
+    ) {
         for stage in &mut self.stages {
             // A processor that made this record durable before a restart must not see it twice.
-            if batch.position <= stage.processor.durable_position() {
+            if position <= stage.processor.durable_position() {
                 continue;
             }
-            stage
-                .metrics
-                .received
-                .inc_by(span_count + converted.invalid_spans);
-            stage.metrics.dropped.inc_by(converted.invalid_spans);
-            match stage.processor.process(&batch) {
+            stage.metrics.received.inc_by(items + invalid);
+            stage.metrics.dropped.inc_by(invalid);
+            match process(stage.processor.as_mut()) {
                 Ok(()) => {
-                    stage.metrics.sent.inc_by(span_count);
+                    stage.metrics.sent.inc_by(items);
                 }
                 Err(error) => {
                     stage.metrics.errors.inc();
-                    stage.metrics.dropped.inc_by(span_count);
-                    tracing::error!(processor = stage.processor.name(), position = batch.position, %error, "processor failed on a batch");
+                    stage.metrics.dropped.inc_by(items);
+                    tracing::error!(processor = stage.processor.name(), position, %error, "processor failed on a batch");
                 }
             }
         }

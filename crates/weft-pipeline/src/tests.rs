@@ -254,3 +254,89 @@ fn bus_read_errors_are_retried_not_fatal() {
     );
     assert_eq!(capture_lines(&path).len(), 2);
 }
+
+/// A batch as a recorder saw it: position, items, and which kind.
+type Seen = (Position, usize, &'static str);
+
+/// Records the batches it was given: span batches, and log batches.
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Processor for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((batch.position, batch.spans.len(), "spans"));
+        Ok(())
+    }
+    fn process_logs(&mut self, batch: &LogBatch) -> Result<(), PipelineError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((batch.position, batch.records.len(), "logs"));
+        Ok(())
+    }
+    fn durable_position(&self) -> Position {
+        self.seen.lock().unwrap().last().map_or(0, |seen| seen.0)
+    }
+}
+
+/// A processor that reads spans only (the default `process_logs`).
+struct SpansOnly(Recorder);
+
+impl Processor for SpansOnly {
+    fn name(&self) -> &str {
+        "spans-only"
+    }
+    fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
+        self.0.process(batch)
+    }
+    fn durable_position(&self) -> Position {
+        self.0.durable_position()
+    }
+}
+
+#[test]
+fn a_logs_record_reaches_log_readers_and_moves_span_readers_past_it() {
+    use weft_codec::otlp_proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let bus = MemoryBus::default();
+    bus.push_spans(2);
+    let logs = weft_codec::ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord::default(), LogRecord::default()],
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    };
+    bus.records.lock().unwrap().push(BusRecord {
+        position: 2,
+        payload: weft_codec::logs_bus_record(&logs.encode_to_vec()),
+    });
+    bus.push_spans(1);
+    let reader = Recorder::default();
+    let spans_only = SpansOnly(Recorder::default());
+    let spans_only_seen = Arc::clone(&spans_only.0.seen);
+    pipeline_with(vec![Box::new(reader.clone()), Box::new(spans_only)])
+        .start(Box::new(bus.clone()))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    assert_eq!(
+        *reader.seen.lock().unwrap(),
+        vec![(1, 2, "spans"), (2, 2, "logs"), (3, 1, "spans")]
+    );
+    // The default `process_logs`: an empty span batch at the record's position.
+    assert_eq!(
+        *spans_only_seen.lock().unwrap(),
+        vec![(1, 2, "spans"), (2, 0, "spans"), (3, 1, "spans")]
+    );
+    assert_eq!(*bus.released.lock().unwrap(), 3);
+}

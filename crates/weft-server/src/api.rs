@@ -125,6 +125,7 @@ impl ApiState {
 pub(crate) fn router(state: ApiState) -> Router {
     let queries = query_api::router()
         .merge(jaeger::router())
+        .merge(crate::logs_api::router())
         .with_state(Arc::clone(&state.store))
         .merge(match &state.metrics {
             Some(hub) => crate::metrics_api::router().with_state(Arc::clone(hub)),

@@ -591,9 +591,19 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
     hot.compact_now()?;
     // Caught up (the bus position reads 0): the wall clock closes every window.
     sampler.tick()?;
+    // No logs in this benchmark: the copy of spans is what it measures.
+    let logs = Arc::new(crate::logs::LogTiers {
+        hot: Arc::new(weft_store::LogStore::open(
+            weft_store::LogStoreConfig::new(args.data_dir.join("logs")),
+        )?),
+        cold: Arc::new(weft_store::LogStore::open(
+            weft_store::LogStoreConfig::new(args.data_dir.join("cold-logs")),
+        )?),
+    });
     let (writer, progress) = ColdWriter::new(
         Arc::clone(&hot),
         Arc::clone(&cold),
+        logs,
         Arc::clone(&hub),
         ColdWriterSettings {
             traces_per_part: 5_000,

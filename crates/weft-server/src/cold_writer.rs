@@ -12,6 +12,10 @@
 //! position in one manifest replacement. After a crash the cold store's durable position says
 //! which part is the last committed one, and the writer resumes with the next — what a
 //! crashed part had written was never committed and is written again, once.
+//!
+//! The log records of the kept traces go along: the same shards decide, the cold log store
+//! commits them under the same position just before the spans, and ignores a position it has
+//! (a part redone after a crash between the two commits).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +27,7 @@ use weft_observe::ComponentMetrics;
 use weft_sampling::{trace_id_hash, windows_to_check, ShardFilter, ShardWindow};
 use weft_store::{EmbeddedStore, SpanStore};
 
+use crate::logs::LogTiers;
 use crate::sampling::SamplingHub;
 
 /// Most parts one window is split into (positions keep 11 bits for the part).
@@ -51,6 +56,7 @@ pub(crate) struct ColdProgress {
     pub parts: AtomicU64,
     pub scanned_spans: AtomicU64,
     pub copied_spans: AtomicU64,
+    pub copied_log_records: AtomicU64,
     pub errors: AtomicU64,
 }
 
@@ -75,6 +81,7 @@ struct Work {
 pub(crate) struct ColdWriter {
     hot: Arc<EmbeddedStore>,
     cold: Arc<EmbeddedStore>,
+    logs: Arc<LogTiers>,
     hub: Arc<SamplingHub>,
     settings: ColdWriterSettings,
     progress: Arc<ColdProgress>,
@@ -88,6 +95,7 @@ impl ColdWriter {
     pub(crate) fn new(
         hot: Arc<EmbeddedStore>,
         cold: Arc<EmbeddedStore>,
+        logs: Arc<LogTiers>,
         hub: Arc<SamplingHub>,
         settings: ColdWriterSettings,
         metrics: ComponentMetrics,
@@ -124,6 +132,7 @@ impl ColdWriter {
         let writer = ColdWriter {
             hot,
             cold,
+            logs,
             hub,
             settings,
             progress: Arc::clone(&progress),
@@ -291,26 +300,31 @@ impl ColdWriter {
             &mut wanted,
             &mut sink,
         )?;
+        // The kept traces' log records of the window go along, by the same shards.
+        let log_records = self.logs.hot.scan(
+            window.start_unix_seconds * 1_000_000_000,
+            window.end_unix_seconds() * 1_000_000_000,
+            &mut |record| {
+                record
+                    .trace_id
+                    .is_some_and(|trace_id| wanted(&trace_id, record.time_unix_nanos))
+            },
+        )?;
         if let Some(error) = load_error {
             return Err(error.context(format!("loading the shards for {window}")));
+        }
+        // Logs commit first: if the process dies between the two commits, the part is redone
+        // and the cold log store ignores the part's position, which it has already.
+        let copied_log_records = log_records.len() as u64;
+        if !log_records.is_empty() && self.logs.cold.write(position, Arc::new(log_records))? {
+            self.commit_with_retry(window, part, || self.logs.cold.flush())?;
         }
         let copied: u64 = chunks.iter().map(|chunk| chunk.len() as u64).sum();
         for chunk in chunks {
             self.cold.write(position, Arc::new(chunk))?;
         }
         if copied > 0 {
-            // Once written, the part is the cold store's to commit: its maintenance thread
-            // retries a failed flush, so this waits rather than redoing the part (which would
-            // copy it twice).
-            while let Err(error) = self.cold.flush() {
-                if self.stop.load(Ordering::Acquire) {
-                    return Err(
-                        anyhow::Error::from(error).context("stopping with a cold part uncommitted")
-                    );
-                }
-                tracing::error!(%error, %window, part, "committing a cold part failed; waiting for the retry");
-                std::thread::sleep(Duration::from_secs(1));
-            }
+            self.commit_with_retry(window, part, || self.cold.flush())?;
         }
         self.progress
             .scanned_spans
@@ -318,6 +332,9 @@ impl ColdWriter {
         self.progress
             .copied_spans
             .fetch_add(copied, Ordering::Relaxed);
+        self.progress
+            .copied_log_records
+            .fetch_add(copied_log_records, Ordering::Relaxed);
         self.metrics.received.inc_by(report.scanned_spans);
         self.metrics.sent.inc_by(copied);
         tracing::debug!(
@@ -328,6 +345,29 @@ impl ColdWriter {
             copied,
             "cold writer copied a part"
         );
+        Ok(())
+    }
+}
+
+impl ColdWriter {
+    /// Commits what a part wrote into a cold store. Once written, the part is the store's to
+    /// commit, so this waits and retries rather than redoing the part (which would copy it
+    /// twice), unless the server is stopping.
+    fn commit_with_retry(
+        &self,
+        window: ShardWindow,
+        part: u64,
+        commit: impl Fn() -> Result<(), weft_store::StoreError>,
+    ) -> anyhow::Result<()> {
+        while let Err(error) = commit() {
+            if self.stop.load(Ordering::Acquire) {
+                return Err(
+                    anyhow::Error::from(error).context("stopping with a cold part uncommitted")
+                );
+            }
+            tracing::error!(%error, %window, part, "committing a cold part failed; waiting for the retry");
+            std::thread::sleep(Duration::from_secs(1));
+        }
         Ok(())
     }
 }

@@ -66,6 +66,10 @@ pub struct GenArgs {
     /// Append `<trace ID> <scenario>` for every injected pathology to this file.
     #[arg(long, value_name = "FILE")]
     pub scenario_log: Option<std::path::PathBuf>,
+    /// Send traces only: without the log records (request lines, errors, slow queries,
+    /// heartbeats) the services would write.
+    #[arg(long)]
+    pub no_logs: bool,
 }
 
 fn parse_share(text: &str) -> Result<f64, String> {
@@ -119,6 +123,7 @@ pub async fn run_gen(args: GenArgs) -> anyhow::Result<()> {
         pregenerated_requests: args.pregenerate,
         scenarios,
         scenario_log: args.scenario_log,
+        logs: !args.no_logs,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let stop_on_signal = Arc::clone(&stop);
@@ -140,7 +145,7 @@ pub async fn run_gen(args: GenArgs) -> anyhow::Result<()> {
     })
     .await?;
     println!(
-        "sent {} spans in {:.2}s: accepted {} ({:.0} spans/s), rejected {}, throttled requests {}, failed requests {}",
+        "sent {} spans in {:.2}s: accepted {} ({:.0} spans/s), rejected {}, throttled requests {}, failed requests {}, log records accepted {}",
         report.sent_spans,
         report.elapsed.as_secs_f64(),
         report.accepted_spans,
@@ -148,6 +153,7 @@ pub async fn run_gen(args: GenArgs) -> anyhow::Result<()> {
         report.rejected_spans,
         report.throttled_requests,
         report.failed_requests,
+        report.accepted_log_records,
     );
     if report.failed_requests > 0 && report.accepted_spans == 0 {
         anyhow::bail!("no span was accepted: is weft listening at the endpoint?");

@@ -7,7 +7,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
-use weft_model::{AttributeValue, KeyValue, Span, SpanKind, StatusCode as SpanStatus};
+use std::collections::HashMap;
+
+use weft_model::{
+    AttributeValue, KeyValue, LogRecord, Span, SpanId, SpanKind, StatusCode as SpanStatus,
+};
 use weft_store::{SearchQuery, StatusFilter, TraceQuery};
 
 use crate::distinct::DistinctValues;
@@ -129,11 +133,17 @@ async fn trace_by_id(
     let params = Params::parse(raw.as_deref(), &["start", "end", "raw", "prettyPrint"])?;
     let query = trace_query(&trace_id, &params, parse_micros_as_nanos)?;
     let max_spans = query.max_spans;
-    let (spans, _) = blocking(move || Ok(store.trace(&query, TierChoice::Auto)?)).await?;
-    if spans.is_empty() {
-        return Err(ApiError::not_found("trace not found").into());
-    }
-    Ok(envelope(json!([capped_jaeger_trace(spans, max_spans)]), 1))
+    let trace = blocking(move || {
+        let (spans, tier) = store.trace(&query, TierChoice::Auto)?;
+        if spans.is_empty() {
+            return Ok(None);
+        }
+        let (logs, _) = store.trace_logs(&query.trace_id, &spans, Some(tier))?;
+        Ok(Some(capped_jaeger_trace(spans, &logs, max_spans)))
+    })
+    .await?;
+    let trace = trace.ok_or_else(|| ApiError::not_found("trace not found"))?;
+    Ok(envelope(json!([trace]), 1))
 }
 
 const FIND_PARAMETERS: [&str; 14] = [
@@ -212,9 +222,10 @@ fn jaeger_traces(
     for (trace_id, tier) in trace_ids {
         let query = TraceQuery::new(trace_id);
         let max_spans = query.max_spans;
-        let (spans, _) = store.trace(&query, tier)?;
+        let (spans, found_in) = store.trace(&query, tier)?;
         if !spans.is_empty() {
-            traces.push(capped_jaeger_trace(spans, max_spans));
+            let (logs, _) = store.trace_logs(&trace_id, &spans, Some(found_in))?;
+            traces.push(capped_jaeger_trace(spans, &logs, max_spans));
         }
     }
     Ok(traces)
@@ -301,10 +312,14 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
 
 /// The trace as Jaeger JSON, cut at `max_spans` with a trace-level warning saying so (the
 /// store returns one span more than the cap when there were more).
-pub(crate) fn capped_jaeger_trace(mut spans: Vec<Span>, max_spans: usize) -> Value {
+pub(crate) fn capped_jaeger_trace(
+    mut spans: Vec<Span>,
+    logs: &[LogRecord],
+    max_spans: usize,
+) -> Value {
     let truncated = spans.len() > max_spans;
     spans.truncate(max_spans);
-    let mut trace = jaeger_trace(&spans);
+    let mut trace = jaeger_trace(&spans, logs);
     if truncated {
         trace["warnings"] = json!([format!(
             "trace has more than {max_spans} spans; only {max_spans} are shown"
@@ -368,8 +383,11 @@ fn string_tag(key: &str, value: &str) -> Value {
 }
 
 /// One trace in Jaeger's JSON model, as its OTLP translator would write it: span kind, status
-/// and scope become tags, events become logs, links become FOLLOWS_FROM references.
-pub(crate) fn jaeger_trace(spans: &[Span]) -> Value {
+/// and scope become tags, events become logs, links become FOLLOWS_FROM references. The
+/// trace's log records become span logs too: of the span whose ID they carry, else of the
+/// root span (named by a `span.id` field when they carried another one), so none is lost.
+pub(crate) fn jaeger_trace(spans: &[Span], logs: &[LogRecord]) -> Value {
+    let logs_by_span = logs_by_span(spans, logs);
     // Equal resources from different batches share one process entry.
     let mut resources = DistinctValues::new();
     let mut processes = serde_json::Map::new();
@@ -390,7 +408,11 @@ pub(crate) fn jaeger_trace(spans: &[Span]) -> Value {
                 json!({ "serviceName": span.service_name, "tags": tags }),
             );
         }
-        json_spans.push(jaeger_span(span, &process_id));
+        let span_logs = logs_by_span
+            .get(&span.span_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        json_spans.push(jaeger_span(span, span_logs, &process_id));
     }
     json!({
         "traceID": spans.first().map(|span| span.trace_id.to_hex()).unwrap_or_default(),
@@ -400,7 +422,47 @@ pub(crate) fn jaeger_trace(spans: &[Span]) -> Value {
     })
 }
 
-fn jaeger_span(span: &Span, process_id: &str) -> Value {
+/// The log records of each span: by their span ID when the trace has that span, else on the
+/// root span (the first without a parent, or the earliest).
+fn logs_by_span<'a>(spans: &[Span], logs: &'a [LogRecord]) -> HashMap<SpanId, Vec<&'a LogRecord>> {
+    let mut by_span: HashMap<SpanId, Vec<&LogRecord>> = HashMap::new();
+    if logs.is_empty() || spans.is_empty() {
+        return by_span;
+    }
+    let known: std::collections::HashSet<SpanId> = spans.iter().map(|span| span.span_id).collect();
+    let root = spans
+        .iter()
+        .find(|span| span.parent_span_id.is_none())
+        .or_else(|| spans.iter().min_by_key(|span| span.start_time_unix_nanos))
+        .map(|span| span.span_id)
+        .expect("spans is not empty");
+    for record in logs {
+        let owner = record
+            .span_id
+            .filter(|span_id| known.contains(span_id))
+            .unwrap_or(root);
+        by_span.entry(owner).or_default().push(record);
+    }
+    by_span
+}
+
+/// A log record as a Jaeger span log: `message` (the body) and `level`, then its attributes.
+fn jaeger_log(record: &LogRecord, owner: SpanId) -> Value {
+    let mut fields = vec![
+        string_tag("message", &record.body_text()),
+        string_tag("level", record.severity_name()),
+    ];
+    if !record.event_name.is_empty() {
+        fields.push(string_tag("event", &record.event_name));
+    }
+    if let Some(span_id) = record.span_id.filter(|span_id| *span_id != owner) {
+        fields.push(string_tag("span.id", &span_id.to_hex()));
+    }
+    fields.extend(tags_of(&record.attributes));
+    json!({ "timestamp": micros(record.time_unix_nanos), "fields": fields })
+}
+
+fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value {
     let mut references = Vec::new();
     if let Some(parent) = span.parent_span_id {
         references.push(json!({
@@ -440,15 +502,28 @@ fn jaeger_span(span: &Span, process_id: &str) -> Value {
     if !span.trace_state.is_empty() {
         tags.push(string_tag("w3c.tracestate", &span.trace_state));
     }
-    let logs: Vec<Value> = span
+    let mut timed_logs: Vec<(u64, Value)> = span
         .events
         .iter()
         .map(|event| {
             let mut fields = vec![string_tag("event", &event.name)];
             fields.extend(tags_of(&event.attributes));
-            json!({ "timestamp": micros(event.time_unix_nanos), "fields": fields })
+            (
+                event.time_unix_nanos,
+                json!({ "timestamp": micros(event.time_unix_nanos), "fields": fields }),
+            )
         })
+        .chain(
+            span_logs
+                .iter()
+                .map(|record| (record.time_unix_nanos, jaeger_log(record, span.span_id))),
+        )
         .collect();
+    if !span_logs.is_empty() {
+        // Events and records interleave by time (events alone stay as sent).
+        timed_logs.sort_by_key(|(time, _)| *time);
+    }
+    let logs: Vec<Value> = timed_logs.into_iter().map(|(_, log)| log).collect();
     let mut warnings = Vec::new();
     if span.end_time_unix_nanos < span.start_time_unix_nanos {
         warnings.push(json!("span ends before it starts; duration shown as 0"));

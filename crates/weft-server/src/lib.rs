@@ -12,6 +12,8 @@ mod diagnostics_api;
 mod distinct;
 mod gen_command;
 mod jaeger;
+mod logs;
+mod logs_api;
 mod metrics_api;
 mod metrics_hub;
 mod params;

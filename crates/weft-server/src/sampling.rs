@@ -524,7 +524,7 @@ impl SamplingProcessor {
             if shard.window().end_unix_seconds() <= previously_closed {
                 // Marked after its window closed: the cold writer may have passed it already.
                 hub.metrics.late_marks.inc_by(shard.inserted_keys());
-                tracing::debug!(window = %shard.window(), keys = shard.inserted_keys(), "late marks dropped");
+                tracing::warn!(window = %shard.window(), keys = shard.inserted_keys(), "trace IDs marked after their shard window closed were dropped (a span later than --cold-delay)");
                 continue;
             }
             hub.write_closed_shard(shard)?;

@@ -21,12 +21,13 @@ use weft_wal::{Wal, WalConfig};
 use weft_metrics::topology::TopologyConfig;
 use weft_metrics::{ExemplarPolicy, SpanMetricsConfig};
 use weft_store::metrics::{MetricStore, MetricStoreConfig};
-use weft_store::{EmbeddedStore, StoreConfig};
+use weft_store::{EmbeddedStore, LogStore, LogStoreConfig, StoreConfig};
 
 use crate::api::{self, ApiState, StoreGauges};
 use crate::bus::{WalBus, WalBusSource};
 use crate::cold_writer::{ColdWriter, ColdWriterSettings, COLD_CRASH_POINTS};
 use crate::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
+use crate::logs::{LogStoreGauges, LogTiers, LogWriter};
 use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
 use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
 use crate::sampling_api::SamplingApiState;
@@ -51,6 +52,8 @@ pub struct ServeHandle {
     store: Arc<EmbeddedStore>,
     cold_store: Arc<EmbeddedStore>,
     cold_writer: (Arc<AtomicBool>, std::thread::JoinHandle<()>),
+    /// The log stores, and their maintenance thread's stop flag and handle.
+    logs: (Arc<LogTiers>, Arc<AtomicBool>, std::thread::JoinHandle<()>),
     metrics: Option<Arc<MetricsHub>>,
     _data_dir_lock: File,
 }
@@ -198,6 +201,23 @@ impl ServeHandle {
             })
             .context("opening the cold tier")?,
         );
+        let log_tiers = Arc::new(LogTiers {
+            hot: Arc::new(
+                LogStore::open(LogStoreConfig {
+                    retention: config.retention,
+                    ..LogStoreConfig::new(config.data_dir.join("logs"))
+                })
+                .context("opening the log store")?,
+            ),
+            cold: Arc::new(
+                LogStore::open(LogStoreConfig {
+                    retention: config.cold_retention,
+                    ..LogStoreConfig::new(config.data_dir.join("cold-logs"))
+                })
+                .context("opening the cold log store")?,
+            ),
+        });
+        let log_gauges = LogStoreGauges::register(&mut registry);
         let sampling_hub = SamplingHub::open(
             config.data_dir.join("sampling"),
             config.sampling_rules.clone(),
@@ -234,6 +254,11 @@ impl ServeHandle {
             &mut registry,
         );
         pipeline.add(Box::new(StoreWriter::new(store.clone())));
+        pipeline.add(Box::new(LogWriter::new(
+            Arc::clone(&log_tiers.hot),
+            config.store_flush_interval,
+            config.store_flush_spans,
+        )));
         let written = wal.clone();
         pipeline.add(Box::new(SamplingProcessor::new(
             Arc::clone(&sampling_hub),
@@ -260,6 +285,7 @@ impl ServeHandle {
         let (cold_writer, cold_progress) = ColdWriter::new(
             store.clone(),
             cold_store.clone(),
+            Arc::clone(&log_tiers),
             Arc::clone(&sampling_hub),
             ColdWriterSettings {
                 traces_per_part: config.cold_traces_per_part,
@@ -274,6 +300,12 @@ impl ServeHandle {
             Arc::clone(&cold_stop),
         );
         let cold_thread = cold_writer.spawn();
+        let log_maintenance_stop = Arc::new(AtomicBool::new(false));
+        let log_maintenance = crate::logs::spawn_maintenance(
+            Arc::clone(&log_tiers),
+            log_gauges,
+            Arc::clone(&log_maintenance_stop),
+        );
 
         let ingestor = Ingestor::new(
             Arc::new(WalBus(wal.clone())),
@@ -328,6 +360,7 @@ impl ServeHandle {
             hot: store.clone(),
             cold: cold_store.clone(),
             hot_retention: config.retention,
+            logs: Arc::clone(&log_tiers),
         });
         let state = ApiState {
             registry: Arc::new(registry),
@@ -406,6 +439,7 @@ impl ServeHandle {
             store,
             cold_store,
             cold_writer: (cold_stop, cold_thread),
+            logs: (log_tiers, log_maintenance_stop, log_maintenance),
             metrics: metrics_hub,
             _data_dir_lock: data_dir_lock,
         })
@@ -450,6 +484,7 @@ impl ServeHandle {
         let store = self.store;
         let cold_store = self.cold_store;
         let (cold_stop, cold_thread) = self.cold_writer;
+        let (log_tiers, log_maintenance_stop, log_maintenance) = self.logs;
         let metrics = self.metrics;
         tokio::task::spawn_blocking(move || {
             cold_stop.store(true, std::sync::atomic::Ordering::Release);
@@ -459,7 +494,14 @@ impl ServeHandle {
             if let Err(error) = cold_store.close() {
                 tracing::error!(%error, "closing the cold tier failed");
             }
+            if let Err(error) = log_tiers.cold.flush() {
+                tracing::error!(%error, "closing the cold log store failed");
+            }
             let drained = pipeline.shutdown();
+            log_maintenance_stop.store(true, std::sync::atomic::Ordering::Release);
+            if log_maintenance.join().is_err() {
+                tracing::error!("the log maintenance thread panicked");
+            }
             if let Some(metrics) = metrics {
                 metrics.store.close();
             }

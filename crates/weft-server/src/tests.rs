@@ -267,6 +267,50 @@ mod query_apis {
         }
     }
 
+    /// What the fixture's services logged: on the query span, under the trace with a span
+    /// ID the trace does not have (so on the root), and outside any trace.
+    pub(super) fn log_fixture() -> weft_codec::ExportLogsServiceRequest {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let record = |time: u64, severity: i32, text_of_severity: &str, body: &str| LogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: time + 1_000,
+            severity_number: severity,
+            severity_text: text_of_severity.into(),
+            body: value(any_value::Value::StringValue(body.into())),
+            ..LogRecord::default()
+        };
+        let on_query = LogRecord {
+            trace_id: TRACE.to_vec(),
+            span_id: span_id(2),
+            attributes: vec![text("db.statement", "SELECT * FROM orders WHERE id = ?")],
+            ..record(BASE + 15_000_000, 13, "WARN", "slow query took 120 ms")
+        };
+        let unknown_span = LogRecord {
+            trace_id: TRACE.to_vec(),
+            span_id: span_id(9),
+            ..record(BASE + 1_000_000, 9, "", "request received")
+        };
+        let outside = LogRecord {
+            attributes: vec![attribute("pool.idle", any_value::Value::IntValue(12))],
+            ..record(BASE + 2_000_000, 9, "INFO", "heartbeat: pool healthy")
+        };
+        weft_codec::ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: resource("orders"),
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: "orders.http".into(),
+                        version: "2.1.0".into(),
+                        ..InstrumentationScope::default()
+                    }),
+                    log_records: vec![on_query, unknown_span, outside],
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+
     pub(super) fn trace_hex() -> String {
         hex_of(&TRACE)
     }
@@ -323,10 +367,18 @@ mod query_apis {
         // Graceful stop: closes every bucket and commits, so the answers come from the files.
         processor.flush().unwrap();
         let cold = Arc::new(EmbeddedStore::open(StoreConfig::new(directory.join("cold"))).unwrap());
+        let logs = super::log_tiers_for_tests(directory);
+        logs.hot
+            .write(
+                2,
+                Arc::new(weft_codec::logs_from_otlp(log_fixture()).records),
+            )
+            .unwrap();
         let dynamic: Store = Arc::new(crate::tiers::Tiers {
             hot: store.clone(),
             cold,
             hot_retention: std::time::Duration::from_secs(100 * 365 * 86_400),
+            logs,
         });
         (
             store,
@@ -340,6 +392,7 @@ mod query_apis {
     async fn get(apis: &Apis, uri: &str) -> (StatusCode, String) {
         let router = crate::query_api::router()
             .merge(crate::jaeger::router())
+            .merge(crate::logs_api::router())
             .with_state(Arc::clone(&apis.store))
             .merge(crate::metrics_api::router().with_state(Arc::clone(&apis.hub)));
         let response = router
@@ -443,6 +496,18 @@ mod query_apis {
             "/api/v1/traces/123".to_owned(),
             "/api/v1/traces/zz".to_owned(),
             format!("/api/v1/traces/{}?start=10&end=5", trace_hex()),
+            format!("/api/v1/traces/{}/logs", trace_hex()),
+            "/api/v1/traces/0123456789abcdef0123456789abcdef/logs".to_owned(),
+            "/api/v1/traces/zz/logs".to_owned(),
+            format!("/api/v1/logs?{window}"),
+            format!("/api/v1/logs?{window}&service=orders&q=HEARTBEAT"),
+            format!("/api/v1/logs?{window}&severity=warn"),
+            format!("/api/v1/logs?{window}&traceId={}&limit=1", trace_hex()),
+            format!("/api/v1/logs?{window}&tier=cold"),
+            "/api/v1/logs?severity=loud".to_owned(),
+            "/api/v1/logs?limit=0".to_owned(),
+            "/api/v1/logs?tier=all".to_owned(),
+            "/api/v1/logs?q=a&text=b".to_owned(),
         ] {
             let (status, body) = get(&store, &uri).await;
             answers.push_str(&format!("GET {uri}\n{} {body}\n\n", status.as_u16()));
@@ -533,13 +598,13 @@ fn a_jaeger_trace_past_the_span_cap_is_cut_with_a_warning() {
     )
     .spans;
     assert_eq!(spans.len(), 3);
-    let cut = crate::jaeger::capped_jaeger_trace(spans.clone(), 2);
+    let cut = crate::jaeger::capped_jaeger_trace(spans.clone(), &[], 2);
     assert_eq!(cut["spans"].as_array().unwrap().len(), 2);
     assert_eq!(
         cut["warnings"][0],
         "trace has more than 2 spans; only 2 are shown"
     );
-    let whole = crate::jaeger::capped_jaeger_trace(spans, 3);
+    let whole = crate::jaeger::capped_jaeger_trace(spans, &[], 3);
     assert_eq!(whole["spans"].as_array().unwrap().len(), 3);
     assert!(whole["warnings"].is_null());
 }
@@ -612,6 +677,7 @@ fn tiers_route_by_age_and_merge_searches_across_the_hot_retention_edge() {
         hot: hot.clone(),
         cold: cold.clone(),
         hot_retention: Duration::from_secs(3_600),
+        logs: log_tiers_for_tests(directory.path()),
     };
 
     let old_only = old
@@ -712,4 +778,21 @@ fn the_diagnostics_state_survives_encoding_with_its_statistics_and_open_traces()
             .statistics()
             .database(TimeRange::everything(), &StatisticsFilter::default())
     );
+}
+
+/// Empty hot and cold log stores under `directory`.
+fn log_tiers_for_tests(directory: &std::path::Path) -> std::sync::Arc<crate::logs::LogTiers> {
+    use std::sync::Arc;
+    Arc::new(crate::logs::LogTiers {
+        hot: Arc::new(
+            weft_store::LogStore::open(weft_store::LogStoreConfig::new(directory.join("logs")))
+                .unwrap(),
+        ),
+        cold: Arc::new(
+            weft_store::LogStore::open(weft_store::LogStoreConfig::new(
+                directory.join("cold-logs"),
+            ))
+            .unwrap(),
+        ),
+    })
 }

@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weft_model::{Span, SpanKind, TraceId, TraceIdTimeWindow};
+use weft_model::{LogRecord, Span, SpanKind, TraceId, TraceIdTimeWindow};
 use weft_store::{
     AttributeKeyInfo, OperationInfo, SearchQuery, SearchResult, ServiceCatalog, SpanStore,
     StoreError, TraceQuery, TraceSummary,
 };
 
+use crate::logs::LogTiers;
 use crate::params::now_unix_nanos;
 
 /// One tier.
@@ -72,7 +73,13 @@ pub(crate) struct Tiers {
     pub hot: Arc<dyn SpanStore>,
     pub cold: Arc<dyn SpanStore>,
     pub hot_retention: Duration,
+    /// The log records beside the spans, tiered alike.
+    pub logs: Arc<LogTiers>,
 }
+
+/// Log records are read this far around a trace's spans: a service logs before its span
+/// starts and after it ends, and clocks differ.
+const LOG_TIME_MARGIN_NANOS: u64 = 15 * 60 * 1_000_000_000;
 
 impl Tiers {
     /// The tiers a trace lookup reads, in order: by the time in a Weft-issued ID (hot while it
@@ -125,6 +132,41 @@ impl Tiers {
             }
         }
         Ok(best.expect("at least one tier is read"))
+    }
+
+    /// A trace's log records, oldest first, and the log tier they came from: `tier` when
+    /// given (the tier [`Tiers::trace`] found the spans in), else the hot tier, or the cold one
+    /// when the hot tier has none. Read around the spans' time when there are spans.
+    pub(crate) fn trace_logs(
+        &self,
+        trace_id: &TraceId,
+        spans: &[Span],
+        tier: Option<Tier>,
+    ) -> Result<(Vec<LogRecord>, Tier), StoreError> {
+        let hint = spans_time_range(spans).map(|(start, end)| {
+            (
+                start.saturating_sub(LOG_TIME_MARGIN_NANOS),
+                end.saturating_add(LOG_TIME_MARGIN_NANOS),
+            )
+        });
+        let read = |tier: Tier| match tier {
+            Tier::Hot => self.logs.hot.logs_of_trace(trace_id, hint),
+            Tier::Cold => self.logs.cold.logs_of_trace(trace_id, hint),
+        };
+        if let Some(tier) = tier {
+            return Ok((read(tier)?, tier));
+        }
+        let hot = read(Tier::Hot)?;
+        if !hot.is_empty() {
+            return Ok((hot, Tier::Hot));
+        }
+        let cold = read(Tier::Cold)?;
+        let tier = if cold.is_empty() {
+            Tier::Hot
+        } else {
+            Tier::Cold
+        };
+        Ok((cold, tier))
     }
 
     /// A search over the tiers its time range and `choice` name. `Auto` reads the hot tier for
@@ -256,4 +298,14 @@ impl Tiers {
     pub(crate) fn stats(&self) -> weft_store::StoreStats {
         self.hot.stats()
     }
+}
+
+/// From the earliest start to the latest end of `spans`.
+fn spans_time_range(spans: &[Span]) -> Option<(u64, u64)> {
+    let start = spans.iter().map(|span| span.start_time_unix_nanos).min()?;
+    let end = spans
+        .iter()
+        .map(|span| span.end_time_unix_nanos.max(span.start_time_unix_nanos))
+        .max()?;
+    Some((start, end))
 }

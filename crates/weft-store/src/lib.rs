@@ -7,6 +7,7 @@
 
 mod catalog;
 mod embedded;
+pub mod logs;
 mod manifest;
 mod memtable;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCata
 pub use embedded::{
     EmbeddedStore, ScanReport, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS,
 };
+pub use logs::{LogQuery, LogSearchResult, LogStore, LogStoreConfig, LogStoreStats};
 pub use manifest::write_atomically;
 pub use query::{
     SearchQuery, SearchResult, StatusFilter, TraceQuery, TraceSummary, DEFAULT_MAX_TRACE_SPANS,

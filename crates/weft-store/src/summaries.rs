@@ -45,6 +45,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{sync_directory, write_atomically};
@@ -149,8 +150,8 @@ const ROW_GROUP_ROWS: usize = 65_536;
 const BATCH_ROWS: usize = 8_192;
 const ZSTD_LEVEL: i32 = 3;
 
-/// The tier of a file of `rows` rows.
-fn tier_of(rows: u64, fan_in: usize) -> u32 {
+/// The tier of a file of `rows` rows (the log store's files are tiered the same way).
+pub(crate) fn tier_of(rows: u64, fan_in: usize) -> u32 {
     let fan_in = fan_in.max(2) as u64;
     let mut tier = 0;
     let mut bound = TIER_BASE_ROWS;
@@ -240,19 +241,8 @@ impl SummaryStore {
         config: SummaryStoreConfig,
     ) -> Result<(SummaryStore, RecoveredSummaries), StoreError> {
         let directory = config.directory.clone();
-        std::fs::create_dir_all(&directory).map_err(|error| StoreError::io(&directory, error))?;
-        let manifest = load_manifest(&directory)?;
-        for meta in &manifest.files {
-            let path = directory.join(&meta.name);
-            if !path.is_file() {
-                return Err(StoreError::Corrupt(format!(
-                    "{}: the manifest lists {}, which is missing",
-                    directory.display(),
-                    meta.name
-                )));
-            }
-        }
-        remove_unlisted_files(&directory, &manifest)?;
+        let manifest: Manifest =
+            recover_directory(&directory, FORMAT_VERSION, is_store_file, "summary")?;
         let state = match &manifest.state {
             Some(name) => {
                 let path = directory.join(name);
@@ -280,10 +270,7 @@ impl SummaryStore {
     }
 
     fn store_manifest(&self, manifest: &Manifest) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(manifest).map_err(|error| {
-            StoreError::Corrupt(format!("encoding the summary manifest: {error}"))
-        })?;
-        write_atomically(&self.config.directory, MANIFEST_FILE, &bytes)
+        store_json_manifest(&self.config.directory, manifest, "summary")
     }
 
     /// Reserves `count` consecutive sequence numbers; the next manifest written records them.
@@ -296,14 +283,7 @@ impl SummaryStore {
 
     /// Deletes files no durable manifest lists any more, once no search reads them.
     fn delete_files(&self, names: &[String]) {
-        let _exclusive = self.deletion_gate.write();
-        for name in names {
-            if let Err(error) = std::fs::remove_file(self.path(name)) {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(file = name, %error, "deleting a replaced summary file failed");
-                }
-            }
-        }
+        delete_replaced_files(&self.deletion_gate, &self.config.directory, names);
     }
 
     /// Writes `rows` (if any) as a new Parquet file sorted by start, then the state blob as a new
@@ -389,12 +369,7 @@ impl SummaryStore {
     /// query's, newest first, and within a file the row groups whose start statistics do, newest
     /// first; stops once `limit` rows are found and nothing left can hold a newer one.
     pub fn search(&self, query: &SummaryQuery) -> Result<Vec<TraceSummaryRow>, StoreError> {
-        if query.start_unix_nanos > query.end_unix_nanos {
-            return Err(StoreError::InvalidQuery(format!(
-                "the range starts at {} after it ends at {}",
-                query.start_unix_nanos, query.end_unix_nanos
-            )));
-        }
+        check_time_range(query.start_unix_nanos, query.end_unix_nanos)?;
         if query.limit == 0 || query.start_unix_nanos == query.end_unix_nanos {
             return Ok(Vec::new());
         }
@@ -418,10 +393,7 @@ impl SummaryStore {
         });
         let mut newest = Newest::new(query.limit);
         for meta in files {
-            if newest
-                .floor
-                .is_some_and(|floor| meta.max_start_unix_nanos < floor)
-            {
+            if !newest.admits(meta.max_start_unix_nanos) {
                 break;
             }
             let path = self.path(&meta.name);
@@ -590,49 +562,126 @@ impl SummaryStore {
     }
 }
 
-fn load_manifest(directory: &Path) -> Result<Manifest, StoreError> {
+impl JsonManifest for Manifest {
+    fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn data_files(&self) -> Vec<&str> {
+        self.files.iter().map(|meta| meta.name.as_str()).collect()
+    }
+
+    fn other_files(&self) -> Vec<&str> {
+        self.state.as_deref().into_iter().collect()
+    }
+}
+
+/// A store's JSON manifest (`MANIFEST.json`), as [`recover_directory`] reads it.
+pub(crate) trait JsonManifest: DeserializeOwned + Default {
+    fn version(&self) -> u32;
+    /// The data files it lists; each must exist.
+    fn data_files(&self) -> Vec<&str>;
+    /// Other files it names (kept at open; whoever reads them reports them missing).
+    fn other_files(&self) -> Vec<&str> {
+        Vec::new()
+    }
+}
+
+/// Opens a store directory after a clean stop or a crash: creates it, reads the manifest (the
+/// default, a new store, when there is none), checks its version, that every name it lists is
+/// a plain file name of the store and that the data files exist, and deletes the store files
+/// (by `is_store_file`) it does not name. `kind` names the store in errors.
+pub(crate) fn recover_directory<M: JsonManifest>(
+    directory: &Path,
+    version: u32,
+    is_store_file: fn(&str) -> bool,
+    kind: &str,
+) -> Result<M, StoreError> {
+    std::fs::create_dir_all(directory).map_err(|error| StoreError::io(directory, error))?;
     let path = directory.join(MANIFEST_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Manifest::default())
-        }
+    let manifest: M = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => M::default(),
         Err(error) => return Err(StoreError::io(path, error)),
     };
-    let manifest: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))?;
-    if manifest.version != FORMAT_VERSION {
+    if manifest.version() != version {
         return Err(StoreError::Corrupt(format!(
-            "{}: version {} is not {FORMAT_VERSION}",
+            "{}: version {} is not {version}",
             path.display(),
-            manifest.version
+            manifest.version()
         )));
     }
-    let names = manifest
-        .files
+    let data_files = manifest.data_files();
+    let names: Vec<&str> = data_files
         .iter()
-        .map(|meta| meta.name.as_str())
-        .chain(manifest.state.as_deref());
-    for name in names {
+        .copied()
+        .chain(manifest.other_files())
+        .collect();
+    for name in &names {
         if !is_store_file(name) || name.contains(['/', '\\']) {
             return Err(StoreError::Corrupt(format!(
-                "{}: {name:?} is not a summary store file name",
+                "{}: {name:?} is not a {kind} store file name",
                 path.display()
             )));
         }
     }
+    for name in &data_files {
+        if !directory.join(name).is_file() {
+            return Err(StoreError::Corrupt(format!(
+                "{}: the manifest lists {name}, which is missing",
+                directory.display()
+            )));
+        }
+    }
+    remove_unlisted_files(directory, &names.into_iter().collect(), is_store_file)?;
     Ok(manifest)
 }
 
-/// Deletes what an interrupted commit or maintenance left: store files (by their names) the
-/// manifest does not list and temporary files. Anything else in the directory is left alone.
-fn remove_unlisted_files(directory: &Path, manifest: &Manifest) -> Result<(), StoreError> {
-    let listed: HashSet<&str> = manifest
-        .files
-        .iter()
-        .map(|meta| meta.name.as_str())
-        .chain(manifest.state.as_deref())
-        .collect();
+/// Replaces a store's JSON manifest atomically; `kind` names the store in errors.
+pub(crate) fn store_json_manifest<M: Serialize>(
+    directory: &Path,
+    manifest: &M,
+    kind: &str,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(manifest)
+        .map_err(|error| StoreError::Corrupt(format!("encoding the {kind} manifest: {error}")))?;
+    write_atomically(directory, MANIFEST_FILE, &bytes)
+}
+
+/// Deletes files no durable manifest lists any more, once no reader holds `gate` (readers hold
+/// it shared while they read files).
+pub(crate) fn delete_replaced_files(gate: &RwLock<()>, directory: &Path, names: &[String]) {
+    let _exclusive = gate.write();
+    for name in names {
+        if let Err(error) = std::fs::remove_file(directory.join(name)) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = name, %error, "deleting a replaced store file failed");
+            }
+        }
+    }
+}
+
+/// The error for a time range that starts after it ends.
+pub(crate) fn check_time_range(
+    start_unix_nanos: u64,
+    end_unix_nanos: u64,
+) -> Result<(), StoreError> {
+    if start_unix_nanos > end_unix_nanos {
+        return Err(StoreError::InvalidQuery(format!(
+            "the range starts at {start_unix_nanos} after it ends at {end_unix_nanos}"
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes what an interrupted commit or maintenance left: store files (by their names) not in
+/// `listed` and temporary files. Anything else in the directory is left alone.
+fn remove_unlisted_files(
+    directory: &Path,
+    listed: &HashSet<&str>,
+    is_store_file: fn(&str) -> bool,
+) -> Result<(), StoreError> {
     let entries = std::fs::read_dir(directory).map_err(|error| StoreError::io(directory, error))?;
     for entry in entries {
         let entry = entry.map_err(|error| StoreError::io(directory, error))?;
@@ -645,7 +694,7 @@ fn remove_unlisted_files(directory: &Path, manifest: &Manifest) -> Result<(), St
             .map_err(|error| StoreError::io(entry.path(), error))?
             .is_file();
         if is_file {
-            tracing::info!(file = name, "deleting a summary file no manifest names");
+            tracing::info!(file = name, directory = %directory.display(), "deleting a store file no manifest names");
             std::fs::remove_file(entry.path())
                 .map_err(|error| StoreError::io(entry.path(), error))?;
         }
@@ -658,25 +707,38 @@ fn oldest_first(left: &TraceSummaryRow, right: &TraceSummaryRow) -> CmpOrdering 
     (left.start_unix_nanos, left.trace_id).cmp(&(right.start_unix_nanos, right.trace_id))
 }
 
-/// The order searches answer in: newest start first, then by trace ID.
-fn newest_first(left: &TraceSummaryRow, right: &TraceSummaryRow) -> CmpOrdering {
-    right
-        .start_unix_nanos
-        .cmp(&left.start_unix_nanos)
-        .then_with(|| left.trace_id.cmp(&right.trace_id))
+impl Timed for TraceSummaryRow {
+    fn time(&self) -> u64 {
+        self.start_unix_nanos
+    }
+
+    /// The order searches answer in: newest start first, then by trace ID.
+    fn newest_first(&self, other: &Self) -> CmpOrdering {
+        other
+            .start_unix_nanos
+            .cmp(&self.start_unix_nanos)
+            .then_with(|| self.trace_id.cmp(&other.trace_id))
+    }
+}
+
+/// A row a search answers newest first (summaries by start, log records by time).
+pub(crate) trait Timed {
+    fn time(&self) -> u64;
+    /// `Less` when `self` comes first in a newest-first answer.
+    fn newest_first(&self, other: &Self) -> CmpOrdering;
 }
 
 /// The newest rows a search found so far.
-struct Newest {
+pub(crate) struct Newest<T> {
     limit: usize,
-    rows: Vec<TraceSummaryRow>,
-    /// Once `limit` rows are found, the start of the oldest of them: no row starting before it
-    /// can be in the answer.
-    floor: Option<u64>,
+    rows: Vec<T>,
+    /// Once `limit` rows are found, the time of the oldest of them: no row older than it can be
+    /// in the answer.
+    pub(crate) floor: Option<u64>,
 }
 
-impl Newest {
-    fn new(limit: usize) -> Self {
+impl<T: Timed> Newest<T> {
+    pub(crate) fn new(limit: usize) -> Self {
         Newest {
             limit,
             rows: Vec::new(),
@@ -684,22 +746,29 @@ impl Newest {
         }
     }
 
-    fn push(&mut self, row: TraceSummaryRow) {
+    pub(crate) fn push(&mut self, row: T) {
         self.rows.push(row);
         if self.rows.len() >= self.limit.saturating_mul(2) {
             self.settle();
         }
     }
 
-    fn settle(&mut self) {
-        self.rows.sort_by(newest_first);
+    /// Whether a row of `time` (or a file or row group whose newest row has it) can still be
+    /// part of the answer.
+    pub(crate) fn admits(&self, time: u64) -> bool {
+        self.floor.is_none_or(|floor| time >= floor)
+    }
+
+    pub(crate) fn settle(&mut self) {
+        // Stable: rows of equal rank keep the order they were found in.
+        self.rows.sort_by(T::newest_first);
         self.rows.truncate(self.limit);
         if self.rows.len() == self.limit {
-            self.floor = self.rows.last().map(|row| row.start_unix_nanos);
+            self.floor = self.rows.last().map(T::time);
         }
     }
 
-    fn into_rows(mut self) -> Vec<TraceSummaryRow> {
+    pub(crate) fn into_rows(mut self) -> Vec<T> {
         self.settle();
         self.rows
     }
@@ -855,17 +924,7 @@ impl SummaryWriter {
 
     /// Closes and fsyncs the file; its manifest entry, named `name`.
     fn finish(self, name: String, fan_in: usize) -> Result<FileMeta, StoreError> {
-        let path = self.path;
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|error| StoreError::parquet(&path, error))?;
-        file.sync_all()
-            .map_err(|error| StoreError::io(&path, error))?;
-        let bytes = file
-            .metadata()
-            .map_err(|error| StoreError::io(&path, error))?
-            .len();
+        let bytes = finish_parquet_file(self.writer, &self.path)?;
         Ok(FileMeta {
             name,
             rows: self.rows,
@@ -877,7 +936,24 @@ impl SummaryWriter {
     }
 }
 
-fn column<'a, T: 'static>(
+/// Closes a Parquet file and fsyncs it; its size.
+pub(crate) fn finish_parquet_file(
+    writer: ArrowWriter<File>,
+    path: &Path,
+) -> Result<u64, StoreError> {
+    let file = writer
+        .into_inner()
+        .map_err(|error| StoreError::parquet(path, error))?;
+    file.sync_all()
+        .map_err(|error| StoreError::io(path, error))?;
+    Ok(file
+        .metadata()
+        .map_err(|error| StoreError::io(path, error))?
+        .len())
+}
+
+/// Column `index` of a batch whose schema was checked, as its array type.
+pub(crate) fn column<'a, T: 'static>(
     batch: &'a RecordBatch,
     index: usize,
     path: &Path,
@@ -890,7 +966,7 @@ fn column<'a, T: 'static>(
             StoreError::Corrupt(format!(
                 "{}: column {} has an unexpected type",
                 path.display(),
-                SCHEMA.field(index).name()
+                batch.schema().field(index).name()
             ))
         })
 }
@@ -996,12 +1072,16 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// The start range of a row group, from its statistics.
-fn row_group_start_range(metadata: &ArrowReaderMetadata, row_group: usize) -> Option<(u64, u64)> {
+/// The range of an unsigned 64-bit column (a start or time) in a row group, from its statistics.
+pub(crate) fn row_group_u64_range(
+    metadata: &ArrowReaderMetadata,
+    row_group: usize,
+    column: usize,
+) -> Option<(u64, u64)> {
     match metadata
         .metadata()
         .row_group(row_group)
-        .column(START)
+        .column(column)
         .statistics()
     {
         // Parquet stores an unsigned 64-bit column as INT64 with unsigned statistics.
@@ -1013,7 +1093,11 @@ fn row_group_start_range(metadata: &ArrowReaderMetadata, row_group: usize) -> Op
 }
 
 /// Adds the rows of one file that match `query` to `newest`, newest row groups first.
-fn search_file(path: &Path, query: &SummaryQuery, newest: &mut Newest) -> Result<(), StoreError> {
+fn search_file(
+    path: &Path,
+    query: &SummaryQuery,
+    newest: &mut Newest<TraceSummaryRow>,
+) -> Result<(), StoreError> {
     let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|error| StoreError::parquet(path, error))?;
@@ -1024,9 +1108,9 @@ fn search_file(path: &Path, query: &SummaryQuery, newest: &mut Newest) -> Result
         )));
     }
     for row_group in (0..metadata.metadata().num_row_groups()).rev() {
-        if let Some((min, max)) = row_group_start_range(&metadata, row_group) {
+        if let Some((min, max)) = row_group_u64_range(&metadata, row_group, START) {
             let outside = max < query.start_unix_nanos || min >= query.end_unix_nanos;
-            if outside || newest.floor.is_some_and(|floor| max < floor) {
+            if outside || !newest.admits(max) {
                 continue;
             }
         }

@@ -573,7 +573,8 @@ fn concurrent_compactions_never_merge_the_same_segments_twice() {
     assert_every_trace_found(&store, &all);
 }
 
-mod lossless {
+/// Strategies for arbitrary span parts; the log store's tests reuse them.
+pub(crate) mod lossless {
     use proptest::prelude::*;
     use weft_model::{
         AttributeValue, EntityRef, Event, InstrumentationScope, KeyValue, Link, Resource, SpanId,
@@ -582,7 +583,7 @@ mod lossless {
 
     use super::*;
 
-    fn leaf_value() -> impl Strategy<Value = AttributeValue> {
+    pub(crate) fn leaf_value() -> impl Strategy<Value = AttributeValue> {
         prop_oneof![
             Just(AttributeValue::Empty),
             ".{0,12}".prop_map(AttributeValue::String),
@@ -593,7 +594,7 @@ mod lossless {
         ]
     }
 
-    fn value() -> impl Strategy<Value = AttributeValue> {
+    pub(crate) fn value() -> impl Strategy<Value = AttributeValue> {
         prop_oneof![
             4 => leaf_value(),
             1 => prop::collection::vec(leaf_value(), 0..3).prop_map(AttributeValue::Array),
@@ -603,7 +604,7 @@ mod lossless {
         ]
     }
 
-    fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
+    pub(crate) fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
         // Few distinct keys, so duplicates (which OTLP allows) occur.
         prop::collection::vec(("[a-c]{1,2}", value()), 0..5).prop_map(|pairs| {
             pairs
@@ -613,7 +614,7 @@ mod lossless {
         })
     }
 
-    fn resource() -> impl Strategy<Value = Arc<Resource>> {
+    pub(crate) fn resource() -> impl Strategy<Value = Arc<Resource>> {
         (
             attributes(),
             prop::option::of("[a-z-]{0,8}"),
@@ -645,7 +646,7 @@ mod lossless {
             })
     }
 
-    fn scope() -> impl Strategy<Value = Arc<InstrumentationScope>> {
+    pub(crate) fn scope() -> impl Strategy<Value = Arc<InstrumentationScope>> {
         (
             "[a-z.]{0,8}",
             "[0-9.]{0,4}",
@@ -664,7 +665,7 @@ mod lossless {
             })
     }
 
-    fn id_bytes<const N: usize>() -> impl Strategy<Value = [u8; N]> {
+    pub(crate) fn id_bytes<const N: usize>() -> impl Strategy<Value = [u8; N]> {
         prop::collection::vec(any::<u8>(), N).prop_map(|bytes| {
             let mut array = [0u8; N];
             array.copy_from_slice(&bytes);

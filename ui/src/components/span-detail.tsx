@@ -1,8 +1,12 @@
-// Everything about one span: status, timing, IDs, attributes, events on a time line, links,
-// resource and scope, with copy buttons for what people paste into tickets and queries.
+// Everything about one span: status, timing, IDs, the span's log records, attributes, events on
+// a time line, links, resource and scope, with copy buttons for what people paste into tickets
+// and queries.
+import type { LogRecord } from '../api';
 import { Link } from '../router';
 import { CopyButton, ServiceBadge } from './common';
+import { LogBody, LogRecordDetails, SeverityBadge } from './log-common';
 import { formatDuration, formatLocalDateTime } from '../lib/format';
+import { formatOffset, logOffsetNanos, severityLevel } from '../lib/logs';
 import type { OtlpKeyValue, TraceSpan } from '../lib/trace-model';
 import { anyValueToText } from '../lib/trace-view';
 
@@ -15,6 +19,10 @@ interface Props {
   parentLoopCut: boolean;
   onSelectSpan: (spanId: string) => void;
   onClose: () => void;
+  /** The span's log records, oldest first, once the trace's logs have loaded. */
+  logs?: { status: 'loading' | 'ready' | 'failed'; records: readonly LogRecord[] };
+  /** Brings the trace page's Logs panel into view. */
+  onShowLogs?: () => void;
 }
 
 /** Local time to the microsecond, like the trace header's start time (which is to the second). */
@@ -24,7 +32,7 @@ function absoluteTime(traceStartUnixNano: bigint, offsetNanos: number): string {
   return `${formatLocalDateTime(Number(unixNanos / 1_000_000n))}.${String(subSecondMicros).padStart(6, '0')}`;
 }
 
-export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName, parentLoopCut, onSelectSpan, onClose }: Props) {
+export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName, parentLoopCut, onSelectSpan, onClose, logs, onShowLogs }: Props) {
   const isError = span.statusCode === 'error';
   return (
     <aside class="span-detail" aria-label={`Span ${span.name}`} data-testid="span-detail">
@@ -103,6 +111,8 @@ export function SpanDetail({ span, traceStartUnixNano, criticalNanos, parentName
           </tr>
         </tbody>
       </table>
+
+      {logs && <SpanLogs logs={logs} spanStartUnixNano={traceStartUnixNano + BigInt(Math.round(span.startOffsetNanos))} onShowLogs={onShowLogs} />}
 
       <AttributeSection title="Attributes" attributes={span.attributes} testId="span-attributes" />
 
@@ -208,5 +218,52 @@ function KeyValueTable({ attributes }: { attributes: readonly OtlpKeyValue[] }) 
         })}
       </tbody>
     </table>
+  );
+}
+
+function SpanLogs({
+  logs,
+  spanStartUnixNano,
+  onShowLogs,
+}: {
+  logs: NonNullable<Props['logs']>;
+  spanStartUnixNano: bigint;
+  onShowLogs: (() => void) | undefined;
+}) {
+  const count = logs.records.length;
+  return (
+    <section class="detail-section span-logs" data-testid="span-logs" data-status={logs.status} data-count={logs.status === 'ready' ? count : undefined}>
+      <h3>Logs{logs.status === 'ready' ? ` (${count})` : ''}</h3>{' '}
+      {onShowLogs && (
+        <button type="button" class="link-button" onClick={onShowLogs}>
+          all of the trace’s logs ↓
+        </button>
+      )}
+      {logs.status === 'loading' && <p class="muted span-logs-empty">Loading…</p>}
+      {logs.status === 'failed' && <p class="muted span-logs-empty">The trace’s logs could not be loaded (see the Logs panel).</p>}
+      {logs.status === 'ready' && count === 0 && (
+        <p class="muted span-logs-empty" data-testid="span-logs-empty">
+          No logs for this span.
+        </p>
+      )}
+      {logs.status === 'ready' && count > 0 && (
+        <ul class="span-logs-list">
+          {logs.records.map((record, index) => (
+            <li key={index}>
+              <details class="span-log-entry" data-testid="span-log-row" data-severity={severityLevel(record)}>
+                <summary>
+                  <span class="muted mono" title="Time from the start of the span">
+                    {formatOffset(logOffsetNanos(record, spanStartUnixNano))}
+                  </span>
+                  <SeverityBadge record={record} />
+                  <LogBody body={record.body} testId="span-log-body" />
+                </summary>
+                <LogRecordDetails record={record} />
+              </details>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }

@@ -1,17 +1,19 @@
 // One trace: header with the numbers that matter, why the cold tier keeps the trace (or not) and
-// what the diagnosis finds in it, the minimap, the waterfall with the critical path, search within the trace, span details and
-// the raw OTLP/JSON. The URL keeps the selected span (`?span=`) so a link can point at one span.
+// what the diagnosis finds in it, the minimap, the waterfall with the critical path, search within the trace, span details
+// (with the span's logs), the trace's log records and the raw OTLP/JSON. The URL keeps the selected span (`?span=`) so a link can point at one span.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, type TraceAnswer, fetchTrace } from '../api';
+import { ApiError, type TraceAnswer, type TraceLogsAnswer, fetchTrace, fetchTraceLogs } from '../api';
 import { CopyButton, EmptyState, ErrorBanner, Loading, ServiceBadge } from '../components/common';
 import { SpanDetail } from '../components/span-detail';
 import { TraceDiagnosis } from '../components/trace-diagnosis';
+import { TraceLogs, revealTraceLogs } from '../components/trace-logs';
 import { TraceMinimap } from '../components/trace-minimap';
 import { TraceSampling } from '../components/trace-sampling';
 import { TraceWaterfall } from '../components/trace-waterfall';
 import { usePrefersDark, useApi } from '../hooks';
 import { computeCriticalPath, criticalNanosBySpanId } from '../lib/critical-path';
 import { formatDuration, formatLocalDateTime } from '../lib/format';
+import { countBySeverity, logsBySpanId } from '../lib/logs';
 import { type ParsedTrace, type TraceSpan, parseOtlpTrace } from '../lib/trace-model';
 import {
   type TimeWindow,
@@ -23,7 +25,7 @@ import {
   traceStats,
   zoomWindow,
 } from '../lib/trace-view';
-import { isTraceId } from '../lib/trace-id';
+import { isTraceId, normaliseTraceId } from '../lib/trace-id';
 import { buildSpanTree, primaryRoot, visibleRows } from '../lib/tree';
 import { treeKeyAction } from '../lib/tree-navigation';
 import { Link, navigate, urlWith } from '../router';
@@ -105,6 +107,12 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
   const searchInput = useRef<HTMLInputElement>(null);
   /** The diagnosis finding whose spans the waterfall highlights. */
   const [highlight, setHighlight] = useState<{ finding: number; spanIds: ReadonlySet<string> } | null>(null);
+  // The trace's log records: the Logs panel lists them, the span detail shows the selected span's.
+  const canonicalId = normaliseTraceId(traceId) ?? traceId;
+  const logs = useApi<TraceLogsAnswer>((signal) => fetchTraceLogs(canonicalId, signal), [canonicalId]);
+  const logsBySpan = useMemo(() => logsBySpanId(logs.data?.logs ?? []), [logs.data]);
+  const logCounts = useMemo(() => countBySeverity(logs.data?.logs ?? []), [logs.data]);
+  const traceBody = useRef<HTMLDivElement>(null);
 
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
   const rowIndexBySpanId = useMemo(() => new Map(rows.map((node, index) => [node.span.spanId, index])), [rows]);
@@ -153,6 +161,18 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
   );
   const hasSpan = useCallback((spanId: string) => tree.nodeBySpanId.has(spanId), [tree]);
   const spanName = useCallback((spanId: string) => tree.nodeBySpanId.get(spanId)?.span.name ?? null, [tree]);
+  const spanOrder = useMemo(() => {
+    const order = new Map(tree.preorder.map((node, index) => [node.span.spanId, index]));
+    return (spanId: string) => order.get(spanId);
+  }, [tree]);
+  /** A span chosen in the Logs panel (below the waterfall): select it and bring the waterfall into view. */
+  const selectFromLogs = useCallback(
+    (spanId: string) => {
+      select(spanId);
+      traceBody.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    },
+    [select],
+  );
   const onHighlight = useCallback((finding: number | null, spanIds: ReadonlySet<string>) => {
     setHighlight(finding === null || spanIds.size === 0 ? null : { finding, spanIds });
   }, []);
@@ -295,6 +315,31 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
             </dd>
           </div>
           <div>
+            <dt>Logs</dt>
+            <dd data-testid="trace-log-count">
+              {logs.status === 'loading' && <span class="muted">…</span>}
+              {logs.status === 'failed' && (
+                <span class="muted" title={logs.error.message}>
+                  {'\u2014'}
+                </span>
+              )}
+              {logs.status === 'ready' && (
+                <button
+                  type="button"
+                  class="link-button"
+                  title="Go to the Logs panel"
+                  onClick={() => {
+                    setShowRaw(false);
+                    requestAnimationFrame(revealTraceLogs);
+                  }}
+                >
+                  {logs.data.logs.length.toLocaleString('en-US')}
+                  {logCounts.error + logCounts.fatal > 0 && <span class="error-text"> ({logCounts.error + logCounts.fatal} errors)</span>}
+                </button>
+              )}
+            </dd>
+          </div>
+          <div>
             <dt>Critical path</dt>
             <dd data-testid="critical-path-span-count">{model.criticalSegments.size} spans</dd>
           </div>
@@ -411,7 +456,7 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
       ) : (
         <>
           <TraceMinimap rows={tree.preorder} traceNanos={traceNanos} window={window} onWindowChange={(next) => setWindow(clampWindow(next, traceNanos))} dark={dark} />
-          <div class={`trace-body${selectedNode ? ' with-detail' : ''}`}>
+          <div ref={traceBody} class={`trace-body${selectedNode ? ' with-detail' : ''}`}>
             <TraceWaterfall
               rows={rows}
               window={window}
@@ -434,6 +479,8 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
                 criticalNanos={model.criticalNanos.get(selectedNode.span.spanId) ?? null}
                 parentName={selectedNode.parent?.span.name ?? null}
                 parentLoopCut={selectedNode.cycleBroken}
+                logs={{ status: logs.status, records: logsBySpan.get(selectedNode.span.spanId) ?? [] }}
+                onShowLogs={revealTraceLogs}
                 onSelectSpan={(spanId) => select(spanId)}
                 onClose={() => select(null)}
               />
@@ -442,6 +489,15 @@ function TraceView({ traceId, answer, selectedFromUrl }: { traceId: string; answ
           <p class="muted keyboard-help">
             Keys: ↑/↓ move · ←/→ fold · Esc close · / find · +/− zoom · 0 reset zoom. Drag on the overview to zoom to a range.
           </p>
+          <TraceLogs
+            state={logs}
+            traceStartUnixNano={trace.traceStartUnixNano}
+            hasSpan={hasSpan}
+            spanName={spanName}
+            spanOrder={spanOrder}
+            selectedSpanId={selectedSpanId}
+            onSelectSpan={selectFromLogs}
+          />
         </>
       )}
     </div>

@@ -7,6 +7,7 @@ mod clients;
 mod crash;
 mod diagnostics;
 mod lifecycle;
+mod logs;
 mod metrics;
 mod sampling;
 mod sandbox;
