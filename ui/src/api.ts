@@ -696,7 +696,7 @@ export interface LogSearchParams {
   traceId?: string;
   /** A Go duration back from now, e.g. `1h`. */
   lookback?: string;
-  /** Unix microseconds, as Jaeger takes them. */
+  /** Unix nanoseconds or RFC 3339, as the rest of Weft's API. */
   start?: string;
   end?: string;
   /** A number, or the text as typed so the server explains what is wrong with it. */

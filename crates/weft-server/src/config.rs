@@ -63,7 +63,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_OTLP_GRPC_LISTEN", value_name = "HOST:PORT")]
     pub otlp_grpc_listen: Option<SocketAddr>,
 
-    /// OTLP/HTTP listen address (POST /v1/traces). [default: 0.0.0.0:4318]
+    /// OTLP/HTTP listen address (POST /v1/traces and /v1/logs). [default: 0.0.0.0:4318]
     #[arg(long, env = "WEFT_OTLP_HTTP_LISTEN", value_name = "HOST:PORT")]
     pub otlp_http_listen: Option<SocketAddr>,
 

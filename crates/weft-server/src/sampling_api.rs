@@ -28,6 +28,7 @@ pub(crate) struct SamplingApiState {
     pub progress: Arc<ColdProgress>,
     pub hot_retention: Duration,
     pub cold_retention: Duration,
+    pub logs: Arc<crate::logs::LogTiers>,
 }
 
 pub(crate) fn router(state: SamplingApiState) -> Router {
@@ -169,13 +170,30 @@ async fn storage(
             "parts": progress.parts.load(Ordering::Relaxed),
             "scannedSpans": scanned,
             "copiedSpans": copied,
+            "copiedLogRecords": progress.copied_log_records.load(Ordering::Relaxed),
             "errors": progress.errors.load(Ordering::Relaxed),
+        },
+        "logs": {
+            "hot": log_tier_json(&state.logs.hot.stats()),
+            "cold": log_tier_json(&state.logs.cold.stats()),
         },
         "sampling": {
             "closedThrough": state.hub.closed_through(),
             "closedShards": state.hub.closed_shard_files().len(),
         },
     })))
+}
+
+/// A log store's accounting: committed records and files, what waits in memory.
+fn log_tier_json(stats: &weft_store::LogStoreStats) -> Value {
+    json!({
+        "records": stats.records,
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "memtableRecords": stats.memtable_records,
+        "oldestUnixNano": stats.oldest_time_unix_nanos.map(|nanos| nanos.to_string()),
+        "newestUnixNano": stats.newest_time_unix_nanos.map(|nanos| nanos.to_string()),
+    })
 }
 
 /// A shard window's state for one trace.

@@ -381,6 +381,7 @@ impl ServeHandle {
                 progress: cold_progress,
                 hot_retention: config.retention,
                 cold_retention: config.cold_retention,
+                logs: Arc::clone(&log_tiers),
             },
         };
 

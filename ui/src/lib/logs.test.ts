@@ -262,13 +262,13 @@ describe('the Logs page’s form in the URL', () => {
     expect(logFormFromQuery(new URLSearchParams(logFormToQuery(form)))).toEqual(form);
   });
 
-  it('prefers absolute bounds in microseconds over a lookback, and ignores half a range', () => {
-    const form = logFormFromQuery(new URLSearchParams('start=1763781000000000&end=1763784600000000&lookback=6h'));
-    expect(form.start).toBe('1763781000000000');
+  it('prefers absolute bounds in nanoseconds over a lookback, and ignores half a range', () => {
+    const form = logFormFromQuery(new URLSearchParams('start=1763781000000000000&end=1763784600000000000&lookback=6h'));
+    expect(form.start).toBe('1763781000000000000');
     expect(form.lookback).toBe('');
-    expect(logFormToQuery(form)).toEqual({ start: '1763781000000000', end: '1763784600000000', limit: '100' });
+    expect(logFormToQuery(form)).toEqual({ start: '1763781000000000000', end: '1763784600000000000', limit: '100' });
     expect(validateLogSearchForm(form)).toEqual({});
-    const half = logFormFromQuery(new URLSearchParams('start=1763781000000000'));
+    const half = logFormFromQuery(new URLSearchParams('start=1763781000000000000'));
     expect(half.start).toBe('');
     expect(half.lookback).toBe('1h');
   });

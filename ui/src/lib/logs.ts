@@ -307,7 +307,7 @@ export interface LogSearchForm {
   traceId: string;
   /** '' when absolute bounds are used. */
   lookback: string;
-  /** Unix microseconds, as the API takes them; both or neither. */
+  /** Unix nanoseconds, as Weft's API takes them; both or neither. */
   start: string;
   end: string;
   /** Text, as typed; checked by `validateLogSearchForm`. */
@@ -319,7 +319,7 @@ export function defaultLogSearchForm(): LogSearchForm {
   return { service: '', q: '', severity: '', traceId: '', lookback: DEFAULT_LOG_LOOKBACK, start: '', end: '', limit: String(DEFAULT_LOG_LIMIT), tier: '' };
 }
 
-const MICROS = /^\d{1,17}$/;
+const NANOS = /^\d{1,20}$/;
 
 /** The form a URL's query describes; absent parameters take the defaults (last hour, 100 records). */
 export function logFormFromQuery(search: URLSearchParams): LogSearchForm {
@@ -330,7 +330,7 @@ export function logFormFromQuery(search: URLSearchParams): LogSearchForm {
   form.traceId = search.get('traceId') ?? '';
   const start = search.get('start') ?? '';
   const end = search.get('end') ?? '';
-  if (MICROS.test(start) && MICROS.test(end)) {
+  if (NANOS.test(start) && NANOS.test(end)) {
     form.start = start;
     form.end = end;
     form.lookback = '';
@@ -413,15 +413,15 @@ export function hasLogErrors(errors: LogSearchFormErrors): boolean {
   return Object.keys(errors).length > 0;
 }
 
-/** Microseconds (as the API takes them) in milliseconds; NaN when unreadable. */
-export function microsToMillis(micros: string): number {
-  return MICROS.test(micros) ? Number(BigInt(micros) / 1_000n) : Number.NaN;
+/** Unix nanoseconds (as the API takes them) in milliseconds; NaN when unreadable. */
+export function nanosToMillis(nanos: string): number {
+  return NANOS.test(nanos) ? Number(BigInt(nanos) / 1_000_000n) : Number.NaN;
 }
 
 /** The form's time range in words: "Last hour", "Last 90m", or absolute local bounds. */
 export function describeLogRange(form: Pick<LogSearchForm, 'lookback' | 'start' | 'end'>): string {
   if (form.start && form.end) {
-    return `${formatLocalDateTime(microsToMillis(form.start))} \u2192 ${formatLocalDateTime(microsToMillis(form.end))}`;
+    return `${formatLocalDateTime(nanosToMillis(form.start))} \u2192 ${formatLocalDateTime(nanosToMillis(form.end))}`;
   }
   const lookback = form.lookback || DEFAULT_LOG_LOOKBACK;
   return QUICK_RANGES.find((quick) => quick.lookback === lookback)?.label ?? `Last ${lookback}`;

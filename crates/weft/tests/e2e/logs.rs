@@ -303,21 +303,22 @@ async fn the_kept_traces_records_follow_them_to_the_cold_tier_and_survive_kill_9
     // The cold writer copies the records of exactly the traces it keeps.
     let target = newest / 1_000_000_000 + 2;
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let storage = loop {
         let (_, storage) = weft.get_json("/api/v1/storage").await;
         if storage["coldWriter"]["passedThrough"]
             .as_u64()
             .is_some_and(|passed| passed >= target)
         {
-            break;
+            break storage;
         }
         assert!(
             Instant::now() < deadline,
             "the cold writer did not pass {target}: {storage}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
     let mut kept_with_logs = 0;
+    let mut kept_records = 0;
     for trace_id in sent_by_trace.keys() {
         let (_, cold_trace) = weft
             .get_json(&format!("/api/v1/traces/{trace_id}?tier=cold"))
@@ -345,6 +346,7 @@ async fn the_kept_traces_records_follow_them_to_the_cold_tier_and_survive_kill_9
             assert_eq!(keys(&cold_logs), keys(&hot_logs), "kept trace {trace_id}");
             assert_eq!(cold_logs["tier"], "cold");
             kept_with_logs += 1;
+            kept_records += keys(&cold_logs).len() as u64;
         } else {
             assert!(
                 keys(&cold_logs).is_empty(),
@@ -353,6 +355,13 @@ async fn the_kept_traces_records_follow_them_to_the_cold_tier_and_survive_kill_9
         }
     }
     assert!(kept_with_logs > 0, "error traces are kept, and they log");
+    // The accounting says the same (before the restart nothing had been copied).
+    assert_eq!(
+        storage["coldWriter"]["copiedLogRecords"].as_u64(),
+        Some(kept_records),
+        "{storage}"
+    );
+    assert_eq!(storage["logs"]["cold"]["records"].as_u64(), Some(kept_records));
     let (_, cold_heartbeats) = weft
         .get_json("/api/v1/logs?q=heartbeat&lookback=1h&tier=cold")
         .await;
