@@ -351,7 +351,8 @@ fn tag(key: &str, value: &AttributeValue) -> Value {
     }
 }
 
-fn attribute_json(value: &AttributeValue) -> Value {
+/// An attribute value as plain JSON (bytes in base64, maps as objects).
+pub(crate) fn attribute_json(value: &AttributeValue) -> Value {
     match value {
         AttributeValue::Empty => Value::Null,
         AttributeValue::String(text) => json!(text),

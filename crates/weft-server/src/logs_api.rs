@@ -4,11 +4,11 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use weft_model::{severity_floor_of, AttributeValue, KeyValue, LogRecord, TraceId};
 use weft_store::{LogQuery, TraceQuery};
 
+use crate::jaeger::attribute_json;
 use crate::params::{parse_trace_id, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, tier_choice, Store};
 use crate::tiers::{Tier, TierChoice};
@@ -149,24 +149,5 @@ pub(crate) fn log_json(record: &LogRecord) -> Value {
 /// Attributes as a JSON object (a repeated key keeps its last value, as OTLP's own JSON
 /// readers do).
 fn attributes_json(attributes: &[KeyValue]) -> Value {
-    let mut object = Map::new();
-    for attribute in attributes {
-        object.insert(attribute.key.clone(), value_json(&attribute.value));
-    }
-    Value::Object(object)
-}
-
-fn value_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::Empty => Value::Null,
-        AttributeValue::String(text) => json!(text),
-        AttributeValue::Bool(flag) => json!(flag),
-        AttributeValue::Int(number) => json!(number),
-        AttributeValue::Double(number) => json!(number),
-        AttributeValue::Bytes(bytes) => {
-            json!(base64::engine::general_purpose::STANDARD.encode(bytes))
-        }
-        AttributeValue::Array(values) => Value::Array(values.iter().map(value_json).collect()),
-        AttributeValue::Map(entries) => attributes_json(entries),
-    }
+    attribute_json(&AttributeValue::Map(attributes.to_vec()))
 }

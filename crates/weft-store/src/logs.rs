@@ -20,8 +20,10 @@
 //!
 //! Reads skip what cannot match without opening it: files by the time range the manifest keeps,
 //! row groups by their time statistics and — for a trace ID — their trace-ID statistics and
-//! Bloom filter. Search reads files newest first and stops once it holds `limit` records newer
-//! than anything left.
+//! Bloom filter; a trace lookup then filters on the trace-ID column alone and decodes the other
+//! columns only in the pages (by the offset index) holding the trace's rows. Search reads files
+//! newest first and stops once it holds `limit` records newer than anything left. A read shares
+//! one `Arc` per distinct resource and scope among the records it returns.
 
 use std::borrow::Cow;
 use std::cmp::{Ordering as CmpOrdering, Reverse};
@@ -36,18 +38,18 @@ use arrow_array::builder::{
     UInt8Builder,
 };
 use arrow_array::{
-    Array, BinaryArray, FixedSizeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
-    UInt8Array,
+    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray, UInt32Array,
+    UInt64Array, UInt8Array,
 };
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowFilter,
 };
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::SortingColumn;
+use parquet::file::metadata::{PageIndexPolicy, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
@@ -64,8 +66,9 @@ use weft_model::{
 use crate::manifest::sync_directory;
 use crate::segment::guard_reads;
 use crate::summaries::{
-    check_time_range, column, delete_replaced_files, finish_parquet_file, recover_directory,
-    row_group_u64_range, store_json_manifest, tier_of, JsonManifest, Newest, Timed,
+    check_file_schema, check_time_range, column, delete_replaced_files, finish_parquet_file,
+    next_batch, open_batches, recover_directory, row_group_u64_range, store_json_manifest, tier_of,
+    JsonManifest, Newest, Timed,
 };
 use crate::StoreError;
 
@@ -159,6 +162,9 @@ const FILE_PREFIX: &str = "logs-";
 const FILE_SUFFIX: &str = ".parquet";
 /// Row groups are the unit a trace lookup skips (by Bloom filter) or reads whole.
 const ROW_GROUP_ROWS: usize = 16_384;
+/// Rows per data page. A trace's records are close in time, so in a few pages of a row group:
+/// a trace lookup decodes only those (by the offset index), not the whole row group.
+const PAGE_ROWS: usize = 1_024;
 /// Records per encoded batch when writing, per decoded batch when reading and merging.
 const BATCH_ROWS: usize = 4_096;
 const ZSTD_LEVEL: i32 = 3;
@@ -503,7 +509,7 @@ impl LogStore {
         for meta in &snapshot.files {
             let path = self.path(&meta.name);
             guard_reads(&path, || {
-                let file = LogFile::open(&path)?;
+                let file = LogFile::open(&path, wanted_id.is_some())?;
                 for row_group in 0..file.row_groups() {
                     if let Some((min, max)) = file.time_range(row_group) {
                         if max < first || min > last {
@@ -515,7 +521,7 @@ impl LogStore {
                             continue;
                         }
                     }
-                    file.read_row_group(row_group, &mut |columns| {
+                    file.read_row_group(row_group, wanted_id, &mut |columns| {
                         for row in 0..columns.rows {
                             let time = columns.time.value(row);
                             if time < first || time > last {
@@ -774,7 +780,7 @@ fn search_file(
     parts: &mut PartDecoder,
     scanned: &mut u64,
 ) -> Result<(), StoreError> {
-    let file = LogFile::open(path)?;
+    let file = LogFile::open(path, filter.trace_id.is_some())?;
     for row_group in (0..file.row_groups()).rev() {
         if let Some((min, max)) = file.time_range(row_group) {
             if max < filter.first || min > filter.last || !newest.admits(max) {
@@ -786,7 +792,7 @@ fn search_file(
                 continue;
             }
         }
-        file.read_row_group(row_group, &mut |columns| {
+        file.read_row_group(row_group, filter.trace_id, &mut |columns| {
             for row in 0..columns.rows {
                 *scanned += 1;
                 if newest.admits(columns.time.value(row)) && filter.matches_row(columns, row)? {
@@ -963,6 +969,8 @@ fn writer_properties(expected_rows: usize) -> WriterProperties {
             ZstdLevel::try_new(ZSTD_LEVEL).expect("3 is a valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_column_bloom_filter_enabled(column_path(TRACE_ID), true)
         // A trace has a few records and many records have none: distinct IDs are a fraction
@@ -1196,7 +1204,7 @@ struct Columns<'a> {
 
 impl<'a> Columns<'a> {
     fn of(batch: &'a RecordBatch, path: &'a Path) -> Result<Columns<'a>, StoreError> {
-        check_schema(batch.schema().fields(), path)?;
+        check_file_schema(batch.schema().fields(), &SCHEMA, path, "log")?;
         Ok(Columns {
             path,
             rows: batch.num_rows(),
@@ -1287,16 +1295,6 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn check_schema(fields: &arrow_schema::Fields, path: &Path) -> Result<(), StoreError> {
-    if fields != SCHEMA.fields() {
-        return Err(StoreError::Corrupt(format!(
-            "{}: not a log file of this version",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
 /// An open log file: its Parquet metadata, loaded once per read. Reads run inside
 /// `guard_reads`.
 struct LogFile<'a> {
@@ -1306,11 +1304,18 @@ struct LogFile<'a> {
 }
 
 impl<'a> LogFile<'a> {
-    fn open(path: &'a Path) -> Result<LogFile<'a>, StoreError> {
+    /// `page_index` loads the offset index too, which lets a trace lookup skip pages.
+    fn open(path: &'a Path, page_index: bool) -> Result<LogFile<'a>, StoreError> {
         let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        let policy = if page_index {
+            PageIndexPolicy::Optional
+        } else {
+            PageIndexPolicy::Skip
+        };
+        let options = ArrowReaderOptions::new().with_page_index_policy(policy);
+        let metadata = ArrowReaderMetadata::load(&file, options)
             .map_err(|error| StoreError::parquet(path, error))?;
-        check_schema(metadata.schema().fields(), path)?;
+        check_file_schema(metadata.schema().fields(), &SCHEMA, path, "log")?;
         Ok(LogFile {
             path,
             file,
@@ -1363,16 +1368,39 @@ impl<'a> LogFile<'a> {
         }
     }
 
-    /// Feeds `visit` the batches of one row group, in order.
+    /// Feeds `visit` the batches of one row group, in order; with `trace_id`, only its rows
+    /// (found by the trace-ID column alone; the other columns are decoded only in the pages
+    /// holding them).
     fn read_row_group(
         &self,
         row_group: usize,
+        trace_id: Option<[u8; 16]>,
         visit: &mut dyn FnMut(&Columns) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let reader = self
+        let mut builder = self
             .builder()?
             .with_row_groups(vec![row_group])
-            .with_batch_size(BATCH_ROWS)
+            .with_batch_size(BATCH_ROWS);
+        if let Some(wanted) = trace_id {
+            let projection = ProjectionMask::leaves(
+                self.metadata.metadata().file_metadata().schema_descr(),
+                [TRACE_ID],
+            );
+            let predicate = ArrowPredicateFn::new(projection, move |batch: RecordBatch| {
+                let ids = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<FixedSizeBinaryArray>()
+                    .ok_or_else(|| {
+                        ArrowError::SchemaError("trace_id is not 16 bytes wide".to_owned())
+                    })?;
+                Ok((0..ids.len())
+                    .map(|row| Some(ids.is_valid(row) && ids.value(row) == wanted))
+                    .collect::<BooleanArray>())
+            });
+            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        }
+        let reader = builder
             .build()
             .map_err(|error| StoreError::parquet(self.path, error))?;
         for batch in reader {
@@ -1398,19 +1426,9 @@ struct MergeInput {
 
 impl MergeInput {
     fn open(path: PathBuf) -> Result<MergeInput, StoreError> {
-        let reader = guard_reads(&path, || {
-            let file = File::open(&path).map_err(|error| StoreError::io(&path, error))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|error| StoreError::parquet(&path, error))?;
-            check_schema(builder.schema().fields(), &path)?;
-            builder
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|error| StoreError::parquet(&path, error))
-        })?;
         Ok(MergeInput {
+            reader: open_batches(&path, &SCHEMA, "log", BATCH_ROWS)?,
             path,
-            reader,
             times: UInt64Array::from(Vec::<u64>::new()),
             slot: 0,
             row: 0,
@@ -1423,29 +1441,14 @@ impl MergeInput {
 
     /// The next non-empty batch, made current; `None` at the end.
     fn advance(&mut self) -> Result<Option<RecordBatch>, StoreError> {
-        loop {
-            let path = &self.path;
-            let reader = &mut self.reader;
-            let next = guard_reads(path, || match reader.next() {
-                None => Ok(None),
-                Some(Err(error)) => {
-                    Err(StoreError::Corrupt(format!("{}: {error}", path.display())))
-                }
-                Some(Ok(batch)) => {
-                    let times = Columns::of(&batch, path)?.time.clone();
-                    Ok(Some((batch, times)))
-                }
-            })?;
-            match next {
-                None => return Ok(None),
-                Some((batch, _)) if batch.num_rows() == 0 => continue,
-                Some((batch, times)) => {
-                    self.times = times;
-                    self.row = 0;
-                    return Ok(Some(batch));
-                }
+        while let Some(batch) = next_batch(&self.path, &mut self.reader)? {
+            if batch.num_rows() > 0 {
+                self.times = Columns::of(&batch, &self.path)?.time.clone();
+                self.row = 0;
+                return Ok(Some(batch));
             }
         }
+        Ok(None)
     }
 }
 

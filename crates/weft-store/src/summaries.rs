@@ -33,7 +33,7 @@ use arrow_array::{
     Array, BooleanArray, FixedSizeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
     UInt8Array,
 };
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parking_lot::{Mutex, RwLock};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -992,12 +992,7 @@ struct Columns<'a> {
 
 impl<'a> Columns<'a> {
     fn of(batch: &'a RecordBatch, path: &Path) -> Result<Columns<'a>, StoreError> {
-        if batch.schema().fields() != SCHEMA.fields() {
-            return Err(StoreError::Corrupt(format!(
-                "{}: not a trace summary file of this version",
-                path.display()
-            )));
-        }
+        check_file_schema(batch.schema().fields(), &SCHEMA, path, "trace summary")?;
         Ok(Columns {
             trace_id: column(batch, TRACE_ID, path)?,
             root_service: column(batch, ROOT_SERVICE, path)?,
@@ -1101,12 +1096,7 @@ fn search_file(
     let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|error| StoreError::parquet(path, error))?;
-    if metadata.schema().fields() != SCHEMA.fields() {
-        return Err(StoreError::Corrupt(format!(
-            "{}: not a trace summary file of this version",
-            path.display()
-        )));
-    }
+    check_file_schema(metadata.schema().fields(), &SCHEMA, path, "trace summary")?;
     for row_group in (0..metadata.metadata().num_row_groups()).rev() {
         if let Some((min, max)) = row_group_u64_range(&metadata, row_group, START) {
             let outside = max < query.start_unix_nanos || min >= query.end_unix_nanos;
@@ -1148,21 +1138,7 @@ struct Cursor {
 
 impl Cursor {
     fn open(path: PathBuf) -> Result<Cursor, StoreError> {
-        let reader = guard_reads(&path, || {
-            let file = File::open(&path).map_err(|error| StoreError::io(&path, error))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|error| StoreError::parquet(&path, error))?;
-            if builder.schema().fields() != SCHEMA.fields() {
-                return Err(StoreError::Corrupt(format!(
-                    "{}: not a trace summary file of this version",
-                    path.display()
-                )));
-            }
-            builder
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|error| StoreError::parquet(&path, error))
-        })?;
+        let reader = open_batches(&path, &SCHEMA, "trace summary", BATCH_ROWS)?;
         let mut cursor = Cursor {
             path,
             reader,
@@ -1179,24 +1155,14 @@ impl Cursor {
                 self.head = Some(row);
                 return Ok(());
             }
-            let path = &self.path;
-            let reader = &mut self.reader;
-            let next = guard_reads(path, || match reader.next() {
-                None => Ok(None),
-                Some(Err(error)) => {
-                    Err(StoreError::Corrupt(format!("{}: {error}", path.display())))
+            match next_batch(&self.path, &mut self.reader)? {
+                Some(batch) => {
+                    let columns = Columns::of(&batch, &self.path)?;
+                    self.batch = (0..batch.num_rows())
+                        .map(|index| columns.row(index))
+                        .collect::<Vec<_>>()
+                        .into_iter();
                 }
-                Some(Ok(batch)) => {
-                    let columns = Columns::of(&batch, path)?;
-                    Ok(Some(
-                        (0..batch.num_rows())
-                            .map(|index| columns.row(index))
-                            .collect::<Vec<_>>(),
-                    ))
-                }
-            })?;
-            match next {
-                Some(rows) => self.batch = rows.into_iter(),
                 None => {
                     self.head = None;
                     return Ok(());
@@ -1204,6 +1170,56 @@ impl Cursor {
             }
         }
     }
+}
+
+/// Fails unless a file's columns are `expected`'s; `kind` names the file kind in the error.
+pub(crate) fn check_file_schema(
+    fields: &Fields,
+    expected: &SchemaRef,
+    path: &Path,
+    kind: &str,
+) -> Result<(), StoreError> {
+    if fields != expected.fields() {
+        return Err(StoreError::Corrupt(format!(
+            "{}: not a {kind} file of this version",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a store file to read all its batches in order (a merge's input), checking its schema
+/// like [`check_file_schema`]; a panic of the Parquet reader is an error.
+pub(crate) fn open_batches(
+    path: &Path,
+    schema: &SchemaRef,
+    kind: &str,
+    batch_rows: usize,
+) -> Result<ParquetRecordBatchReader, StoreError> {
+    guard_reads(path, || {
+        let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|error| StoreError::parquet(path, error))?;
+        check_file_schema(builder.schema().fields(), schema, path, kind)?;
+        builder
+            .with_batch_size(batch_rows)
+            .build()
+            .map_err(|error| StoreError::parquet(path, error))
+    })
+}
+
+/// The next batch of a reader of `path`, `None` at the end; a panic of the Parquet reader is an
+/// error.
+pub(crate) fn next_batch(
+    path: &Path,
+    reader: &mut ParquetRecordBatchReader,
+) -> Result<Option<RecordBatch>, StoreError> {
+    guard_reads(path, || {
+        reader
+            .next()
+            .transpose()
+            .map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))
+    })
 }
 
 #[cfg(test)]

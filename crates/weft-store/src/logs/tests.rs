@@ -470,7 +470,7 @@ fn a_trace_lookup_skips_row_groups_that_cannot_hold_the_trace() {
     store.write(1, Arc::new(records)).unwrap();
     store.flush().unwrap();
     let path = directory.path().join("logs-000001.parquet");
-    let file = LogFile::open(&path).unwrap();
+    let file = LogFile::open(&path, true).unwrap();
     assert_eq!(file.row_groups(), 3);
     for row_group in 0..3u8 {
         let holds: Vec<u8> = (1..=13)

@@ -361,7 +361,10 @@ async fn the_kept_traces_records_follow_them_to_the_cold_tier_and_survive_kill_9
         Some(kept_records),
         "{storage}"
     );
-    assert_eq!(storage["logs"]["cold"]["records"].as_u64(), Some(kept_records));
+    assert_eq!(
+        storage["logs"]["cold"]["records"].as_u64(),
+        Some(kept_records)
+    );
     let (_, cold_heartbeats) = weft
         .get_json("/api/v1/logs?q=heartbeat&lookback=1h&tier=cold")
         .await;
