@@ -267,48 +267,52 @@ pub fn log_record_to_otlp(record: &LogRecord) -> otlp_logs::LogRecord {
     }
 }
 
-/// Records back as an OTLP request, grouped by resource and scope in first-seen order.
+/// Records back as an OTLP request, in their order: a run of records sharing a resource (and
+/// scope) shares one `ResourceLogs` (and `ScopeLogs`), so converting the request again gives the
+/// records back as they were.
 pub fn otlp_from_logs(records: &[LogRecord]) -> ExportLogsServiceRequest {
     let mut request = ExportLogsServiceRequest::default();
-    let mut resources: Vec<&Arc<weft_model::Resource>> = Vec::new();
-    let mut scopes: Vec<Vec<&Arc<weft_model::InstrumentationScope>>> = Vec::new();
+    let mut last: Option<(
+        &Arc<weft_model::Resource>,
+        &Arc<weft_model::InstrumentationScope>,
+    )> = None;
     for record in records {
-        let resource_index = match resources.iter().position(|resource| {
-            Arc::ptr_eq(resource, &record.resource) || **resource == record.resource
-        }) {
-            Some(index) => index,
-            None => {
-                resources.push(&record.resource);
-                scopes.push(Vec::new());
-                request.resource_logs.push(otlp_logs::ResourceLogs {
-                    resource: Some(resource_to_otlp(&record.resource)),
-                    scope_logs: Vec::new(),
-                    schema_url: record.resource.schema_url.clone(),
-                });
-                resources.len() - 1
+        let (same_resource, same_scope) = match last {
+            Some((resource, scope)) => {
+                let same_resource = same(resource, &record.resource);
+                (same_resource, same_resource && same(scope, &record.scope))
             }
+            None => (false, false),
         };
-        let resource_scopes = &mut scopes[resource_index];
-        let scope_index = match resource_scopes
-            .iter()
-            .position(|scope| Arc::ptr_eq(scope, &record.scope) || **scope == record.scope)
-        {
-            Some(index) => index,
-            None => {
-                resource_scopes.push(&record.scope);
-                request.resource_logs[resource_index]
-                    .scope_logs
-                    .push(otlp_logs::ScopeLogs {
-                        scope: Some(scope_to_otlp(&record.scope)),
-                        log_records: Vec::new(),
-                        schema_url: record.scope.schema_url.clone(),
-                    });
-                resource_scopes.len() - 1
-            }
-        };
-        request.resource_logs[resource_index].scope_logs[scope_index]
+        if !same_resource {
+            request.resource_logs.push(otlp_logs::ResourceLogs {
+                resource: Some(resource_to_otlp(&record.resource)),
+                scope_logs: Vec::new(),
+                schema_url: record.resource.schema_url.clone(),
+            });
+        }
+        let resource_logs = request
+            .resource_logs
+            .last_mut()
+            .expect("a resource was pushed for the first record");
+        if !same_scope {
+            resource_logs.scope_logs.push(otlp_logs::ScopeLogs {
+                scope: Some(scope_to_otlp(&record.scope)),
+                log_records: Vec::new(),
+                schema_url: record.scope.schema_url.clone(),
+            });
+        }
+        resource_logs
+            .scope_logs
+            .last_mut()
+            .expect("a scope was pushed for the first record")
             .log_records
             .push(log_record_to_otlp(record));
+        last = Some((&record.resource, &record.scope));
     }
     request
+}
+
+fn same<T: PartialEq>(left: &Arc<T>, right: &Arc<T>) -> bool {
+    Arc::ptr_eq(left, right) || left == right
 }

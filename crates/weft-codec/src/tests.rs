@@ -852,6 +852,29 @@ mod logs {
         assert!(decode_otlp_logs_json(b"{\"resourceLogs\": 3}").is_err());
     }
 
+    /// Found by the `otlp_logs` fuzz target: grouping by resource reordered records whose
+    /// resources alternate.
+    #[test]
+    fn records_of_alternating_resources_keep_their_order_through_otlp() {
+        let mut first = request_of(vec![record(Vec::new(), Vec::new(), "a")]);
+        let second = ResourceLogs {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![key_value("service.name", string_value("billing"))],
+                ..Default::default()
+            }),
+            ..first.resource_logs[0].clone()
+        };
+        let mut third = first.resource_logs[0].clone();
+        third.scope_logs[0].log_records[0].body = Some(string_value("c"));
+        first.resource_logs.push(second);
+        first.resource_logs.push(third);
+        let records = logs_from_otlp(first).records;
+        let again = logs_from_otlp(otlp_from_logs(&records)).records;
+        assert_eq!(again, records);
+        let services: Vec<&str> = again.iter().map(|r| r.service_name.as_str()).collect();
+        assert_eq!(services, ["checkout", "billing", "checkout"]);
+    }
+
     proptest! {
         #[test]
         fn logs_survive_conversion_to_otlp_and_back(
