@@ -796,3 +796,48 @@ fn log_tiers_for_tests(directory: &std::path::Path) -> std::sync::Arc<crate::log
         ),
     })
 }
+
+/// About one random trace ID in a hundred has first bytes that read as a time within the last
+/// 400 days; routing by that time alone sent such a trace's lookup to the cold tier only, and a
+/// trace still hot was not found (the Python SDK read-back test's flake).
+#[test]
+fn a_random_id_that_reads_as_an_old_time_is_still_found_in_the_hot_tier() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use weft_store::{EmbeddedStore, SpanStore, StoreConfig, TraceQuery};
+
+    use crate::tiers::{Tier, TierChoice, Tiers};
+
+    let directory = tempfile::tempdir().unwrap();
+    let now = crate::params::now_unix_nanos();
+    let mut id = [0x5au8; 16];
+    id[..4].copy_from_slice(&((now / 1_000_000_000 - 281 * 86_400) as u32).to_be_bytes());
+    let trace_id = weft_model::TraceId::from_bytes(id);
+    let batch = weft_gen::TraceGenerator::new(4).next_batch(1, now);
+    let mut spans =
+        weft_codec::spans_from_otlp(batch.request, &weft_codec::ConversionOptions::default()).spans;
+    for span in &mut spans {
+        span.trace_id = trace_id;
+    }
+    let hot =
+        Arc::new(EmbeddedStore::open(StoreConfig::new(directory.path().join("hot"))).unwrap());
+    let cold =
+        Arc::new(EmbeddedStore::open(StoreConfig::new(directory.path().join("cold"))).unwrap());
+    hot.write(1, Arc::new(spans.clone())).unwrap();
+    let tiers = Tiers {
+        hot,
+        cold,
+        hot_retention: Duration::from_secs(3 * 86_400),
+        logs: log_tiers_for_tests(directory.path()),
+    };
+    let (found, tier) = tiers
+        .trace(&TraceQuery::new(trace_id), TierChoice::Auto)
+        .unwrap();
+    assert_eq!((found.len(), tier), (spans.len(), Tier::Hot));
+    // An explicit tier is read alone, as asked.
+    let (found, _) = tiers
+        .trace(&TraceQuery::new(trace_id), TierChoice::Cold)
+        .unwrap();
+    assert!(found.is_empty());
+}

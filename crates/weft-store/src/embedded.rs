@@ -936,10 +936,13 @@ impl Inner {
             }
             Ok(())
         };
+        let from_memtables = spans.len() + heads.len();
         searched(&partitions, &mut spans, &mut heads)?;
-        if widen_on_miss && spans.is_empty() && heads.is_empty() {
-            // The ID only looked time-embedded (a random ID whose first bytes happen to read as
-            // a recent time): look everywhere else, pruned by the Bloom filters.
+        if widen_on_miss && spans.len() + heads.len() == from_memtables {
+            // No segment in the ID's time window holds the trace: the ID only looked
+            // time-embedded (a random ID whose first bytes happen to read as a recent time),
+            // so its flushed spans are in other partitions even when the memtables hold the
+            // newest ones. Look everywhere else, pruned by the Bloom filters.
             let (_, rest) = self.snapshot(|start| !in_window(start));
             searched(&rest, &mut spans, &mut heads)?;
         }

@@ -1076,3 +1076,45 @@ fn scan_spans_yields_exactly_the_wanted_spans_in_range_from_memtables_and_segmen
     store.compact_now().expect("compact");
     assert_eq!(scan(&store), sorted_expected, "after compaction");
 }
+
+/// A random trace ID (an OpenTelemetry SDK's) whose first four bytes read as a time two days
+/// ago, within the hot retention.
+fn random_id_that_reads_as_a_past_time(now_seconds: u64) -> TraceId {
+    let mut bytes = [0x5au8; 16];
+    let false_time = (now_seconds - 2 * 86_400) as u32;
+    bytes[..4].copy_from_slice(&false_time.to_be_bytes());
+    TraceId::from_bytes(bytes)
+}
+
+#[test]
+fn a_random_id_that_looks_time_embedded_is_found_whole_with_spans_in_segments_and_memtable() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = EmbeddedStore::open(config(directory.path())).expect("open");
+    let now = now_nanos();
+    let trace_id = random_id_that_reads_as_a_past_time(now / 1_000_000_000);
+    let mut spans = generated(9, 1, now);
+    for span in &mut spans {
+        span.trace_id = trace_id;
+    }
+    assert!(spans.len() >= 2);
+    let (first, rest) = spans.split_at(1);
+    // The first span is flushed into a segment of the real (current) partition; the rest
+    // arrive later and are still in the memtable.
+    write_all(&store, first, 1);
+    store.flush().expect("flush");
+    write_all(&store, rest, 2);
+    let found = store.trace(&TraceQuery::new(trace_id)).expect("trace");
+    assert_eq!(
+        found.len(),
+        spans.len(),
+        "the flushed span must not be missed because the ID's bytes look like an old time"
+    );
+    store.flush().expect("flush");
+    assert_eq!(
+        store
+            .trace(&TraceQuery::new(trace_id))
+            .expect("trace")
+            .len(),
+        spans.len()
+    );
+}

@@ -403,16 +403,40 @@ impl Weft {
     ) -> weft_codec::ExportTraceServiceRequest {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(trace) = self.trace(trace_id).await {
-                if count_spans(&trace) >= span_count {
-                    return trace;
+            let found = self.trace(trace_id).await;
+            if let Some(trace) = &found {
+                if count_spans(trace) >= span_count {
+                    return found.expect("just matched");
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "trace {trace_id} did not reach {span_count} spans; log:\n{}",
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                let (_, storage) = self.get_json("/api/v1/storage").await;
+                let metrics = self.metrics().await;
+                let total = |prefix: &str| -> f64 {
+                    metrics
+                        .iter()
+                        .filter(|(name, _)| name.starts_with(prefix))
+                        .map(|(_, value)| value)
+                        .sum()
+                };
+                panic!(
+                    "trace {trace_id} did not reach {span_count} spans (has {:?}: {:?}); accepted \
+                     spans {}, pipeline spans {}; storage {storage}; log:\n{}",
+                    found.as_ref().map(count_spans),
+                    found.as_ref().map(|trace| {
+                        trace
+                            .resource_spans
+                            .iter()
+                            .flat_map(|resource| &resource.scope_spans)
+                            .flat_map(|scope| &scope.spans)
+                            .map(|span| span.name.clone())
+                            .collect::<Vec<_>>()
+                    }),
+                    total("weft_receiver_accepted_spans_total"),
+                    total("weft_pipeline_spans_total"),
+                    self.log()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
