@@ -256,12 +256,13 @@ async fn every_injected_pathology_is_reported_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_with_traces_open_counts_every_trace_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    // A long timeout keeps the traces open when the process dies.
+    // A long timeout keeps the traces open when the process dies, even on a CI machine that
+    // stalls for seconds between the last export and the kill.
     let mut weft = Weft::start(
         dir.path(),
         &[
             "--trace-inactivity-timeout",
-            "3s",
+            "8s",
             "--metrics-checkpoint-interval",
             "1s",
         ],
