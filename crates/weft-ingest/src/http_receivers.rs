@@ -290,10 +290,7 @@ async fn otlp_http_export(ingestor: Ingestor, request: Request, signal: Signal) 
             ingestor.config().receive_timeout,
         )
         .await?;
-        let invalid = |error: weft_codec::CodecError| {
-            ingestor.count_request(receiver, "invalid");
-            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-        };
+        let invalid = |error| ingestor.undecodable(receiver, error);
         match (signal, format) {
             (Signal::Spans, OtlpFormat::Protobuf) => ingestor.export_protobuf(receiver, body).await,
             (Signal::Spans, OtlpFormat::Json) => {
@@ -384,10 +381,8 @@ async fn zipkin_spans(State(ingestor): State<Ingestor>, request: Request) -> Res
             ingestor.config().receive_timeout,
         )
         .await?;
-        let converted = decode_zipkin_json(&body).map_err(|error| {
-            ingestor.count_request(ZIPKIN, "invalid");
-            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-        })?;
+        let converted =
+            decode_zipkin_json(&body).map_err(|error| ingestor.undecodable(ZIPKIN, error))?;
         let reason = converted
             .first_invalid_reason
             .map(|reason| reason.to_string())

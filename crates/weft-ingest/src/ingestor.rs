@@ -268,6 +268,13 @@ impl Ingestor {
         })
     }
 
+    /// A body that does not decode: counted as an invalid request, answered INVALID_ARGUMENT
+    /// with the decoder's reason.
+    pub(crate) fn undecodable(&self, receiver: &str, error: weft_codec::CodecError) -> IngestError {
+        self.count_request(receiver, "invalid");
+        IngestError::new(ErrorCode::InvalidArgument, error.to_string())
+    }
+
     pub(crate) fn count_request(&self, receiver: &str, outcome: &'static str) {
         self.count_request_by(receiver, outcome, 1);
     }
@@ -298,10 +305,8 @@ impl Ingestor {
                 .append(receiver, &counters, body.to_vec(), spans, 0, String::new())
                 .await;
         }
-        let request = decode_otlp_protobuf(&body).map_err(|error| {
-            self.count_request(receiver, "invalid");
-            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-        })?;
+        let request =
+            decode_otlp_protobuf(&body).map_err(|error| self.undecodable(receiver, error))?;
         self.export(receiver, request, Some(body), (0, String::new()))
             .await
     }
@@ -352,10 +357,8 @@ impl Ingestor {
         receiver: &str,
         body: bytes::Bytes,
     ) -> Result<ExportOutcome, IngestError> {
-        let request = decode_otlp_logs_protobuf(&body).map_err(|error| {
-            self.count_request(receiver, "invalid");
-            IngestError::new(ErrorCode::InvalidArgument, error.to_string())
-        })?;
+        let request =
+            decode_otlp_logs_protobuf(&body).map_err(|error| self.undecodable(receiver, error))?;
         self.export_logs(receiver, request, Some(body)).await
     }
 
