@@ -20,7 +20,7 @@ use crate::params::{
     split_attribute, ApiError, Params,
 };
 use crate::query_api::{blocking, parse_span_kind, trace_query, Store};
-use crate::tiers::{Tier, TierChoice};
+use crate::tiers::{spans_time_range, Tier, TierChoice};
 
 pub(crate) fn router() -> Router<Store> {
     Router::new()
@@ -138,7 +138,7 @@ async fn trace_by_id(
         if spans.is_empty() {
             return Ok(None);
         }
-        let (logs, _) = store.trace_logs(&query.trace_id, &spans, Some(tier))?;
+        let (logs, _) = store.trace_logs(&query.trace_id, spans_time_range(&spans), Some(tier))?;
         Ok(Some(capped_jaeger_trace(spans, &logs, max_spans)))
     })
     .await?;
@@ -224,7 +224,8 @@ fn jaeger_traces(
         let max_spans = query.max_spans;
         let (spans, found_in) = store.trace(&query, tier)?;
         if !spans.is_empty() {
-            let (logs, _) = store.trace_logs(&trace_id, &spans, Some(found_in))?;
+            let (logs, _) =
+                store.trace_logs(&trace_id, spans_time_range(&spans), Some(found_in))?;
             traces.push(capped_jaeger_trace(spans, &logs, max_spans));
         }
     }

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_model::{severity_floor_of, AttributeValue, KeyValue, LogRecord, TraceId};
-use weft_store::{LogQuery, TraceQuery};
+use weft_store::LogQuery;
 
 use crate::jaeger::attribute_json;
 use crate::params::{parse_trace_id, parse_u64, ApiError, Params};
@@ -33,14 +33,21 @@ async fn trace_logs(
     let choice = tier_choice(&params)?;
     let trace_id = parse_trace_id(&trace_id)?;
     let (records, tier) = blocking(move || {
-        // The spans say which tier holds the trace and when it ran.
-        let (spans, found_in) = store.trace(&TraceQuery::new(trace_id), choice)?;
+        // The spans' heads say which tier holds the trace and when it ran; nothing more of
+        // them is decoded.
+        let (summary, found_in) = store.trace_summary(&trace_id, choice)?;
+        let time_range = summary.as_ref().map(|summary| {
+            (
+                summary.start_unix_nanos,
+                summary.start_unix_nanos + summary.duration_nanos,
+            )
+        });
         let tier = match choice {
             TierChoice::Hot => Some(Tier::Hot),
             TierChoice::Cold => Some(Tier::Cold),
-            TierChoice::Auto | TierChoice::All => (!spans.is_empty()).then_some(found_in),
+            TierChoice::Auto | TierChoice::All => summary.is_some().then_some(found_in),
         };
-        Ok(store.trace_logs(&trace_id, &spans, tier)?)
+        Ok(store.trace_logs(&trace_id, time_range, tier)?)
     })
     .await?;
     Ok(Json(json!({

@@ -113,6 +113,42 @@ impl Tiers {
         }
     }
 
+    /// Reads one trace from the tiers `choice` and the ID's time point to, keeping the answer
+    /// `size` calls larger (ties to the earlier tier). With `Auto`, a miss there reads the
+    /// other tier too: a random ID's first bytes read as a plausible time about once in a
+    /// hundred, so the time in the ID is a guess.
+    fn read_trace<T>(
+        &self,
+        trace_id: &TraceId,
+        choice: TierChoice,
+        read: impl Fn(&dyn SpanStore) -> Result<T, StoreError>,
+        size: impl Fn(&T) -> usize,
+    ) -> Result<(T, Tier), StoreError> {
+        let guessed = self.tiers_for_trace(trace_id, choice);
+        let mut best: Option<(T, Tier)> = None;
+        let keep_larger = |tier: Tier, best: &mut Option<(T, Tier)>| {
+            let found = read(self.store(tier).as_ref())?;
+            if best
+                .as_ref()
+                .is_none_or(|(kept, _)| size(&found) > size(kept))
+            {
+                *best = Some((found, tier));
+            }
+            Ok::<(), StoreError>(())
+        };
+        for tier in &guessed {
+            keep_larger(*tier, &mut best)?;
+        }
+        if choice == TierChoice::Auto && best.as_ref().is_some_and(|(kept, _)| size(kept) == 0) {
+            for tier in [Tier::Hot, Tier::Cold] {
+                if !guessed.contains(&tier) {
+                    keep_larger(tier, &mut best)?;
+                }
+            }
+        }
+        Ok(best.expect("at least one tier is read"))
+    }
+
     /// A trace's spans and the tier that answered. When both tiers are read, the one with more
     /// spans answers (the hot tier has every span while it holds the trace; the cold tier,
     /// once hot retention has dropped part of it).
@@ -121,43 +157,40 @@ impl Tiers {
         query: &TraceQuery,
         choice: TierChoice,
     ) -> Result<(Vec<Span>, Tier), StoreError> {
-        let mut best: Option<(Vec<Span>, Tier)> = None;
-        let guessed = self.tiers_for_trace(&query.trace_id, choice);
-        let read = |tier: Tier, best: &mut Option<(Vec<Span>, Tier)>| {
-            let spans = self.store(tier).trace(query)?;
-            if best
-                .as_ref()
-                .is_none_or(|(found, _)| spans.len() > found.len())
-            {
-                *best = Some((spans, tier));
-            }
-            Ok::<(), StoreError>(())
-        };
-        for tier in &guessed {
-            read(*tier, &mut best)?;
-        }
-        if choice == TierChoice::Auto && best.as_ref().is_some_and(|(spans, _)| spans.is_empty()) {
-            // The tier came from the time in the ID, and a random ID's first bytes read as a
-            // plausible time about once in a hundred: a miss there reads the other tier.
-            for tier in [Tier::Hot, Tier::Cold] {
-                if !guessed.contains(&tier) {
-                    read(tier, &mut best)?;
-                }
-            }
-        }
-        Ok(best.expect("at least one tier is read"))
+        self.read_trace(
+            &query.trace_id,
+            choice,
+            |store| store.trace(query),
+            Vec::len,
+        )
+    }
+
+    /// A trace's summary from its spans' heads (nothing decoded beyond them), and the tier
+    /// that answered, chosen as [`Tiers::trace`] chooses.
+    pub(crate) fn trace_summary(
+        &self,
+        trace_id: &TraceId,
+        choice: TierChoice,
+    ) -> Result<(Option<TraceSummary>, Tier), StoreError> {
+        self.read_trace(
+            trace_id,
+            choice,
+            |store| store.trace_summary(*trace_id),
+            |summary| summary.as_ref().map_or(0, |summary| summary.span_count),
+        )
     }
 
     /// A trace's log records, oldest first, and the log tier they came from: `tier` when
     /// given (the tier [`Tiers::trace`] found the spans in), else the hot tier, or the cold one
-    /// when the hot tier has none. Read around the spans' time when there are spans.
+    /// when the hot tier has none. Read around the spans' time (from the earliest start to the
+    /// latest end) when it is known.
     pub(crate) fn trace_logs(
         &self,
         trace_id: &TraceId,
-        spans: &[Span],
+        spans_time_range: Option<(u64, u64)>,
         tier: Option<Tier>,
     ) -> Result<(Vec<LogRecord>, Tier), StoreError> {
-        let hint = spans_time_range(spans).map(|(start, end)| {
+        let hint = spans_time_range.map(|(start, end)| {
             (
                 start.saturating_sub(LOG_TIME_MARGIN_NANOS),
                 end.saturating_add(LOG_TIME_MARGIN_NANOS),
@@ -315,7 +348,7 @@ impl Tiers {
 }
 
 /// From the earliest start to the latest end of `spans`.
-fn spans_time_range(spans: &[Span]) -> Option<(u64, u64)> {
+pub(crate) fn spans_time_range(spans: &[Span]) -> Option<(u64, u64)> {
     let start = spans.iter().map(|span| span.start_time_unix_nanos).min()?;
     let end = spans
         .iter()

@@ -1003,6 +1003,10 @@ impl NewestTraces {
 }
 
 impl SpanStore for EmbeddedStore {
+    fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError> {
+        self.inner.summary(trace_id)
+    }
+
     fn write(&self, position: Position, spans: Arc<Vec<Span>>) -> Result<(), StoreError> {
         if self.inner.stopping.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);

@@ -28,7 +28,7 @@ pub use query::{
     MAX_SEARCH_LIMIT,
 };
 
-use weft_model::{Span, SpanKind};
+use weft_model::{Span, SpanKind, TraceId};
 
 /// The bus position of the last batch whose spans a store has made durable.
 pub type Position = u64;
@@ -96,6 +96,10 @@ pub trait SpanStore: Send + Sync {
     /// Every span of one trace, in start-time order, or an empty vector when it is unknown. At
     /// most `query.max_spans + 1` spans: more than `max_spans` means the trace was cut.
     fn trace(&self, query: &TraceQuery) -> Result<Vec<Span>, StoreError>;
+
+    /// One trace's summary (root, time range, counts) from its spans' heads, without decoding
+    /// their attributes; `None` when the trace is unknown.
+    fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError>;
 
     /// Traces matching a query, newest first.
     fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError>;
