@@ -3,7 +3,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
-use weft_codec::otlp_proto::collector::logs::v1::ExportLogsServiceResponse;
+use weft_codec::otlp_proto::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
 
 use crate::{RawExportClient, TraceGenerator};
@@ -166,6 +168,31 @@ impl Client {
                 },
                 Err(outcome) => outcome,
             },
+        }
+    }
+}
+
+/// Sends the records the services of an accepted batch wrote, counting the outcome (a failed
+/// or throttled logs request is not retried: the traces are what the run paces by).
+async fn send_logs(client: &mut Client, logs: &ExportLogsServiceRequest, counters: &Counters) {
+    let records = weft_codec::log_record_count(logs);
+    match client
+        .send_logs(bytes::Bytes::from(logs.encode_to_vec()))
+        .await
+    {
+        SendOutcome::Accepted { rejected } => {
+            counters
+                .accepted_log_records
+                .fetch_add(records - rejected.min(records), Ordering::Relaxed);
+        }
+        SendOutcome::Throttled => {
+            counters.throttled_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        SendOutcome::Failed(reason) => {
+            let failures = counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+            if failures < 5 {
+                tracing::warn!(%reason, "log export failed");
+            }
         }
     }
 }
@@ -370,26 +397,7 @@ pub async fn run(
                             .rejected_spans
                             .fetch_add(rejected, Ordering::Relaxed);
                         if let Some(logs) = logs {
-                            let records = weft_codec::log_record_count(&logs);
-                            let body = bytes::Bytes::from(logs.encode_to_vec());
-                            match client.send_logs(body).await {
-                                SendOutcome::Accepted { rejected } => {
-                                    counters.accepted_log_records.fetch_add(
-                                        records - rejected.min(records),
-                                        Ordering::Relaxed,
-                                    );
-                                }
-                                SendOutcome::Throttled => {
-                                    counters.throttled_requests.fetch_add(1, Ordering::Relaxed);
-                                }
-                                SendOutcome::Failed(reason) => {
-                                    let failures =
-                                        counters.failed_requests.fetch_add(1, Ordering::Relaxed);
-                                    if failures < 5 {
-                                        tracing::warn!(%reason, "log export failed");
-                                    }
-                                }
-                            }
+                            send_logs(&mut client, &logs, &counters).await;
                         }
                     }
                     SendOutcome::Throttled => {
