@@ -13,7 +13,7 @@ mod segment;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,6 +229,8 @@ pub(crate) struct Shared {
     /// Segments on disk, oldest first: (first lsn, size in bytes).
     segments: Mutex<Vec<segment::SegmentInfo>>,
     disk_bytes: AtomicU64,
+    /// A rotation was asked of the writer and not yet done: trim asks once, not per call.
+    rotation_requested: AtomicBool,
     /// Set when a write or fsync failed: from then on the log refuses appends, because it can no
     /// longer tell what is on disk.
     failure: Mutex<Option<String>>,
@@ -270,6 +272,7 @@ impl Wal {
             written_condvar: (Mutex::new(()), parking_lot::Condvar::new()),
             segments: Mutex::new(recovery.segments.clone()),
             disk_bytes: AtomicU64::new(0),
+            rotation_requested: AtomicBool::new(false),
             failure: Mutex::new(None),
             metrics,
             config,
@@ -364,23 +367,74 @@ impl Wal {
 
     /// Deletes closed segments whose every record has LSN ≤ `durable_lsn`, i.e. that all
     /// consumers have made durable. Returns how many segments were deleted.
+    ///
+    /// The active segment is never deleted; instead, once all its records are durable (an idle
+    /// log), or its durable prefix is large, the writer is asked to close it, and a later call
+    /// deletes it. Without that, a quiet server would keep up to `segment_max_bytes` of
+    /// long-durable records on disk forever.
     pub fn trim_through(&self, durable_lsn: Lsn) -> Result<usize, WalError> {
         self.shared.metrics.durable_lsn.set(durable_lsn as i64);
-        let mut segments = self.shared.segments.lock();
-        let mut removable = 0;
-        // The last segment is the one being written: never delete it.
-        while removable + 1 < segments.len()
-            && segments[removable + 1].first_lsn.saturating_sub(1) <= durable_lsn
-        {
-            removable += 1;
-        }
-        for segment in segments.drain(..removable) {
+        let (removed, active) = {
+            let mut segments = self.shared.segments.lock();
+            let mut removable = 0;
+            while removable + 1 < segments.len()
+                && segments[removable + 1].first_lsn.saturating_sub(1) <= durable_lsn
+            {
+                removable += 1;
+            }
+            let removed: Vec<segment::SegmentInfo> = segments.drain(..removable).collect();
+            self.shared.refresh_size_metrics(&segments);
+            (removed, segments.last().copied())
+        };
+        // Unlinking takes the file system's time: not under the lock the writer needs.
+        let mut first_error = None;
+        for segment in &removed {
             let path = segment::segment_path(&self.shared.config.dir, segment.first_lsn);
-            std::fs::remove_file(&path).map_err(|error| WalError::io(&path, error))?;
-            self.shared.metrics.trimmed_segments.inc();
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    self.shared.metrics.trimmed_segments.inc();
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                // The segment is out of the list either way: recovery at the next start finds
+                // the file again and readers skip what consumers already have.
+                Err(error) => {
+                    first_error.get_or_insert(WalError::io(&path, error));
+                }
+            }
         }
-        self.shared.refresh_size_metrics(&segments);
-        Ok(removable)
+        if let Some(active) = active {
+            if self.active_segment_should_rotate(active, durable_lsn) {
+                self.request_rotation();
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(removed.len()),
+        }
+    }
+
+    /// Whether the active segment may be closed so that it can be trimmed: it holds records and
+    /// either all of them are durable, or a durable prefix of at least an eighth of the segment
+    /// size (so a slow, steady trickle does not keep a segment's worth of durable records).
+    fn active_segment_should_rotate(&self, active: segment::SegmentInfo, durable_lsn: Lsn) -> bool {
+        let written = self.written_lsn();
+        let has_records = written >= active.first_lsn;
+        let all_durable = durable_lsn >= written;
+        let large_durable_prefix = durable_lsn >= active.first_lsn
+            && active.bytes >= self.shared.config.segment_max_bytes / 8;
+        has_records && (all_durable || large_durable_prefix)
+    }
+
+    fn request_rotation(&self) {
+        if self.shared.rotation_requested.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if self.sender.try_send(writer::WriterMessage::Rotate).is_err() {
+            // A full queue means appends are flowing: the segment fills and rotates anyway.
+            self.shared
+                .rotation_requested
+                .store(false, Ordering::Release);
+        }
     }
 
     pub fn disk_bytes(&self) -> u64 {

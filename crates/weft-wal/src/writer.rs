@@ -20,6 +20,9 @@ pub(crate) enum WriterMessage {
         payload: Vec<u8>,
         acknowledge: Acknowledge,
     },
+    /// Close the active segment if it holds records, so that [`crate::Wal::trim_through`] can
+    /// delete it once they are durable (asked for by trim itself).
+    Rotate,
     Close,
 }
 
@@ -95,6 +98,7 @@ impl Writer {
         let mut group = Vec::new();
         loop {
             let mut closing = false;
+            let mut rotate = false;
             match receiver.recv_timeout(self.idle_timeout()) {
                 Ok(WriterMessage::Append {
                     payload,
@@ -111,6 +115,7 @@ impl Writer {
                                 group_bytes += payload.len();
                                 group.push((payload, acknowledge));
                             }
+                            Ok(WriterMessage::Rotate) => rotate = true,
                             Ok(WriterMessage::Close) => {
                                 closing = true;
                                 break;
@@ -119,12 +124,16 @@ impl Writer {
                         }
                     }
                 }
+                Ok(WriterMessage::Rotate) => rotate = true,
                 Ok(WriterMessage::Close)
                 | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => closing = true,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             }
             if !group.is_empty() {
                 self.commit(&mut group);
+            }
+            if rotate {
+                self.rotate_on_request();
             }
             if self.periodic_sync_due() || (closing && self.unsynced_writes) {
                 if let Err(error) = self.sync() {
@@ -261,6 +270,19 @@ impl Writer {
         });
         self.shared.refresh_size_metrics(&segments);
         Ok(())
+    }
+
+    fn rotate_on_request(&mut self) {
+        self.shared
+            .rotation_requested
+            .store(false, Ordering::Release);
+        let segment_has_records = self.next_lsn > self.segment_first_lsn;
+        if !segment_has_records || self.shared.failure.lock().is_some() {
+            return;
+        }
+        if let Err(error) = self.flush_buffer().and_then(|()| self.rotate()) {
+            self.fail(&error);
+        }
     }
 
     fn fail(&self, error: &WalError) {
