@@ -64,7 +64,12 @@ pub struct StoreConfig {
     pub conversion: ConversionOptions,
     /// Test hook: abort the process at this named step (see `CRASH_POINTS`).
     pub crash_point: Option<String>,
+    /// Test hook: fail this named step once with an i/o error (see `FAIL_POINTS`).
+    pub fail_point: Option<String>,
 }
+
+/// Steps a fault-injection test can fail once.
+pub const FAIL_POINTS: [&str; 2] = ["flush-open-segment", "compaction-open-segment"];
 
 /// Steps a crash test can abort at.
 pub const CRASH_POINTS: [&str; 5] = [
@@ -90,6 +95,7 @@ impl StoreConfig {
             max_scanned_spans_per_search: 200_000_000,
             conversion: ConversionOptions::default(),
             crash_point: None,
+            fail_point: None,
         }
     }
 }
@@ -157,6 +163,8 @@ struct Inner {
     /// Held for a whole compaction, so two never merge the same segments.
     compaction_lock: Mutex<()>,
     stopping: AtomicBool,
+    /// Whether the configured fail point has failed its one time.
+    fail_point_reached: AtomicBool,
     counters: Counters,
 }
 
@@ -227,6 +235,7 @@ impl EmbeddedStore {
             obsolete: Mutex::new(Vec::new()),
             compaction_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
+            fail_point_reached: AtomicBool::new(false),
             counters: Counters::default(),
             config,
         });
@@ -311,15 +320,15 @@ impl EmbeddedStore {
         let in_range = |start: u64| start >= start_unix_nanos && start < end_unix_nanos;
         let low = start_unix_nanos / 1_000_000_000;
         let high = end_unix_nanos.div_ceil(1_000_000_000);
-        // The active memtable is read under the same lock as the snapshot (see `snapshot_of`).
-        let (memtable_spans, memtables, partitions) = {
+        // The active memtable is read under the same lock as the snapshot (see `snapshot_of`),
+        // but `wanted` is asked only after the lock is released: it may read files (the cold
+        // writer's shard filters), and writers wait for this lock.
+        let (in_range_active_spans, memtables, partitions) = {
             let state = self.inner.state.read();
             let mut spans = Vec::new();
             for span in state.active.spans() {
                 report.scanned_spans += 1;
-                if in_range(span.start_time_unix_nanos)
-                    && wanted(&span.trace_id, span.start_time_unix_nanos)
-                {
+                if in_range(span.start_time_unix_nanos) {
                     spans.push(span.clone());
                 }
             }
@@ -328,6 +337,8 @@ impl EmbeddedStore {
             });
             (spans, memtables, partitions)
         };
+        let mut memtable_spans = in_range_active_spans;
+        memtable_spans.retain(|span| wanted(&span.trace_id, span.start_time_unix_nanos));
         let mut emit = |spans: Vec<Span>, report: &mut ScanReport| {
             report.selected_spans += spans.len() as u64;
             if spans.is_empty() {
@@ -523,6 +534,27 @@ impl Inner {
         }
     }
 
+    /// Test hook: fails the named step once with an injected i/o error (see `FAIL_POINTS`).
+    fn fail_point(&self, step: &str) -> Result<(), StoreError> {
+        if self.config.fail_point.as_deref() == Some(step)
+            && !self.fail_point_reached.swap(true, Ordering::SeqCst)
+        {
+            tracing::warn!(step, "fail point reached: failing once as configured");
+            return Err(StoreError::io(
+                &self.config.directory,
+                std::io::Error::other(format!("injected failure at {step}")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes a frozen memtable as one segment per partition and commits them in the manifest.
+    ///
+    /// Everything that can fail — writing, syncing and opening the files — happens before the
+    /// manifest lists them, and nothing fallible after: a flush that fails is retried from
+    /// scratch without its spans ever being listed twice. The manifest lock is held only to
+    /// reserve segment IDs and to commit, so a compaction's commit does not wait for the
+    /// Parquet writes.
     fn flush_memtable(&self, memtable: &Arc<Memtable>) -> Result<(), StoreError> {
         let now = now_unix_nanos();
         let mut by_partition: BTreeMap<u64, Vec<&Span>> = BTreeMap::new();
@@ -536,57 +568,40 @@ impl Inner {
                 .or_default()
                 .push(span);
         }
-        let mut manifest = self.manifest.lock();
-        let mut written = Vec::new();
-        for (partition_start_secs, mut spans) in by_partition {
-            segment::sort_for_segment(&mut spans);
-            let id = manifest.next_segment_id;
-            manifest.next_segment_id += 1;
-            let file = segment_file_name(partition_start_secs, id);
-            let path = self.config.directory.join(&file);
-            let partition_directory = path.parent().expect("segment files sit in a partition");
-            if !partition_directory.exists() {
-                std::fs::create_dir_all(partition_directory)
-                    .map_err(|error| StoreError::io(partition_directory, error))?;
-                sync_directory(&self.config.directory.join(SPANS_DIRECTORY))?;
+        let first_id = {
+            let mut manifest = self.manifest.lock();
+            let first_id = manifest.next_segment_id;
+            manifest.next_segment_id += by_partition.len() as u64;
+            first_id
+        };
+        let mut opened: Vec<Arc<OpenSegment>> = Vec::with_capacity(by_partition.len());
+        for (id, (partition_start_secs, spans)) in (first_id..).zip(by_partition) {
+            match self.write_flushed_segment(id, partition_start_secs, spans) {
+                Ok(open) => opened.push(open),
+                Err(error) => {
+                    // Not listed anywhere: remove them now rather than at the next start.
+                    for open in &opened {
+                        let _ = std::fs::remove_file(open.segment.path());
+                    }
+                    return Err(error);
+                }
             }
-            let bytes = segment::write_segment(
-                &path,
-                &spans,
-                SegmentWriteOptions {
-                    zstd_level: self.config.flush_zstd_level,
-                },
-            )?;
-            sync_directory(partition_directory)?;
-            let starts = spans.iter().map(|span| span.start_time_unix_nanos);
-            written.push(SegmentMeta {
-                id,
-                partition_start_secs,
-                file,
-                rows: spans.len() as u64,
-                bytes,
-                min_start_unix_nanos: starts.clone().min().unwrap_or(0),
-                max_start_unix_nanos: starts.max().unwrap_or(0),
-                level: 0,
-            });
         }
         self.crash_point("flush-before-manifest");
+        let mut manifest = self.manifest.lock();
         let mut next = manifest.clone();
-        next.segments.extend(written.iter().cloned());
+        next.segments
+            .extend(opened.iter().map(|open| open.meta.clone()));
         next.flushed_position = memtable.last_position;
         next.catalog = self.catalog.lock().snapshot();
+        // A failure here may or may not have replaced the file; either way the retry commits
+        // a manifest built from the in-memory one, which does not list these segments, and the
+        // next start deletes whatever no manifest lists.
         next.store(&self.config.directory)?;
         self.flushed_position
             .store(next.flushed_position, Ordering::Release);
         *manifest = next;
         self.crash_point("flush-after-manifest");
-        let opened: Vec<Arc<OpenSegment>> = written
-            .into_iter()
-            .map(|meta| {
-                Segment::open(self.config.directory.join(&meta.file))
-                    .map(|segment| Arc::new(OpenSegment { meta, segment }))
-            })
-            .collect::<Result<_, _>>()?;
         {
             let mut state = self.state.write();
             for open in opened {
@@ -603,6 +618,53 @@ impl Inner {
         self.counters.flushes.fetch_add(1, Ordering::Relaxed);
         self.notify();
         Ok(())
+    }
+
+    /// One partition's spans of a flush as a durable, opened segment file (not yet listed).
+    fn write_flushed_segment(
+        &self,
+        id: u64,
+        partition_start_secs: u64,
+        mut spans: Vec<&Span>,
+    ) -> Result<Arc<OpenSegment>, StoreError> {
+        segment::sort_for_segment(&mut spans);
+        let file = segment_file_name(partition_start_secs, id);
+        let path = self.config.directory.join(&file);
+        let partition_directory = path.parent().expect("segment files sit in a partition");
+        if !partition_directory.exists() {
+            std::fs::create_dir_all(partition_directory)
+                .map_err(|error| StoreError::io(partition_directory, error))?;
+            sync_directory(&self.config.directory.join(SPANS_DIRECTORY))?;
+        }
+        let bytes = segment::write_segment(
+            &path,
+            &spans,
+            SegmentWriteOptions {
+                zstd_level: self.config.flush_zstd_level,
+            },
+        )?;
+        sync_directory(partition_directory)?;
+        let starts = spans.iter().map(|span| span.start_time_unix_nanos);
+        let meta = SegmentMeta {
+            id,
+            partition_start_secs,
+            file,
+            rows: spans.len() as u64,
+            bytes,
+            min_start_unix_nanos: starts.clone().min().unwrap_or(0),
+            max_start_unix_nanos: starts.max().unwrap_or(0),
+            level: 0,
+        };
+        let opened = self
+            .fail_point("flush-open-segment")
+            .and_then(|()| Segment::open(path.clone()));
+        match opened {
+            Ok(segment) => Ok(Arc::new(OpenSegment { meta, segment })),
+            Err(error) => {
+                let _ = std::fs::remove_file(&path);
+                Err(error)
+            }
+        }
     }
 
     /// Merges the segments of one partition that needs it. Returns whether it merged anything.
@@ -653,6 +715,18 @@ impl Inner {
             )));
         }
         sync_directory(path.parent().expect("segment files sit in a partition"))?;
+        // Opened before the manifest lists it, so nothing after the commit can fail (an open
+        // failing after it would leave the manifest and the served segments disagreeing).
+        let segment = match self
+            .fail_point("compaction-open-segment")
+            .and_then(|()| Segment::open(path.clone()))
+        {
+            Ok(segment) => segment,
+            Err(error) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(error);
+            }
+        };
         self.crash_point("compaction-before-manifest");
         let input_ids: HashSet<u64> = inputs.iter().map(|open| open.meta.id).collect();
         let meta = SegmentMeta {
@@ -684,7 +758,6 @@ impl Inner {
         next.store(&self.config.directory)?;
         *manifest = next;
         self.crash_point("compaction-after-manifest");
-        let segment = Segment::open(path)?;
         {
             let mut state = self.state.write();
             let segments = state.partitions.entry(partition_start_secs).or_default();

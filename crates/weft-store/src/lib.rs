@@ -19,7 +19,8 @@ pub mod summaries;
 
 pub use catalog::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCatalog};
 pub use embedded::{
-    EmbeddedStore, ScanReport, StoreConfig, StoreStats, CRASH_POINTS, PARTITION_SECONDS,
+    EmbeddedStore, ScanReport, StoreConfig, StoreStats, CRASH_POINTS, FAIL_POINTS,
+    PARTITION_SECONDS,
 };
 pub use logs::{LogQuery, LogSearchResult, LogStore, LogStoreConfig, LogStoreStats};
 pub use manifest::write_atomically;

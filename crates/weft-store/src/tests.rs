@@ -1118,3 +1118,135 @@ fn a_random_id_that_looks_time_embedded_is_found_whole_with_spans_in_segments_an
         spans.len()
     );
 }
+
+/// Spans of two partitions (now and 20 minutes ago), so a flush writes two segments.
+fn spans_in_two_partitions(seed: u64) -> Vec<Span> {
+    let now = now_nanos();
+    let mut spans = generated(seed, 40, now);
+    spans.extend(generated(seed + 1, 40, now - 20 * 60 * 1_000_000_000));
+    spans
+}
+
+fn parquet_files(directory: &std::path::Path) -> usize {
+    walk_parquet_files(directory)
+        .iter()
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "parquet")
+        })
+        .count()
+}
+
+#[test]
+fn a_flush_failing_after_its_files_are_written_is_retried_without_listing_spans_twice() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let spans = spans_in_two_partitions(40);
+    {
+        let store = EmbeddedStore::open(StoreConfig {
+            fail_point: Some("flush-open-segment".into()),
+            ..config(directory.path())
+        })
+        .expect("open");
+        write_all(&store, &spans, 7);
+        // The first attempt fails once its first segment file is written; the maintenance
+        // thread retries, and `flush` returns when the memtable is in segments.
+        store.flush().expect("flush");
+        let stats = store.stats();
+        assert_eq!(stats.maintenance_errors, 1, "the injected failure happened");
+        assert_eq!(
+            stats.segment_rows,
+            spans.len() as u64,
+            "no span listed twice"
+        );
+        assert_eq!(stats.segments, 2);
+        assert_eq!(store.durable_position(), 7);
+        assert_every_trace_found(&store, &spans);
+        assert_eq!(
+            parquet_files(directory.path()),
+            2,
+            "the failed attempt left no file"
+        );
+        store.close().expect("close");
+    }
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    assert_eq!(store.stats().segment_rows, spans.len() as u64);
+    assert_every_trace_found(&store, &spans);
+}
+
+#[test]
+fn a_compaction_failing_after_its_merge_is_written_keeps_the_inputs_and_succeeds_on_retry() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let first = generated(50, 60, now_nanos());
+    let second = generated(51, 60, now_nanos());
+    let all: Vec<Span> = first.iter().chain(&second).cloned().collect();
+    {
+        let store = EmbeddedStore::open(StoreConfig {
+            fail_point: Some("compaction-open-segment".into()),
+            ..config(directory.path())
+        })
+        .expect("open");
+        write_all(&store, &first, 1);
+        store.flush().expect("flush");
+        write_all(&store, &second, 2);
+        store.flush().expect("flush");
+        assert_eq!(store.stats().segments, 2);
+        let error = store.compact_now().expect_err("the injected failure");
+        assert!(error.to_string().contains("injected failure"), "{error}");
+        assert_eq!(store.stats().segments, 2, "the inputs are still served");
+        assert_every_trace_found(&store, &all);
+        assert_eq!(store.compact_now().expect("compaction retried"), 1);
+        let stats = store.stats();
+        assert_eq!((stats.segments, stats.segment_rows), (1, all.len() as u64));
+        assert_every_trace_found(&store, &all);
+        store.close().expect("close");
+    }
+    let store = EmbeddedStore::open(config(directory.path())).expect("reopen");
+    let stats = store.stats();
+    assert_eq!((stats.segments, stats.segment_rows), (1, all.len() as u64));
+    assert_every_trace_found(&store, &all);
+}
+
+#[test]
+fn scan_spans_asks_wanted_without_holding_the_lock_writers_need() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EmbeddedStore::open(config(directory.path())).expect("open"));
+    let now = now_nanos();
+    let spans = generated(60, 20, now);
+    write_all(&store, &spans, 1);
+    let more = generated(61, 5, now);
+    let mut writes_completed_inside_wanted = 0;
+    let mut asked = 0;
+    store
+        .scan_spans(
+            0,
+            u64::MAX,
+            &mut |_trace_id, _start| {
+                asked += 1;
+                if asked == 1 {
+                    // The cold writer's `wanted` reads shard files: slow. A write must go
+                    // through meanwhile, not wait for the scan (it would wait forever here).
+                    let (done, completed) = std::sync::mpsc::channel();
+                    let writer_store = Arc::clone(&store);
+                    let batch = more.clone();
+                    std::thread::spawn(move || {
+                        writer_store.write(2, Arc::new(batch)).expect("write");
+                        let _ = done.send(());
+                    });
+                    if completed.recv_timeout(Duration::from_secs(30)).is_ok() {
+                        writes_completed_inside_wanted += 1;
+                    }
+                }
+                true
+            },
+            &mut |_batch| Ok(()),
+        )
+        .expect("scan");
+    assert_eq!(
+        writes_completed_inside_wanted, 1,
+        "a write waited for the scan's wanted callback"
+    );
+    assert_eq!(
+        store.stats().memtable_spans,
+        (spans.len() + more.len()) as u64
+    );
+}
