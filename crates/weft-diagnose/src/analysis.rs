@@ -42,13 +42,28 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 5] = [
+    /// How many kinds there are: the length of every per-kind counter array.
+    pub const COUNT: usize = 5;
+
+    pub const ALL: [FindingKind; FindingKind::COUNT] = [
         FindingKind::BrokenTrace,
         FindingKind::Bottleneck,
         FindingKind::RepeatedCalls,
         FindingKind::TimeoutMisconfiguration,
         FindingKind::Cycle,
     ];
+
+    /// This kind's slot in a `[_; FindingKind::COUNT]` array (its place in [`Self::ALL`]). An
+    /// exhaustive match, not `as usize`: a new kind cannot compile without a slot of its own.
+    pub fn index(self) -> usize {
+        match self {
+            FindingKind::BrokenTrace => 0,
+            FindingKind::Bottleneck => 1,
+            FindingKind::RepeatedCalls => 2,
+            FindingKind::TimeoutMisconfiguration => 3,
+            FindingKind::Cycle => 4,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -79,7 +94,7 @@ impl FindingKind {
 
     /// The bit of this kind in [`TraceSummary::finding_kinds`].
     pub fn bit(self) -> u8 {
-        1 << (self as u8)
+        1 << self.index()
     }
 }
 

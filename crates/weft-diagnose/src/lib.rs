@@ -95,7 +95,7 @@ pub struct Diagnoser {
     replayed_spans_skipped: u64,
     traces_analyzed: u64,
     findings: u64,
-    findings_by_kind: [u64; 5],
+    findings_by_kind: [u64; FindingKind::COUNT],
 }
 
 impl Diagnoser {
@@ -111,7 +111,7 @@ impl Diagnoser {
             replayed_spans_skipped: 0,
             traces_analyzed: 0,
             findings: 0,
-            findings_by_kind: [0; 5],
+            findings_by_kind: [0; FindingKind::COUNT],
         }
     }
 
@@ -187,7 +187,7 @@ impl Diagnoser {
             self.traces_analyzed += 1;
             self.findings += diagnosis.findings.len() as u64;
             for finding in &diagnosis.findings {
-                self.findings_by_kind[finding.kind as usize] += 1;
+                self.findings_by_kind[finding.kind.index()] += 1;
             }
             self.summaries.push(diagnosis.summary);
         }
@@ -206,7 +206,7 @@ impl Diagnoser {
 
     /// Findings of `kind` in traces analyzed since start.
     pub fn findings_of(&self, kind: FindingKind) -> u64 {
-        self.findings_by_kind[kind as usize]
+        self.findings_by_kind[kind.index()]
     }
 
     pub fn pending_summaries(&self) -> usize {

@@ -982,3 +982,21 @@ fn a_checkpoint_taken_during_a_replay_keeps_the_earlier_replay_position() {
         database_and_interruptions(&uninterrupted)
     );
 }
+
+#[test]
+fn every_finding_kind_has_its_own_slot_in_the_per_kind_arrays() {
+    // `findings_by_kind` and the exported counters are `[_; FindingKind::COUNT]` arrays
+    // indexed by `index()`, and `finding_kinds` is a u8 of `bit()`s: a kind added without a
+    // slot, or two kinds sharing one, would panic or miscount.
+    assert_eq!(FindingKind::ALL.len(), FindingKind::COUNT);
+    assert!(FindingKind::COUNT <= 8, "finding_kinds is a u8 bit set");
+    for (slot, kind) in FindingKind::ALL.into_iter().enumerate() {
+        assert_eq!(kind.index(), slot, "{kind:?} is listed out of its slot");
+        assert_eq!(FindingKind::parse(kind.as_str()), Some(kind));
+    }
+    let bits: u32 = FindingKind::ALL
+        .into_iter()
+        .map(|kind| u32::from(kind.bit()))
+        .sum();
+    assert_eq!(bits, (1 << FindingKind::COUNT) - 1, "bits are distinct");
+}

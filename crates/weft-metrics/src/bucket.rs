@@ -261,9 +261,15 @@ impl Bucket {
         self.duration_sum_nanos += other.duration_sum_nanos;
         self.duration_min_nanos = self.duration_min_nanos.min(other.duration_min_nanos);
         self.duration_max_nanos = self.duration_max_nanos.max(other.duration_max_nanos);
-        self.sketch
-            .merge(&other.sketch)
-            .expect("sketches of one configuration always merge");
+        // Every sketch has `sketch_config()`: new ones by construction, stored ones because
+        // `from_parts` refuses any other. So this merge cannot fail; if it ever did, the
+        // counts above stay exact and only the quantiles miss `other`.
+        if let Err(error) = self.sketch.merge(&other.sketch) {
+            debug_assert!(
+                false,
+                "latency sketches of different configurations: {error}"
+            );
+        }
         self.exemplars.merge(&other.exemplars);
     }
 
@@ -299,8 +305,17 @@ impl Bucket {
         let sketch = if sketch_bytes.is_empty() {
             DDSketch::new(sketch_config())
         } else {
-            DDSketch::from_java_bytes(sketch_bytes)
-                .map_err(|error| SketchDecodeError(error.to_string()))?
+            let decoded = DDSketch::from_java_bytes(sketch_bytes)
+                .map_err(|error| SketchDecodeError(error.to_string()))?;
+            // The encoding carries its own accuracy: one that is not ours decodes fine but
+            // cannot merge with the live sketches, so it is refused here, not at merge time.
+            let mut sketch = DDSketch::new(sketch_config());
+            sketch.merge(&decoded).map_err(|_| {
+                SketchDecodeError(format!(
+                    "the sketch's relative accuracy is not weft's {SKETCH_RELATIVE_ACCURACY}"
+                ))
+            })?;
+            sketch
         };
         Ok(Bucket {
             calls,

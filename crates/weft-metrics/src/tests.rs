@@ -554,3 +554,42 @@ fn a_known_series_is_found_by_the_borrowed_key_with_every_kind_of_dimension() {
     assert_eq!(metrics.known_series_of(&other_shard), Some(other));
     assert_eq!(metrics.series_count(), 2);
 }
+
+#[test]
+fn a_stored_sketch_of_another_accuracy_is_refused_when_read_not_at_merge() {
+    // Such a sketch decodes fine but could never merge with the live ones: merging it into a
+    // bucket once panicked (reads from disk are not to be trusted).
+    let mut foreign =
+        sketches_ddsketch::DDSketch::new(sketches_ddsketch::Config::new(0.05, 2048, 1e-9));
+    foreign.add(1_000.0);
+    let read = Bucket::from_parts(
+        1,
+        0,
+        1_000,
+        1_000,
+        1_000,
+        &foreign.to_java_bytes(),
+        Exemplars::default(),
+    );
+    let error = read.err().expect("a foreign accuracy is refused");
+    assert!(error.to_string().contains("relative accuracy"), "{error}");
+
+    let mut ours = Bucket::default();
+    ours.record(2_000, false);
+    let stored = Bucket::from_parts(
+        1,
+        0,
+        2_000,
+        2_000,
+        2_000,
+        &ours.sketch_bytes(),
+        Exemplars::default(),
+    )
+    .expect("weft's own sketch reads back");
+    let mut merged = Bucket::default();
+    merged.record(1_000, true);
+    merged.merge(&stored);
+    assert_eq!(merged.calls, 2);
+    let p100 = merged.quantile_nanos(1.0).expect("two durations");
+    assert!((1_980..=2_020).contains(&p100), "{p100}");
+}

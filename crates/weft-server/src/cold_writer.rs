@@ -30,8 +30,11 @@ use weft_store::{EmbeddedStore, SpanStore};
 use crate::logs::LogTiers;
 use crate::sampling::SamplingHub;
 
-/// Most parts one window is split into (positions keep 11 bits for the part).
-const MAX_PARTS: u64 = 2_047;
+/// Bits of a cold-store position that number the part (see `encode_position`).
+const PART_BITS: u32 = 11;
+/// Most parts one window is split into: parts are numbered `0..MAX_PARTS`, so every part
+/// number fits in `PART_BITS`.
+pub(crate) const MAX_PARTS: u64 = (1 << PART_BITS) - 1;
 /// Spans handed to the cold store per write while a part is copied.
 const WRITE_CHUNK_SPANS: usize = 8_192;
 
@@ -61,14 +64,22 @@ pub(crate) struct ColdProgress {
 }
 
 /// What the cold store's position says: the window, the part, and whether it was the last.
-fn encode_position(window_start_seconds: u64, part: u64, last: bool) -> u64 {
-    (window_start_seconds << 12) | (part << 1) | u64::from(last)
+/// Layout, low bits first: 1 bit `last`, `PART_BITS` bits part, the window's start seconds in
+/// the rest (52 bits: past the year 100 million).
+pub(crate) fn encode_position(window_start_seconds: u64, part: u64, last: bool) -> u64 {
+    debug_assert!(
+        part < MAX_PARTS,
+        "part {part} does not fit {PART_BITS} bits"
+    );
+    debug_assert!(window_start_seconds < 1 << (63 - PART_BITS));
+    (window_start_seconds << (PART_BITS + 1)) | (part << 1) | u64::from(last)
 }
 
 fn decode_position(position: u64) -> (u64, u64, bool) {
+    let part_mask = (1 << PART_BITS) - 1;
     (
-        position >> 12,
-        (position >> 1) & MAX_PARTS,
+        position >> (PART_BITS + 1),
+        (position >> 1) & part_mask,
         position & 1 == 1,
     )
 }

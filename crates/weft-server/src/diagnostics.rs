@@ -143,7 +143,7 @@ pub(crate) struct DiagnosticsHub {
     /// The last bus position the committed state covers.
     committed_through: AtomicU64,
     /// Counters already added to the Prometheus counters.
-    exported: Mutex<(DiagnoserCounters, [u64; 5])>,
+    exported: Mutex<(DiagnoserCounters, [u64; FindingKind::COUNT])>,
 }
 
 fn encode_state(checkpoint: &DiagnoserCheckpoint) -> anyhow::Result<Vec<u8>> {
@@ -236,7 +236,7 @@ impl DiagnosticsHub {
             metrics: DiagnosticsMetrics::register(registry),
             store,
             settings,
-            exported: Mutex::new((DiagnoserCounters::default(), [0; 5])),
+            exported: Mutex::new((DiagnoserCounters::default(), [0; FindingKind::COUNT])),
         });
         Ok(hub)
     }
@@ -310,10 +310,7 @@ impl DiagnosticsHub {
     fn export_metrics(&self) {
         let (counters, open_traces, open_spans, findings) = {
             let diagnoser = self.diagnoser.lock();
-            let mut findings = [0u64; 5];
-            for (index, kind) in FindingKind::ALL.iter().enumerate() {
-                findings[index] = diagnoser.findings_of(*kind);
-            }
+            let findings = FindingKind::ALL.map(|kind| diagnoser.findings_of(kind));
             (
                 diagnoser.counters(),
                 diagnoser.assembler().open_traces(),
@@ -360,13 +357,13 @@ impl DiagnosticsHub {
         for (counter, now, then) in pairs {
             counter.inc_by(now.saturating_sub(then));
         }
-        for (index, kind) in FindingKind::ALL.iter().enumerate() {
+        for kind in FindingKind::ALL {
             self.metrics
                 .findings
                 .get_or_create(&KindLabels {
                     kind: kind.as_str().to_owned(),
                 })
-                .inc_by(findings[index].saturating_sub(findings_before[index]));
+                .inc_by(findings[kind.index()].saturating_sub(findings_before[kind.index()]));
         }
         *before = counters;
         *findings_before = findings;

@@ -634,6 +634,24 @@ fn cold_writer_positions_name_window_part_and_last_and_order_by_them() {
         (1_790_000_000, 2_046, false)
     );
     assert_eq!(round_trip(4, 17, false), (4, 17, false));
+    // The highest part a window can be split into fits its bits and never spills into the
+    // window (MAX_PARTS once doubled as the bit mask, which held only by coincidence).
+    use crate::cold_writer::{encode_position, MAX_PARTS};
+    let last_part = MAX_PARTS - 1;
+    assert_eq!(
+        round_trip(1_790_000_000, last_part, true),
+        (1_790_000_000, last_part, true)
+    );
+    let ordered = [
+        encode_position(1_790_000_000, 0, false),
+        encode_position(1_790_000_000, 1, false),
+        encode_position(1_790_000_000, last_part, true),
+        encode_position(1_790_000_060, 0, false),
+    ];
+    assert!(
+        ordered.windows(2).all(|pair| pair[0] < pair[1]),
+        "{ordered:?}"
+    );
 }
 
 /// The routing every query surface (Weft's API, the Jaeger API) goes through: a trace two
