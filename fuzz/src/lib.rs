@@ -2,7 +2,7 @@
 
 use weft_codec::{
     otlp_from_spans, spans_from_otlp, validate_and_limit, ConversionOptions,
-    ExportTraceServiceRequest, ValidationLimits,
+    ExportTraceServiceRequest, PlausibleStarts, ValidationLimits,
 };
 
 /// Limits far below the defaults, so short fuzz inputs reach every truncation and drop path.
@@ -11,6 +11,12 @@ pub const SMALL_LIMITS: ValidationLimits = ValidationLimits {
     max_attributes_per_span: 3,
     max_events_per_span: 2,
     max_links_per_span: 2,
+    // Random start times land on both sides, so the move to the arrival time is fuzzed too.
+    plausible_starts: Some(PlausibleStarts {
+        earliest_unix_nanos: 1 << 60,
+        latest_unix_nanos: 1 << 62,
+        arrival_unix_nanos: 1 << 61,
+    }),
 };
 
 pub fn conversion_options() -> ConversionOptions {

@@ -21,7 +21,8 @@ mod zipkin;
 pub use error::CodecError;
 pub use json::{decode_otlp_json, encode_otlp_json};
 pub use limits::{
-    validate_and_limit, ValidationLimits, ValidationReport, TRUNCATED_ATTRIBUTES_KEY,
+    validate_and_limit, PlausibleStarts, ValidationLimits, ValidationReport,
+    ORIGINAL_START_TIME_KEY, TRUNCATED_ATTRIBUTES_KEY,
 };
 pub use logs::{
     classify_bus_record, decode_otlp_logs_json, decode_otlp_logs_protobuf, log_record_count,

@@ -8,6 +8,43 @@ use crate::ExportTraceServiceRequest;
 /// event, link, resource or scope that held them) so nobody mistakes a cut value for the original.
 pub const TRUNCATED_ATTRIBUTES_KEY: &str = "weft.truncated_attributes";
 
+/// The attribute that keeps a span's own start time when Weft moved the span to its arrival
+/// time because that start was implausible (see [`PlausibleStarts`]).
+pub const ORIGINAL_START_TIME_KEY: &str = "weft.original_start_time_unix_nano";
+
+/// The span start times Weft takes as they are, judged from a request's arrival time: no
+/// earlier than the retention age, no later than the clock skew allowed. A span starting
+/// outside is moved to the arrival time whole (end and events by the same amount, duration
+/// kept, its own start in [`ORIGINAL_START_TIME_KEY`]): a client with a wrong clock — or a
+/// hostile one — cannot make the processors open metric buckets, sampling shards or partitions
+/// anywhere in time, and its spans stay searchable where they arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlausibleStarts {
+    pub earliest_unix_nanos: u64,
+    pub latest_unix_nanos: u64,
+    pub arrival_unix_nanos: u64,
+}
+
+impl PlausibleStarts {
+    pub fn around(
+        arrival_unix_nanos: u64,
+        max_age: std::time::Duration,
+        max_future_skew: std::time::Duration,
+    ) -> Self {
+        let nanos =
+            |duration: std::time::Duration| u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        PlausibleStarts {
+            earliest_unix_nanos: arrival_unix_nanos.saturating_sub(nanos(max_age)),
+            latest_unix_nanos: arrival_unix_nanos.saturating_add(nanos(max_future_skew)),
+            arrival_unix_nanos,
+        }
+    }
+
+    pub fn contains(&self, start_unix_nanos: u64) -> bool {
+        (self.earliest_unix_nanos..=self.latest_unix_nanos).contains(&start_unix_nanos)
+    }
+}
+
 /// Per-span limits applied at ingest, so one misbehaving client cannot bloat storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidationLimits {
@@ -20,6 +57,9 @@ pub struct ValidationLimits {
     pub max_attributes_per_span: usize,
     pub max_events_per_span: usize,
     pub max_links_per_span: usize,
+    /// Start times taken as they are; `None` takes every start (tools and tests without a
+    /// clock). The ingestor sets it per request from the arrival time.
+    pub plausible_starts: Option<PlausibleStarts>,
 }
 
 impl Default for ValidationLimits {
@@ -31,6 +71,7 @@ impl Default for ValidationLimits {
             max_attributes_per_span: 128,
             max_events_per_span: 128,
             max_links_per_span: 128,
+            plausible_starts: None,
         }
     }
 }
@@ -46,6 +87,8 @@ pub struct ValidationReport {
     pub dropped_attributes: u64,
     pub dropped_events: u64,
     pub dropped_links: u64,
+    /// Spans moved to the arrival time because their start was implausible.
+    pub clamped_spans: u64,
 }
 
 impl ValidationReport {
@@ -57,6 +100,7 @@ impl ValidationReport {
             || self.dropped_attributes > 0
             || self.dropped_events > 0
             || self.dropped_links > 0
+            || self.clamped_spans > 0
     }
 
     fn reject(&mut self, span_index: usize, reason: IdError) {
@@ -115,6 +159,12 @@ pub fn validate_and_limit(
                     return false;
                 }
                 limit_span(span, limits, &mut report);
+                if let Some(plausible) = &limits.plausible_starts {
+                    if !plausible.contains(span.start_time_unix_nano) {
+                        move_to_arrival(span, plausible);
+                        report.clamped_spans += 1;
+                    }
+                }
                 report.accepted_spans += 1;
                 true
             });
@@ -127,6 +177,39 @@ pub fn validate_and_limit(
         .resource_spans
         .retain(|resource_spans| !resource_spans.scope_spans.is_empty());
     report
+}
+
+/// Moves a span with an implausible start to the arrival time, keeping its duration and its
+/// events' offsets, and records the start it had.
+fn move_to_arrival(
+    span: &mut opentelemetry_proto::tonic::trace::v1::Span,
+    plausible: &PlausibleStarts,
+) {
+    let original_start = span.start_time_unix_nano;
+    let arrival = plausible.arrival_unix_nanos;
+    let shift = |time: u64| {
+        if original_start <= arrival {
+            time.saturating_add(arrival - original_start)
+        } else {
+            time.saturating_sub(original_start - arrival)
+        }
+    };
+    let duration = span.end_time_unix_nano.saturating_sub(original_start);
+    span.start_time_unix_nano = arrival;
+    span.end_time_unix_nano = arrival.saturating_add(duration);
+    for event in &mut span.events {
+        event.time_unix_nano = shift(event.time_unix_nano);
+    }
+    span.attributes.push(KeyValue {
+        key: ORIGINAL_START_TIME_KEY.to_owned(),
+        value: Some(AnyValue {
+            // OTLP's int is signed; a start past 2262 is cut to the largest one.
+            value: Some(Value::IntValue(
+                i64::try_from(original_start).unwrap_or(i64::MAX),
+            )),
+        }),
+        key_strindex: 0,
+    });
 }
 
 fn check_ids(span: &opentelemetry_proto::tonic::trace::v1::Span) -> Result<(), IdError> {

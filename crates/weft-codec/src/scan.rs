@@ -134,6 +134,16 @@ fn fixed(buffer: &mut Buffer<'_>, wire_type: WireType, expected: WireType, width
     Ok(())
 }
 
+/// A little-endian `fixed64` field's value.
+fn fixed64(buffer: &mut Buffer<'_>, wire_type: WireType) -> Result<u64, Fallback> {
+    if wire_type != WireType::SixtyFourBit || buffer.len() < 8 {
+        return Err(Fallback);
+    }
+    let (value, rest) = buffer.split_at(8);
+    *buffer = rest;
+    Ok(u64::from_le_bytes(value.try_into().map_err(|_| Fallback)?))
+}
+
 /// Counts occurrences of a singular message field: prost merges repeats, which this scan does
 /// not model, so a second occurrence leaves the fast path.
 fn once(seen: &mut bool) -> Step {
@@ -220,6 +230,8 @@ impl Scanner<'_> {
         let mut parent_span_id: Option<&[u8]> = None;
         let (mut attributes, mut events, mut links) = (0, 0, 0);
         let mut status_seen = false;
+        // Absent means zero, as prost decodes it; the last occurrence wins.
+        let mut start_time_unix_nanos = 0u64;
         each_field(&mut buffer, |tag, wire_type, buffer| match tag {
             1 => remember(&mut trace_id, buffer, wire_type),
             2 => remember(&mut span_id, buffer, wire_type),
@@ -227,7 +239,11 @@ impl Scanner<'_> {
             4 => remember(&mut parent_span_id, buffer, wire_type),
             5 => string(buffer, wire_type, self.max_bytes()),
             6 | 10 | 12 | 14 => varint(buffer, wire_type),
-            7 | 8 => fixed(buffer, wire_type, WireType::SixtyFourBit, 8),
+            7 => {
+                start_time_unix_nanos = fixed64(buffer, wire_type)?;
+                Ok(())
+            }
+            8 => fixed(buffer, wire_type, WireType::SixtyFourBit, 8),
             9 => self.attribute(buffer, wire_type, &mut attributes),
             11 => {
                 events += 1;
@@ -251,6 +267,10 @@ impl Scanner<'_> {
             || !parent_ok
             || events > self.limits.max_events_per_span
             || links > self.limits.max_links_per_span
+            || self
+                .limits
+                .plausible_starts
+                .is_some_and(|plausible| !plausible.contains(start_time_unix_nanos))
         {
             return Err(Fallback);
         }

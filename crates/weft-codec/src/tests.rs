@@ -599,6 +599,12 @@ const TIGHT_LIMITS: ValidationLimits = ValidationLimits {
     max_attributes_per_span: 3,
     max_events_per_span: 2,
     max_links_per_span: 1,
+    // About half of the generated (random) start times are outside: both paths are taken.
+    plausible_starts: Some(PlausibleStarts {
+        earliest_unix_nanos: 0,
+        latest_unix_nanos: u64::MAX / 2,
+        arrival_unix_nanos: 1 << 62,
+    }),
 };
 
 proptest! {
@@ -636,6 +642,7 @@ proptest! {
             max_attributes_per_span: usize::MAX,
             max_events_per_span: usize::MAX,
             max_links_per_span: usize::MAX,
+            plausible_starts: None,
         };
         let bytes = request.encode_to_vec();
         let spans: usize = request.resource_spans.iter()
@@ -909,4 +916,73 @@ mod logs {
             }
         }
     }
+}
+
+#[test]
+fn a_span_with_an_implausible_start_is_moved_to_its_arrival_keeping_duration_and_its_start() {
+    const SECOND: u64 = 1_000_000_000;
+    let arrival = 1_800_000_000 * SECOND;
+    let plausible = PlausibleStarts::around(
+        arrival,
+        std::time::Duration::from_secs(3 * 86_400),
+        std::time::Duration::from_secs(3_600),
+    );
+    let limits = ValidationLimits {
+        plausible_starts: Some(plausible),
+        ..ValidationLimits::default()
+    };
+    let far_future = arrival + 400 * 86_400 * SECOND;
+    let mut future = valid_span(1);
+    future.start_time_unix_nano = far_future;
+    future.end_time_unix_nano = far_future + 250 * 1_000_000;
+    future.events = vec![span::Event {
+        time_unix_nano: far_future + 100 * 1_000_000,
+        ..span::Event::default()
+    }];
+    let mut unset = valid_span(2);
+    unset.start_time_unix_nano = 0;
+    unset.end_time_unix_nano = 5_000;
+    let mut skewed = valid_span(3);
+    skewed.start_time_unix_nano = arrival + 59 * 60 * SECOND;
+    skewed.end_time_unix_nano = arrival + 60 * 60 * SECOND;
+    let mut request = request_of(vec![future, unset, skewed]);
+    let bytes = request.encode_to_vec();
+    assert_eq!(
+        scan_otlp_protobuf(&bytes, &limits),
+        Scan::NeedsFullDecode,
+        "the fast path never passes an implausible start"
+    );
+    let report = validate_and_limit(&mut request, &limits);
+    assert_eq!((report.accepted_spans, report.clamped_spans), (3, 2));
+    assert!(report.modified_request());
+    let spans = spans_from_otlp(request, &ConversionOptions::default()).spans;
+    let original = |span: &weft_model::Span| span.attribute(ORIGINAL_START_TIME_KEY).cloned();
+    assert_eq!(spans[0].start_time_unix_nanos, arrival);
+    assert_eq!(spans[0].duration_nanos(), 250 * 1_000_000);
+    assert_eq!(
+        spans[0].events[0].time_unix_nanos,
+        arrival + 100 * 1_000_000
+    );
+    assert_eq!(
+        original(&spans[0]),
+        Some(weft_model::AttributeValue::Int(far_future as i64))
+    );
+    assert_eq!(spans[1].start_time_unix_nanos, arrival);
+    assert_eq!(spans[1].duration_nanos(), 5_000);
+    assert_eq!(
+        original(&spans[1]),
+        Some(weft_model::AttributeValue::Int(0))
+    );
+    // Within the allowed skew: untouched.
+    assert_eq!(spans[2].start_time_unix_nanos, arrival + 59 * 60 * SECOND);
+    assert_eq!(original(&spans[2]), None);
+    // A request of plausible spans stays on the fast path.
+    let mut plausible_only = valid_span(4);
+    plausible_only.start_time_unix_nano = arrival - SECOND;
+    plausible_only.end_time_unix_nano = arrival;
+    let bytes = request_of(vec![plausible_only]).encode_to_vec();
+    assert_eq!(
+        scan_otlp_protobuf(&bytes, &limits),
+        Scan::Clean { spans: 1 }
+    );
 }

@@ -11,7 +11,7 @@ use prost::Message;
 use weft_codec::{
     decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_bus_record, scan_otlp_protobuf,
     validate_and_limit, validate_and_limit_logs, ExportLogsServiceRequest,
-    ExportTraceServiceRequest, Scan, ValidationLimits,
+    ExportTraceServiceRequest, PlausibleStarts, Scan, ValidationLimits,
 };
 use weft_model::ErrorCode;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
@@ -50,6 +50,28 @@ pub struct IngestConfig {
     /// Longest a request may take to arrive, so a client that stalls mid-body (or a
     /// slowloris) cannot hold an admission slot for ever.
     pub receive_timeout: Duration,
+    /// Span starts taken as they are, relative to a request's arrival; spans outside are moved
+    /// to the arrival time (see [`weft_codec::PlausibleStarts`]). `None` takes every start.
+    pub span_start_bounds: Option<SpanStartBounds>,
+}
+
+/// How far from its arrival a span's start may be before it is moved to the arrival time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanStartBounds {
+    /// The hot retention: an older span would be dropped at once, or filed where no search
+    /// by its time finds it.
+    pub max_age: Duration,
+    /// Clients' clocks run ahead by up to this.
+    pub max_future_skew: Duration,
+}
+
+impl Default for SpanStartBounds {
+    fn default() -> Self {
+        SpanStartBounds {
+            max_age: Duration::from_secs(3 * 86_400),
+            max_future_skew: Duration::from_secs(3_600),
+        }
+    }
 }
 
 impl Default for IngestConfig {
@@ -60,6 +82,7 @@ impl Default for IngestConfig {
             max_concurrent_requests: 64,
             retry_after: Duration::from_secs(1),
             receive_timeout: Duration::from_secs(30),
+            span_start_bounds: Some(SpanStartBounds::default()),
         }
     }
 }
@@ -146,6 +169,7 @@ struct IngestMetrics {
     spans: ItemFamilies,
     logs: ItemFamilies,
     truncated_values: Family<ReceiverLabels, Counter>,
+    clamped_spans: Family<ReceiverLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
 }
 
@@ -160,6 +184,11 @@ impl IngestMetrics {
             "weft_receiver_truncated_values",
             "Attribute values, names, bodies and messages cut to the configured limit",
             metrics.truncated_values.clone(),
+        );
+        registry.register(
+            "weft_receiver_clamped_spans",
+            "Spans whose start was implausible (older than the retention or further ahead than the clock skew allowed), moved to their arrival time",
+            metrics.clamped_spans.clone(),
         );
         let requests = Family::default();
         registry.register(
@@ -179,6 +208,7 @@ struct ReceiverCounters {
     rejected: Counter,
     dropped: Counter,
     truncated: Counter,
+    clamped: Counter,
     component: ComponentMetrics,
 }
 
@@ -229,6 +259,18 @@ impl Ingestor {
         &self.inner.config
     }
 
+    /// The limits for a request arriving now: the configured ones, with the span starts
+    /// plausible at this moment.
+    fn limits_at_arrival(&self) -> ValidationLimits {
+        let config = &self.inner.config;
+        ValidationLimits {
+            plausible_starts: config.span_start_bounds.map(|bounds| {
+                PlausibleStarts::around(now_unix_nanos(), bounds.max_age, bounds.max_future_skew)
+            }),
+            ..config.limits
+        }
+    }
+
     /// The receiver's counters, looked up once per request.
     fn counters(&self, receiver: &str, signal: Signal) -> ReceiverCounters {
         let labels = ReceiverLabels {
@@ -245,6 +287,7 @@ impl Ingestor {
             rejected: families.rejected.get_or_create(&labels).clone(),
             dropped: families.dropped.get_or_create(&labels).clone(),
             truncated: metrics.truncated_values.get_or_create(&labels).clone(),
+            clamped: metrics.clamped_spans.get_or_create(&labels).clone(),
             component: self
                 .inner
                 .component_families
@@ -298,7 +341,7 @@ impl Ingestor {
         receiver: &str,
         body: bytes::Bytes,
     ) -> Result<ExportOutcome, IngestError> {
-        if let Scan::Clean { spans } = scan_otlp_protobuf(&body, &self.inner.config.limits) {
+        if let Scan::Clean { spans } = scan_otlp_protobuf(&body, &self.limits_at_arrival()) {
             let counters = self.counters(receiver, Signal::Spans);
             counters.record_received(spans, 0, 0);
             return self
@@ -322,12 +365,13 @@ impl Ingestor {
         original_protobuf: Option<bytes::Bytes>,
         extra_rejected: (u64, String),
     ) -> Result<ExportOutcome, IngestError> {
-        let report = validate_and_limit(&mut request, &self.inner.config.limits);
+        let report = validate_and_limit(&mut request, &self.limits_at_arrival());
         let (pre_rejected, pre_message) = extra_rejected;
         let rejected = report.rejected_spans + pre_rejected;
         let received = report.accepted_spans + rejected;
         let counters = self.counters(receiver, Signal::Spans);
         counters.record_received(received, rejected, report.truncated_values);
+        counters.clamped.inc_by(report.clamped_spans);
         let message = [pre_message, report.rejection_message.clone()]
             .into_iter()
             .filter(|part| !part.is_empty())
@@ -463,4 +507,12 @@ fn rejection_message(signal: Signal, rejected: u64, received: u64, reasons: Stri
     } else {
         reasons
     }
+}
+
+fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
+        })
 }

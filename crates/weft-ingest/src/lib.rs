@@ -18,7 +18,7 @@ pub use admission::{Admission, AdmissionPermit};
 pub use error::{grpc_code, http_status, IngestError};
 pub use grpc::OtlpGrpcReceiver;
 pub use http_receivers::{HttpReceiver, OtlpHttpReceiver, ZipkinReceiver};
-pub use ingestor::{Bus, BusAppendError, ExportOutcome, IngestConfig, Ingestor};
+pub use ingestor::{Bus, BusAppendError, ExportOutcome, IngestConfig, Ingestor, SpanStartBounds};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -168,6 +168,10 @@ pub struct SpanMetricsConfig {
     pub extra_dimensions: Vec<String>,
     /// Distinct series a service may have; further ones go to its overflow series.
     pub max_series_per_service: usize,
+    /// Most (bucket, series) entries open at once; a span that would open one more is counted
+    /// ([`SpanMetrics::spans_over_open_bucket_cap`]), not recorded. Real traffic opens a few
+    /// buckets per series; this bounds what late spans spread over many buckets can hold.
+    pub max_open_buckets: usize,
     pub exemplars: ExemplarPolicy,
 }
 
@@ -177,6 +181,7 @@ impl Default for SpanMetricsConfig {
             bucket_seconds: 30,
             extra_dimensions: Vec::new(),
             max_series_per_service: 2_000,
+            max_open_buckets: 200_000,
             exemplars: ExemplarPolicy::default(),
         }
     }
@@ -217,6 +222,8 @@ pub struct SpanMetrics {
     overflow_series: usize,
     rate_states: HashMap<SeriesKey, RateState>,
     overflowed_spans: u64,
+    /// Since start (not checkpointed): see `SpanMetricsConfig::max_open_buckets`.
+    spans_over_open_bucket_cap: u64,
 }
 
 /// Everything a [`SpanMetrics`] holds, for a checkpoint.
@@ -358,6 +365,12 @@ impl SpanMetrics {
         } else {
             policy.sample_size
         };
+        if self.open.len() >= self.config.max_open_buckets
+            && !self.open.contains_key(&(bucket_start, series))
+        {
+            self.spans_over_open_bucket_cap += 1;
+            return;
+        }
         let open = self.open.entry((bucket_start, series)).or_default();
         open.bucket.record(duration, is_error);
         let exemplar = |reason| Exemplar {
@@ -383,6 +396,11 @@ impl SpanMetrics {
     /// Spans that went to an overflow series because their service had too many series.
     pub fn overflowed_spans(&self) -> u64 {
         self.overflowed_spans
+    }
+
+    /// Spans not recorded because their (bucket, series) would have been one open too many.
+    pub fn spans_over_open_bucket_cap(&self) -> u64 {
+        self.spans_over_open_bucket_cap
     }
 
     pub fn open_buckets(&self) -> usize {

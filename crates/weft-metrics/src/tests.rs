@@ -593,3 +593,28 @@ fn a_stored_sketch_of_another_accuracy_is_refused_when_read_not_at_merge() {
     let p100 = merged.quantile_nanos(1.0).expect("two durations");
     assert!((1_980..=2_020).contains(&p100), "{p100}");
 }
+
+#[test]
+fn spans_spread_over_many_buckets_open_at_most_the_cap() {
+    // Late spans, each in a bucket of its own, once opened a bucket apiece without bound.
+    let mut metrics = SpanMetrics::new(SpanMetricsConfig {
+        max_open_buckets: 10,
+        ..SpanMetricsConfig::default()
+    });
+    for bucket in 0..1_000u64 {
+        metrics.record(&span(
+            "shop",
+            "GET",
+            BASE + bucket * 30_000_000_000,
+            1,
+            false,
+        ));
+    }
+    assert_eq!(metrics.open_buckets(), 10);
+    assert_eq!(metrics.spans_over_open_bucket_cap(), 990);
+    // A span for a bucket already open still counts at the cap.
+    metrics.record(&span("shop", "GET", BASE, 1, false));
+    let buckets = drained(&mut metrics);
+    let calls: u64 = buckets.values().map(|bucket| bucket.calls).sum();
+    assert_eq!(calls, 11);
+}

@@ -38,6 +38,10 @@ pub struct TopologyConfig {
     pub clock_from_spans: bool,
     /// Most spans waiting at once; past it the oldest stop waiting and count as unpaired.
     pub max_waiting: usize,
+    /// Most (bucket, edge) entries not yet drained; a call that would open one more is
+    /// counted ([`Topology::calls_over_open_bucket_cap`]), not recorded, so calls spread over
+    /// many buckets (late spans from a clock far off) cannot grow memory without bound.
+    pub max_open_buckets: usize,
 }
 
 impl Default for TopologyConfig {
@@ -46,6 +50,7 @@ impl Default for TopologyConfig {
             bucket_seconds: 30,
             pairing_timeout_nanos: 10_000_000_000,
             max_waiting: 100_000,
+            max_open_buckets: 100_000,
             clock_from_spans: true,
         }
     }
@@ -85,6 +90,8 @@ pub struct Topology {
     edges: BTreeMap<(u64, EdgeKey), Bucket>,
     clock_nanos: u64,
     counters: TopologyCounters,
+    /// Since start (not checkpointed): see `TopologyConfig::max_open_buckets`.
+    calls_over_open_bucket_cap: u64,
 }
 
 /// A waiting entry's (trace ID, span ID) as bytes.
@@ -264,10 +271,25 @@ impl Topology {
     fn add(&mut self, edge: EdgeKey, start_unix_nanos: u64, duration_nanos: u64, is_error: bool) {
         let seconds = start_unix_nanos / 1_000_000_000;
         let bucket = seconds - seconds % self.config.bucket_seconds.max(1);
-        self.edges
-            .entry((bucket, edge))
-            .or_default()
-            .record(duration_nanos, is_error);
+        let at_cap = self.edges.len() >= self.config.max_open_buckets;
+        match self.edges.entry((bucket, edge)) {
+            std::collections::btree_map::Entry::Occupied(mut open) => {
+                open.get_mut().record(duration_nanos, is_error);
+            }
+            std::collections::btree_map::Entry::Vacant(_) if at_cap => {
+                self.calls_over_open_bucket_cap += 1;
+            }
+            std::collections::btree_map::Entry::Vacant(vacant) => {
+                vacant
+                    .insert(Bucket::default())
+                    .record(duration_nanos, is_error);
+            }
+        }
+    }
+
+    /// Calls not recorded because their (bucket, edge) would have been one open too many.
+    pub fn calls_over_open_bucket_cap(&self) -> u64 {
+        self.calls_over_open_bucket_cap
     }
 
     /// Moves the clock forward (processing time) and ends the waits that timed out.
@@ -330,6 +352,7 @@ impl Topology {
             edges: snapshot.edges.into_iter().collect(),
             clock_nanos: snapshot.clock_nanos,
             counters: snapshot.counters,
+            calls_over_open_bucket_cap: 0,
         }
     }
 

@@ -12,7 +12,7 @@ pub use bloom::{
 };
 pub use rules::{
     in_share, shard_window_of, trace_id_hash, windows_to_check, AttributePredicate, Condition,
-    Explanation, KeepReason, Rule, RuleCounters, RuleMatch, Sampler, SamplingConfig,
+    Explanation, KeepReason, RefusedMarks, Rule, RuleCounters, RuleMatch, Sampler, SamplingConfig,
     ServiceOverride, DEFAULT_SHARE_RULE,
 };
 

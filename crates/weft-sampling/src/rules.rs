@@ -338,6 +338,29 @@ pub struct Sampler {
     shard_width_seconds: u32,
     sizing: FilterSizing,
     shards: BTreeMap<ShardWindow, ShardFilter>,
+    /// Which marks may open a shard: every filter is full size (~1.2 MB at the default
+    /// sizing) whatever it holds, so a mark must not open one for a closed window or past the
+    /// cap.
+    marking: MarkingBounds,
+}
+
+/// What bounds the open shards, and what those bounds refused.
+#[derive(Debug, Clone, Copy)]
+struct MarkingBounds {
+    /// Windows ending at or before this Unix second are closed: a mark there is late.
+    closed_through_unix_seconds: u64,
+    max_open_shards: usize,
+    refused: RefusedMarks,
+}
+
+/// Marks the sampler refused, so their traces are not kept (counted since start).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefusedMarks {
+    /// For a window already closed (a span later than the cold delay).
+    pub late: u64,
+    /// For a new window while `max_open_shards` were open (spans spread over more windows
+    /// than any real traffic: a clock far off, or hostile input).
+    pub over_open_shard_cap: u64,
 }
 
 impl Sampler {
@@ -364,6 +387,11 @@ impl Sampler {
             shard_width_seconds,
             sizing,
             shards: BTreeMap::new(),
+            marking: MarkingBounds {
+                closed_through_unix_seconds: 0,
+                max_open_shards: usize::MAX,
+                refused: RefusedMarks::default(),
+            },
         };
         sampler.replace_config(config)?;
         Ok(sampler)
@@ -407,6 +435,22 @@ impl Sampler {
 
     pub fn shard_width_seconds(&self) -> u32 {
         self.shard_width_seconds
+    }
+
+    /// At most this many shards open at once; a mark that would open one more is refused.
+    pub fn set_max_open_shards(&mut self, max_open_shards: usize) {
+        self.marking.max_open_shards = max_open_shards.max(1);
+    }
+
+    /// Windows ending at or before `unix_seconds` are closed (a restart resumes from its
+    /// checkpoint's); [`Sampler::take_shards_ending_by`] moves it on.
+    pub fn set_closed_through(&mut self, unix_seconds: u64) {
+        let bounds = &mut self.marking;
+        bounds.closed_through_unix_seconds = bounds.closed_through_unix_seconds.max(unix_seconds);
+    }
+
+    pub fn refused_marks(&self) -> RefusedMarks {
+        self.marking.refused
     }
 
     pub fn sizing(&self) -> FilterSizing {
@@ -466,8 +510,16 @@ impl Sampler {
                 compiled.counters.limited_traces += 1;
                 continue;
             }
+            if !mark(
+                &mut self.shards,
+                &mut self.marking,
+                window,
+                self.sizing,
+                &span.trace_id,
+            ) {
+                return None;
+            }
             compiled.counters.kept_traces += 1;
-            mark(&mut self.shards, window, self.sizing, &span.trace_id);
             marked = Some(true);
             reason = Some(KeepReason::Rule(compiled.rule.name.clone()));
         }
@@ -489,8 +541,16 @@ impl Sampler {
             return Some(KeepReason::AlreadyMarked);
         }
         self.default_counters.matched_spans += 1;
+        if !mark(
+            &mut self.shards,
+            &mut self.marking,
+            window,
+            self.sizing,
+            &span.trace_id,
+        ) {
+            return None;
+        }
         self.default_counters.kept_traces += 1;
-        mark(&mut self.shards, window, self.sizing, &span.trace_id);
         Some(KeepReason::DefaultShare)
     }
 
@@ -517,6 +577,7 @@ impl Sampler {
         if unix_seconds < u64::from(self.shard_width_seconds) {
             return Vec::new();
         }
+        self.set_closed_through(unix_seconds);
         let open = self.shards.split_off(&ShardWindow {
             start_unix_seconds: unix_seconds - u64::from(self.shard_width_seconds) + 1,
             width_seconds: 0,
@@ -658,16 +719,31 @@ pub fn windows_to_check(
     })
 }
 
+/// Marks `trace_id` in `window`'s shard, opening it if the bounds allow; whether it did.
 fn mark(
     shards: &mut BTreeMap<ShardWindow, ShardFilter>,
+    bounds: &mut MarkingBounds,
     window: ShardWindow,
     sizing: FilterSizing,
     trace_id: &TraceId,
-) {
+) -> bool {
+    if let Some(shard) = shards.get_mut(&window) {
+        shard.insert(trace_id);
+        return true;
+    }
+    if window.end_unix_seconds() <= bounds.closed_through_unix_seconds {
+        bounds.refused.late += 1;
+        return false;
+    }
+    if shards.len() >= bounds.max_open_shards {
+        bounds.refused.over_open_shard_cap += 1;
+        return false;
+    }
     shards
         .entry(window)
         .or_insert_with(|| ShardFilter::new(window, sizing).expect("sizing checked at start"))
         .insert(trace_id);
+    true
 }
 
 fn condition_holds(

@@ -889,4 +889,81 @@ mod rules {
                 keys: vec!["order.id".to_owned(), "bizOrderId".to_owned()]
             }));
     }
+
+    /// An error span of a foreign-ID trace starting at `start`: it is marked in its own
+    /// start's window.
+    fn error_span_at(trace: u64, start_unix_nanos: u64) -> Span {
+        let mut span = span(trace, "shop", SECOND);
+        span.trace_id = TraceId::from_bytes([
+            0xf0 ^ (trace as u8),
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            10,
+            11,
+            12,
+            13,
+            14,
+            trace as u8,
+        ]);
+        span.start_time_unix_nanos = start_unix_nanos;
+        span.end_time_unix_nanos = start_unix_nanos + SECOND;
+        span.status = Status {
+            code: StatusCode::Error,
+            message: "boom".to_owned(),
+        };
+        span
+    }
+
+    #[test]
+    fn spans_spread_over_many_windows_open_at_most_the_cap_of_shards() {
+        // Every shard is a full-size filter: error spans in ten thousand distinct windows
+        // (one small hostile request) once allocated ten thousand of them.
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        sampler.set_max_open_shards(4);
+        let mut kept = 0;
+        for window in 0..10_000u64 {
+            let span = error_span_at(window, NOW + window * 600 * SECOND);
+            kept += u64::from(kept_by(&mut sampler, &span).is_some());
+        }
+        assert_eq!(sampler.open_shards().count(), 4);
+        assert_eq!(kept, 4);
+        let refused = sampler.refused_marks();
+        assert_eq!(refused.over_open_shard_cap, 9_996);
+        assert_eq!(refused.late, 0);
+        // A trace in a window already open is still kept at the cap.
+        assert!(kept_by(&mut sampler, &error_span_at(20_001, NOW)).is_some());
+    }
+
+    #[test]
+    fn a_mark_for_a_closed_window_is_refused_without_opening_a_shard() {
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        let window_end = (NOW / SECOND) - (NOW / SECOND) % 600 + 600;
+        assert!(sampler.take_shards_ending_by(window_end).is_empty());
+        let late = error_span_at(1, NOW);
+        assert_eq!(kept_by(&mut sampler, &late), None);
+        assert_eq!(
+            sampler.open_shards().count(),
+            0,
+            "no filter allocated for it"
+        );
+        assert_eq!(sampler.refused_marks().late, 1);
+        // The next window is open; a restart resumes from its checkpoint's closed-through.
+        assert!(kept_by(&mut sampler, &error_span_at(2, NOW + 600 * SECOND)).is_some());
+        let mut restarted = sampler_with_closed_through(window_end);
+        assert_eq!(kept_by(&mut restarted, &late), None);
+        assert_eq!(restarted.refused_marks().late, 1);
+    }
+
+    fn sampler_with_closed_through(unix_seconds: u64) -> Sampler {
+        let mut sampler = sampler(only(rule("error", Condition::ErrorStatus)));
+        sampler.set_closed_through(unix_seconds);
+        sampler
+    }
 }

@@ -560,6 +560,7 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
         },
         cold_delay: Duration::from_secs(1800),
         checkpoint_interval: Duration::from_secs(10),
+        max_clock_skew: Duration::from_secs(3_600),
     };
     let hub = SamplingHub::open(
         args.data_dir.join("sampling"),

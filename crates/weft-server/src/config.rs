@@ -89,6 +89,17 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_RECEIVE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub receive_timeout: Option<Duration>,
 
+    /// How far ahead of its arrival a span may start (clients' clocks run ahead). A span
+    /// starting later than that, or before the hot retention, is moved to its arrival time
+    /// with its own start kept in `weft.original_start_time_unix_nano`. [default: 1h]
+    #[arg(long, env = "WEFT_MAX_CLOCK_SKEW", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_clock_skew: Option<Duration>,
+
+    /// Queries (Weft, Jaeger, metrics and diagnostics API calls) running at once; more wait
+    /// in a short queue, and past that are shed with 429 and Retry-After. [default: 16]
+    #[arg(long, env = "WEFT_MAX_CONCURRENT_QUERIES", value_name = "N")]
+    pub max_concurrent_queries: Option<usize>,
+
     /// Close gRPC connections after this long so clients rebalance across collectors.
     /// [default: 10m]
     #[arg(long, env = "WEFT_GRPC_MAX_CONNECTION_AGE", value_name = "DURATION", value_parser = parse_duration)]
@@ -341,6 +352,8 @@ pub struct FileConfig {
     pub max_request_size: Option<String>,
     pub max_concurrent_requests: Option<usize>,
     pub receive_timeout: Option<String>,
+    pub max_clock_skew: Option<String>,
+    pub max_concurrent_queries: Option<usize>,
     pub grpc_max_connection_age: Option<String>,
     pub max_attribute_value_size: Option<String>,
     pub max_attributes_per_span: Option<usize>,
@@ -409,6 +422,8 @@ pub struct ServeConfig {
     pub max_request_bytes: u64,
     pub max_concurrent_requests: usize,
     pub receive_timeout: Duration,
+    pub max_clock_skew: Duration,
+    pub max_concurrent_queries: usize,
     pub grpc_max_connection_age: Duration,
     pub limits: ValidationLimits,
     pub wal_fsync: FsyncPolicy,
@@ -661,6 +676,15 @@ impl ServeConfig {
                 .receive_timeout
                 .or(duration("receive_timeout", &file.receive_timeout)?)
                 .unwrap_or(Duration::from_secs(30)),
+            max_clock_skew: args
+                .max_clock_skew
+                .or(duration("max_clock_skew", &file.max_clock_skew)?)
+                .unwrap_or(Duration::from_secs(3_600)),
+            max_concurrent_queries: args
+                .max_concurrent_queries
+                .or(file.max_concurrent_queries)
+                .unwrap_or(16)
+                .max(1),
             grpc_max_connection_age: args
                 .grpc_max_connection_age
                 .or(duration(
@@ -690,6 +714,8 @@ impl ServeConfig {
                     .max_links_per_span
                     .or(file.max_links_per_span)
                     .unwrap_or(defaults.max_links_per_span),
+                // Set per request by the ingestor, from the arrival time.
+                plausible_starts: None,
             },
             wal_fsync: args
                 .wal_fsync

@@ -153,6 +153,8 @@ struct HubMetrics {
     unpaired_clients: Gauge,
     unpaired_servers: Gauge,
     evicted_topology_spans: Gauge,
+    spans_over_open_bucket_cap: Gauge,
+    topology_calls_over_open_bucket_cap: Gauge,
     commits: Counter,
     commit_errors: Counter,
 }
@@ -160,7 +162,7 @@ struct HubMetrics {
 impl HubMetrics {
     fn register(registry: &mut Registry) -> Self {
         let metrics = HubMetrics::default();
-        let gauges: [(&str, &str, &Gauge); 7] = [
+        let gauges: [(&str, &str, &Gauge); 9] = [
             (
                 "weft_span_metrics_overflowed_spans",
                 "Spans counted in a service's overflow series because it had too many series",
@@ -195,6 +197,16 @@ impl HubMetrics {
                 "weft_topology_evicted_spans",
                 "Spans that stopped waiting because the pairing table was full",
                 &metrics.evicted_topology_spans,
+            ),
+            (
+                "weft_span_metrics_spans_over_open_bucket_cap",
+                "Spans not counted in span metrics because their bucket would have been one open too many (late spans spread over many buckets), since start",
+                &metrics.spans_over_open_bucket_cap,
+            ),
+            (
+                "weft_topology_calls_over_open_bucket_cap",
+                "Calls not counted in the service map because their bucket would have been one open too many, since start",
+                &metrics.topology_calls_over_open_bucket_cap,
             ),
         ];
         weft_observe::register_gauges(registry, &gauges);
@@ -357,6 +369,14 @@ impl MetricsHub {
         set(&self.metrics.unpaired_clients, counters.unpaired_clients);
         set(&self.metrics.unpaired_servers, counters.unpaired_servers);
         set(&self.metrics.evicted_topology_spans, counters.evicted);
+        set(
+            &self.metrics.spans_over_open_bucket_cap,
+            live.span_metrics.spans_over_open_bucket_cap(),
+        );
+        set(
+            &self.metrics.topology_calls_over_open_bucket_cap,
+            live.topology.calls_over_open_bucket_cap(),
+        );
     }
 
     /// Commits the closed buckets with the processor's state at the last processed position.

@@ -26,7 +26,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch};
 use weft_sampling::{
-    FilterSizing, RuleCounters, Sampler, SamplingConfig, SamplingError, ShardFilter, ShardWindow,
+    FilterSizing, RefusedMarks, RuleCounters, Sampler, SamplingConfig, SamplingError, ShardFilter,
+    ShardWindow,
 };
 
 const CHECKPOINT_MAGIC: &[u8; 8] = b"WEFTSCKP";
@@ -39,6 +40,25 @@ pub(crate) struct SamplingSettings {
     /// A window's shard closes this long after the window ends.
     pub cold_delay: Duration,
     pub checkpoint_interval: Duration,
+    /// How far ahead of arrival a span may start (ingest moves later ones to their arrival).
+    pub max_clock_skew: Duration,
+}
+
+impl SamplingSettings {
+    /// The most shards real traffic keeps open: the windows not yet closed (the cold delay
+    /// and the one being filled) up to the latest a span can be marked in — its start up to
+    /// the clock skew ahead, a Weft-issued trace ID's time up to an hour after that (see
+    /// `shard_window_of`) — and two to spare. Each is a full-size filter, so this bounds the
+    /// sampler's memory whatever times the spans claim.
+    pub(crate) fn max_open_shards(&self) -> usize {
+        let reach = self.cold_delay + self.max_clock_skew + Duration::from_secs(3_600);
+        let windows = reach
+            .as_secs()
+            .div_ceil(u64::from(self.shard_width_seconds.max(1)));
+        usize::try_from(windows)
+            .unwrap_or(usize::MAX)
+            .saturating_add(3)
+    }
 }
 
 /// Where the rules in force came from.
@@ -81,6 +101,7 @@ struct SamplingMetrics {
     open_shards: Gauge,
     closed_shards: Counter,
     late_marks: Counter,
+    marks_over_open_shard_cap: Counter,
     closed_through_seconds: Gauge,
 }
 
@@ -131,6 +152,11 @@ impl SamplingMetrics {
             "weft_sampling_late_marks",
             "Trace IDs marked in a window already closed (a span later than the cold delay); not kept",
             metrics.late_marks.clone(),
+        );
+        registry.register(
+            "weft_sampling_marks_over_open_shard_cap",
+            "Traces not kept because marking them would have opened a shard past the cap (spans spread over more windows than any real traffic: a clock far off, or hostile input)",
+            metrics.marks_over_open_shard_cap.clone(),
         );
         registry.register(
             "weft_sampling_closed_through_seconds",
@@ -293,6 +319,7 @@ impl SamplingHub {
         };
         let mut sampler = Sampler::new(rules, settings.shard_width_seconds, settings.sizing)
             .context("starting the sampler")?;
+        sampler.set_max_open_shards(settings.max_open_shards());
         let checkpoint_path = directory.join("checkpoint");
         let checkpoint = match std::fs::read(&checkpoint_path) {
             Ok(bytes) => decode_checkpoint(&bytes).map_err(|error| {
@@ -324,7 +351,10 @@ impl SamplingHub {
         }
         let hub = SamplingHub {
             settings,
-            sampler: Mutex::new(sampler),
+            sampler: Mutex::new({
+                sampler.set_closed_through(checkpoint.closed_through);
+                sampler
+            }),
             rules_source: Mutex::new(source),
             closed_through: AtomicU64::new(0),
             checkpoint_closed_through: checkpoint.closed_through,
@@ -458,6 +488,7 @@ pub(crate) struct SamplingProcessor {
     checkpointed_keys: u64,
     last_checkpoint: Instant,
     exported_counters: Vec<(String, RuleCounters)>,
+    exported_refused_marks: RefusedMarks,
     /// Every window ending at or before this is closed (published to the hub when caught up).
     closed_through: u64,
 }
@@ -479,6 +510,7 @@ impl SamplingProcessor {
             checkpointed_keys,
             last_checkpoint: Instant::now(),
             exported_counters: Vec::new(),
+            exported_refused_marks: RefusedMarks::default(),
         }
     }
 
@@ -507,6 +539,14 @@ impl SamplingProcessor {
                 .inc_by(now.limited_traces.saturating_sub(before.limited_traces));
         }
         self.exported_counters = counters;
+        let refused = self.hub.with_sampler(Sampler::refused_marks);
+        let before = self.exported_refused_marks;
+        let metrics = &self.hub.metrics;
+        metrics.late_marks.inc_by(refused.late - before.late);
+        metrics
+            .marks_over_open_shard_cap
+            .inc_by(refused.over_open_shard_cap - before.over_open_shard_cap);
+        self.exported_refused_marks = refused;
     }
 
     /// Closes the windows the head has passed by the cold delay, then checkpoints if anything

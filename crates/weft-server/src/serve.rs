@@ -226,6 +226,7 @@ impl ServeHandle {
                 sizing: config.sampling_sizing,
                 cold_delay: config.cold_delay,
                 checkpoint_interval: config.metrics_checkpoint_interval,
+                max_clock_skew: config.max_clock_skew,
             },
             &mut registry,
         )?;
@@ -316,6 +317,10 @@ impl ServeHandle {
                 max_concurrent_requests: config.max_concurrent_requests,
                 retry_after: Duration::from_secs(1),
                 receive_timeout: config.receive_timeout,
+                span_start_bounds: Some(weft_ingest::SpanStartBounds {
+                    max_age: config.retention,
+                    max_future_skew: config.max_clock_skew,
+                }),
             },
             &mut registry,
             families,

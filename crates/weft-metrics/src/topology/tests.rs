@@ -223,3 +223,20 @@ fn generated_traces_in_shuffled_order_give_exactly_the_brute_force_edges() {
     }
     assert_eq!(found, expected);
 }
+
+#[test]
+fn calls_spread_over_many_buckets_open_at_most_the_cap() {
+    let mut topology = Topology::new(TopologyConfig {
+        max_open_buckets: 3,
+        ..TopologyConfig::default()
+    });
+    for index in 0..20u8 {
+        let start = BASE + u64::from(index) * 30 * SECOND;
+        topology.record(&client(index, 2, "frontend", start));
+        topology.record(&server(index, 3, 2, "cart", start + 1_000, false));
+    }
+    assert_eq!(topology.open().count(), 3);
+    assert_eq!(topology.calls_over_open_bucket_cap(), 17);
+    let calls: u64 = edges(&mut topology).iter().map(|(_, calls, _)| calls).sum();
+    assert_eq!(calls, 3);
+}

@@ -354,3 +354,134 @@ async fn zipkin_v2_json_is_accepted_and_bad_zipkin_input_is_refused() {
     assert_eq!(root.service, "zipkin-svc");
     assert_healthy(&weft).await;
 }
+
+/// One small request of error spans claiming times far apart — days ahead, and in 1970 —
+/// once made the sampler open a full-size Bloom shard per future window and the metrics a
+/// bucket per claimed time. Now such spans are moved to their arrival time (their own start
+/// kept in an attribute) before any processor sees them.
+#[tokio::test]
+async fn spans_with_absurd_times_are_moved_to_their_arrival_and_open_no_far_shards_or_buckets() {
+    use weft_codec::otlp_proto::common::v1::{any_value, AnyValue, KeyValue};
+    use weft_codec::otlp_proto::resource::v1::Resource;
+    use weft_codec::otlp_proto::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
+    let dir = tempfile::tempdir().unwrap();
+    let weft = Weft::start(dir.path(), &[]);
+    const SECOND: u64 = 1_000_000_000;
+    let sent_at = crate::clients::now_nanos();
+    let claimed_start = |index: u64| {
+        if index % 10 == 0 {
+            index // 1970: an SDK that never set the start
+        } else {
+            sent_at + 2 * 3_600 * SECOND + index * 600 * SECOND // each in its own window ahead
+        }
+    };
+    let spans: Vec<Span> = (0..1_000u64)
+        .map(|index| {
+            let start = claimed_start(index);
+            let mut trace_id = vec![0xee; 16];
+            trace_id[8..].copy_from_slice(&index.to_be_bytes());
+            Span {
+                trace_id,
+                span_id: (index + 1).to_be_bytes().to_vec(),
+                name: "checkout".into(),
+                kind: 2,
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + 30_000_000,
+                status: Some(Status {
+                    code: 2,
+                    message: "boom".into(),
+                }),
+                ..Span::default()
+            }
+        })
+        .collect();
+    let request = weft_codec::ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("skewed".into())),
+                    }),
+                    ..KeyValue::default()
+                }],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    };
+    let response = post(
+        &weft.otlp_http_url(),
+        "application/x-protobuf",
+        None,
+        request.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let answered_at = crate::clients::now_nanos();
+    let sum = |metrics: &std::collections::HashMap<String, f64>, prefix: &str| -> f64 {
+        metrics
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, value)| value)
+            .sum()
+    };
+    let metrics = weft.metrics().await;
+    assert_eq!(sum(&metrics, "weft_receiver_clamped_spans"), 1_000.0);
+    assert_eq!(sum(&metrics, "weft_receiver_accepted_spans"), 1_000.0);
+
+    // A moved span: at its arrival, with its duration and its own start.
+    let index = 7u64;
+    let trace = weft
+        .wait_for_trace(&format!("{}{:016x}", "ee".repeat(8), index), 1)
+        .await;
+    let span = &trace.resource_spans[0].scope_spans[0].spans[0];
+    assert!(
+        (sent_at..=answered_at).contains(&span.start_time_unix_nano),
+        "moved to its arrival: {} not in {sent_at}..={answered_at}",
+        span.start_time_unix_nano
+    );
+    assert_eq!(
+        span.end_time_unix_nano - span.start_time_unix_nano,
+        30_000_000
+    );
+    let original = span
+        .attributes
+        .iter()
+        .find(|attribute| attribute.key == "weft.original_start_time_unix_nano")
+        .and_then(|attribute| attribute.value.as_ref()?.value.clone());
+    assert_eq!(
+        original,
+        Some(any_value::Value::IntValue(claimed_start(index) as i64))
+    );
+
+    // Every span reached the processors, and none opened state away from now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let metrics = weft.metrics().await;
+        let kept: f64 = sum(&metrics, "weft_sampling_rule_kept_traces");
+        if kept >= 1_000.0 {
+            let open_shards = sum(&metrics, "weft_sampling_open_shards");
+            assert!(open_shards <= 2.0, "open shards: {open_shards}");
+            let open_buckets = sum(&metrics, "weft_span_metrics_open_buckets");
+            assert!(open_buckets <= 4.0, "open metric buckets: {open_buckets}");
+            assert_eq!(
+                sum(&metrics, "weft_sampling_marks_over_open_shard_cap"),
+                0.0
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sampler kept {kept} of 1000 error traces; log:\n{}",
+            weft.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_healthy(&weft).await;
+}
