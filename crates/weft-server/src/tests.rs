@@ -339,9 +339,12 @@ mod query_apis {
         let conversion = ConversionOptions {
             business_key_names: vec!["order.id".into()],
         };
+        // The fixture's time is fixed: with the default 3-day retention, the maintenance
+        // thread's first retention pass expired its catalog once the date had moved on.
         let store = Arc::new(
             EmbeddedStore::open(StoreConfig {
                 conversion: conversion.clone(),
+                retention: std::time::Duration::from_secs(100 * 365 * 86_400),
                 ..StoreConfig::new(directory.join("store"))
             })
             .unwrap(),
