@@ -125,6 +125,7 @@ impl ApiState {
 pub(crate) fn router(state: ApiState) -> Router {
     let queries = query_api::router()
         .merge(jaeger::router())
+        .merge(crate::jaeger_v3::router())
         .merge(crate::logs_api::router())
         .with_state(Arc::clone(&state.store))
         .merge(match &state.metrics {
@@ -148,6 +149,19 @@ pub(crate) fn router(state: ApiState) -> Router {
         )
 }
 
+/// A miss under an API prefix, in that API's own error envelope: a Jaeger client reads
+/// `errors[0].msg` (v1) or `error.message` (v3), Weft's clients `error.message`.
+fn api_not_found(path: &str) -> Response {
+    let message = format!("no such endpoint: {path}");
+    if path.starts_with("/api/v3/") {
+        crate::jaeger_v3::v3_error_body(axum::http::StatusCode::NOT_FOUND, &message)
+    } else if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+        jaeger::JaegerError(ApiError::not_found(message)).into_response()
+    } else {
+        ApiError::not_found(message).into_response()
+    }
+}
+
 /// Paths under these prefixes belong to an API: a miss there is a JSON 404, never the UI page.
 const API_PREFIXES: [&str; 3] = ["/api/", "/metrics/", "/v1/"];
 
@@ -155,9 +169,9 @@ const API_PREFIXES: [&str; 3] = ["/api/", "/metrics/", "/v1/"];
 /// `/search`, `/trace/{id}`, … itself). Misses under an API prefix, non-GET requests and
 /// missing files with an extension stay JSON 404s, so a typo in an API path is not answered
 /// with HTML.
-async fn ui_or_not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+pub(crate) async fn ui_or_not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     let path = uri.path();
-    let not_found = || ApiError::not_found("no such endpoint").into_response();
+    let not_found = || api_not_found(path);
     if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
         return not_found();
     }

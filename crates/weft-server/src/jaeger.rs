@@ -16,8 +16,8 @@ use weft_store::{SearchQuery, StatusFilter, TraceQuery};
 
 use crate::distinct::DistinctValues;
 use crate::params::{
-    now_unix_nanos, parse_go_duration_nanos, parse_json_tags, parse_trace_id, parse_u64,
-    split_attribute, ApiError, Params,
+    now_unix_nanos, parse_go_duration_nanos, parse_json_tags, parse_lookback_nanos, parse_trace_id,
+    parse_u64, split_attribute, ApiError, Params,
 };
 use crate::query_api::{blocking, parse_span_kind, trace_query, Store};
 use crate::tiers::{spans_time_range, Tier, TierChoice};
@@ -32,7 +32,16 @@ pub(crate) fn router() -> Router<Store> {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(find_traces))
         .route("/api/traces/{trace_id}", get(trace_by_id))
+        .route(
+            "/api/transform",
+            axum::routing::post(transform).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_TRANSFORM_BODY_BYTES,
+            )),
+        )
 }
+
+/// Largest OTLP/JSON file the UI's upload may send to `/api/transform` (the ingest limit).
+const MAX_TRANSFORM_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Jaeger's error envelope; the HTTP status matches `errors[0].code`.
 pub(crate) struct JaegerError(pub(crate) ApiError);
@@ -181,7 +190,7 @@ async fn find_traces(
         .into());
     }
     if !trace_ids.is_empty() {
-        let traces = blocking(move || {
+        let (traces, missing) = blocking(move || {
             jaeger_traces(
                 &store,
                 trace_ids
@@ -190,13 +199,24 @@ async fn find_traces(
             )
         })
         .await?;
+        // jaeger-query names each ID it did not find; the UI's compare view waits for every
+        // ID it asked for until it sees either the trace or this.
+        let errors: Vec<Value> = missing
+            .iter()
+            .map(|trace_id| json!({ "msg": "trace not found", "traceID": trace_id.to_hex() }))
+            .collect();
         let total = traces.len();
-        return Ok(envelope(json!(traces), total));
+        let mut answer = envelope(json!(traces), total);
+        if !errors.is_empty() {
+            answer.0["errors"] = Value::Array(errors);
+        }
+        return Ok(answer);
     }
     let query = find_query(&params)?;
     let traces = blocking(move || {
         // Both tiers, transparently: the hot one within its retention, the cold one before.
         let found = store.search(&query, TierChoice::Auto)?;
+        // A trace found by the search but gone by the read (retention) is left out.
         jaeger_traces(
             &store,
             found.traces.iter().map(|found| {
@@ -207,29 +227,95 @@ async fn find_traces(
                 (found.summary.trace_id, tier)
             }),
         )
+        .map(|(traces, _)| traces)
     })
     .await?;
     let total = traces.len();
     Ok(envelope(json!(traces), total))
 }
 
-/// The traces with these IDs as Jaeger JSON (each cut at the span cap), skipping unknown ones.
+/// The traces with these IDs as Jaeger JSON (each cut at the span cap), and the IDs not found.
 fn jaeger_traces(
     store: &Store,
     trace_ids: impl IntoIterator<Item = (weft_model::TraceId, TierChoice)>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<(Vec<Value>, Vec<weft_model::TraceId>), ApiError> {
     let mut traces = Vec::new();
+    let mut missing = Vec::new();
     for (trace_id, tier) in trace_ids {
         let query = TraceQuery::new(trace_id);
         let max_spans = query.max_spans;
         let (spans, found_in) = store.trace(&query, tier)?;
-        if !spans.is_empty() {
-            let (logs, _) =
-                store.trace_logs(&trace_id, spans_time_range(&spans), Some(found_in))?;
-            traces.push(capped_jaeger_trace(spans, &logs, max_spans));
+        if spans.is_empty() {
+            missing.push(trace_id);
+            continue;
         }
+        let (logs, _) = store.trace_logs(&trace_id, spans_time_range(&spans), Some(found_in))?;
+        traces.push(capped_jaeger_trace(spans, &logs, max_spans));
     }
-    Ok(traces)
+    Ok((traces, missing))
+}
+
+/// Jaeger's status conventions among search tags — `error=true|false` and
+/// `otel.status_code=ERROR|OK` — taken out of `tags` as a status filter.
+pub(crate) fn take_status_tags(tags: &mut Vec<(String, String)>) -> Option<StatusFilter> {
+    let mut status = None;
+    tags.retain(|(key, value)| match (key.as_str(), value.as_str()) {
+        ("error", "true") | ("otel.status_code", "ERROR") => {
+            status = Some(StatusFilter::Error);
+            false
+        }
+        ("error", "false") => {
+            status = Some(StatusFilter::Unset);
+            false
+        }
+        ("otel.status_code", "OK") => {
+            status = Some(StatusFilter::Ok);
+            false
+        }
+        _ => true,
+    });
+    status
+}
+
+/// A `span.kind` search tag taken out of `tags` as a span-kind filter.
+pub(crate) fn take_span_kind_tag(
+    tags: &mut Vec<(String, String)>,
+) -> Result<Option<SpanKind>, ApiError> {
+    let Some(index) = tags.iter().position(|(key, _)| key == "span.kind") else {
+        return Ok(None);
+    };
+    let (_, kind) = tags.remove(index);
+    parse_span_kind(&kind)
+        .map(Some)
+        .map_err(|error| ApiError::invalid(format!("invalid span.kind {kind:?}: {error}")))
+}
+
+/// `POST /api/transform`: an OTLP/JSON file (the UI's upload) as Jaeger JSON traces.
+async fn transform(body: axum::body::Bytes) -> Result<Json<Value>, JaegerError> {
+    let request = weft_codec::decode_otlp_json(&body)
+        .map_err(|error| ApiError::invalid(format!("cannot unmarshal OTLP: {error}")))?;
+    let traces = blocking(move || {
+        let spans =
+            weft_codec::spans_from_otlp(request, &weft_codec::ConversionOptions::default()).spans;
+        let mut by_trace: Vec<(weft_model::TraceId, Vec<Span>)> = Vec::new();
+        let mut index_of: HashMap<weft_model::TraceId, usize> = HashMap::new();
+        for span in spans {
+            let index = *index_of.entry(span.trace_id).or_insert_with(|| {
+                by_trace.push((span.trace_id, Vec::new()));
+                by_trace.len() - 1
+            });
+            by_trace[index].1.push(span);
+        }
+        Ok(by_trace
+            .into_iter()
+            .map(|(_, mut spans)| {
+                spans.sort_by_key(|span| span.start_time_unix_nanos);
+                jaeger_trace(&spans, &[])
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(envelope(json!(traces), 0))
 }
 
 fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
@@ -241,10 +327,11 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
     let start = match params.parsed("start", parse_micros_as_nanos)? {
         Some(start) => start,
         None => {
-            // The Jaeger UI sends `lookback=custom` with explicit start/end.
+            // The Jaeger UI sends `lookback=custom` with explicit start/end, else its choice
+            // (`1h`, `2d`, `1w`).
             let lookback = match params.single("lookback")? {
                 None | Some("custom") => 3_600 * 1_000_000_000,
-                Some(text) => parse_go_duration_nanos(text).map_err(|error| {
+                Some(text) => parse_lookback_nanos(text).map_err(|error| {
                     ApiError::invalid(format!("invalid lookback {text:?}: {error}"))
                 })?,
             };
@@ -258,39 +345,18 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
     for tag in params.all("tag") {
         tags.push(split_attribute(tag, ':')?);
     }
-    // Jaeger's conventions for status: `error=true` and the OTel status tag.
-    let mut status = None;
-    tags.retain(|(key, value)| match (key.as_str(), value.as_str()) {
-        ("error", "true") => {
-            status = Some(StatusFilter::Error);
-            false
-        }
-        ("error", "false") => {
-            status = Some(StatusFilter::Unset);
-            false
-        }
-        ("otel.status_code", "ERROR") => {
-            status = Some(StatusFilter::Error);
-            false
-        }
-        ("otel.status_code", "OK") => {
-            status = Some(StatusFilter::Ok);
-            false
-        }
-        _ => true,
-    });
-    let mut span_kind = params.parsed("spanKind", parse_span_kind)?;
-    if let Some(index) = tags.iter().position(|(key, _)| key == "span.kind") {
-        let (_, kind) = tags.remove(index);
-        span_kind =
-            Some(parse_span_kind(&kind).map_err(|error| {
-                ApiError::invalid(format!("invalid span.kind {kind:?}: {error}"))
-            })?);
-    }
+    let status = take_status_tags(&mut tags);
+    let span_kind = match take_span_kind_tag(&mut tags)? {
+        Some(kind) => Some(kind),
+        None => params.parsed("spanKind", parse_span_kind)?,
+    };
+    // The UI offers up to 1500 results: more than a search returns is a request for all it
+    // returns, not an error.
     let limit = params
         .parsed("limit", parse_u64)?
         .filter(|&limit| limit > 0)
-        .unwrap_or(20);
+        .unwrap_or(20)
+        .min(weft_store::MAX_SEARCH_LIMIT as u64);
     let query = SearchQuery {
         start_unix_nanos: start,
         end_unix_nanos: end,

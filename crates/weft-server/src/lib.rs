@@ -12,6 +12,7 @@ mod diagnostics_api;
 mod distinct;
 mod gen_command;
 mod jaeger;
+mod jaeger_v3;
 mod logs;
 mod logs_api;
 mod metrics_api;

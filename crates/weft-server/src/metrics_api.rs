@@ -598,7 +598,13 @@ fn jaeger_range(
 ) -> Result<JaegerRange, ApiError> {
     let now_ms = now_unix_nanos() / 1_000_000;
     let end_ms = jaeger_millis(params, "endTs")?.unwrap_or(now_ms);
-    let lookback_ms = jaeger_millis(params, "lookback")?.unwrap_or(default_lookback_ms);
+    // Jaeger takes milliseconds; `2d` and the like are accepted too (the UI's lookback names).
+    let lookback_ms = params
+        .parsed("lookback", |text| match text.parse::<u64>() {
+            Ok(millis) => Ok(millis),
+            Err(_) => crate::params::parse_lookback_nanos(text).map(|nanos| nanos / 1_000_000),
+        })?
+        .unwrap_or(default_lookback_ms);
     let end_secs = end_ms.div_ceil(1_000);
     let start_secs = end_ms.saturating_sub(lookback_ms) / 1_000;
     if start_secs >= end_secs {

@@ -129,7 +129,7 @@ impl Params {
     }
 
     /// `start` and `end` (Unix nanoseconds or RFC 3339): `end` defaults to now, `start` to
-    /// `end - lookback` (a Go duration, else `default_lookback_nanos`).
+    /// `end - lookback` (see [`parse_lookback_nanos`], else `default_lookback_nanos`).
     pub(crate) fn time_range(&self, default_lookback_nanos: u64) -> Result<(u64, u64), ApiError> {
         let end = self
             .parsed("end", parse_time_nanos)?
@@ -137,7 +137,7 @@ impl Params {
         let start = match self.parsed("start", parse_time_nanos)? {
             Some(start) => start,
             None => end.saturating_sub(
-                self.parsed("lookback", parse_go_duration_nanos)?
+                self.parsed("lookback", parse_lookback_nanos)?
                     .unwrap_or(default_lookback_nanos),
             ),
         };
@@ -204,6 +204,38 @@ pub(crate) fn parse_go_duration_nanos(text: &str) -> Result<u64, String> {
         return Err("duration too long".into());
     }
     Ok(total.round() as u64)
+}
+
+/// A lookback: a Go duration (`90m`, `1h30m`), or whole days or weeks as the Jaeger UI's
+/// lookback menu names them (`2d`, `1w`), which Go durations cannot say.
+pub(crate) fn parse_lookback_nanos(text: &str) -> Result<u64, String> {
+    const DAY_NANOS: u64 = 86_400 * 1_000_000_000;
+    let whole = |digits: &str, unit_nanos: u64| -> Option<Result<u64, String>> {
+        if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+            return None;
+        }
+        Some(
+            digits
+                .parse::<u64>()
+                .ok()
+                .and_then(|count| count.checked_mul(unit_nanos))
+                .ok_or_else(|| format!("lookback {text:?} is too long")),
+        )
+    };
+    if let Some(days) = text
+        .strip_suffix('d')
+        .and_then(|days| whole(days, DAY_NANOS))
+    {
+        return days;
+    }
+    if let Some(weeks) = text
+        .strip_suffix('w')
+        .and_then(|weeks| whole(weeks, 7 * DAY_NANOS))
+    {
+        return weeks;
+    }
+    parse_go_duration_nanos(text)
+        .map_err(|error| format!("{error}, or whole days or weeks (2d, 1w)"))
 }
 
 pub(crate) fn now_unix_nanos() -> u64 {

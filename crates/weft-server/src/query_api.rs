@@ -110,14 +110,11 @@ async fn trace_by_id(
     }
     let truncated = spans.len() > max_spans;
     spans.truncate(max_spans);
-    let request = weft_codec::otlp_from_spans(&group_by_resource_and_scope(spans));
     let wants_protobuf = headers
         .get(ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("application/x-protobuf"));
-    let traces_data = opentelemetry_proto::tonic::trace::v1::TracesData {
-        resource_spans: request.resource_spans,
-    };
+    let traces_data = traces_data_of(spans);
     // A cut trace says so in a header, so the body stays plain OTLP.
     let truncated_header = (
         axum::http::HeaderName::from_static(TRUNCATED_HEADER),
@@ -148,6 +145,22 @@ async fn trace_by_id(
         )
             .into_response()
     })
+}
+
+/// Spans as OTLP `TracesData`, one `ResourceSpans` per service instance and one `ScopeSpans`
+/// per library (see [`group_by_resource_and_scope`]).
+fn traces_data_of(
+    spans: Vec<weft_model::Span>,
+) -> opentelemetry_proto::tonic::trace::v1::TracesData {
+    let request = weft_codec::otlp_from_spans(&group_by_resource_and_scope(spans));
+    opentelemetry_proto::tonic::trace::v1::TracesData {
+        resource_spans: request.resource_spans,
+    }
+}
+
+/// Spans as OTLP/JSON `TracesData` (hex IDs, 64-bit integers as strings, enums as numbers).
+pub(crate) fn otlp_traces_data(spans: Vec<weft_model::Span>) -> Value {
+    serde_json::to_value(traces_data_of(spans)).expect("otlp messages always serialize to json")
 }
 
 /// Orders a trace's spans so each distinct resource and scope forms one run (in order of first

@@ -393,18 +393,110 @@ mod query_apis {
     }
 
     async fn get(apis: &Apis, uri: &str) -> (StatusCode, String) {
+        send(apis, Request::get(uri).body(Body::empty()).unwrap()).await
+    }
+
+    async fn send(apis: &Apis, request: Request<Body>) -> (StatusCode, String) {
         let router = crate::query_api::router()
             .merge(crate::jaeger::router())
+            .merge(crate::jaeger_v3::router())
             .merge(crate::logs_api::router())
             .with_state(Arc::clone(&apis.store))
-            .merge(crate::metrics_api::router().with_state(Arc::clone(&apis.hub)));
-        let response = router
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+            .merge(crate::metrics_api::router().with_state(Arc::clone(&apis.hub)))
+            .fallback(crate::api::ui_or_not_found);
+        let response = router.oneshot(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// Every `/api/v3` answer the Jaeger UI (v2.15 and later) reads, and the Jaeger v1 answers
+    /// fixed for it: a limit past Weft's (the UI offers 1500), IDs not found among several,
+    /// the file upload's transform, lookbacks in days, an unknown path.
+    #[tokio::test]
+    async fn jaeger_v3_and_v1_ui_answers_match_the_golden_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let (_embedded, store) = store_with_fixture(directory.path()).await;
+        let minute = 60_000_000_000;
+        let rfc3339 = |nanos: u64| {
+            humantime::format_rfc3339_millis(
+                std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos),
+            )
+            .to_string()
+        };
+        let (from, to) = (rfc3339(BASE - minute), rfc3339(BASE + minute));
+        let window = format!("query.startTimeMin={from}&query.startTimeMax={to}");
+        let snake_window = format!("query.start_time_min={from}&query.start_time_max={to}");
+        let attributes =
+            |json: &str| serde_urlencoded::to_string([("query.attributes", json)]).unwrap();
+        let (start_micros, end_micros) = ((BASE - minute) / 1_000, (BASE + minute) / 1_000);
+        let missing = "ffffffffffffffffffffffffffffffff";
+        let mut answers = String::new();
+        for uri in [
+            "/api/v3/services".to_owned(),
+            "/api/v3/operations?service=orders".to_owned(),
+            "/api/v3/operations?service=orders&spanKind=client".to_owned(),
+            "/api/v3/operations?service=nosuch".to_owned(),
+            format!("/api/v3/trace-summaries?query.serviceName=orders&{window}&query.searchDepth=20"),
+            format!("/api/v3/trace-summaries?query.service_name=orders-db&{snake_window}&query.num_traces=5"),
+            format!(
+                "/api/v3/trace-summaries?query.serviceName=orders&{window}&query.durationMin=200ms&{}",
+                attributes(r#"{"error":"true","http.request.method":"GET"}"#)
+            ),
+            format!(
+                "/api/v3/trace-summaries?query.serviceName=orders&{window}&{}",
+                attributes(r#"{"db.system.name":"mysql"}"#)
+            ),
+            "/api/v3/trace-summaries?query.serviceName=orders".to_owned(),
+            format!("/api/v3/trace-summaries?query.serviceName=orders&query.startTimeMin={to}&query.startTimeMax={from}"),
+            format!("/api/v3/trace-summaries?{window}&{}", attributes(r#"{"http.response.status_code":500}"#)),
+            format!("/api/v3/trace-summaries?{window}&query.durationMin=100"),
+            format!("/api/v3/trace-summaries?query.startTimeMin=yesterday&query.startTimeMax={to}"),
+            format!("/api/v3/traces?query.serviceName=orders-db&{window}"),
+            format!("/api/v3/traces?query.serviceName=nosuch&{window}"),
+            format!("/api/v3/traces/{}", trace_hex()),
+            format!("/api/v3/traces/{}?startTime={from}&endTime={to}", trace_hex()),
+            format!("/api/v3/traces/{missing}"),
+            "/api/v3/traces/zz".to_owned(),
+            "/api/v3/nothing-here".to_owned(),
+            format!("/api/traces?service=orders&start={start_micros}&end={end_micros}&limit=1500"),
+            format!("/api/traces?traceID={}&traceID={missing}", trace_hex()),
+            format!("/api/traces?service=orders&end={end_micros}&lookback=2d"),
+            "/api/dependencies?endTs=1795255260000&lookback=2d".to_owned(),
+            "/api/nothing-here".to_owned(),
+            "/api/traces?service=orders&lookback=2fortnights".to_owned(),
+        ] {
+            let (status, body) = get(&store, &uri).await;
+            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let summary = match value["data"].as_array() {
+                // Jaeger traces are pinned by the trace golden file; here only which came back.
+                Some(items) if uri.starts_with("/api/traces?") => serde_json::json!({
+                    "traceIDs": items.iter().map(|t| t["traceID"].clone()).collect::<Vec<_>>(),
+                    "total": value["total"], "errors": value["errors"],
+                }),
+                _ => value,
+            };
+            answers.push_str(&format!(
+                "GET {uri}\n{} {}\n\n",
+                status.as_u16(),
+                serde_json::to_string(&summary).unwrap()
+            ));
+        }
+        let upload = weft_codec::encode_otlp_json(&fixture());
+        for body in [upload, b"{\"resourceSpans\": 7}".to_vec()] {
+            let request = Request::post("/api/transform")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let (status, body) = send(&store, request).await;
+            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+            answers.push_str(&format!(
+                "POST /api/transform\n{} {}\n\n",
+                status.as_u16(),
+                serde_json::to_string(&value).unwrap()
+            ));
+        }
+        expect_test::expect_file!["golden/jaeger_v3_answers.txt"].assert_eq(&answers);
     }
 
     fn pretty(body: &str) -> String {
