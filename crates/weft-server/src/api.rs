@@ -30,6 +30,7 @@ pub(crate) struct ApiState {
     pub metrics: Option<crate::metrics_api::Hub>,
     pub sampling: crate::sampling_api::SamplingApiState,
     pub diagnostics: crate::diagnostics_api::DiagnosticsApiState,
+    pub query_admission: crate::query_admission::QueryAdmission,
 }
 
 /// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
@@ -133,7 +134,11 @@ pub(crate) fn router(state: ApiState) -> Router {
             None => crate::metrics_api::disabled_router(),
         })
         .merge(crate::sampling_api::router(state.sampling.clone()))
-        .merge(crate::diagnostics_api::router(state.diagnostics.clone()));
+        .merge(crate::diagnostics_api::router(state.diagnostics.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.query_admission.clone(),
+            crate::query_admission::admit,
+        ));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -152,13 +157,20 @@ pub(crate) fn router(state: ApiState) -> Router {
 /// A miss under an API prefix, in that API's own error envelope: a Jaeger client reads
 /// `errors[0].msg` (v1) or `error.message` (v3), Weft's clients `error.message`.
 fn api_not_found(path: &str) -> Response {
-    let message = format!("no such endpoint: {path}");
+    api_error_response(
+        path,
+        ApiError::not_found(format!("no such endpoint: {path}")),
+    )
+}
+
+/// An error answered in the envelope of the API that `path` belongs to.
+pub(crate) fn api_error_response(path: &str, error: ApiError) -> Response {
     if path.starts_with("/api/v3/") {
-        crate::jaeger_v3::v3_error_body(axum::http::StatusCode::NOT_FOUND, &message)
+        crate::jaeger_v3::V3Error(error).into_response()
     } else if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
-        jaeger::JaegerError(ApiError::not_found(message)).into_response()
+        jaeger::JaegerError(error).into_response()
     } else {
-        ApiError::not_found(message).into_response()
+        error.into_response()
     }
 }
 

@@ -5,7 +5,6 @@
 //! `{"error":{"httpCode":N,"message":"..."}}`.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -45,13 +44,9 @@ impl From<weft_store::StoreError> for V3Error {
 impl IntoResponse for V3Error {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        v3_error_body(status, &self.0.message)
+        let body = json!({ "error": { "httpCode": status.as_u16(), "message": self.0.message } });
+        (status, Json(body)).into_response()
     }
-}
-
-pub(crate) fn v3_error_body(status: StatusCode, message: &str) -> Response {
-    let body = json!({ "error": { "httpCode": status.as_u16(), "message": message } });
-    (status, Json(body)).into_response()
 }
 
 /// A query parameter under its canonical name, else its older snake_case spelling (v2.19

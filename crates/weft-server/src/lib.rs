@@ -18,6 +18,7 @@ mod logs_api;
 mod metrics_api;
 mod metrics_hub;
 mod params;
+mod query_admission;
 mod query_api;
 mod sampling;
 mod sampling_api;

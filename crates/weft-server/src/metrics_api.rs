@@ -26,6 +26,11 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * NANOS_PER_SECOND;
 /// Most points one series answer may hold (Prometheus caps range queries at 11,000 too).
 const MAX_POINTS: u64 = 11_000;
+/// Longest Jaeger `ratePer` window.
+const MAX_RATE_PER_MS: u64 = 86_400_000;
+/// Most bucket merges one Jaeger metrics request may cost (points × buckets per rate window ×
+/// series groups): about a second of one core.
+const MAX_BUCKET_MERGES: u64 = 2_000_000;
 
 pub(crate) fn router() -> Router<Hub> {
     Router::new()
@@ -746,16 +751,26 @@ async fn jaeger_metrics(
         .unwrap_or(false);
     let step_ms = jaeger_millis(&params, "step")?.unwrap_or(5_000).max(1);
     let rate_per_ms = jaeger_millis(&params, "ratePer")?.unwrap_or(600_000).max(1);
+    // The read reaches `ratePer` back before the range: unbounded, one request could read
+    // years of buckets.
+    if rate_per_ms > MAX_RATE_PER_MS {
+        return Err(ApiError::invalid(format!(
+            "ratePer {rate_per_ms} ms exceeds {MAX_RATE_PER_MS} ms (a day)"
+        ))
+        .into());
+    }
     let JaegerRange {
         end_ms,
         lookback_ms,
         window,
     } = jaeger_range(&hub, &params, 3_600_000)?;
-    if lookback_ms / step_ms > MAX_POINTS {
+    let points = lookback_ms / step_ms + 1;
+    if points > MAX_POINTS {
         return Err(
             ApiError::invalid(format!("lookback / step exceeds {MAX_POINTS} points")).into(),
         );
     }
+    let buckets_per_point = rate_per_ms.div_ceil(window.resolution.seconds() * 1_000) + 1;
     // The first point's rate window reaches back `ratePer` before the range.
     let read_window = Window {
         start_secs: (end_ms.saturating_sub(lookback_ms + rate_per_ms)) / 1_000,
@@ -779,6 +794,16 @@ async fn jaeger_metrics(
             .entry(start)
             .or_default()
             .merge(&bucket);
+    }
+    // Each point merges the buckets of its rate window: bound the merges a request may cost.
+    let merges = (groups.len() as u64)
+        .saturating_mul(points)
+        .saturating_mul(buckets_per_point);
+    if merges > MAX_BUCKET_MERGES {
+        return Err(ApiError::invalid(format!(
+            "the query would merge {merges} buckets, more than {MAX_BUCKET_MERGES}: use a larger step, a shorter lookback or ratePer, or fewer services"
+        ))
+        .into());
     }
     let metrics: Vec<Value> = groups
         .into_iter()

@@ -367,7 +367,14 @@ impl ServeHandle {
             hot_retention: config.retention,
             logs: Arc::clone(&log_tiers),
         });
+        let query_admission = crate::query_admission::QueryAdmission::new(
+            crate::query_admission::QueryAdmissionConfig::with_max_running(
+                config.max_concurrent_queries,
+            ),
+            &mut registry,
+        );
         let state = ApiState {
+            query_admission,
             registry: Arc::new(registry),
             wal: wal.clone(),
             pipeline_position: pipeline.position_reader(),

@@ -663,6 +663,8 @@ mod query_apis {
             format!("/api/metrics/calls?service=orders&spanKind=sideways&{jaeger}"),
             format!("/api/metrics/calls?service=orders&groupByOperation=maybe&{jaeger}"),
             "/api/metrics/throughput?service=orders".to_owned(),
+            format!("/api/metrics/calls?service=orders&endTs={end_ms}&lookback=120000&step=30000&ratePer=31536000000"),
+            format!("/api/metrics/latencies?service=orders&quantile=0.5&endTs={end_ms}&lookback=3600000&step=1000&ratePer=86400000"),
         ] {
             let (status, body) = get(&apis, &uri).await;
             answers.push_str(&format!("GET {uri}\n{} {body}\n\n", status.as_u16()));
@@ -953,4 +955,85 @@ fn a_random_id_that_reads_as_an_old_time_is_still_found_in_the_hot_tier() {
         .trace(&TraceQuery::new(trace_id), TierChoice::Cold)
         .unwrap();
     assert!(found.is_empty());
+}
+
+/// Queries past `--max-concurrent-queries` wait a short while for a turn, then are shed with
+/// 429, `Retry-After` and the API's own error envelope; a turn given back admits the next.
+#[tokio::test]
+async fn queries_past_the_admission_limit_are_shed_with_retry_after() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    use crate::query_admission::{admit, QueryAdmission, QueryAdmissionConfig};
+
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = Arc::clone(&release);
+    let admission = QueryAdmission::new(
+        QueryAdmissionConfig {
+            max_running: 1,
+            max_waiting: 1,
+            max_wait: Duration::from_millis(200),
+            retry_after: Duration::from_secs(3),
+        },
+        &mut prometheus_client::registry::Registry::default(),
+    );
+    let router = axum::Router::new()
+        .route(
+            "/api/v1/slow",
+            axum::routing::get(move || {
+                let held = Arc::clone(&held);
+                async move {
+                    let _ = held.acquire().await;
+                    "done"
+                }
+            }),
+        )
+        .route("/api/v3/fast", axum::routing::get(|| async { "fast" }))
+        .layer(axum::middleware::from_fn_with_state(admission, admit));
+    let call = |path: &'static str| {
+        let router = router.clone();
+        tokio::spawn(async move {
+            let response = router
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_owned());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                retry_after,
+                String::from_utf8(body.to_vec()).unwrap(),
+            )
+        })
+    };
+    let slow = call("/api/v1/slow");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The one turn is taken: this waits its 200 ms, then is shed in the v3 envelope.
+    let (status, retry_after, body) = call("/api/v3/fast").await.unwrap();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("3"));
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["httpCode"], 429);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too many queries"),
+        "{body}"
+    );
+    // A waiter is given the turn when it is handed back within its wait.
+    let waiting = call("/api/v3/fast");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    release.add_permits(1);
+    assert_eq!(slow.await.unwrap().0, StatusCode::OK);
+    let (status, _, body) = waiting.await.unwrap();
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "fast"));
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -40,6 +40,55 @@ const SPANS_DIRECTORY: &str = "spans";
 /// Threads one search scans a partition's row groups with (the machine this was tuned on has
 /// two cores; more threads only add contention there).
 const SEARCH_THREADS: usize = 2;
+/// Helper threads all of one store's searches may run at once, besides their own threads
+/// (whose number the query admission bounds).
+const SEARCH_HELPER_THREADS: usize = 2;
+
+/// The store-wide allowance of search helper threads.
+pub(crate) struct SearchHelpers {
+    spare: AtomicUsize,
+}
+
+/// Helper threads borrowed for one partition scan, given back on drop.
+pub(crate) struct BorrowedHelpers<'a> {
+    helpers: &'a SearchHelpers,
+    count: usize,
+}
+
+impl SearchHelpers {
+    pub(crate) fn new(count: usize) -> Self {
+        SearchHelpers {
+            spare: AtomicUsize::new(count),
+        }
+    }
+
+    /// Up to `wanted` helpers, as many as are spare (possibly none).
+    pub(crate) fn borrow(&self, wanted: usize) -> BorrowedHelpers<'_> {
+        let mut count = 0;
+        let _ = self
+            .spare
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |spare| {
+                count = spare.min(wanted);
+                Some(spare - count)
+            });
+        BorrowedHelpers {
+            helpers: self,
+            count,
+        }
+    }
+}
+
+impl BorrowedHelpers<'_> {
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+}
+
+impl Drop for BorrowedHelpers<'_> {
+    fn drop(&mut self) {
+        self.helpers.spare.fetch_add(self.count, Ordering::AcqRel);
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -165,6 +214,7 @@ struct Inner {
     stopping: AtomicBool,
     /// Whether the configured fail point has failed its one time.
     fail_point_reached: AtomicBool,
+    search_helpers: SearchHelpers,
     counters: Counters,
 }
 
@@ -236,6 +286,7 @@ impl EmbeddedStore {
             compaction_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
             fail_point_reached: AtomicBool::new(false),
+            search_helpers: SearchHelpers::new(SEARCH_HELPER_THREADS),
             counters: Counters::default(),
             config,
         });
@@ -1240,36 +1291,44 @@ impl SpanStore for EmbeddedStore {
                     work.push((open, row_group));
                 }
             }
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let workers = work.len().clamp(1, SEARCH_THREADS);
+            let next = AtomicUsize::new(0);
+            let scan_work = || {
+                let mut candidates = NewestTraces::new(capacity);
+                let mut scanned = 0;
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((open, row_group)) = work.get(index) else {
+                        break;
+                    };
+                    scanned += open.segment.scan_row_group(
+                        *row_group,
+                        query,
+                        trace_ids.as_ref(),
+                        &mut |trace_id, start| candidates.offer(trace_id, start),
+                    )?;
+                }
+                Ok((candidates, scanned))
+            };
+            // The searching thread scans too; helpers come from the store-wide allowance, so
+            // concurrent searches share it instead of each spawning its own.
+            let helpers = self
+                .inner
+                .search_helpers
+                .borrow(work.len().min(SEARCH_THREADS).saturating_sub(1));
             let outcomes: Vec<Result<(NewestTraces, u64), StoreError>> =
                 std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..workers)
-                        .map(|_| {
-                            scope.spawn(|| {
-                                let mut candidates = NewestTraces::new(capacity);
-                                let mut scanned = 0;
-                                loop {
-                                    let index = next.fetch_add(1, Ordering::Relaxed);
-                                    let Some((open, row_group)) = work.get(index) else {
-                                        break;
-                                    };
-                                    scanned += open.segment.scan_row_group(
-                                        *row_group,
-                                        query,
-                                        trace_ids.as_ref(),
-                                        &mut |trace_id, start| candidates.offer(trace_id, start),
-                                    )?;
-                                }
-                                Ok((candidates, scanned))
-                            })
-                        })
+                    let handles: Vec<_> = (0..helpers.count())
+                        .map(|_| scope.spawn(scan_work))
                         .collect();
-                    handles
-                        .into_iter()
-                        .map(|handle| handle.join().expect("search thread panicked"))
-                        .collect()
+                    let mut outcomes = vec![scan_work()];
+                    outcomes.extend(
+                        handles
+                            .into_iter()
+                            .map(|handle| handle.join().expect("search thread panicked")),
+                    );
+                    outcomes
                 });
+            drop(helpers);
             let mut candidates = NewestTraces::new(capacity);
             for outcome in outcomes {
                 let (found, scanned) = outcome?;

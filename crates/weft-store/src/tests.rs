@@ -1250,3 +1250,19 @@ fn scan_spans_asks_wanted_without_holding_the_lock_writers_need() {
         (spans.len() + more.len()) as u64
     );
 }
+
+#[test]
+fn concurrent_searches_share_the_store_wide_helper_threads() {
+    // Each search once spawned its own threads per partition: sixteen concurrent searches,
+    // thirty-two threads. Helpers now come from one allowance and go back when a scan ends.
+    let helpers = crate::embedded::SearchHelpers::new(2);
+    let first = helpers.borrow(1);
+    let second = helpers.borrow(5);
+    let third = helpers.borrow(1);
+    assert_eq!((first.count(), second.count(), third.count()), (1, 1, 0));
+    drop(second);
+    assert_eq!(helpers.borrow(2).count(), 1);
+    drop(first);
+    drop(third);
+    assert_eq!(helpers.borrow(2).count(), 2);
+}
