@@ -144,7 +144,24 @@ pub(crate) struct DiagnosticsHub {
     committed_through: AtomicU64,
     /// Counters already added to the Prometheus counters.
     exported: Mutex<(DiagnoserCounters, [u64; FindingKind::COUNT])>,
+    /// What the API last copied out of the diagnoser, and when.
+    view: Mutex<Option<(Instant, Arc<DiagnoserView>)>>,
 }
+
+/// A copy of what the diagnostics API reads of the diagnoser. The API computes its reports
+/// from this, off the async runtime, so the pipeline's lock is held only for the copy — at
+/// most once per [`VIEW_MAX_AGE`] however many requests come, and never waited for while a
+/// copy exists.
+pub(crate) struct DiagnoserView {
+    pub statistics: weft_diagnose::Statistics,
+    pub counters: DiagnoserCounters,
+    pub assembler_config: weft_diagnose::AssemblerConfig,
+    pub open_traces: usize,
+    pub open_spans: usize,
+}
+
+/// How stale the statistics the API answers from may be (they move in buckets of seconds).
+const VIEW_MAX_AGE: Duration = Duration::from_secs(1);
 
 fn encode_state(checkpoint: &DiagnoserCheckpoint) -> anyhow::Result<Vec<u8>> {
     let body = postcard::to_stdvec(checkpoint).context("encoding the diagnostics state")?;
@@ -237,6 +254,7 @@ impl DiagnosticsHub {
             store,
             settings,
             exported: Mutex::new((DiagnoserCounters::default(), [0; FindingKind::COUNT])),
+            view: Mutex::new(None),
         });
         Ok(hub)
     }
@@ -245,9 +263,39 @@ impl DiagnosticsHub {
         &self.settings
     }
 
-    /// Reads the diagnoser (statistics, counters) under its lock.
-    pub(crate) fn with_diagnoser<T>(&self, read: impl FnOnce(&Diagnoser) -> T) -> T {
-        read(&self.diagnoser.lock())
+    /// Holds the diagnoser's lock as the pipeline does while it processes a batch.
+    #[cfg(test)]
+    pub(crate) fn lock_diagnoser_for_tests(&self) -> parking_lot::MutexGuard<'_, Diagnoser> {
+        self.diagnoser.lock()
+    }
+
+    /// The diagnoser's statistics and counters as of at most [`VIEW_MAX_AGE`] ago.
+    pub(crate) fn view(&self) -> Arc<DiagnoserView> {
+        let mut cached = self.view.lock();
+        if let Some((taken, view)) = cached.as_ref() {
+            if taken.elapsed() < VIEW_MAX_AGE {
+                return Arc::clone(view);
+            }
+        }
+        // The pipeline holds the lock while it processes a batch: rather than wait for it,
+        // answer from the last copy, however old (only the very first read waits).
+        let diagnoser = match (self.diagnoser.try_lock(), cached.as_ref()) {
+            (Some(diagnoser), _) => diagnoser,
+            (None, Some((_, view))) => return Arc::clone(view),
+            (None, None) => self.diagnoser.lock(),
+        };
+        let view = {
+            Arc::new(DiagnoserView {
+                statistics: diagnoser.statistics().clone(),
+                counters: diagnoser.counters(),
+                assembler_config: diagnoser.config().assembler.clone(),
+                open_traces: diagnoser.assembler().open_traces(),
+                open_spans: diagnoser.assembler().open_spans(),
+            })
+        };
+        drop(diagnoser);
+        *cached = Some((Instant::now(), Arc::clone(&view)));
+        view
     }
 
     pub(crate) fn search_summaries(

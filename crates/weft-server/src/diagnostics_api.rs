@@ -8,13 +8,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_diagnose::{
-    analyze_spans, span_facts, Completion, Diagnoser, FindingKind, Interner, Statistics,
-    StatisticsFilter, TimeRange,
+    analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
+    TimeRange,
 };
 use weft_store::summaries::{SummaryQuery, TraceSummaryRow};
 use weft_store::TraceQuery;
 
-use crate::diagnostics::DiagnosticsHub;
+use crate::diagnostics::{DiagnoserView, DiagnosticsHub};
 use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, tier_choice, Store};
 
@@ -93,12 +93,12 @@ fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-fn assembler_json(diagnoser: &Diagnoser) -> Value {
-    let counters = diagnoser.counters();
-    let config = &diagnoser.config().assembler;
+fn assembler_json(view: &DiagnoserView) -> Value {
+    let counters = &view.counters;
+    let config = &view.assembler_config;
     json!({
-        "openTraces": diagnoser.assembler().open_traces(),
-        "openSpans": diagnoser.assembler().open_spans(),
+        "openTraces": view.open_traces,
+        "openSpans": view.open_spans,
         "tracesAnalyzed": counters.traces_analyzed,
         "lateSpans": counters.assembler.late_spans,
         "droppedSpans": counters.assembler.spans_dropped_over_trace_cap,
@@ -112,39 +112,46 @@ fn assembler_json(diagnoser: &Diagnoser) -> Value {
     })
 }
 
+/// Computes an answer from the diagnoser's view on a blocking thread: reports sort and merge
+/// bucket tables, which neither the async runtime nor the pipeline's lock should wait for.
+async fn from_view<T: Send + 'static>(
+    state: &DiagnosticsApiState,
+    compute: impl FnOnce(&DiagnoserView) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let hub = Arc::clone(&state.hub);
+    blocking(move || Ok(compute(&hub.view()))).await
+}
+
 /// Everything about one service (or all): what `weft diagnose` prints.
 async fn overview(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
-    let hub = Arc::clone(&state.hub);
-    blocking(move || {
-        let summaries = hub.store_stats();
-        Ok(hub.with_diagnoser(|diagnoser| {
-            let statistics = diagnoser.statistics();
-            let top = |limit: usize| StatisticsFilter {
-                limit: Some(filter.limit.unwrap_or(limit)),
-                ..filter.clone()
-            };
-            json!({
-                "service": filter.service,
-                "range": range_json(range),
-                "assembler": assembler_json(diagnoser),
-                "summaryStore": {
-                    "files": summaries.files,
-                    "rows": summaries.rows,
-                    "bytes": summaries.bytes,
-                    "committedPosition": summaries.position,
-                },
-                "findings": to_value(statistics.findings(range, &top(50))),
-                "interruptions": to_value(statistics.interruptions(range, &top(20))),
-                "cycles": to_value(statistics.graph_cycles(range, &filter)),
-                "database": to_value(statistics.database(range, &top(10))),
-                "redis": to_value(statistics.redis(range, &top(10))),
-                "operations": to_value(statistics.operations(range, &top(10))),
-            })
-        }))
+    let summaries = state.hub.store_stats();
+    from_view(&state, move |view| {
+        let statistics = &view.statistics;
+        let top = |limit: usize| StatisticsFilter {
+            limit: Some(filter.limit.unwrap_or(limit)),
+            ..filter.clone()
+        };
+        json!({
+            "service": filter.service,
+            "range": range_json(range),
+            "assembler": assembler_json(view),
+            "summaryStore": {
+                "files": summaries.files,
+                "rows": summaries.rows,
+                "bytes": summaries.bytes,
+                "committedPosition": summaries.position,
+            },
+            "findings": to_value(statistics.findings(range, &top(50))),
+            "interruptions": to_value(statistics.interruptions(range, &top(20))),
+            "cycles": to_value(statistics.graph_cycles(range, &filter)),
+            "database": to_value(statistics.database(range, &top(10))),
+            "redis": to_value(statistics.redis(range, &top(10))),
+            "operations": to_value(statistics.operations(range, &top(10))),
+        })
     })
     .await
     .map(Json)
@@ -155,11 +162,12 @@ async fn findings(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
-    let rows = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().findings(range, &filter));
+    let rows = from_view(&state, move |view| {
+        to_value(view.statistics.findings(range, &filter))
+    })
+    .await?;
     Ok(Json(
-        json!({ "range": range_json(range), "findings": to_value(rows) }),
+        json!({ "range": range_json(range), "findings": rows }),
     ))
 }
 
@@ -167,16 +175,16 @@ async fn findings(
 const REPORT_PARAMETERS: [&str; 5] = ["service", "start", "end", "lookback", "limit"];
 
 /// A statistics report for the range and filter of the query, with the range beside it.
-fn report<T: serde::Serialize>(
+async fn report<T: serde::Serialize + 'static>(
     state: &DiagnosticsApiState,
     raw: Option<&str>,
-    read: impl FnOnce(&Statistics, TimeRange, &StatisticsFilter) -> T,
+    read: fn(&Statistics, TimeRange, &StatisticsFilter) -> T,
 ) -> Result<Json<Value>, ApiError> {
     let (range, filter) = list_query(raw, &REPORT_PARAMETERS)?;
-    let report = state
-        .hub
-        .with_diagnoser(|diagnoser| read(diagnoser.statistics(), range, &filter));
-    let mut value = to_value(report);
+    let mut value = from_view(state, move |view| {
+        to_value(read(&view.statistics, range, &filter))
+    })
+    .await?;
     value["range"] = range_json(range);
     Ok(Json(value))
 }
@@ -185,7 +193,7 @@ async fn interruptions(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    report(&state, raw.as_deref(), Statistics::interruptions)
+    report(&state, raw.as_deref(), Statistics::interruptions).await
 }
 
 async fn cycles(
@@ -193,11 +201,12 @@ async fn cycles(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &["service", "start", "end", "lookback"])?;
-    let cycles = state
-        .hub
-        .with_diagnoser(|diagnoser| diagnoser.statistics().graph_cycles(range, &filter));
+    let cycles = from_view(&state, move |view| {
+        to_value(view.statistics.graph_cycles(range, &filter))
+    })
+    .await?;
     Ok(Json(
-        json!({ "range": range_json(range), "cycles": to_value(cycles) }),
+        json!({ "range": range_json(range), "cycles": cycles }),
     ))
 }
 
@@ -205,21 +214,21 @@ async fn database(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    report(&state, raw.as_deref(), Statistics::database)
+    report(&state, raw.as_deref(), Statistics::database).await
 }
 
 async fn redis(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    report(&state, raw.as_deref(), Statistics::redis)
+    report(&state, raw.as_deref(), Statistics::redis).await
 }
 
 async fn operations(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    report(&state, raw.as_deref(), Statistics::operations)
+    report(&state, raw.as_deref(), Statistics::operations).await
 }
 
 fn summary_json(row: &TraceSummaryRow) -> Value {

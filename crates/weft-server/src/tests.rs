@@ -1037,3 +1037,45 @@ async fn queries_past_the_admission_limit_are_shed_with_retry_after() {
     let (status, _, body) = waiting.await.unwrap();
     assert_eq!((status, body.as_str()), (StatusCode::OK, "fast"));
 }
+
+/// The diagnostics API copies what it reads out of the diagnoser at most once a second and
+/// computes from the copy: a burst of report requests neither holds the pipeline's lock while
+/// reports are computed nor waits for it once a copy exists.
+#[test]
+fn diagnostics_reads_share_a_copy_and_do_not_wait_for_the_pipelines_lock() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::diagnostics::{DiagnosticsHub, DiagnosticsSettings};
+
+    let directory = tempfile::tempdir().unwrap();
+    let hub = DiagnosticsHub::open(
+        directory.path().join("diagnostics"),
+        DiagnosticsSettings {
+            config: weft_diagnose::DiagnoserConfig::default(),
+            checkpoint_interval: Duration::from_secs(10),
+            summary_retention: Duration::from_secs(3_600),
+        },
+        &mut prometheus_client::registry::Registry::default(),
+    )
+    .unwrap();
+    let first = hub.view();
+    assert!(Arc::ptr_eq(&first, &hub.view()), "requests share one copy");
+    let pipeline = hub.lock_diagnoser_for_tests();
+    let (answered, answer) = std::sync::mpsc::channel();
+    let reader = Arc::clone(&hub);
+    std::thread::spawn(move || {
+        let view = reader.view();
+        let report = view.statistics.findings(
+            weft_diagnose::TimeRange {
+                start_unix_nanos: 0,
+                end_unix_nanos: u64::MAX,
+            },
+            &weft_diagnose::StatisticsFilter::default(),
+        );
+        let _ = answered.send(report.len());
+    });
+    let findings = answer.recv_timeout(Duration::from_secs(30));
+    drop(pipeline);
+    assert_eq!(findings, Ok(0), "the report waited for the pipeline's lock");
+}
