@@ -41,6 +41,9 @@ pub enum FindingKind {
     Cycle,
 }
 
+// `TraceSummary::finding_kinds` is a u8 of `FindingKind::bit`s.
+const _: () = assert!(FindingKind::COUNT <= 8);
+
 impl FindingKind {
     /// How many kinds there are: the length of every per-kind counter array.
     pub const COUNT: usize = 5;

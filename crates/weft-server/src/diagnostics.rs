@@ -144,14 +144,15 @@ pub(crate) struct DiagnosticsHub {
     committed_through: AtomicU64,
     /// Counters already added to the Prometheus counters.
     exported: Mutex<(DiagnoserCounters, [u64; FindingKind::COUNT])>,
-    /// What the API last copied out of the diagnoser, and when.
-    view: Mutex<Option<(Instant, Arc<DiagnoserView>)>>,
+    /// Changes of the diagnoser since start, and what the API last copied out of it (at
+    /// which count).
+    changes: AtomicU64,
+    view: Mutex<Option<(u64, Arc<DiagnoserView>)>>,
 }
 
 /// A copy of what the diagnostics API reads of the diagnoser. The API computes its reports
-/// from this, off the async runtime, so the pipeline's lock is held only for the copy — at
-/// most once per [`VIEW_MAX_AGE`] however many requests come, and never waited for while a
-/// copy exists.
+/// from this, off the async runtime, so the pipeline's lock is held only for the copy, and
+/// concurrent requests between two changes share one copy.
 pub(crate) struct DiagnoserView {
     pub statistics: weft_diagnose::Statistics,
     pub counters: DiagnoserCounters,
@@ -159,9 +160,6 @@ pub(crate) struct DiagnoserView {
     pub open_traces: usize,
     pub open_spans: usize,
 }
-
-/// How stale the statistics the API answers from may be (they move in buckets of seconds).
-const VIEW_MAX_AGE: Duration = Duration::from_secs(1);
 
 fn encode_state(checkpoint: &DiagnoserCheckpoint) -> anyhow::Result<Vec<u8>> {
     let body = postcard::to_stdvec(checkpoint).context("encoding the diagnostics state")?;
@@ -254,6 +252,7 @@ impl DiagnosticsHub {
             store,
             settings,
             exported: Mutex::new((DiagnoserCounters::default(), [0; FindingKind::COUNT])),
+            changes: AtomicU64::new(0),
             view: Mutex::new(None),
         });
         Ok(hub)
@@ -269,22 +268,18 @@ impl DiagnosticsHub {
         self.diagnoser.lock()
     }
 
-    /// The diagnoser's statistics and counters as of at most [`VIEW_MAX_AGE`] ago.
+    /// The diagnoser's statistics and counters now. Requests share one copy until the
+    /// diagnoser changes; a new copy holds the pipeline's lock only while it is taken.
     pub(crate) fn view(&self) -> Arc<DiagnoserView> {
         let mut cached = self.view.lock();
-        if let Some((taken, view)) = cached.as_ref() {
-            if taken.elapsed() < VIEW_MAX_AGE {
+        let changes = self.changes.load(Ordering::Acquire);
+        if let Some((taken_at, view)) = cached.as_ref() {
+            if *taken_at == changes {
                 return Arc::clone(view);
             }
         }
-        // The pipeline holds the lock while it processes a batch: rather than wait for it,
-        // answer from the last copy, however old (only the very first read waits).
-        let diagnoser = match (self.diagnoser.try_lock(), cached.as_ref()) {
-            (Some(diagnoser), _) => diagnoser,
-            (None, Some((_, view))) => return Arc::clone(view),
-            (None, None) => self.diagnoser.lock(),
-        };
         let view = {
+            let diagnoser = self.diagnoser.lock();
             Arc::new(DiagnoserView {
                 statistics: diagnoser.statistics().clone(),
                 counters: diagnoser.counters(),
@@ -293,9 +288,14 @@ impl DiagnosticsHub {
                 open_spans: diagnoser.assembler().open_spans(),
             })
         };
-        drop(diagnoser);
-        *cached = Some((Instant::now(), Arc::clone(&view)));
+        // Taken after the changes were read: a change since makes the next request copy again.
+        *cached = Some((changes, Arc::clone(&view)));
         view
+    }
+
+    /// Counts a change of the diagnoser (spans offered, traces completed by a tick).
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn search_summaries(
@@ -313,10 +313,12 @@ impl DiagnosticsHub {
         self.diagnoser
             .lock()
             .offer_batch(&batch.spans, batch.position, now_unix_nanos());
+        self.changed();
     }
 
     fn tick(&self) {
         self.diagnoser.lock().tick(now_unix_nanos());
+        self.changed();
         self.export_metrics();
     }
 
