@@ -571,7 +571,7 @@ fn a_stored_sketch_of_another_accuracy_is_refused_when_read_not_at_merge() {
         &foreign.to_java_bytes(),
         Exemplars::default(),
     );
-    let error = read.err().expect("a foreign accuracy is refused");
+    let error = read.expect_err("a foreign accuracy is refused");
     assert!(error.to_string().contains("relative accuracy"), "{error}");
 
     let mut ours = Bucket::default();

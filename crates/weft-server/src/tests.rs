@@ -467,20 +467,7 @@ mod query_apis {
             "/api/traces?service=orders&lookback=2fortnights".to_owned(),
         ] {
             let (status, body) = get(&store, &uri).await;
-            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let summary = match value["data"].as_array() {
-                // Jaeger traces are pinned by the trace golden file; here only which came back.
-                Some(items) if uri.starts_with("/api/traces?") => serde_json::json!({
-                    "traceIDs": items.iter().map(|t| t["traceID"].clone()).collect::<Vec<_>>(),
-                    "total": value["total"], "errors": value["errors"],
-                }),
-                _ => value,
-            };
-            answers.push_str(&format!(
-                "GET {uri}\n{} {}\n\n",
-                status.as_u16(),
-                serde_json::to_string(&summary).unwrap()
-            ));
+            answers.push_str(&jaeger_answer(&uri, status, &body));
         }
         let upload = weft_codec::encode_otlp_json(&fixture());
         for body in [upload, b"{\"resourceSpans\": 7}".to_vec()] {
@@ -497,6 +484,24 @@ mod query_apis {
             ));
         }
         expect_test::expect_file!["golden/jaeger_v3_answers.txt"].assert_eq(&answers);
+    }
+
+    /// One Jaeger answer for a golden file. Traces are pinned by the trace golden file; for a
+    /// search, only which ones came back.
+    fn jaeger_answer(uri: &str, status: StatusCode, body: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        let summary = match value["data"].as_array() {
+            Some(items) if uri.starts_with("/api/traces?") => serde_json::json!({
+                "traceIDs": items.iter().map(|t| t["traceID"].clone()).collect::<Vec<_>>(),
+                "total": value["total"], "errors": value["errors"],
+            }),
+            _ => value,
+        };
+        format!(
+            "GET {uri}\n{} {}\n\n",
+            status.as_u16(),
+            serde_json::to_string(&summary).unwrap()
+        )
     }
 
     fn pretty(body: &str) -> String {
@@ -540,20 +545,7 @@ mod query_apis {
             "/api/traces?service=orders&minDuration=5parsecs".to_owned(),
         ] {
             let (status, body) = get(&store, &uri).await;
-            let value: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let summary = match value["data"].as_array() {
-                // Traces are pinned by the trace golden file; here only which ones came back.
-                Some(items) if uri.starts_with("/api/traces?") => serde_json::json!({
-                    "traceIDs": items.iter().map(|t| t["traceID"].clone()).collect::<Vec<_>>(),
-                    "total": value["total"], "errors": value["errors"],
-                }),
-                _ => value,
-            };
-            answers.push_str(&format!(
-                "GET {uri}\n{} {}\n\n",
-                status.as_u16(),
-                serde_json::to_string(&summary).unwrap()
-            ));
+            answers.push_str(&jaeger_answer(&uri, status, &body));
         }
         expect_test::expect_file!["golden/jaeger_answers.txt"].assert_eq(&answers);
     }

@@ -370,7 +370,7 @@ async fn spans_with_absurd_times_are_moved_to_their_arrival_and_open_no_far_shar
     const SECOND: u64 = 1_000_000_000;
     let sent_at = crate::clients::now_nanos();
     let claimed_start = |index: u64| {
-        if index % 10 == 0 {
+        if index.is_multiple_of(10) {
             index // 1970: an SDK that never set the start
         } else {
             sent_at + 2 * 3_600 * SECOND + index * 600 * SECOND // each in its own window ahead
