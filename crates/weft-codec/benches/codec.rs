@@ -24,7 +24,10 @@ fn codec(criterion: &mut Criterion) {
     };
     let protobuf = batch.request.encode_to_vec();
     assert!(
-        matches!(scan_otlp_protobuf(&protobuf, &limits), weft_codec::Scan::Clean { .. }),
+        matches!(
+            scan_otlp_protobuf(&protobuf, &limits),
+            weft_codec::Scan::Clean { .. }
+        ),
         "the benchmark batch takes the fast path"
     );
     let json = encode_otlp_json(&batch.request);
