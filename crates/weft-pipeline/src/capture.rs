@@ -23,6 +23,9 @@ pub struct CaptureSink {
     durable_position: Position,
     flush_interval: Duration,
     last_flush: Instant,
+    /// Bytes of the file up to its last commit line.
+    committed_bytes: u64,
+    fail_next_write: Option<std::io::Error>,
 }
 
 /// Most bytes buffered before a flush regardless of the interval, to bound memory.
@@ -61,28 +64,47 @@ impl CaptureSink {
             durable_position,
             flush_interval,
             last_flush: Instant::now(),
+            committed_bytes: committed_bytes as u64,
+            fail_next_write: None,
         })
     }
 
+    /// Writes the buffered lines and a commit line, and syncs. On failure the buffer is kept
+    /// (without the commit line) and the file cut back to its last commit, so the next attempt
+    /// writes the same lines once and a commit never covers lines that were lost.
     fn write_buffer(&mut self) -> Result<(), PipelineError> {
         if self.processed_position == self.durable_position {
             return Ok(());
         }
+        let lines_bytes = self.buffer.len();
         self.buffer.push_str(COMMIT_PREFIX);
         self.buffer.push_str(&self.processed_position.to_string());
         self.buffer.push('\n');
-        let result = self
-            .file
-            .write_all(self.buffer.as_bytes())
+        let written = self
+            .fail_next_write
+            .take()
+            .map_or(Ok(()), Err)
+            .and_then(|()| self.file.write_all(self.buffer.as_bytes()))
             .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            self.buffer.truncate(lines_bytes);
+            let _ = self.file.set_len(self.committed_bytes);
+            return Err(PipelineError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.committed_bytes += self.buffer.len() as u64;
         self.buffer.clear();
-        result.map_err(|source| PipelineError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
         self.durable_position = self.processed_position;
         self.last_flush = Instant::now();
         Ok(())
+    }
+
+    /// Test hook: the next write fails with this error.
+    #[cfg(test)]
+    pub(crate) fn fail_next_write(&mut self, error: std::io::Error) {
+        self.fail_next_write = Some(error);
     }
 }
 

@@ -13,7 +13,9 @@ pub(crate) mod capture;
 mod runner;
 
 pub use capture::CaptureSink;
-pub use runner::{BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader};
+pub use runner::{
+    BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader, RetryBackoff,
+};
 
 use weft_model::{LogRecord, Span};
 
@@ -57,6 +59,12 @@ pub trait Processor: Send {
     fn name(&self) -> &str;
 
     /// Takes one batch. Its effects need not be durable yet; see [`Processor::durable_position`].
+    ///
+    /// **Failure contract.** `Err` means the batch was not taken: the runner gives the same
+    /// batch again (with backoff) until it is, and never skips it; the pipeline waits
+    /// meanwhile. So a processor that fails must either have left no effect of the batch or
+    /// recognise the effect it left when the batch comes again. Likewise
+    /// [`Processor::durable_position`] passes a batch only once its effects are durable.
     fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError>;
 
     /// Takes one batch of log records. Most processors read spans only: for them a logs

@@ -51,7 +51,19 @@ pub struct PipelineOptions {
     pub max_bytes_per_read: usize,
     /// How often processors are ticked and the bus told what may be released.
     pub commit_interval: Duration,
+    /// How long the runner waits before giving a failed batch to its processor again.
+    pub retry_backoff: RetryBackoff,
 }
+
+/// Exponential backoff between retries of a failed batch: `min`, doubling, at most `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryBackoff {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// The pipeline was asked to stop while a processor kept failing a batch.
+struct Stopped;
 
 impl Default for PipelineOptions {
     fn default() -> Self {
@@ -60,6 +72,10 @@ impl Default for PipelineOptions {
             max_records_per_read: 256,
             max_bytes_per_read: 32 * 1024 * 1024,
             commit_interval: Duration::from_millis(500),
+            retry_backoff: RetryBackoff {
+                min: Duration::from_millis(100),
+                max: Duration::from_secs(5),
+            },
         }
     }
 }
@@ -264,13 +280,25 @@ impl Runner {
                 }
             };
             let caught_up = records.is_empty();
+            let mut stopped = false;
             for record in records {
-                position = record.position;
                 if record.position <= replay_through {
                     self.metrics.replayed_records.inc();
                 }
-                self.process_record(record);
+                let record_position = record.position;
+                if self.process_record(record).is_err() {
+                    stopped = true;
+                    break;
+                }
+                position = record_position;
                 self.position.store(position, Ordering::Release);
+            }
+            if stopped {
+                tracing::warn!(
+                    position,
+                    "stopping while a processor fails; its batch is given again after a restart"
+                );
+                break;
             }
             if caught_up || last_commit.elapsed() >= self.options.commit_interval {
                 self.tick_and_release(position);
@@ -302,7 +330,7 @@ impl Runner {
             .min()
     }
 
-    fn process_record(&mut self, record: BusRecord) {
+    fn process_record(&mut self, record: BusRecord) -> Result<(), Stopped> {
         self.metrics.records.inc();
         self.metrics.position.set(record.position as i64);
         match classify_bus_record(&record.payload) {
@@ -311,13 +339,13 @@ impl Runner {
         }
     }
 
-    fn process_spans(&mut self, position: Position, payload: &[u8]) {
+    fn process_spans(&mut self, position: Position, payload: &[u8]) -> Result<(), Stopped> {
         let request = match decode_otlp_protobuf(payload) {
             Ok(request) => request,
             Err(error) => {
                 self.metrics.undecodable_records.inc();
                 tracing::error!(position, %error, "skipping undecodable bus record");
-                return;
+                return Ok(());
             }
         };
         let converted = spans_from_otlp(request, &self.options.conversion);
@@ -336,16 +364,16 @@ impl Runner {
         self.metrics.spans.inc_by(span_count);
         self.for_each_stage(position, span_count, converted.invalid_spans, |processor| {
             processor.process(&batch)
-        });
+        })
     }
 
-    fn process_logs(&mut self, position: Position, payload: &[u8]) {
+    fn process_logs(&mut self, position: Position, payload: &[u8]) -> Result<(), Stopped> {
         let request = match decode_otlp_logs_protobuf(payload) {
             Ok(request) => request,
             Err(error) => {
                 self.metrics.undecodable_records.inc();
                 tracing::error!(position, %error, "skipping undecodable bus record of logs");
-                return;
+                return Ok(());
             }
         };
         let converted = logs_from_otlp(request);
@@ -367,18 +395,24 @@ impl Runner {
             record_count,
             converted.invalid_records,
             |processor| processor.process_logs(&batch),
-        );
+        )
     }
 
     /// Hands a batch of `items` (spans or log records; `invalid` more could not be converted)
     /// to every processor that has not made its position durable already.
+    ///
+    /// A processor that fails is given the same batch again, with backoff, until it takes it:
+    /// a batch is never skipped (see [`Processor::process`]). Meanwhile the pipeline does not
+    /// move on, so the trouble shows as lag, then as shed requests once the bus is full. When
+    /// the pipeline is asked to stop meanwhile, it stops here ([`Stopped`]); the failing
+    /// processor's durable position is still before this batch, so a restart gives it again.
     fn for_each_stage(
         &mut self,
         position: Position,
         items: u64,
         invalid: u64,
         mut process: impl FnMut(&mut dyn Processor) -> Result<(), PipelineError>,
-    ) {
+    ) -> Result<(), Stopped> {
         for stage in &mut self.stages {
             // A processor that made this record durable before a restart must not see it twice.
             if position <= stage.processor.durable_position() {
@@ -386,17 +420,26 @@ impl Runner {
             }
             stage.metrics.received.inc_by(items + invalid);
             stage.metrics.dropped.inc_by(invalid);
-            match process(stage.processor.as_mut()) {
-                Ok(()) => {
-                    stage.metrics.sent.inc_by(items);
-                }
-                Err(error) => {
-                    stage.metrics.errors.inc();
-                    stage.metrics.dropped.inc_by(items);
-                    tracing::error!(processor = stage.processor.name(), position, %error, "processor failed on a batch");
+            let mut backoff = self.options.retry_backoff.min;
+            loop {
+                match process(stage.processor.as_mut()) {
+                    Ok(()) => {
+                        stage.metrics.sent.inc_by(items);
+                        break;
+                    }
+                    Err(error) => {
+                        stage.metrics.errors.inc();
+                        tracing::error!(processor = stage.processor.name(), position, %error, retry_in = ?backoff, "processor failed on a batch; retrying it");
+                        if self.stop.load(Ordering::Acquire) {
+                            return Err(Stopped);
+                        }
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(self.options.retry_backoff.max);
+                    }
                 }
             }
         }
+        Ok(())
     }
 
     fn tick_and_release(&mut self, position: Position) {

@@ -340,3 +340,206 @@ fn a_logs_record_reaches_log_readers_and_moves_span_readers_past_it() {
     );
     assert_eq!(*bus.released.lock().unwrap(), 3);
 }
+
+/// Fails every batch at `failing_position` while `failures_left` lasts (`usize::MAX`: always),
+/// recording the batches it takes.
+struct Flaky {
+    recorder: Recorder,
+    failing_position: Position,
+    failures_left: Arc<Mutex<usize>>,
+    attempts: Arc<Mutex<usize>>,
+}
+
+impl Processor for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+    fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
+        if batch.position == self.failing_position {
+            *self.attempts.lock().unwrap() += 1;
+            let mut left = self.failures_left.lock().unwrap();
+            if *left > 0 {
+                *left = left.saturating_sub(1);
+                return Err(PipelineError::Processor {
+                    processor: "flaky".into(),
+                    message: "disk full".into(),
+                });
+            }
+        }
+        self.recorder.process(batch)
+    }
+    fn durable_position(&self) -> Position {
+        self.recorder.durable_position()
+    }
+}
+
+fn flaky(failing_position: Position, failures: usize) -> Flaky {
+    Flaky {
+        recorder: Recorder::default(),
+        failing_position,
+        failures_left: Arc::new(Mutex::new(failures)),
+        attempts: Arc::new(Mutex::new(0)),
+    }
+}
+
+fn fast_retries() -> PipelineOptions {
+    PipelineOptions {
+        commit_interval: Duration::from_millis(10),
+        retry_backoff: RetryBackoff {
+            min: Duration::from_millis(1),
+            max: Duration::from_millis(4),
+        },
+        ..PipelineOptions::default()
+    }
+}
+
+fn pipeline_with_options(
+    options: PipelineOptions,
+    processors: Vec<Box<dyn Processor>>,
+) -> Pipeline {
+    let mut registry = Registry::default();
+    let families = ComponentMetricFamilies::register(&mut registry);
+    let mut pipeline = Pipeline::new(options, families, &mut registry);
+    for processor in processors {
+        pipeline.add(processor);
+    }
+    pipeline
+}
+
+#[test]
+fn a_failing_processor_is_given_the_same_batch_again_and_nothing_is_skipped() {
+    // The runner once logged the failure and went on: the batch was lost for that processor
+    // while its position moved past it.
+    let bus = MemoryBus::default();
+    for _ in 0..5 {
+        bus.push_spans(1);
+    }
+    let processor = flaky(2, 3);
+    let (seen, attempts) = (
+        Arc::clone(&processor.recorder.seen),
+        Arc::clone(&processor.attempts),
+    );
+    let witness = Recorder::default();
+    let handle = pipeline_with_options(
+        fast_retries(),
+        vec![Box::new(processor), Box::new(witness.clone())],
+    )
+    .start(Box::new(bus.clone()))
+    .unwrap();
+    // Not stopped meanwhile: a stop while the batch fails would end the retries.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while witness.seen.lock().unwrap().len() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pipeline did not get past the failing batch"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    handle.shutdown().unwrap();
+    let positions = |seen: &Arc<Mutex<Vec<Seen>>>| -> Vec<Position> {
+        seen.lock().unwrap().iter().map(|seen| seen.0).collect()
+    };
+    assert_eq!(
+        positions(&seen),
+        vec![1, 2, 3, 4, 5],
+        "each batch taken once, in order"
+    );
+    assert_eq!(*attempts.lock().unwrap(), 4, "three failures, then taken");
+    assert_eq!(positions(&witness.seen), vec![1, 2, 3, 4, 5]);
+    assert_eq!(*bus.released.lock().unwrap(), 5);
+}
+
+#[test]
+fn stopping_while_a_processor_fails_keeps_its_batch_for_the_restart() {
+    let bus = MemoryBus::default();
+    for _ in 0..5 {
+        bus.push_spans(1);
+    }
+    let processor = flaky(3, usize::MAX);
+    let (seen, attempts) = (
+        Arc::clone(&processor.recorder.seen),
+        Arc::clone(&processor.attempts),
+    );
+    let handle = pipeline_with_options(fast_retries(), vec![Box::new(processor)])
+        .start(Box::new(bus.clone()))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while *attempts.lock().unwrap() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was not retried"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    handle.shutdown().unwrap();
+    let taken: Vec<Position> = seen.lock().unwrap().iter().map(|seen| seen.0).collect();
+    assert_eq!(taken, vec![1, 2], "nothing past the failing batch");
+    assert_eq!(
+        *bus.released.lock().unwrap(),
+        2,
+        "the bus keeps the failing batch"
+    );
+
+    // After the restart the processor (durable through 2) is given 3 again, then the rest.
+    let restarted = Recorder::default();
+    restarted
+        .seen
+        .lock()
+        .unwrap()
+        .extend(seen.lock().unwrap().iter().copied());
+    pipeline_with_options(fast_retries(), vec![Box::new(restarted.clone())])
+        .start(Box::new(bus.clone()))
+        .unwrap()
+        .shutdown()
+        .unwrap();
+    let taken: Vec<Position> = restarted
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|seen| seen.0)
+        .collect();
+    assert_eq!(taken, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_failed_capture_write_keeps_its_lines_and_commits_them_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.tsv");
+    let mut sink = CaptureSink::open(&path, Duration::from_secs(3600)).unwrap();
+    let batch = |position: Position| {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![OtlpSpan {
+                        trace_id: vec![position as u8; 16],
+                        span_id: vec![1; 8],
+                        ..OtlpSpan::default()
+                    }],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        SpanBatch {
+            position,
+            spans: Arc::new(
+                weft_codec::spans_from_otlp(request, &weft_codec::ConversionOptions::default())
+                    .spans,
+            ),
+        }
+    };
+    sink.process(&batch(1)).unwrap();
+    sink.fail_next_write(std::io::Error::other("disk full"));
+    // The sink once cleared its buffer before checking the write, then committed position 1
+    // with its line lost.
+    assert!(sink.flush().is_err());
+    assert_eq!(sink.durable_position(), 0);
+    sink.process(&batch(2)).unwrap();
+    sink.flush().unwrap();
+    assert_eq!(sink.durable_position(), 2);
+    let lines = capture_lines(&path);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("1\t01010101"), "{lines:?}");
+    assert!(lines[1].starts_with("2\t02020202"), "{lines:?}");
+}

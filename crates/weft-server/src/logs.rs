@@ -77,10 +77,12 @@ impl Processor for LogWriter {
     }
 
     fn process_logs(&mut self, batch: &LogBatch) -> Result<(), PipelineError> {
-        self.last_position = self.last_position.max(batch.position);
         self.store
             .write(batch.position, Arc::clone(&batch.records))
             .map_err(processor_error)?;
+        // Only once the records are in the memtable: with an empty memtable this position
+        // counts as durable (see `durable_position`), so a failed write must not move it.
+        self.last_position = self.last_position.max(batch.position);
         if self.store.memtable_records() >= self.flush_max_records {
             self.commit()?;
         }
