@@ -1,6 +1,7 @@
 //! End-to-end tests: real `weft serve` processes on loopback, real OpenTelemetry SDK clients.
 //! Run `scripts/install-test-deps.sh` once before `cargo test` (the README's test command does).
 
+mod architecture;
 mod backpressure;
 mod bad_input;
 mod clients;

@@ -1,0 +1,187 @@
+//! ARCHITECTURE.md's dependency rules, checked against `cargo metadata`: a rule broken by a new
+//! dependency fails here, naming the crate, the dependency and the path it came through.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Normal (not dev, not build) dependencies of every workspace crate, by name.
+fn workspace_dependencies() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(crate::sandbox::repo_root())
+        .output()
+        .expect("running cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let dependencies = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dependency| dependency["kind"].is_null())
+                .map(|dependency| dependency["name"].as_str().unwrap().to_owned())
+                .collect();
+            (package["name"].as_str().unwrap().to_owned(), dependencies)
+        })
+        .collect()
+}
+
+/// Every dependency `krate` reaches: its own, and through workspace crates theirs, each with
+/// the chain of workspace crates it came through.
+fn reachable(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    krate: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut stack = vec![(krate.to_owned(), vec![krate.to_owned()])];
+    while let Some((current, path)) = stack.pop() {
+        for dependency in graph.get(&current).into_iter().flatten() {
+            if found.contains_key(dependency) {
+                continue;
+            }
+            let mut through = path.clone();
+            through.push(dependency.clone());
+            found.insert(dependency.clone(), through.clone());
+            if graph.contains_key(dependency) {
+                stack.push((dependency.clone(), through));
+            }
+        }
+    }
+    found
+}
+
+/// Crates `krate` must not reach, and why.
+struct Rule {
+    crates: &'static [&'static str],
+    forbidden: &'static [&'static str],
+    why: &'static str,
+}
+
+/// Async runtimes, network stacks and servers, and Weft's own crates that do I/O.
+const IO_CRATES: &[&str] = &[
+    "tokio",
+    "tokio-stream",
+    "axum",
+    "hyper",
+    "tonic",
+    "tower",
+    "tower-http",
+    "reqwest",
+    "weft-wal",
+    "weft-store",
+    "weft-ingest",
+    "weft-pipeline",
+    "weft-server",
+];
+
+const RULES: &[Rule] = &[
+    Rule {
+        crates: &[
+            "weft-model",
+            "weft-codec",
+            "weft-metrics",
+            "weft-sampling",
+            "weft-diagnose",
+        ],
+        forbidden: IO_CRATES,
+        why: "the model, codec, metrics, sampling and diagnose crates do no I/O",
+    },
+    Rule {
+        crates: &["weft-model"],
+        forbidden: &["prost", "opentelemetry-proto", "serde_json", "weft-codec"],
+        why: "weft-model knows no wire format",
+    },
+    Rule {
+        // weft-gen is a client (it sends OTLP), weft-server and weft-ingest are the servers.
+        crates: &[
+            "weft-model",
+            "weft-codec",
+            "weft-observe",
+            "weft-wal",
+            "weft-pipeline",
+            "weft-store",
+            "weft-metrics",
+            "weft-sampling",
+            "weft-diagnose",
+            "weft-ui",
+        ],
+        forbidden: &["axum", "hyper", "tonic", "tower-http", "reqwest"],
+        why: "only the ingest and server crates know HTTP and gRPC",
+    },
+    Rule {
+        crates: &["weft-pipeline"],
+        forbidden: &["weft-wal", "weft-store", "weft-ingest"],
+        why: "the pipeline knows neither the WAL nor a store, only its traits",
+    },
+    Rule {
+        crates: &["weft-ingest"],
+        forbidden: &["weft-wal", "weft-store", "weft-pipeline"],
+        why: "receivers write to the Bus trait, not to the WAL",
+    },
+    Rule {
+        crates: &["weft-store"],
+        forbidden: &["weft-pipeline", "weft-ingest", "weft-wal"],
+        why: "the store knows neither the pipeline nor the bus",
+    },
+];
+
+fn broken_rules(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut broken = Vec::new();
+    for rule in RULES {
+        for krate in rule.crates {
+            assert!(
+                graph.contains_key(*krate),
+                "rule names unknown crate {krate}"
+            );
+            for (dependency, path) in reachable(graph, krate) {
+                if rule.forbidden.contains(&dependency.as_str()) {
+                    broken.push(format!("{} ({})", path.join(" -> "), rule.why));
+                }
+            }
+        }
+    }
+    broken
+}
+
+#[test]
+fn crates_keep_the_dependency_rules_of_architecture_md() {
+    let broken = broken_rules(&workspace_dependencies());
+    assert!(
+        broken.is_empty(),
+        "dependency rules broken:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn a_forbidden_dependency_through_another_crate_is_caught() {
+    // The check itself: weft-metrics reaching tokio through a workspace crate it depends on.
+    let mut graph = workspace_dependencies();
+    graph
+        .get_mut("weft-metrics")
+        .unwrap()
+        .insert("weft-wal".to_owned());
+    let broken = broken_rules(&graph);
+    assert!(
+        broken.iter().any(
+            |line| line.starts_with("weft-metrics -> weft-wal -> tokio ")
+                || line.starts_with("weft-metrics -> weft-wal (")
+        ),
+        "{broken:?}"
+    );
+}
