@@ -163,7 +163,7 @@ impl Processor for CaptureSink {
         Ok(())
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
+    fn tick(&mut self, _tick: &crate::Tick) -> Result<(), PipelineError> {
         if self.last_flush.elapsed() >= self.flush_interval {
             self.write_buffer()?;
         }
@@ -174,7 +174,7 @@ impl Processor for CaptureSink {
         self.durable_position
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
+    fn flush(&mut self, _tick: &crate::Tick) -> Result<(), PipelineError> {
         self.write_buffer()
     }
 }

@@ -10,9 +10,11 @@
 //! has, and tells the bus it may forget what all of them have.
 
 pub(crate) mod capture;
+mod clock;
 mod runner;
 
 pub use capture::CaptureSink;
+pub use clock::{Clock, ManualClock, SystemClock, Tick};
 pub use runner::{
     BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader, RetryBackoff,
 };
@@ -28,6 +30,9 @@ pub struct SpanBatch {
     pub position: Position,
     /// Shared so a processor that keeps spans (the store's memtable) holds them without a copy.
     pub spans: std::sync::Arc<Vec<Span>>,
+    /// When the runner read the record, by the pipeline's [`Clock`]: a processor's "now" for
+    /// this batch (it reads no clock of its own).
+    pub read_at_unix_nanos: u64,
 }
 
 /// The log records of one bus record.
@@ -35,6 +40,8 @@ pub struct SpanBatch {
 pub struct LogBatch {
     pub position: Position,
     pub records: std::sync::Arc<Vec<LogRecord>>,
+    /// As [`SpanBatch::read_at_unix_nanos`].
+    pub read_at_unix_nanos: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +81,15 @@ pub trait Processor: Send {
         self.process(&SpanBatch {
             position: batch.position,
             spans: std::sync::Arc::new(Vec::new()),
+            read_at_unix_nanos: batch.read_at_unix_nanos,
         })
     }
 
-    /// Called about once a second and when the bus is idle, so time-based work (flushes,
-    /// closing buckets) happens without new spans.
-    fn tick(&mut self) -> Result<(), PipelineError> {
+    /// Called about twice a second and when the bus is idle, so time-based work (flushes,
+    /// closing buckets, checkpoints) happens without new spans. `tick` says the time, by the
+    /// pipeline's clock, and whether the pipeline has processed everything the bus holds.
+    fn tick(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        let _ = tick;
         Ok(())
     }
 
@@ -87,8 +97,9 @@ pub trait Processor: Send {
     /// returns the last position it processed.
     fn durable_position(&self) -> Position;
 
-    /// Makes everything processed so far durable (graceful shutdown).
-    fn flush(&mut self) -> Result<(), PipelineError> {
+    /// Makes everything processed so far durable (graceful shutdown), at the time `tick` says.
+    fn flush(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        let _ = tick;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use weft_observe::prometheus_client::metrics::gauge::Gauge;
 use weft_observe::prometheus_client::registry::Registry;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
-use crate::{LogBatch, PipelineError, Position, Processor, SpanBatch};
+use crate::{Clock, LogBatch, PipelineError, Position, Processor, SpanBatch, SystemClock, Tick};
 
 /// One record from the bus: a validated OTLP protobuf `ExportTraceServiceRequest`, or an
 /// `ExportLogsServiceRequest` behind `weft_codec::LOGS_BUS_RECORD_PREFIX`.
@@ -44,7 +44,7 @@ pub trait BusSource: Send {
     fn release_through(&mut self, position: Position) -> Result<(), PipelineError>;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PipelineOptions {
     pub conversion: ConversionOptions,
     pub max_records_per_read: usize,
@@ -53,6 +53,8 @@ pub struct PipelineOptions {
     pub commit_interval: Duration,
     /// How long the runner waits before giving a failed batch to its processor again.
     pub retry_backoff: RetryBackoff,
+    /// The time batches and ticks carry to the processors.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Exponential backoff between retries of a failed batch: `min`, doubling, at most `max`.
@@ -76,6 +78,7 @@ impl Default for PipelineOptions {
                 min: Duration::from_millis(100),
                 max: Duration::from_secs(5),
             },
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -280,13 +283,14 @@ impl Runner {
                 }
             };
             let caught_up = records.is_empty();
+            let read_at = self.options.clock.now_unix_nanos();
             let mut stopped = false;
             for record in records {
                 if record.position <= replay_through {
                     self.metrics.replayed_records.inc();
                 }
                 let record_position = record.position;
-                if self.process_record(record).is_err() {
+                if self.process_record(record, read_at).is_err() {
                     stopped = true;
                     break;
                 }
@@ -311,8 +315,9 @@ impl Runner {
                 self.source.wait(position, self.options.commit_interval);
             }
         }
+        let tick = self.tick_at(position);
         for stage in &mut self.stages {
-            if let Err(error) = stage.processor.flush() {
+            if let Err(error) = stage.processor.flush(&tick) {
                 stage.metrics.errors.inc();
                 tracing::error!(processor = stage.processor.name(), %error, "flush at shutdown failed");
             }
@@ -330,16 +335,21 @@ impl Runner {
             .min()
     }
 
-    fn process_record(&mut self, record: BusRecord) -> Result<(), Stopped> {
+    fn process_record(&mut self, record: BusRecord, read_at: u64) -> Result<(), Stopped> {
         self.metrics.records.inc();
         self.metrics.position.set(record.position as i64);
         match classify_bus_record(&record.payload) {
-            BusRecordBody::Traces(payload) => self.process_spans(record.position, payload),
-            BusRecordBody::Logs(payload) => self.process_logs(record.position, payload),
+            BusRecordBody::Traces(payload) => self.process_spans(record.position, read_at, payload),
+            BusRecordBody::Logs(payload) => self.process_logs(record.position, read_at, payload),
         }
     }
 
-    fn process_spans(&mut self, position: Position, payload: &[u8]) -> Result<(), Stopped> {
+    fn process_spans(
+        &mut self,
+        position: Position,
+        read_at_unix_nanos: u64,
+        payload: &[u8],
+    ) -> Result<(), Stopped> {
         let request = match decode_otlp_protobuf(payload) {
             Ok(request) => request,
             Err(error) => {
@@ -359,6 +369,7 @@ impl Runner {
         let batch = SpanBatch {
             position,
             spans: Arc::new(converted.spans),
+            read_at_unix_nanos,
         };
         let span_count = batch.spans.len() as u64;
         self.metrics.spans.inc_by(span_count);
@@ -367,7 +378,12 @@ impl Runner {
         })
     }
 
-    fn process_logs(&mut self, position: Position, payload: &[u8]) -> Result<(), Stopped> {
+    fn process_logs(
+        &mut self,
+        position: Position,
+        read_at_unix_nanos: u64,
+        payload: &[u8],
+    ) -> Result<(), Stopped> {
         let request = match decode_otlp_logs_protobuf(payload) {
             Ok(request) => request,
             Err(error) => {
@@ -387,6 +403,7 @@ impl Runner {
         let batch = LogBatch {
             position,
             records: Arc::new(converted.records),
+            read_at_unix_nanos,
         };
         let record_count = batch.records.len() as u64;
         self.metrics.log_records.inc_by(record_count);
@@ -442,10 +459,19 @@ impl Runner {
         Ok(())
     }
 
+    /// Now, by the pipeline's clock, and whether `position` is the bus's head.
+    fn tick_at(&self, position: Position) -> Tick {
+        Tick {
+            now_unix_nanos: self.options.clock.now_unix_nanos(),
+            caught_up: self.source.head() <= position,
+        }
+    }
+
     fn tick_and_release(&mut self, position: Position) {
         let head = self.source.head();
+        let tick = self.tick_at(position);
         for stage in &mut self.stages {
-            if let Err(error) = stage.processor.tick() {
+            if let Err(error) = stage.processor.tick(&tick) {
                 stage.metrics.errors.inc();
                 tracing::error!(processor = stage.processor.name(), %error, "processor tick failed");
             }

@@ -527,16 +527,21 @@ fn a_failed_capture_write_keeps_its_lines_and_commits_them_once() {
                 weft_codec::spans_from_otlp(request, &weft_codec::ConversionOptions::default())
                     .spans,
             ),
+            read_at_unix_nanos: 0,
         }
     };
     sink.process(&batch(1)).unwrap();
     sink.fail_next_write(std::io::Error::other("disk full"));
     // The sink once cleared its buffer before checking the write, then committed position 1
     // with its line lost.
-    assert!(sink.flush().is_err());
+    let stop = Tick {
+        now_unix_nanos: 0,
+        caught_up: true,
+    };
+    assert!(sink.flush(&stop).is_err());
     assert_eq!(sink.durable_position(), 0);
     sink.process(&batch(2)).unwrap();
-    sink.flush().unwrap();
+    sink.flush(&stop).unwrap();
     assert_eq!(sink.durable_position(), 2);
     let lines = capture_lines(&path);
     assert_eq!(lines.len(), 2, "{lines:?}");

@@ -397,7 +397,7 @@ fn bench_store(args: StoreBenchArgs) -> anyhow::Result<()> {
 
 fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
     use tower::ServiceExt;
-    use weft_pipeline::{Processor, SpanBatch};
+    use weft_pipeline::{Processor, SpanBatch, Tick};
     use weft_store::metrics::{MetricStore, MetricStoreConfig};
 
     use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
@@ -448,18 +448,25 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         let batch = SpanBatch {
             position,
             spans: Arc::new(spans),
+            read_at_unix_nanos: now,
         };
         let before = process_cpu_seconds();
         processor.process(&batch)?;
         record_cpu += process_cpu_seconds() - before;
         if position % 200 == 0 {
             let before = process_cpu_seconds();
-            processor.tick()?;
+            processor.tick(&Tick {
+                now_unix_nanos: now,
+                caught_up: false,
+            })?;
             tick_cpu += process_cpu_seconds() - before;
         }
     }
     let before = process_cpu_seconds();
-    processor.flush()?;
+    processor.flush(&Tick {
+        now_unix_nanos: crate::params::now_unix_nanos(),
+        caught_up: true,
+    })?;
     tick_cpu += process_cpu_seconds() - before;
     println!(
         "fed {fed} spans in {:.1}s wall; per span: record {:.2} µs cpu (span metrics + topology + exposition), close+commit {:.2} µs cpu",
@@ -527,7 +534,7 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
 fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
     use crate::cold_writer::{ColdWriter, ColdWriterSettings};
     use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
-    use weft_pipeline::{Processor, SpanBatch};
+    use weft_pipeline::{Processor, SpanBatch, Tick};
 
     if args.data_dir.exists() && std::fs::read_dir(&args.data_dir)?.next().is_some() {
         anyhow::bail!("{} is not empty", args.data_dir.display());
@@ -568,7 +575,7 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
         settings,
         &mut prometheus_client::registry::Registry::default(),
     )?;
-    let mut sampler = SamplingProcessor::new(Arc::clone(&hub), Box::new(|| 0));
+    let mut sampler = SamplingProcessor::new(Arc::clone(&hub));
     let end = crate::params::now_unix_nanos() - 2 * 3_600 * 1_000_000_000;
     let start = end - args.window.as_nanos() as u64;
     let mut generator = weft_gen::TraceGenerator::new(args.seed);
@@ -586,12 +593,19 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
         written += spans.len() as u64;
         position += 1;
         hot.write(position, Arc::clone(&spans))?;
-        sampler.process(&SpanBatch { position, spans })?;
+        sampler.process(&SpanBatch {
+            position,
+            spans,
+            read_at_unix_nanos: crate::params::now_unix_nanos(),
+        })?;
     }
     hot.flush()?;
     hot.compact_now()?;
-    // Caught up (the bus position reads 0): the wall clock closes every window.
-    sampler.tick()?;
+    // Caught up: the wall clock closes every window.
+    sampler.tick(&Tick {
+        now_unix_nanos: crate::params::now_unix_nanos(),
+        caught_up: true,
+    })?;
     // No logs in this benchmark: the copy of spans is what it measures.
     let logs = Arc::new(crate::logs::LogTiers {
         hot: Arc::new(weft_store::LogStore::open(

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -22,12 +22,10 @@ use prometheus_client::registry::Registry;
 use weft_diagnose::{
     Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters, FindingKind, TraceSummary,
 };
-use weft_pipeline::{PipelineError, Position, Processor, SpanBatch};
+use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
 use weft_store::summaries::{
     SummaryQuery, SummaryStore, SummaryStoreConfig, SummaryStoreStats, TraceSummaryRow,
 };
-
-use crate::params::now_unix_nanos;
 
 const STATE_MAGIC: &[u8; 8] = b"WEFTDIAG";
 const STATE_VERSION: u16 = 1;
@@ -312,18 +310,18 @@ impl DiagnosticsHub {
     fn offer(&self, batch: &SpanBatch) {
         self.diagnoser
             .lock()
-            .offer_batch(&batch.spans, batch.position, now_unix_nanos());
+            .offer_batch(&batch.spans, batch.position, batch.read_at_unix_nanos);
         self.changed();
     }
 
-    fn tick(&self) {
-        self.diagnoser.lock().tick(now_unix_nanos());
+    fn tick(&self, now_unix_nanos: u64) {
+        self.diagnoser.lock().tick(now_unix_nanos);
         self.changed();
         self.export_metrics();
     }
 
     /// Commits the summaries analyzed since the last commit, the state and the replay point.
-    fn commit(&self) -> anyhow::Result<()> {
+    fn commit(&self, now_unix_nanos: u64) -> anyhow::Result<()> {
         let (summaries, checkpoint, through) = {
             let mut diagnoser = self.diagnoser.lock();
             let through = diagnoser.last_position();
@@ -348,7 +346,7 @@ impl DiagnosticsHub {
         self.metrics.state_bytes.set(state.len() as i64);
         self.durable_position.store(position, Ordering::Release);
         self.committed_through.store(through, Ordering::Release);
-        if let Err(error) = self.store.maintain(now_unix_nanos()) {
+        if let Err(error) = self.store.maintain(now_unix_nanos) {
             tracing::warn!(%error, "diagnostics store maintenance failed; retrying later");
         }
         self.metrics
@@ -424,14 +422,15 @@ impl DiagnosticsHub {
 /// ticks, commits on the checkpoint interval.
 pub(crate) struct DiagnosticsProcessor {
     hub: Arc<DiagnosticsHub>,
-    last_commit: Instant,
+    /// When the last commit ran, by the pipeline's clock (the first tick's time until then).
+    last_commit_unix_nanos: Option<u64>,
 }
 
 impl DiagnosticsProcessor {
     pub(crate) fn new(hub: Arc<DiagnosticsHub>) -> Self {
         DiagnosticsProcessor {
             hub,
-            last_commit: Instant::now(),
+            last_commit_unix_nanos: None,
         }
     }
 }
@@ -453,11 +452,16 @@ impl Processor for DiagnosticsProcessor {
         Ok(())
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
-        self.hub.tick();
-        if self.last_commit.elapsed() >= self.hub.settings.checkpoint_interval {
-            self.hub.commit().map_err(processor_error)?;
-            self.last_commit = Instant::now();
+    fn tick(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        self.hub.tick(tick.now_unix_nanos);
+        let since = *self
+            .last_commit_unix_nanos
+            .get_or_insert(tick.now_unix_nanos);
+        if tick.elapsed_since(since, self.hub.settings.checkpoint_interval) {
+            self.hub
+                .commit(tick.now_unix_nanos)
+                .map_err(processor_error)?;
+            self.last_commit_unix_nanos = Some(tick.now_unix_nanos);
         }
         Ok(())
     }
@@ -466,8 +470,10 @@ impl Processor for DiagnosticsProcessor {
         self.hub.durable_position.load(Ordering::Acquire)
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
-        self.hub.commit().map_err(processor_error)
+    fn flush(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        self.hub
+            .commit(tick.now_unix_nanos)
+            .map_err(processor_error)
     }
 }
 

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use weft_pipeline::{LogBatch, PipelineError, Position, Processor, SpanBatch};
+use weft_pipeline::{
+    Clock, LogBatch, PipelineError, Position, Processor, SpanBatch, SystemClock, Tick,
+};
 use weft_store::{LogStore, StoreError};
-
-use crate::params::now_unix_nanos;
 
 /// How often retention and compaction run over the log stores.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
@@ -32,7 +32,9 @@ pub(crate) struct LogWriter {
     store: Arc<LogStore>,
     flush_interval: Duration,
     flush_max_records: usize,
-    last_flush: Instant,
+    /// When the memtable was last committed, by the pipeline's clock (the first tick's time
+    /// until then).
+    last_flush_unix_nanos: Option<u64>,
     /// The newest position seen, logs or not.
     last_position: Position,
 }
@@ -48,13 +50,13 @@ impl LogWriter {
             store,
             flush_interval,
             flush_max_records,
-            last_flush: Instant::now(),
+            last_flush_unix_nanos: None,
         }
     }
 
-    fn commit(&mut self) -> Result<(), PipelineError> {
+    fn commit(&mut self, now_unix_nanos: u64) -> Result<(), PipelineError> {
         self.store.flush().map_err(processor_error)?;
-        self.last_flush = Instant::now();
+        self.last_flush_unix_nanos = Some(now_unix_nanos);
         Ok(())
     }
 }
@@ -84,14 +86,17 @@ impl Processor for LogWriter {
         // counts as durable (see `durable_position`), so a failed write must not move it.
         self.last_position = self.last_position.max(batch.position);
         if self.store.memtable_records() >= self.flush_max_records {
-            self.commit()?;
+            self.commit(batch.read_at_unix_nanos)?;
         }
         Ok(())
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
-        if self.store.memtable_records() > 0 && self.last_flush.elapsed() >= self.flush_interval {
-            self.commit()?;
+    fn tick(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        let since = *self
+            .last_flush_unix_nanos
+            .get_or_insert(tick.now_unix_nanos);
+        if self.store.memtable_records() > 0 && tick.elapsed_since(since, self.flush_interval) {
+            self.commit(tick.now_unix_nanos)?;
         }
         Ok(())
     }
@@ -106,8 +111,8 @@ impl Processor for LogWriter {
         }
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
-        self.commit()
+    fn flush(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        self.commit(tick.now_unix_nanos)
     }
 }
 
@@ -187,7 +192,7 @@ pub(crate) fn spawn_maintenance(
             while !stop.load(Ordering::Acquire) {
                 if Instant::now() >= next {
                     for (tier, store) in [("hot", &tiers.hot), ("cold", &tiers.cold)] {
-                        if let Err(error) = store.maintain(now_unix_nanos()) {
+                        if let Err(error) = store.maintain(SystemClock.now_unix_nanos()) {
                             tracing::warn!(tier, %error, "log store maintenance failed; retrying later");
                         }
                     }

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
@@ -17,13 +17,11 @@ use serde::{Deserialize, Serialize};
 use weft_metrics::topology::{Topology, TopologyConfig, TopologySnapshot};
 use weft_metrics::{sampling_hash, SeriesKey, SpanMetrics, SpanMetricsConfig, SpanMetricsSnapshot};
 use weft_model::{Span, StatusCode};
-use weft_pipeline::{PipelineError, Position, Processor, SpanBatch};
+use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
 use weft_store::metrics::{
     merge_rows, MetricCheckpoint, MetricKey, MetricRow, MetricStore, Resolution,
 };
 use weft_store::StoreError;
-
-use crate::params::now_unix_nanos;
 
 /// Histogram bounds of `/metrics/spans`, in seconds: the OpenTelemetry spanmetrics connector's
 /// defaults.
@@ -289,10 +287,9 @@ impl MetricsHub {
     }
 
     fn record(&self, batch: &SpanBatch) {
-        let now = now_unix_nanos();
         let mut guard = self.live.lock();
         let live = &mut *guard;
-        live.topology.advance_clock(now);
+        live.topology.advance_clock(batch.read_at_unix_nanos);
         for span in batch.spans.iter() {
             let (series, alerting) = live.span_metrics.series_of(span);
             if live.exposition_handles.len() <= series.index() {
@@ -468,19 +465,20 @@ impl MetricsHub {
 /// The pipeline processor: feeds the hub, closes buckets on ticks, commits on an interval.
 pub(crate) struct MetricsProcessor {
     hub: Arc<MetricsHub>,
-    last_commit: Instant,
+    /// When the last commit ran, by the pipeline's clock (the first tick's time until then).
+    last_commit_unix_nanos: Option<u64>,
 }
 
 impl MetricsProcessor {
     pub(crate) fn new(hub: Arc<MetricsHub>) -> Self {
         MetricsProcessor {
             hub,
-            last_commit: Instant::now(),
+            last_commit_unix_nanos: None,
         }
     }
 
-    fn commit(&mut self) -> Result<(), PipelineError> {
-        self.last_commit = Instant::now();
+    fn commit(&mut self, now_unix_nanos: u64) -> Result<(), PipelineError> {
+        self.last_commit_unix_nanos = Some(now_unix_nanos);
         self.hub.commit().map_err(|error| {
             self.hub.metrics.commit_errors.inc();
             PipelineError::Processor {
@@ -501,10 +499,13 @@ impl Processor for MetricsProcessor {
         Ok(())
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
-        self.hub.close_buckets(now_unix_nanos());
-        if self.last_commit.elapsed() >= self.hub.settings.checkpoint_interval {
-            self.commit()?;
+    fn tick(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        self.hub.close_buckets(tick.now_unix_nanos);
+        let since = *self
+            .last_commit_unix_nanos
+            .get_or_insert(tick.now_unix_nanos);
+        if tick.elapsed_since(since, self.hub.settings.checkpoint_interval) {
+            self.commit(tick.now_unix_nanos)?;
         }
         Ok(())
     }
@@ -513,8 +514,8 @@ impl Processor for MetricsProcessor {
         self.hub.store.position()
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
-        self.hub.close_buckets_before(now_unix_nanos(), u64::MAX);
-        self.commit()
+    fn flush(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        self.hub.close_buckets_before(tick.now_unix_nanos, u64::MAX);
+        self.commit(tick.now_unix_nanos)
     }
 }

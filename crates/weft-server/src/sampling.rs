@@ -13,9 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use crate::params::now_unix_nanos;
+use std::time::Duration;
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -24,7 +22,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use weft_pipeline::{PipelineError, Position, Processor, SpanBatch};
+use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
 use weft_sampling::{
     FilterSizing, RefusedMarks, RuleCounters, Sampler, SamplingConfig, SamplingError, ShardFilter,
     ShardWindow,
@@ -480,13 +478,13 @@ pub(crate) enum SetRulesError {
 /// their window, the state checkpointed so a restart replays only what came after.
 pub(crate) struct SamplingProcessor {
     hub: Arc<SamplingHub>,
-    /// The bus's newest position: the pipeline has caught up when it processed that far.
-    written_position: Box<dyn Fn() -> Position + Send>,
     last_position: Position,
     durable_position: Position,
     /// Keys in the open shards at the last checkpoint (a change means a new checkpoint).
     checkpointed_keys: u64,
-    last_checkpoint: Instant,
+    /// When the last checkpoint was written, by the pipeline's clock (the first tick's time
+    /// until then).
+    last_checkpoint_unix_nanos: Option<u64>,
     exported_counters: Vec<(String, RuleCounters)>,
     exported_refused_marks: RefusedMarks,
     /// Every window ending at or before this is closed (published to the hub when caught up).
@@ -494,21 +492,17 @@ pub(crate) struct SamplingProcessor {
 }
 
 impl SamplingProcessor {
-    pub(crate) fn new(
-        hub: Arc<SamplingHub>,
-        written_position: Box<dyn Fn() -> Position + Send>,
-    ) -> Self {
+    pub(crate) fn new(hub: Arc<SamplingHub>) -> Self {
         let position = hub.checkpoint_position.load(Ordering::Acquire);
         let checkpointed_keys = hub.with_sampler(open_keys);
         let closed_through = hub.checkpoint_closed_through;
         SamplingProcessor {
             closed_through,
             hub,
-            written_position,
             last_position: position,
             durable_position: position,
             checkpointed_keys,
-            last_checkpoint: Instant::now(),
+            last_checkpoint_unix_nanos: None,
             exported_counters: Vec::new(),
             exported_refused_marks: RefusedMarks::default(),
         }
@@ -551,7 +545,11 @@ impl SamplingProcessor {
 
     /// Closes the windows the head has passed by the cold delay, then checkpoints if anything
     /// changed (or when asked to).
-    fn close_and_checkpoint(&mut self, force: bool, caught_up: bool) -> anyhow::Result<()> {
+    fn close_and_checkpoint(&mut self, force: bool, tick: &Tick) -> anyhow::Result<()> {
+        let caught_up = tick.caught_up;
+        let since = *self
+            .last_checkpoint_unix_nanos
+            .get_or_insert(tick.now_unix_nanos);
         let hub = Arc::clone(&self.hub);
         let width = u64::from(hub.settings.shard_width_seconds);
         let head_seconds = hub.head_unix_nanos() / 1_000_000_000;
@@ -585,8 +583,7 @@ impl SamplingProcessor {
         // A graceful stop always writes one, so the next start resumes exactly where it ended.
         if force
             || (changed
-                && (closed_any
-                    || self.last_checkpoint.elapsed() >= hub.settings.checkpoint_interval))
+                && (closed_any || tick.elapsed_since(since, hub.settings.checkpoint_interval)))
         {
             let shards: Vec<Vec<u8>> = hub
                 .with_sampler(|sampler| sampler.open_shards().map(ShardFilter::to_bytes).collect());
@@ -597,7 +594,7 @@ impl SamplingProcessor {
                 shards,
             })?;
             self.checkpointed_keys = keys;
-            self.last_checkpoint = Instant::now();
+            self.last_checkpoint_unix_nanos = Some(tick.now_unix_nanos);
             self.durable_position = self.last_position;
             hub.checkpoint_position
                 .store(self.last_position, Ordering::Release);
@@ -633,7 +630,7 @@ impl Processor for SamplingProcessor {
     }
 
     fn process(&mut self, batch: &SpanBatch) -> Result<(), PipelineError> {
-        let wall_clock = now_unix_nanos();
+        let wall_clock = batch.read_at_unix_nanos;
         let mut head = self.hub.head_unix_nanos();
         {
             let mut sampler = self.hub.sampler.lock();
@@ -648,16 +645,15 @@ impl Processor for SamplingProcessor {
         Ok(())
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
-        let caught_up = (self.written_position)() <= self.last_position;
-        if caught_up {
+    fn tick(&mut self, tick: &Tick) -> Result<(), PipelineError> {
+        if tick.caught_up {
             // Nothing older is waiting in the bus, so the wall clock is the head.
             self.hub
                 .head_unix_nanos
-                .fetch_max(now_unix_nanos(), Ordering::AcqRel);
+                .fetch_max(tick.now_unix_nanos, Ordering::AcqRel);
         }
         self.export_counters();
-        self.close_and_checkpoint(false, caught_up)
+        self.close_and_checkpoint(false, tick)
             .map_err(processor_error)
     }
 
@@ -665,9 +661,14 @@ impl Processor for SamplingProcessor {
         self.durable_position
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
+    fn flush(&mut self, tick: &Tick) -> Result<(), PipelineError> {
         self.export_counters();
-        self.close_and_checkpoint(true, false)
+        // Not published as caught up: a stop does not wait for the hot tier to have it all.
+        let tick = Tick {
+            caught_up: false,
+            ..*tick
+        };
+        self.close_and_checkpoint(true, &tick)
             .map_err(processor_error)
     }
 }

@@ -260,11 +260,7 @@ impl ServeHandle {
             config.store_flush_interval,
             config.store_flush_spans,
         )));
-        let written = wal.clone();
-        pipeline.add(Box::new(SamplingProcessor::new(
-            Arc::clone(&sampling_hub),
-            Box::new(move || written.written_lsn()),
-        )));
+        pipeline.add(Box::new(SamplingProcessor::new(Arc::clone(&sampling_hub))));
         if let Some(hub) = &metrics_hub {
             pipeline.add(Box::new(MetricsProcessor::new(Arc::clone(hub))));
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use weft_pipeline::{PipelineError, Position, Processor, SpanBatch};
+use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
 use weft_store::{SpanStore, StoreError};
 
 pub(crate) struct StoreWriter {
@@ -33,7 +33,8 @@ impl Processor for StoreWriter {
             .map_err(processor_error)
     }
 
-    fn tick(&mut self) -> Result<(), PipelineError> {
+    fn tick(&mut self, _tick: &Tick) -> Result<(), PipelineError> {
+        // The store keeps its own flush schedule (memtable age and size).
         self.store.tick().map_err(processor_error)
     }
 
@@ -41,7 +42,7 @@ impl Processor for StoreWriter {
         self.store.durable_position()
     }
 
-    fn flush(&mut self) -> Result<(), PipelineError> {
+    fn flush(&mut self, _tick: &Tick) -> Result<(), PipelineError> {
         self.store.flush().map_err(processor_error)
     }
 }

@@ -121,7 +121,7 @@ mod query_apis {
     use weft_codec::ConversionOptions;
     use weft_store::{EmbeddedStore, SpanStore, StoreConfig};
 
-    use weft_pipeline::{Processor, SpanBatch};
+    use weft_pipeline::{Clock, Processor, SpanBatch};
     use weft_store::metrics::{MetricStore, MetricStoreConfig};
 
     use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
@@ -364,11 +364,21 @@ mod query_apis {
         )
         .unwrap();
         let mut processor = MetricsProcessor::new(Arc::clone(&hub));
+        let now = weft_pipeline::SystemClock.now_unix_nanos();
         processor
-            .process(&SpanBatch { position: 1, spans })
+            .process(&SpanBatch {
+                position: 1,
+                spans,
+                read_at_unix_nanos: now,
+            })
             .unwrap();
         // Graceful stop: closes every bucket and commits, so the answers come from the files.
-        processor.flush().unwrap();
+        processor
+            .flush(&weft_pipeline::Tick {
+                now_unix_nanos: now,
+                caught_up: true,
+            })
+            .unwrap();
         let cold = Arc::new(EmbeddedStore::open(StoreConfig::new(directory.join("cold"))).unwrap());
         let logs = super::log_tiers_for_tests(directory);
         logs.hot
@@ -1068,4 +1078,178 @@ fn diagnostics_reads_share_a_copy_and_compute_without_the_pipelines_lock() {
     let findings = answer.recv_timeout(Duration::from_secs(30));
     drop(pipeline);
     assert_eq!(findings, Ok(0), "the report waited for the pipeline's lock");
+}
+
+/// The processors' time logic, driven by the pipeline's clock alone: batches carry the time
+/// they were read, ticks say the time and whether the pipeline has caught up. Each test moves
+/// a clock across the edge where its processor must act, and checks it acts only there.
+mod processor_clocks {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use weft_pipeline::{LogBatch, Processor, SpanBatch, Tick};
+
+    use super::query_apis::{fixture, log_fixture};
+
+    /// The fixture's time (2026-11-21T10:00:00Z), the start of a 10-minute window.
+    const BASE: u64 = 1_795_255_200_000_000_000;
+    const SECOND: u64 = 1_000_000_000;
+
+    fn fixture_batch(read_at_unix_nanos: u64) -> SpanBatch {
+        SpanBatch {
+            position: 1,
+            spans: Arc::new(
+                weft_codec::spans_from_otlp(fixture(), &weft_codec::ConversionOptions::default())
+                    .spans,
+            ),
+            read_at_unix_nanos,
+        }
+    }
+
+    fn tick(now_unix_nanos: u64, caught_up: bool) -> Tick {
+        Tick {
+            now_unix_nanos,
+            caught_up,
+        }
+    }
+
+    #[test]
+    fn a_shard_window_closes_cold_delay_after_its_end_and_is_published_only_when_caught_up() {
+        use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+
+        let directory = tempfile::tempdir().unwrap();
+        let hub = SamplingHub::open(
+            directory.path().join("sampling"),
+            weft_sampling::SamplingConfig::default(),
+            SamplingSettings {
+                shard_width_seconds: 600,
+                sizing: weft_sampling::FilterSizing {
+                    expected_keys: 1_000,
+                    false_positive_rate: 0.01,
+                },
+                cold_delay: Duration::from_secs(1_800),
+                checkpoint_interval: Duration::from_secs(10),
+                max_clock_skew: Duration::from_secs(3_600),
+            },
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let mut processor = SamplingProcessor::new(Arc::clone(&hub));
+        // The fixture's root span failed: its trace is marked in the window [BASE, BASE+600s).
+        processor.process(&fixture_batch(BASE + SECOND)).unwrap();
+        let window_end = BASE / SECOND + 600;
+        let shard_files = || {
+            std::fs::read_dir(directory.path().join("sampling/shards"))
+                .unwrap()
+                .count()
+        };
+        // Not caught up: the head is the newest span, whatever the clock says.
+        processor
+            .tick(&tick(BASE + 10 * 3_600 * SECOND, false))
+            .unwrap();
+        assert_eq!((shard_files(), hub.closed_through()), (0, 0));
+        // Caught up, one second before the window's end plus the cold delay: still open.
+        let closes_at = (window_end + 1_800) * SECOND;
+        processor.tick(&tick(closes_at - SECOND, true)).unwrap();
+        assert_eq!(shard_files(), 0);
+        assert!(hub.closed_through() < window_end);
+        // At it: the shard is written and the window published as closed.
+        processor.tick(&tick(closes_at, true)).unwrap();
+        assert_eq!(shard_files(), 1);
+        assert!(hub.closed_through() >= window_end);
+    }
+
+    #[test]
+    fn a_metric_bucket_is_committed_once_its_grace_has_passed_and_a_commit_falls_due() {
+        use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
+        use weft_store::metrics::{MetricStore, MetricStoreConfig};
+
+        let directory = tempfile::tempdir().unwrap();
+        let (store, recovered) = MetricStore::open(MetricStoreConfig {
+            retention: [Duration::from_secs(100 * 365 * 86_400); 3],
+            ..MetricStoreConfig::new(directory.path().join("metrics"))
+        })
+        .unwrap();
+        let hub = MetricsHub::open(
+            store,
+            recovered.state,
+            MetricsSettings {
+                span_metrics: weft_metrics::SpanMetricsConfig::default(),
+                topology: weft_metrics::topology::TopologyConfig {
+                    clock_from_spans: false,
+                    ..weft_metrics::topology::TopologyConfig::default()
+                },
+                close_grace: Duration::from_secs(10),
+                checkpoint_interval: Duration::from_secs(10),
+            },
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let mut processor = MetricsProcessor::new(Arc::clone(&hub));
+        processor.process(&fixture_batch(BASE)).unwrap();
+        let rows = || hub.store.stats().rows;
+        processor.tick(&tick(BASE, true)).unwrap();
+        // A commit falls due (10 s later) but the bucket [BASE, BASE+30s) is within its grace.
+        processor.tick(&tick(BASE + 39 * SECOND, true)).unwrap();
+        assert_eq!(rows(), 0, "the open bucket was committed");
+        // Grace passed, but the next commit is not due yet: closed, not in the files.
+        processor.tick(&tick(BASE + 41 * SECOND, true)).unwrap();
+        assert_eq!(rows(), 0, "committed before the interval");
+        processor.tick(&tick(BASE + 49 * SECOND, true)).unwrap();
+        assert!(rows() > 0, "the closed bucket was not committed");
+    }
+
+    #[test]
+    fn a_trace_is_analyzed_once_it_has_been_quiet_for_the_inactivity_timeout() {
+        use crate::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
+
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = weft_diagnose::DiagnoserConfig::default();
+        config.assembler.inactivity_timeout = Duration::from_secs(30);
+        let hub = DiagnosticsHub::open(
+            directory.path().join("diagnostics"),
+            DiagnosticsSettings {
+                config,
+                checkpoint_interval: Duration::from_secs(3_600),
+                summary_retention: Duration::from_secs(100 * 365 * 86_400),
+            },
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let mut processor = DiagnosticsProcessor::new(Arc::clone(&hub));
+        processor.process(&fixture_batch(BASE)).unwrap();
+        processor.tick(&tick(BASE + 29 * SECOND, true)).unwrap();
+        let view = hub.view();
+        assert_eq!((view.open_traces, view.counters.traces_analyzed), (1, 0));
+        processor.tick(&tick(BASE + 30 * SECOND, true)).unwrap();
+        let view = hub.view();
+        assert_eq!((view.open_traces, view.counters.traces_analyzed), (0, 1));
+    }
+
+    #[test]
+    fn log_records_are_committed_once_the_flush_interval_has_passed() {
+        use crate::logs::LogWriter;
+
+        let directory = tempfile::tempdir().unwrap();
+        let logs = super::log_tiers_for_tests(directory.path());
+        let mut writer = LogWriter::new(Arc::clone(&logs.hot), Duration::from_secs(30), 1_000_000);
+        processor_takes_logs(&mut writer, BASE);
+        writer.tick(&tick(BASE, true)).unwrap();
+        writer.tick(&tick(BASE + 29 * SECOND, true)).unwrap();
+        assert_eq!(logs.hot.memtable_records(), 3);
+        assert_eq!(writer.durable_position(), 0);
+        writer.tick(&tick(BASE + 30 * SECOND, true)).unwrap();
+        assert_eq!(logs.hot.memtable_records(), 0);
+        assert_eq!(writer.durable_position(), 1);
+    }
+
+    fn processor_takes_logs(writer: &mut crate::logs::LogWriter, read_at_unix_nanos: u64) {
+        writer
+            .process_logs(&LogBatch {
+                position: 1,
+                records: Arc::new(weft_codec::logs_from_otlp(log_fixture()).records),
+                read_at_unix_nanos,
+            })
+            .unwrap();
+    }
 }
