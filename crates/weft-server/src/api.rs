@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -157,21 +156,10 @@ pub(crate) fn router(state: ApiState) -> Router {
 /// A miss under an API prefix, in that API's own error envelope: a Jaeger client reads
 /// `errors[0].msg` (v1) or `error.message` (v3), Weft's clients `error.message`.
 fn api_not_found(path: &str) -> Response {
-    api_error_response(
+    crate::api_errors::api_error_response(
         path,
         ApiError::not_found(format!("no such endpoint: {path}")),
     )
-}
-
-/// An error answered in the envelope of the API that `path` belongs to.
-pub(crate) fn api_error_response(path: &str, error: ApiError) -> Response {
-    if path.starts_with("/api/v3/") {
-        crate::jaeger_v3::V3Error(error).into_response()
-    } else if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
-        jaeger::JaegerError(error).into_response()
-    } else {
-        error.into_response()
-    }
 }
 
 /// Paths under these prefixes belong to an API: a miss there is a JSON 404, never the UI page.
@@ -269,25 +257,5 @@ fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_jso
 async fn metrics(State(state): State<ApiState>) -> Response {
     state.queue_depth.set(state.queue_depth() as i64);
     state.store_gauges.refresh(&state.store.stats());
-    openmetrics_response(&state.registry, "metrics")
-}
-
-/// A registry as an OpenMetrics response (`what` names it in the error).
-pub(crate) fn openmetrics_response(registry: &Registry, what: &str) -> Response {
-    let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, registry) {
-        Ok(()) => (
-            [(
-                CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(error) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding {what} failed: {error}"),
-        )
-            .into_response(),
-    }
+    crate::metrics_api::openmetrics_response(&state.registry, "metrics")
 }

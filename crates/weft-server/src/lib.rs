@@ -2,6 +2,7 @@
 //! processors), plus the HTTP API port. The `weft` binary is a thin shell around this crate.
 
 mod api;
+mod api_errors;
 mod bench_command;
 mod bus;
 mod cli;

@@ -869,5 +869,28 @@ async fn jaeger_metrics(
 
 /// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars.
 async fn span_exposition(State(hub): State<Hub>) -> Response {
-    crate::api::openmetrics_response(&hub.exposition.registry, "span metrics")
+    openmetrics_response(&hub.exposition.registry, "span metrics")
+}
+
+/// A registry as an OpenMetrics response (`what` names it in the error).
+pub(crate) fn openmetrics_response(
+    registry: &prometheus_client::registry::Registry,
+    what: &str,
+) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding {what} failed: {error}"),
+        )
+            .into_response(),
+    }
 }

@@ -83,7 +83,7 @@ impl QueryAdmission {
     fn shed(&self, path: &str) -> Response {
         self.metrics.shed.inc();
         let seconds = self.config.retry_after.as_secs().max(1);
-        let mut response = crate::api::api_error_response(
+        let mut response = crate::api_errors::api_error_response(
             path,
             ApiError {
                 code: weft_model::ErrorCode::ResourceExhausted,

@@ -335,6 +335,26 @@ mod query_apis {
         }
     }
 
+    /// A metric hub over a fresh metric store in `directory` (retention long enough that
+    /// resolution choice never depends on the clock).
+    pub(super) fn metrics_hub_in(
+        directory: &std::path::Path,
+        settings: MetricsSettings,
+    ) -> Arc<MetricsHub> {
+        let (metric_store, recovered) = MetricStore::open(MetricStoreConfig {
+            retention: [std::time::Duration::from_secs(100 * 365 * 86_400); 3],
+            ..MetricStoreConfig::new(directory.join("metrics"))
+        })
+        .unwrap();
+        MetricsHub::open(
+            metric_store,
+            recovered.state,
+            settings,
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap()
+    }
+
     async fn store_with_fixture(directory: &std::path::Path) -> (Arc<EmbeddedStore>, Apis) {
         let conversion = ConversionOptions {
             business_key_names: vec!["order.id".into()],
@@ -351,18 +371,7 @@ mod query_apis {
         );
         let spans = Arc::new(weft_codec::spans_from_otlp(fixture(), &conversion).spans);
         store.write(1, Arc::clone(&spans)).unwrap();
-        let (metric_store, recovered) = MetricStore::open(MetricStoreConfig {
-            retention: [std::time::Duration::from_secs(100 * 365 * 86_400); 3],
-            ..MetricStoreConfig::new(directory.join("metrics"))
-        })
-        .unwrap();
-        let hub = MetricsHub::open(
-            metric_store,
-            recovered.state,
-            hub_settings(),
-            &mut prometheus_client::registry::Registry::default(),
-        )
-        .unwrap();
+        let hub = metrics_hub_in(directory, hub_settings());
         let mut processor = MetricsProcessor::new(Arc::clone(&hub));
         let now = weft_pipeline::SystemClock.now_unix_nanos();
         processor
@@ -1161,18 +1170,11 @@ mod processor_clocks {
 
     #[test]
     fn a_metric_bucket_is_committed_once_its_grace_has_passed_and_a_commit_falls_due() {
-        use crate::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
-        use weft_store::metrics::{MetricStore, MetricStoreConfig};
+        use crate::metrics_hub::{MetricsProcessor, MetricsSettings};
 
         let directory = tempfile::tempdir().unwrap();
-        let (store, recovered) = MetricStore::open(MetricStoreConfig {
-            retention: [Duration::from_secs(100 * 365 * 86_400); 3],
-            ..MetricStoreConfig::new(directory.path().join("metrics"))
-        })
-        .unwrap();
-        let hub = MetricsHub::open(
-            store,
-            recovered.state,
+        let hub = super::query_apis::metrics_hub_in(
+            directory.path(),
             MetricsSettings {
                 span_metrics: weft_metrics::SpanMetricsConfig::default(),
                 topology: weft_metrics::topology::TopologyConfig {
@@ -1182,9 +1184,7 @@ mod processor_clocks {
                 close_grace: Duration::from_secs(10),
                 checkpoint_interval: Duration::from_secs(10),
             },
-            &mut prometheus_client::registry::Registry::default(),
-        )
-        .unwrap();
+        );
         let mut processor = MetricsProcessor::new(Arc::clone(&hub));
         processor.process(&fixture_batch(BASE)).unwrap();
         let rows = || hub.store.stats().rows;

@@ -9,6 +9,7 @@ mod catalog;
 mod embedded;
 pub mod logs;
 mod manifest;
+mod matching;
 mod memtable;
 pub mod metrics;
 mod parents;

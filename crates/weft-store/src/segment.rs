@@ -520,7 +520,7 @@ impl Segment {
                 StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
             })?;
             scanned += batch.num_rows() as u64;
-            crate::embedded::match_batch(&batch, query, trace_ids, on_match)?;
+            crate::matching::match_batch(&batch, query, trace_ids, on_match)?;
         }
         Ok(scanned)
     }

@@ -185,3 +185,88 @@ fn a_forbidden_dependency_through_another_crate_is_caught() {
         "{broken:?}"
     );
 }
+
+/// The modules of a crate each module names (`crate::x`, `super::x`, `use crate::{x, …}`),
+/// its `tests.rs` and `#[cfg(test)]` part aside.
+fn module_references(source_dir: &std::path::Path) -> BTreeMap<String, BTreeSet<String>> {
+    let sources: BTreeMap<String, String> = std::fs::read_dir(source_dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_stem()?.to_str()?.to_owned();
+            let is_module = path.extension().is_some_and(|extension| extension == "rs")
+                && !["lib", "main", "tests"].contains(&name.as_str());
+            is_module.then(|| {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text
+                    .split("#[cfg(test)]")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                (name, code)
+            })
+        })
+        .collect();
+    let names_module = |code: &str, module: &str| {
+        let word = |text: &str, at: usize| {
+            !text[at + module.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        };
+        ["crate::", "super::"].iter().any(|prefix| {
+            let needle = format!("{prefix}{module}");
+            code.match_indices(&needle)
+                .any(|(at, _)| word(code, at + prefix.len()))
+        }) || code.match_indices("use crate::{").any(|(at, _)| {
+            let list = &code[at..at + code[at..].find('}').unwrap_or(0)];
+            list.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|name| name == module)
+        })
+    };
+    sources
+        .iter()
+        .map(|(module, code)| {
+            let named = sources
+                .keys()
+                .filter(|other| *other != module && names_module(code, other))
+                .cloned()
+                .collect();
+            (module.clone(), named)
+        })
+        .collect()
+}
+
+#[test]
+fn no_crate_has_modules_that_import_each_other_in_a_circle() {
+    let crates = crate::sandbox::repo_root().join("crates");
+    let mut circles = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let source_dir = entry.unwrap().path().join("src");
+        if !source_dir.is_dir() {
+            continue;
+        }
+        let references = module_references(&source_dir);
+        for start in references.keys() {
+            // Every path back to `start`, up to four modules long.
+            let mut paths = vec![vec![start.clone()]];
+            while let Some(path) = paths.pop() {
+                for next in &references[path.last().unwrap()] {
+                    if next == start && path.len() > 1 && path.iter().min() == Some(start) {
+                        circles.push(format!(
+                            "{}: {} -> {start}",
+                            source_dir.display(),
+                            path.join(" -> ")
+                        ));
+                    } else if !path.contains(next) && path.len() < 4 {
+                        let mut longer = path.clone();
+                        longer.push(next.clone());
+                        paths.push(longer);
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "modules importing each other:\n{}",
+        circles.join("\n")
+    );
+}
