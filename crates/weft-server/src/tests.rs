@@ -1252,4 +1252,79 @@ mod processor_clocks {
             })
             .unwrap();
     }
+
+    #[test]
+    fn a_kept_trace_is_copied_cold_once_its_window_and_the_next_are_closed() {
+        use crate::cold_writer::{ColdWriter, ColdWriterSettings};
+        use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+        use weft_store::{EmbeddedStore, SpanStore, StoreConfig, TraceQuery};
+
+        let directory = tempfile::tempdir().unwrap();
+        let years = Duration::from_secs(100 * 365 * 86_400);
+        let hot = Arc::new(
+            EmbeddedStore::open(StoreConfig {
+                retention: years,
+                ..StoreConfig::new(directory.path().join("store"))
+            })
+            .unwrap(),
+        );
+        let cold = Arc::new(
+            EmbeddedStore::open(StoreConfig {
+                retention: years,
+                flush_interval: Duration::MAX,
+                flush_max_spans: usize::MAX,
+                ..StoreConfig::new(directory.path().join("cold"))
+            })
+            .unwrap(),
+        );
+        let hub = SamplingHub::open(
+            directory.path().join("sampling"),
+            weft_sampling::SamplingConfig::default(),
+            SamplingSettings {
+                shard_width_seconds: 600,
+                sizing: weft_sampling::FilterSizing {
+                    expected_keys: 1_000,
+                    false_positive_rate: 0.01,
+                },
+                cold_delay: Duration::from_secs(1_800),
+                checkpoint_interval: Duration::from_secs(10),
+                max_clock_skew: Duration::from_secs(3_600),
+            },
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let batch = fixture_batch(BASE + SECOND);
+        hot.write(batch.position, Arc::clone(&batch.spans)).unwrap();
+        let mut sampler = SamplingProcessor::new(Arc::clone(&hub));
+        // The fixture's failed root keeps its trace.
+        sampler.process(&batch).unwrap();
+        let (mut writer, _) = ColdWriter::new(
+            Arc::clone(&hot),
+            Arc::clone(&cold),
+            super::log_tiers_for_tests(directory.path()),
+            Arc::clone(&hub),
+            ColdWriterSettings {
+                traces_per_part: 5_000,
+                windows_back: 3,
+                idle_interval: Duration::from_secs(1),
+                crash_point: None,
+            },
+            weft_observe::ComponentMetrics::default(),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let trace_id = batch.spans[0].trace_id;
+        let cold_spans = || cold.trace(&TraceQuery::new(trace_id)).unwrap().len();
+        let pass = |writer: &mut ColdWriter| while writer.step().unwrap() {};
+        // The window [BASE, BASE+600s) closes cold-delay after its end; the pass waits for the
+        // next window too (its spans may belong to traces of this one).
+        let window_closes_at = BASE + (600 + 1_800) * SECOND;
+        sampler.tick(&tick(window_closes_at, true)).unwrap();
+        pass(&mut writer);
+        assert_eq!(cold_spans(), 0, "copied before the next window closed");
+        sampler
+            .tick(&tick(window_closes_at + 600 * SECOND, true))
+            .unwrap();
+        pass(&mut writer);
+        assert_eq!(cold_spans(), batch.spans.len(), "the kept trace, whole");
+    }
 }
