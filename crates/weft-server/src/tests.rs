@@ -1115,22 +1115,12 @@ mod processor_clocks {
         }
     }
 
-    fn tick(now_unix_nanos: u64, caught_up: bool) -> Tick {
-        Tick {
-            now_unix_nanos,
-            caught_up,
-        }
-    }
-
-    #[test]
-    fn a_shard_window_closes_cold_delay_after_its_end_and_is_published_only_when_caught_up() {
-        use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
-
-        let directory = tempfile::tempdir().unwrap();
-        let hub = SamplingHub::open(
-            directory.path().join("sampling"),
+    /// The default rules over 10-minute windows closing 30 minutes after their end.
+    fn sampling_hub_in(directory: &std::path::Path) -> Arc<crate::sampling::SamplingHub> {
+        crate::sampling::SamplingHub::open(
+            directory.join("sampling"),
             weft_sampling::SamplingConfig::default(),
-            SamplingSettings {
+            crate::sampling::SamplingSettings {
                 shard_width_seconds: 600,
                 sizing: weft_sampling::FilterSizing {
                     expected_keys: 1_000,
@@ -1142,7 +1132,22 @@ mod processor_clocks {
             },
             &mut prometheus_client::registry::Registry::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    fn tick(now_unix_nanos: u64, caught_up: bool) -> Tick {
+        Tick {
+            now_unix_nanos,
+            caught_up,
+        }
+    }
+
+    #[test]
+    fn a_shard_window_closes_cold_delay_after_its_end_and_is_published_only_when_caught_up() {
+        use crate::sampling::SamplingProcessor;
+
+        let directory = tempfile::tempdir().unwrap();
+        let hub = sampling_hub_in(directory.path());
         let mut processor = SamplingProcessor::new(Arc::clone(&hub));
         // The fixture's root span failed: its trace is marked in the window [BASE, BASE+600s).
         processor.process(&fixture_batch(BASE + SECOND)).unwrap();
@@ -1256,7 +1261,7 @@ mod processor_clocks {
     #[test]
     fn a_kept_trace_is_copied_cold_once_its_window_and_the_next_are_closed() {
         use crate::cold_writer::{ColdWriter, ColdWriterSettings};
-        use crate::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+        use crate::sampling::SamplingProcessor;
         use weft_store::{EmbeddedStore, SpanStore, StoreConfig, TraceQuery};
 
         let directory = tempfile::tempdir().unwrap();
@@ -1277,22 +1282,7 @@ mod processor_clocks {
             })
             .unwrap(),
         );
-        let hub = SamplingHub::open(
-            directory.path().join("sampling"),
-            weft_sampling::SamplingConfig::default(),
-            SamplingSettings {
-                shard_width_seconds: 600,
-                sizing: weft_sampling::FilterSizing {
-                    expected_keys: 1_000,
-                    false_positive_rate: 0.01,
-                },
-                cold_delay: Duration::from_secs(1_800),
-                checkpoint_interval: Duration::from_secs(10),
-                max_clock_skew: Duration::from_secs(3_600),
-            },
-            &mut prometheus_client::registry::Registry::default(),
-        )
-        .unwrap();
+        let hub = sampling_hub_in(directory.path());
         let batch = fixture_batch(BASE + SECOND);
         hot.write(batch.position, Arc::clone(&batch.spans)).unwrap();
         let mut sampler = SamplingProcessor::new(Arc::clone(&hub));
