@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 use weft_model::{SpanKind, TraceId};
 use weft_store::{SearchQuery, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT};
 
-use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
+use crate::params::{
+    parse_go_duration_nanos, parse_trace_id, parse_u64, rfc3339_unix_nanos, ApiError, Params,
+};
 use crate::query_api::{blocking, otlp_traces_data, parse_span_kind, Store};
 use crate::tiers::TierChoice;
 
@@ -172,12 +174,19 @@ async fn operations(
 
 /// An RFC 3339 time (nanoseconds allowed), as Go's `time.RFC3339Nano` parses it.
 fn parse_rfc3339_nanos(text: &str) -> Result<u64, String> {
-    let time = humantime::parse_rfc3339_weak(text).map_err(|error| {
-        format!("expected an RFC 3339 time like 2026-01-02T15:04:05.123Z, got {text:?}: {error}")
-    })?;
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
-        .map_err(|_| format!("time {text:?} is before 1970"))
+    rfc3339_unix_nanos(text)
+        .map_err(|error| {
+            format!(
+                "expected an RFC 3339 time like 2026-01-02T15:04:05.123Z, got {text:?}: {error}"
+            )
+        })?
+        .ok_or_else(|| format!("time {text:?} is before 1970"))
+}
+
+/// `query.rawTraces` and `rawTraces` (accepted; Weft always answers the stored spans).
+fn parse_raw_traces(text: &str) -> Result<bool, String> {
+    text.parse::<bool>()
+        .map_err(|_| format!("expected true or false, got {text:?}"))
 }
 
 /// `query.attributes`: one JSON object of string values (`{"http.status_code":"200"}`).
@@ -221,10 +230,7 @@ fn find_query(params: &V3Params) -> Result<SearchQuery, ApiError> {
         Some(depth) => usize::try_from(depth).unwrap_or(usize::MAX),
     }
     .min(MAX_SEARCH_LIMIT);
-    params.parsed(RAW_TRACES.0, RAW_TRACES.1, |text| {
-        text.parse::<bool>()
-            .map_err(|_| format!("expected true or false, got {text:?}"))
-    })?;
+    params.parsed(RAW_TRACES.0, RAW_TRACES.1, parse_raw_traces)?;
     let mut attributes = params
         .parsed(ATTRIBUTES.0, ATTRIBUTES.1, parse_attributes)?
         .unwrap_or_default();
@@ -370,10 +376,7 @@ async fn trace_by_id(
         end_unix_nanos: params.parsed("endTime", "end_time", parse_rfc3339_nanos)?,
         ..TraceQuery::new(trace_id)
     };
-    params.parsed("rawTraces", "raw_traces", |text| {
-        text.parse::<bool>()
-            .map_err(|_| format!("expected true or false, got {text:?}"))
-    })?;
+    params.parsed("rawTraces", "raw_traces", parse_raw_traces)?;
     let max_spans = query.max_spans;
     let (mut spans, _) = blocking(move || Ok(store.trace(&query, TierChoice::Auto)?)).await?;
     if spans.is_empty() {

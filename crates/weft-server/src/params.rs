@@ -251,12 +251,23 @@ pub(crate) fn parse_time_nanos(text: &str) -> Result<u64, String> {
             .parse::<u64>()
             .map_err(|_| "Unix nanoseconds out of range".to_owned());
     }
-    let time = humantime::parse_rfc3339_weak(text).map_err(|error| {
-        format!("expected Unix nanoseconds or an RFC 3339 time like 2026-01-02T15:04:05Z: {error}")
-    })?;
-    time.duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos() as u64)
-        .map_err(|_| "time before 1970".to_owned())
+    rfc3339_unix_nanos(text)
+        .map_err(|error| {
+            format!(
+                "expected Unix nanoseconds or an RFC 3339 time like 2026-01-02T15:04:05Z: {error}"
+            )
+        })?
+        .ok_or_else(|| "time before 1970".to_owned())
+}
+
+/// An RFC 3339 timestamp (fractions of a second allowed) as Unix nanoseconds; `None` for a
+/// time before 1970. Callers word the errors for their API.
+pub(crate) fn rfc3339_unix_nanos(text: &str) -> Result<Option<u64>, humantime::TimestampError> {
+    let time = humantime::parse_rfc3339_weak(text)?;
+    Ok(time
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)))
 }
 
 /// A trace ID in hex: 32 digits, or fewer (left-padded, as Jaeger and Zipkin accept 64-bit IDs).
