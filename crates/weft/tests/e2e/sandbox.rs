@@ -203,9 +203,11 @@ impl Weft {
         self.metrics().await.get(name).copied().unwrap_or(0.0)
     }
 
+    /// The capture file's complete lines: the server may be halfway through writing the last.
     pub fn captured(&self) -> Vec<CapturedSpan> {
-        std::fs::read_to_string(self.dir.join("capture.tsv"))
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(self.dir.join("capture.tsv")).unwrap_or_default();
+        let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        complete
             .lines()
             .filter(|line| !line.starts_with('#'))
             .map(|line| {
