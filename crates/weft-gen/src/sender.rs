@@ -1,12 +1,14 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use weft_codec::otlp_proto::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use weft_codec::otlp_proto::collector::trace::v1::ExportTraceServiceResponse;
+
+use weft_model::now_unix_nanos;
 
 use crate::{RawExportClient, TraceGenerator};
 
@@ -281,12 +283,6 @@ async fn connect(options: &GenOptions) -> Result<Client, GenError> {
             })
         }
     }
-}
-
-fn now_unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }
 
 /// Sends traces until the duration or span budget is used up, or `stop` is set. Calls

@@ -13,7 +13,7 @@ use weft_codec::{
     validate_and_limit, validate_and_limit_logs, ExportLogsServiceRequest,
     ExportTraceServiceRequest, PlausibleStarts, Scan, ValidationLimits,
 };
-use weft_model::ErrorCode;
+use weft_model::{now_unix_nanos, ErrorCode};
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
 use crate::{Admission, AdmissionPermit, IngestError};
@@ -507,12 +507,4 @@ fn rejection_message(signal: Signal, rejected: u64, received: u64, reasons: Stri
     } else {
         reasons
     }
-}
-
-fn now_unix_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
-        })
 }

@@ -1,13 +1,16 @@
 //! Weft's data model: the types every other crate speaks.
 //!
-//! Architecture invariant: this crate does no I/O and knows no wire format. Conversions from
+//! Architecture invariant: this crate does no I/O (reading the system clock aside) and knows no
+//! wire format. Conversions from
 //! OTLP and Zipkin live in `weft-codec`; this crate only defines what a span (and a log record) *is*.
 
+mod clock;
 mod error_code;
 mod ids;
 mod log;
 mod span;
 
+pub use clock::{now_unix_nanos, Clock, ManualClock, SystemClock};
 pub use error_code::ErrorCode;
 pub use ids::{IdError, SpanId, TraceId, TraceIdTimeWindow};
 pub use log::{severity_floor_of, severity_name_of, LogRecord};

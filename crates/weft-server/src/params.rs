@@ -2,7 +2,9 @@
 //! Go duration strings, times.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
+
+pub(crate) use weft_model::now_unix_nanos;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -236,12 +238,6 @@ pub(crate) fn parse_lookback_nanos(text: &str) -> Result<u64, String> {
     }
     parse_go_duration_nanos(text)
         .map_err(|error| format!("{error}, or whole days or weeks (2d, 1w)"))
-}
-
-pub(crate) fn now_unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }
 
 /// A time for the Weft API: Unix nanoseconds, or an RFC 3339 timestamp.

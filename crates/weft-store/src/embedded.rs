@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use parking_lot::{Condvar, Mutex, RwLock};
 use weft_codec::ConversionOptions;
-use weft_model::{Span, SpanKind, TraceId, TraceIdTimeWindow};
+use weft_model::{now_unix_nanos, Span, SpanKind, TraceId, TraceIdTimeWindow};
 
 use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo, ServiceCatalog};
 use crate::manifest::{sync_directory, Manifest, SegmentMeta};
@@ -222,12 +222,6 @@ pub struct EmbeddedStore {
     inner: Arc<Inner>,
     /// The maintenance thread (flush, retention) and the compaction thread.
     maintenance: Mutex<Vec<std::thread::JoinHandle<()>>>,
-}
-
-pub(crate) fn now_unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }
 
 /// The partition a span is filed under: its start time's, unless the start is implausible —

@@ -242,7 +242,7 @@ pub struct MetricStore {
 }
 
 fn now_secs() -> u64 {
-    crate::embedded::now_unix_nanos() / 1_000_000_000
+    weft_model::now_unix_nanos() / 1_000_000_000
 }
 
 impl Shared {
