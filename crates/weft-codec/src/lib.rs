@@ -5,7 +5,7 @@
 //! validated OTLP protobuf; the pipeline converts it into `weft_model::Span` once, with
 //! [`spans_from_otlp`]. [`otlp_from_spans`] turns spans back into OTLP for query answers.
 //! Logs take the same road ([`decode_otlp_logs_protobuf`], [`validate_and_limit_logs`],
-//! [`logs_from_otlp`]); on the bus a logs record carries [`LOGS_BUS_RECORD_PREFIX`].
+//! [`logs_from_otlp`]); on the bus a logs record carries `weft_bus::LOGS_BUS_RECORD_PREFIX`.
 //!
 //! Architecture invariant: no I/O, no HTTP or gRPC here. Bytes in, values out.
 
@@ -25,9 +25,8 @@ pub use limits::{
     ORIGINAL_START_TIME_KEY, TRUNCATED_ATTRIBUTES_KEY,
 };
 pub use logs::{
-    classify_bus_record, decode_otlp_logs_json, decode_otlp_logs_protobuf, log_record_count,
-    log_record_to_otlp, logs_bus_record, logs_from_otlp, otlp_from_logs, validate_and_limit_logs,
-    BusRecordBody, ConvertedLogs, LOGS_BUS_RECORD_PREFIX,
+    decode_otlp_logs_json, decode_otlp_logs_protobuf, log_record_count, log_record_to_otlp,
+    logs_from_otlp, otlp_from_logs, validate_and_limit_logs, ConvertedLogs,
 };
 pub use otlp::{
     decode_otlp_protobuf, otlp_from_spans, spans_from_otlp, ConversionOptions, ConvertedSpans,

@@ -16,37 +16,6 @@ use crate::otlp::{
 };
 use crate::{CodecError, ValidationLimits, TRUNCATED_ATTRIBUTES_KEY};
 
-/// Prefix of a bus record holding an OTLP `ExportLogsServiceRequest`. Its first byte, `W`
-/// (0x57), would be field 10 with wire type 7 in protobuf, which does not exist: no trace
-/// request (the bus's other record, stored unprefixed) can start with it, so records written
-/// before logs existed read back unchanged.
-pub const LOGS_BUS_RECORD_PREFIX: &[u8; 8] = b"WEFTLOG1";
-
-/// What a bus record holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BusRecordBody<'a> {
-    /// An OTLP `ExportTraceServiceRequest` in protobuf.
-    Traces(&'a [u8]),
-    /// An OTLP `ExportLogsServiceRequest` in protobuf.
-    Logs(&'a [u8]),
-}
-
-/// Tells a bus record's kind from its first bytes.
-pub fn classify_bus_record(payload: &[u8]) -> BusRecordBody<'_> {
-    match payload.strip_prefix(LOGS_BUS_RECORD_PREFIX.as_slice()) {
-        Some(logs) => BusRecordBody::Logs(logs),
-        None => BusRecordBody::Traces(payload),
-    }
-}
-
-/// A logs request framed for the bus.
-pub fn logs_bus_record(request_protobuf: &[u8]) -> Vec<u8> {
-    let mut record = Vec::with_capacity(LOGS_BUS_RECORD_PREFIX.len() + request_protobuf.len());
-    record.extend_from_slice(LOGS_BUS_RECORD_PREFIX);
-    record.extend_from_slice(request_protobuf);
-    record
-}
-
 /// Decodes an OTLP/protobuf `ExportLogsServiceRequest`.
 pub fn decode_otlp_logs_protobuf(body: &[u8]) -> Result<ExportLogsServiceRequest, CodecError> {
     Ok(ExportLogsServiceRequest::decode(body)?)

@@ -831,6 +831,7 @@ mod logs {
     #[test]
     fn bus_records_of_logs_are_told_from_trace_records() {
         let logs = request_of(vec![record(vec![7; 16], vec![8; 8], "hello")]).encode_to_vec();
+        use weft_bus::{classify_bus_record, logs_bus_record, BusRecordBody};
         let framed = logs_bus_record(&logs);
         assert_eq!(classify_bus_record(&framed), BusRecordBody::Logs(&logs[..]));
         let traces = super::request_of(vec![super::valid_span(1)]).encode_to_vec();

@@ -1,5 +1,3 @@
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,35 +6,16 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use prost::Message;
+use weft_bus::{logs_bus_record, BusAppendError, BusWriter};
 use weft_codec::{
-    decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_bus_record, scan_otlp_protobuf,
-    validate_and_limit, validate_and_limit_logs, ExportLogsServiceRequest,
-    ExportTraceServiceRequest, PlausibleStarts, Scan, ValidationLimits,
+    decode_otlp_logs_protobuf, decode_otlp_protobuf, scan_otlp_protobuf, validate_and_limit,
+    validate_and_limit_logs, ExportLogsServiceRequest, ExportTraceServiceRequest, PlausibleStarts,
+    Scan, ValidationLimits,
 };
 use weft_model::{now_unix_nanos, ErrorCode};
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
 use crate::{Admission, AdmissionPermit, IngestError};
-
-/// Why the bus did not take a record.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum BusAppendError {
-    /// Full or behind: the client should retry later.
-    #[error("{0}")]
-    Backpressure(String),
-    /// Broken or closed.
-    #[error("{0}")]
-    Unavailable(String),
-}
-
-/// Where accepted requests go: the WAL in all-in-one mode, Kafka in the collector role. The
-/// future resolves once the record is durable by the bus's own definition.
-pub trait Bus: Send + Sync + 'static {
-    fn append(
-        &self,
-        payload: Vec<u8>,
-    ) -> Pin<Box<dyn Future<Output = Result<u64, BusAppendError>> + Send>>;
-}
 
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
@@ -223,7 +202,7 @@ impl ReceiverCounters {
 }
 
 struct Inner {
-    bus: Arc<dyn Bus>,
+    bus: Arc<dyn BusWriter>,
     config: IngestConfig,
     admission: Admission,
     metrics: IngestMetrics,
@@ -238,7 +217,7 @@ pub struct Ingestor {
 
 impl Ingestor {
     pub fn new(
-        bus: Arc<dyn Bus>,
+        bus: Arc<dyn BusWriter>,
         config: IngestConfig,
         registry: &mut Registry,
         component_families: ComponentMetricFamilies,

@@ -5,7 +5,7 @@
 //! only after the bus has it durably. Receivers differ only in transport and wire format.
 //!
 //! Architecture invariant: only this crate and `weft-server` know HTTP and gRPC. The bus is a
-//! trait ([`Bus`]), so the same receivers feed the WAL (all-in-one) or Kafka (collector role).
+//! trait (`weft_bus::BusWriter`), so the same receivers feed the WAL (all-in-one) or Kafka (collector role).
 
 mod admission;
 mod compression;
@@ -18,7 +18,7 @@ pub use admission::{Admission, AdmissionPermit};
 pub use error::{grpc_code, http_status, IngestError};
 pub use grpc::OtlpGrpcReceiver;
 pub use http_receivers::{HttpReceiver, OtlpHttpReceiver, ZipkinReceiver};
-pub use ingestor::{Bus, BusAppendError, ExportOutcome, IngestConfig, Ingestor, SpanStartBounds};
+pub use ingestor::{ExportOutcome, IngestConfig, Ingestor, SpanStartBounds};
 
 use std::future::Future;
 use std::net::SocketAddr;

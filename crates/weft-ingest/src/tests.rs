@@ -7,6 +7,8 @@ use weft_codec::ExportTraceServiceRequest;
 use weft_observe::prometheus_client::registry::Registry;
 use weft_observe::ComponentMetricFamilies;
 
+use weft_bus::BusAppendError;
+
 use super::*;
 
 /// A bus that keeps records in memory, or refuses them when told to.
@@ -17,7 +19,7 @@ struct MemoryBus {
     next: AtomicU64,
 }
 
-impl Bus for MemoryBus {
+impl weft_bus::BusWriter for MemoryBus {
     fn append(
         &self,
         payload: Vec<u8>,

@@ -1,6 +1,6 @@
 //! The pipeline: bus records in, Weft spans (and log records) out to every processor.
 //!
-//! Architecture invariant: this crate knows neither the WAL nor Kafka. It reads a [`BusSource`]
+//! Architecture invariant: this crate knows neither the WAL nor Kafka. It reads a `weft_bus::BusReader`
 //! and the binary wires in the WAL (all-in-one) or, later, a Kafka consumer (distributed), so the
 //! same processors run in both shapes.
 //!
@@ -15,14 +15,13 @@ mod runner;
 
 pub use capture::CaptureSink;
 pub use clock::{Clock, ManualClock, SystemClock, Tick};
-pub use runner::{
-    BusRecord, BusSource, Pipeline, PipelineHandle, PipelineOptions, PositionReader, RetryBackoff,
-};
+pub use runner::{Pipeline, PipelineHandle, PipelineOptions, PositionReader, RetryBackoff};
 
 use weft_model::{LogRecord, Span};
 
-/// A bus position: the WAL's LSN or a Kafka offset. 0 means "nothing yet".
-pub type Position = u64;
+/// A position within the bus partition the pipeline reads (see `weft_bus`: one pipeline per
+/// partition).
+pub use weft_bus::Position;
 
 /// The spans of one bus record.
 #[derive(Debug)]
@@ -42,6 +41,12 @@ pub struct LogBatch {
     pub records: std::sync::Arc<Vec<LogRecord>>,
     /// As [`SpanBatch::read_at_unix_nanos`].
     pub read_at_unix_nanos: u64,
+}
+
+impl From<weft_bus::BusError> for PipelineError {
+    fn from(error: weft_bus::BusError) -> Self {
+        PipelineError::Bus(error.0)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

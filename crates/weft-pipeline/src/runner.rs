@@ -2,9 +2,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use weft_bus::{classify_bus_record, BusReader, BusRecord, BusRecordBody};
 use weft_codec::{
-    classify_bus_record, decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_from_otlp,
-    spans_from_otlp, BusRecordBody, ConversionOptions,
+    decode_otlp_logs_protobuf, decode_otlp_protobuf, logs_from_otlp, spans_from_otlp,
+    ConversionOptions,
 };
 use weft_observe::prometheus_client::metrics::counter::Counter;
 use weft_observe::prometheus_client::metrics::gauge::Gauge;
@@ -12,37 +13,6 @@ use weft_observe::prometheus_client::registry::Registry;
 use weft_observe::{ComponentMetricFamilies, ComponentMetrics};
 
 use crate::{Clock, LogBatch, PipelineError, Position, Processor, SpanBatch, SystemClock, Tick};
-
-/// One record from the bus: a validated OTLP protobuf `ExportTraceServiceRequest`, or an
-/// `ExportLogsServiceRequest` behind `weft_codec::LOGS_BUS_RECORD_PREFIX`.
-#[derive(Debug, Clone)]
-pub struct BusRecord {
-    pub position: Position,
-    pub payload: Vec<u8>,
-}
-
-/// Where the pipeline reads from: the WAL in all-in-one mode, a Kafka consumer when distributed.
-/// Reads block the pipeline thread, never an async runtime.
-pub trait BusSource: Send {
-    /// Positions the source so the next read starts with the first record after `position`.
-    fn seek_after(&mut self, position: Position) -> Result<(), PipelineError>;
-
-    /// Up to `max_records` records (fewer when caught up; none when there is nothing new).
-    fn read(
-        &mut self,
-        max_records: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<BusRecord>, PipelineError>;
-
-    /// The highest position written to the bus.
-    fn head(&self) -> Position;
-
-    /// Blocks until a record after `after` exists or `timeout` passes.
-    fn wait(&mut self, after: Position, timeout: Duration);
-
-    /// Every processor has made everything up to `position` durable: the bus may forget it.
-    fn release_through(&mut self, position: Position) -> Result<(), PipelineError>;
-}
 
 #[derive(Clone)]
 pub struct PipelineOptions {
@@ -175,7 +145,7 @@ impl Pipeline {
     }
 
     /// Starts the pipeline thread.
-    pub fn start(self, source: Box<dyn BusSource>) -> Result<PipelineHandle, PipelineError> {
+    pub fn start(self, source: Box<dyn BusReader>) -> Result<PipelineHandle, PipelineError> {
         let stop = Arc::new(AtomicBool::new(false));
         let position = Arc::new(AtomicU64::new(0));
         let runner = Runner {
@@ -245,7 +215,7 @@ struct Runner {
     stages: Vec<Stage>,
     options: PipelineOptions,
     metrics: PipelineMetrics,
-    source: Box<dyn BusSource>,
+    source: Box<dyn BusReader>,
     stop: Arc<AtomicBool>,
     position: Arc<AtomicU64>,
 }

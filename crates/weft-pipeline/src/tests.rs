@@ -8,6 +8,8 @@ use weft_codec::ExportTraceServiceRequest;
 use weft_observe::prometheus_client::registry::Registry;
 use weft_observe::ComponentMetricFamilies;
 
+use weft_bus::{BusError, BusReader, BusRecord, PartitionId};
+
 use super::*;
 
 /// An in-memory bus: records 1..=n, and the release point the pipeline reports.
@@ -48,17 +50,20 @@ impl MemoryBus {
     }
 }
 
-impl BusSource for MemoryBus {
-    fn seek_after(&mut self, position: Position) -> Result<(), PipelineError> {
+impl BusReader for MemoryBus {
+    fn partition(&self) -> PartitionId {
+        PartitionId(0)
+    }
+    fn seek_after(&mut self, position: Position) -> Result<(), BusError> {
         *self.cursor.lock().unwrap() = position as usize;
         Ok(())
     }
-    fn read(&mut self, max_records: usize, _: usize) -> Result<Vec<BusRecord>, PipelineError> {
+    fn read(&mut self, max_records: usize, _: usize) -> Result<Vec<BusRecord>, BusError> {
         {
             let mut failing = self.failing_reads.lock().unwrap();
             if *failing > 0 {
                 *failing -= 1;
-                return Err(PipelineError::Bus("disk on fire".into()));
+                return Err(BusError("disk on fire".into()));
             }
         }
         let records = self.records.lock().unwrap();
@@ -78,7 +83,7 @@ impl BusSource for MemoryBus {
     fn wait(&mut self, _: Position, timeout: Duration) {
         std::thread::sleep(timeout.min(Duration::from_millis(5)));
     }
-    fn release_through(&mut self, position: Position) -> Result<(), PipelineError> {
+    fn release_through(&mut self, position: Position) -> Result<(), BusError> {
         *self.released.lock().unwrap() = position;
         Ok(())
     }
@@ -318,7 +323,7 @@ fn a_logs_record_reaches_log_readers_and_moves_span_readers_past_it() {
     };
     bus.records.lock().unwrap().push(BusRecord {
         position: 2,
-        payload: weft_codec::logs_bus_record(&logs.encode_to_vec()),
+        payload: weft_bus::logs_bus_record(&logs.encode_to_vec()),
     });
     bus.push_spans(1);
     let reader = Recorder::default();

@@ -4,7 +4,6 @@
 mod api;
 mod api_errors;
 mod bench_command;
-mod bus;
 mod cli;
 mod cold_writer;
 mod config;

@@ -24,7 +24,6 @@ use weft_store::metrics::{MetricStore, MetricStoreConfig};
 use weft_store::{EmbeddedStore, LogStore, LogStoreConfig, StoreConfig};
 
 use crate::api::{self, ApiState, StoreGauges};
-use crate::bus::{WalBus, WalBusSource};
 use crate::cold_writer::{ColdWriter, ColdWriterSettings, COLD_CRASH_POINTS};
 use crate::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
 use crate::logs::{LogStoreGauges, LogTiers, LogWriter};
@@ -34,6 +33,7 @@ use crate::sampling_api::SamplingApiState;
 use crate::store_writer::StoreWriter;
 use crate::tiers::Tiers;
 use crate::ServeConfig;
+use weft_wal::{WalBus, WalBusReader};
 
 /// How long a graceful stop waits for open connections to finish.
 const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -274,7 +274,7 @@ impl ServeHandle {
             ));
         }
         let pipeline = pipeline
-            .start(Box::new(WalBusSource::new(wal.clone())))
+            .start(Box::new(WalBusReader::new(wal.clone())))
             .context("starting the pipeline")?;
 
         let cold_stop = Arc::new(AtomicBool::new(false));

@@ -8,6 +8,7 @@
 //! On-disk layout: `<dir>/<first lsn, 20 digits>.wal`, each a header `WEFTWAL1` followed by
 //! records `[payload length: u32 LE][crc32 of lsn+payload: u32 LE][lsn: u64 LE][payload]`.
 
+mod bus;
 mod reader;
 mod segment;
 mod writer;
@@ -22,6 +23,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+pub use bus::{WalBus, WalBusReader};
 pub use reader::{WalReader, WalRecord};
 pub use segment::RecoveryReport;
 

@@ -93,18 +93,19 @@ const RULES: &[Rule] = &[
     Rule {
         crates: &[
             "weft-model",
+            "weft-bus",
             "weft-codec",
             "weft-metrics",
             "weft-sampling",
             "weft-diagnose",
         ],
         forbidden: IO_CRATES,
-        why: "the model, codec, metrics, sampling and diagnose crates do no I/O",
+        why: "the model, bus seam, codec, metrics, sampling and diagnose crates do no I/O",
     },
     Rule {
-        crates: &["weft-model"],
+        crates: &["weft-model", "weft-bus"],
         forbidden: &["prost", "opentelemetry-proto", "serde_json", "weft-codec"],
-        why: "weft-model knows no wire format",
+        why: "weft-model and the bus seam know no wire format",
     },
     Rule {
         // weft-gen is a client (it sends OTLP), weft-server and weft-ingest are the servers.

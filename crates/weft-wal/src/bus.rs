@@ -1,17 +1,17 @@
-//! The WAL as the bus of the all-in-one shape: the ingest side ([`Bus`]) and the pipeline side
-//! ([`BusSource`]).
+//! The WAL as the bus of the all-in-one shape: one partition, the writer side ([`WalBus`]) the
+//! receivers append to and the reader side ([`WalBusReader`]) the pipeline consumes.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use weft_ingest::{Bus, BusAppendError};
-use weft_pipeline::{BusRecord, BusSource, PipelineError, Position};
-use weft_wal::{Wal, WalReader};
+use weft_bus::{BusAppendError, BusError, BusReader, BusRecord, BusWriter, PartitionId, Position};
 
-pub(crate) struct WalBus(pub Wal);
+use crate::{Wal, WalError, WalReader};
 
-impl Bus for WalBus {
+pub struct WalBus(pub Wal);
+
+impl BusWriter for WalBus {
     fn append(
         &self,
         payload: Vec<u8>,
@@ -29,33 +29,34 @@ impl Bus for WalBus {
     }
 }
 
-pub(crate) struct WalBusSource {
+pub struct WalBusReader {
     wal: Wal,
     reader: WalReader,
 }
 
-impl WalBusSource {
-    pub(crate) fn new(wal: Wal) -> Self {
+impl WalBusReader {
+    pub fn new(wal: Wal) -> Self {
         let reader = wal.reader(1);
-        WalBusSource { wal, reader }
+        WalBusReader { wal, reader }
     }
 }
 
-fn bus_error(error: weft_wal::WalError) -> PipelineError {
-    PipelineError::Bus(error.to_string())
+fn bus_error(error: WalError) -> BusError {
+    BusError(error.to_string())
 }
 
-impl BusSource for WalBusSource {
-    fn seek_after(&mut self, position: Position) -> Result<(), PipelineError> {
+impl BusReader for WalBusReader {
+    /// The WAL is one partition.
+    fn partition(&self) -> PartitionId {
+        PartitionId(0)
+    }
+
+    fn seek_after(&mut self, position: Position) -> Result<(), BusError> {
         self.reader = self.wal.reader(position + 1);
         Ok(())
     }
 
-    fn read(
-        &mut self,
-        max_records: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<BusRecord>, PipelineError> {
+    fn read(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<BusRecord>, BusError> {
         Ok(self
             .reader
             .read_batch(max_records, max_bytes)
@@ -76,7 +77,7 @@ impl BusSource for WalBusSource {
         self.wal.wait_for_written(after, timeout);
     }
 
-    fn release_through(&mut self, position: Position) -> Result<(), PipelineError> {
+    fn release_through(&mut self, position: Position) -> Result<(), BusError> {
         self.wal.trim_through(position).map_err(bus_error)?;
         Ok(())
     }
