@@ -4,7 +4,7 @@
 //! request, validates and limits it in place, and appends it to the bus; the client is answered
 //! only after the bus has it durably. Receivers differ only in transport and wire format.
 //!
-//! Architecture invariant: only this crate and `weft-server` know HTTP and gRPC. The bus is a
+//! Architecture invariant: only this crate and `weft-api` know HTTP and gRPC. The bus is a
 //! trait (`weft_bus::BusWriter`), so the same receivers feed the WAL (all-in-one) or Kafka (collector role).
 
 mod admission;

@@ -1,4 +1,5 @@
-//! The `weft` binary: parses the command line and hands over to `weft-server`.
+//! The `weft` binary: parses the command line and hands over to `weft-app` (the server roles), `weft-cli`
+//! (the clients) and `weft-bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -19,22 +20,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the all-in-one server: receivers, durable queue, pipeline, API.
-    Serve(Box<weft_server::ServeArgs>),
+    Serve(Box<weft_app::ServeArgs>),
     /// Send realistic synthetic traces to a server (load generator).
-    Gen(weft_server::GenArgs),
+    Gen(weft_cli::GenArgs),
     /// Print one trace as a waterfall, from a running server.
-    Trace(weft_server::TraceArgs),
+    Trace(weft_cli::TraceArgs),
     /// List traces matching conditions, from a running server.
-    Search(Box<weft_server::SearchArgs>),
+    Search(Box<weft_cli::SearchArgs>),
     /// Storage per tier (bytes, spans, partitions, cold/hot ratio), the cold writer and the
     /// sampling rules' counters, from a running server.
-    Status(weft_server::StatusArgs),
+    Status(weft_cli::StatusArgs),
     /// What is wrong with a service (or all): broken traces, bottlenecks, repeated calls,
     /// timeout misconfiguration, cycles, and database, Redis and operation statistics.
-    Diagnose(weft_server::DiagnoseArgs),
+    Diagnose(weft_cli::DiagnoseArgs),
     /// Benchmarks of hot paths (see BENCHMARKS.md).
     #[command(subcommand)]
-    Bench(weft_server::BenchCommand),
+    Bench(weft_bench::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,16 +54,14 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => {
-                weft_server::serve(weft_server::ServeConfig::resolve(*args)?).await
-            }
-            Command::Gen(args) => weft_server::run_gen(args).await,
-            Command::Trace(args) => weft_server::run_trace(args).await,
-            Command::Search(args) => weft_server::run_search(*args).await,
-            Command::Status(args) => weft_server::run_status(args).await,
-            Command::Diagnose(args) => weft_server::run_diagnose(args).await,
+            Command::Serve(args) => weft_app::serve(weft_app::ServeConfig::resolve(*args)?).await,
+            Command::Gen(args) => weft_cli::run_gen(args).await,
+            Command::Trace(args) => weft_cli::run_trace(args).await,
+            Command::Search(args) => weft_cli::run_search(*args).await,
+            Command::Status(args) => weft_cli::run_status(args).await,
+            Command::Diagnose(args) => weft_cli::run_diagnose(args).await,
             Command::Bench(command) => {
-                tokio::task::spawn_blocking(move || weft_server::run_bench(command)).await?
+                tokio::task::spawn_blocking(move || weft_bench::run_bench(command)).await?
             }
         }
     })

@@ -1,0 +1,357 @@
+//! The diagnostics API: findings, the interruption rate, service-graph cycles, database, Redis
+//! and operation statistics, trace summary rows by finding, and one trace's diagnosis.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use weft_diagnose::{
+    analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
+    TimeRange,
+};
+use weft_store::summaries::{SummaryQuery, TraceSummaryRow};
+use weft_store::TraceQuery;
+
+use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
+use crate::query_api::{blocking, tier_choice, Store};
+use weft_processors::diagnostics::{DiagnoserView, DiagnosticsHub};
+
+const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * 1_000_000_000;
+
+#[derive(Clone)]
+pub struct DiagnosticsApiState {
+    pub hub: Arc<DiagnosticsHub>,
+    pub store: Store,
+}
+
+pub fn router(state: DiagnosticsApiState) -> Router {
+    Router::new()
+        .route("/api/v1/diagnostics", get(overview))
+        .route("/api/v1/diagnostics/findings", get(findings))
+        .route("/api/v1/diagnostics/interruptions", get(interruptions))
+        .route("/api/v1/diagnostics/cycles", get(cycles))
+        .route("/api/v1/diagnostics/traces", get(traces))
+        .route("/api/v1/statistics/database", get(database))
+        .route("/api/v1/statistics/redis", get(redis))
+        .route("/api/v1/statistics/operations", get(operations))
+        .route("/api/v1/traces/{trace_id}/diagnosis", get(trace_diagnosis))
+        .with_state(state)
+}
+
+const LIST_PARAMETERS: [&str; 6] = ["service", "start", "end", "lookback", "limit", "kind"];
+
+/// The range and filter every list endpoint takes.
+fn list_query(
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<(TimeRange, StatisticsFilter), ApiError> {
+    let params = Params::parse(raw, allowed)?;
+    let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
+    if start >= end {
+        return Err(ApiError::invalid("start must be before end"));
+    }
+    let limit = params
+        .parsed("limit", parse_u64)?
+        .map(|limit| usize::try_from(limit).unwrap_or(usize::MAX));
+    if limit == Some(0) || limit.is_some_and(|limit| limit > 1000) {
+        return Err(ApiError::invalid("limit must be between 1 and 1000"));
+    }
+    let kind = params.parsed("kind", parse_kind)?;
+    Ok((
+        TimeRange {
+            start_unix_nanos: start,
+            end_unix_nanos: end,
+        },
+        StatisticsFilter {
+            service: params.single("service")?.map(str::to_owned),
+            kind,
+            limit,
+        },
+    ))
+}
+
+fn parse_kind(text: &str) -> Result<FindingKind, String> {
+    FindingKind::parse(text).ok_or_else(|| {
+        format!(
+            "unknown finding kind; known: {}",
+            FindingKind::ALL
+                .iter()
+                .map(|kind| kind.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+fn range_json(range: TimeRange) -> Value {
+    json!({ "start": range.start_unix_nanos.to_string(), "end": range.end_unix_nanos.to_string() })
+}
+
+fn to_value(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn assembler_json(view: &DiagnoserView) -> Value {
+    let counters = &view.counters;
+    let config = &view.assembler_config;
+    json!({
+        "openTraces": view.open_traces,
+        "openSpans": view.open_spans,
+        "tracesAnalyzed": counters.traces_analyzed,
+        "lateSpans": counters.assembler.late_spans,
+        "droppedSpans": counters.assembler.spans_dropped_over_trace_cap,
+        "evictedTraces": counters.assembler.traces_evicted,
+        "cutTraces": counters.assembler.traces_cut_by_age,
+        "replayedSpansSkipped": counters.replayed_spans_skipped,
+        "inactivityTimeoutSeconds": config.inactivity_timeout.as_secs_f64(),
+        "maxOpenTraces": config.max_open_traces,
+        "maxOpenSpans": config.max_open_spans,
+        "maxSpansPerTrace": config.max_spans_per_trace,
+    })
+}
+
+/// Computes an answer from the diagnoser's view on a blocking thread: reports sort and merge
+/// bucket tables, which neither the async runtime nor the pipeline's lock should wait for.
+async fn from_view<T: Send + 'static>(
+    state: &DiagnosticsApiState,
+    compute: impl FnOnce(&DiagnoserView) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let hub = Arc::clone(&state.hub);
+    blocking(move || Ok(compute(&hub.view()))).await
+}
+
+/// Everything about one service (or all): what `weft diagnose` prints.
+async fn overview(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
+    let summaries = state.hub.store_stats();
+    from_view(&state, move |view| {
+        let statistics = &view.statistics;
+        let top = |limit: usize| StatisticsFilter {
+            limit: Some(filter.limit.unwrap_or(limit)),
+            ..filter.clone()
+        };
+        json!({
+            "service": filter.service,
+            "range": range_json(range),
+            "assembler": assembler_json(view),
+            "summaryStore": {
+                "files": summaries.files,
+                "rows": summaries.rows,
+                "bytes": summaries.bytes,
+                "committedPosition": summaries.position,
+            },
+            "findings": to_value(statistics.findings(range, &top(50))),
+            "interruptions": to_value(statistics.interruptions(range, &top(20))),
+            "cycles": to_value(statistics.graph_cycles(range, &filter)),
+            "database": to_value(statistics.database(range, &top(10))),
+            "redis": to_value(statistics.redis(range, &top(10))),
+            "operations": to_value(statistics.operations(range, &top(10))),
+        })
+    })
+    .await
+    .map(Json)
+}
+
+async fn findings(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
+    let rows = from_view(&state, move |view| {
+        to_value(view.statistics.findings(range, &filter))
+    })
+    .await?;
+    Ok(Json(
+        json!({ "range": range_json(range), "findings": rows }),
+    ))
+}
+
+/// The parameters of the report endpoints: no `kind`.
+const REPORT_PARAMETERS: [&str; 5] = ["service", "start", "end", "lookback", "limit"];
+
+/// A statistics report for the range and filter of the query, with the range beside it.
+async fn report<T: serde::Serialize + 'static>(
+    state: &DiagnosticsApiState,
+    raw: Option<&str>,
+    read: fn(&Statistics, TimeRange, &StatisticsFilter) -> T,
+) -> Result<Json<Value>, ApiError> {
+    let (range, filter) = list_query(raw, &REPORT_PARAMETERS)?;
+    let mut value = from_view(state, move |view| {
+        to_value(read(&view.statistics, range, &filter))
+    })
+    .await?;
+    value["range"] = range_json(range);
+    Ok(Json(value))
+}
+
+async fn interruptions(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    report(&state, raw.as_deref(), Statistics::interruptions).await
+}
+
+async fn cycles(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (range, filter) = list_query(raw.as_deref(), &["service", "start", "end", "lookback"])?;
+    let cycles = from_view(&state, move |view| {
+        to_value(view.statistics.graph_cycles(range, &filter))
+    })
+    .await?;
+    Ok(Json(
+        json!({ "range": range_json(range), "cycles": cycles }),
+    ))
+}
+
+async fn database(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    report(&state, raw.as_deref(), Statistics::database).await
+}
+
+async fn redis(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    report(&state, raw.as_deref(), Statistics::redis).await
+}
+
+async fn operations(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    report(&state, raw.as_deref(), Statistics::operations).await
+}
+
+fn summary_json(row: &TraceSummaryRow) -> Value {
+    json!({
+        "traceId": weft_model::TraceId::from_bytes(row.trace_id).to_hex(),
+        "rootService": row.root_service,
+        "rootOperation": row.root_operation,
+        "startTimeUnixNano": row.start_unix_nanos.to_string(),
+        "durationNanos": row.duration_nanos.to_string(),
+        "spanCount": row.span_count,
+        "errorCount": row.error_count,
+        "serviceCount": row.service_count,
+        "orphanSpanCount": row.orphan_span_count,
+        "droppedSpanCount": row.dropped_span_count,
+        "truncated": row.truncated,
+        "completion": row.completion,
+        "findings": row.findings.split(',').filter(|name| !name.is_empty()).collect::<Vec<_>>(),
+        "services": row.services.split(',').filter(|name| !name.is_empty()).collect::<Vec<_>>(),
+    })
+}
+
+/// Trace summary rows, newest first: traces with a finding of the kinds asked for.
+async fn traces(
+    State(state): State<DiagnosticsApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(
+        raw.as_deref(),
+        &[
+            "service",
+            "start",
+            "end",
+            "lookback",
+            "limit",
+            "kind",
+            "minDuration",
+        ],
+    )?;
+    let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
+    if start >= end {
+        return Err(ApiError::invalid("start must be before end"));
+    }
+    let mut kinds = 0u8;
+    for text in params.all("kind") {
+        kinds |= parse_kind(text)
+            .map_err(|error| ApiError::invalid(format!("invalid kind {text:?}: {error}")))?
+            .bit();
+    }
+    let limit = params.parsed("limit", parse_u64)?.unwrap_or(20);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit must be between 1 and 1000"));
+    }
+    let query = SummaryQuery {
+        start_unix_nanos: start,
+        end_unix_nanos: end,
+        service: params.single("service")?.map(str::to_owned),
+        finding_kinds_any: kinds,
+        min_duration_nanos: params.parsed("minDuration", parse_go_duration_nanos)?,
+        limit: limit as usize,
+    };
+    let hub = Arc::clone(&state.hub);
+    let rows = blocking(move || hub.search_summaries(&query).map_err(ApiError::from)).await?;
+    Ok(Json(json!({
+        "range": range_json(TimeRange { start_unix_nanos: start, end_unix_nanos: end }),
+        "traces": rows.iter().map(summary_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// One trace's diagnosis, computed from its stored spans (either tier), so it is there for any
+/// trace the stores hold, whether or not the stream statistics still cover its time.
+async fn trace_diagnosis(
+    State(state): State<DiagnosticsApiState>,
+    Path(trace_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["tier"])?;
+    let choice = tier_choice(&params)?;
+    let trace_id = parse_trace_id(&trace_id)?;
+    let store = Arc::clone(&state.store);
+    let (spans, tier) = blocking(move || {
+        store
+            .trace(&TraceQuery::new(trace_id), choice)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    if spans.is_empty() {
+        return Err(ApiError::not_found(format!("trace {trace_id} not found")));
+    }
+    let config = state.hub.settings().config.analysis.clone();
+    let mut interner = Interner::new(10_000);
+    let facts: Vec<_> = spans
+        .iter()
+        .map(|span| span_facts(span, &mut interner))
+        .collect();
+    let diagnosis = analyze_spans(trace_id, &facts, 0, Completion::Inactive, &config);
+    let summary = &diagnosis.summary;
+    Ok(Json(json!({
+        "traceId": trace_id.to_hex(),
+        "tier": tier.as_str(),
+        "summary": {
+            "rootService": &*summary.root_service,
+            "rootOperation": &*summary.root_operation,
+            "startTimeUnixNano": summary.start_unix_nanos.to_string(),
+            "durationNanos": summary.duration_nanos.to_string(),
+            "spanCount": summary.span_count,
+            "errorCount": summary.error_count,
+            "serviceCount": summary.service_count,
+            "orphanSpanCount": summary.orphan_span_count,
+        },
+        "findings": diagnosis.findings.iter().map(|finding| json!({
+            "kind": finding.kind.as_str(),
+            "title": finding.kind.title(),
+            "service": &*finding.service,
+            "operation": &*finding.operation,
+            "detail": finding.detail,
+            "message": finding.message,
+            "value": finding.value,
+            "spanIds": finding.span_ids.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "criticalPath": diagnosis.critical_path.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+        "settings": {
+            "bottleneckShare": config.bottleneck_share,
+            "repeatedCallThreshold": config.repeated_call_threshold,
+        },
+    })))
+}

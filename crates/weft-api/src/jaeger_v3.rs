@@ -1,0 +1,387 @@
+//! Jaeger's query API v3 over HTTP (`/api/v3`), with jaeger-query's shapes: what every Jaeger
+//! UI since v2.15 fills its Service and Operation lists from, and since v2.19 searches with
+//! (`/api/v3/trace-summaries`). Answers are proto3 JSON: lowerCamel names, 64-bit integers as
+//! decimal strings, zero values left out; traces are OTLP JSON under `result`; errors are
+//! `{"error":{"httpCode":N,"message":"..."}}`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use weft_model::{SpanKind, TraceId};
+use weft_store::{SearchQuery, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT};
+
+use crate::params::{
+    parse_go_duration_nanos, parse_trace_id, parse_u64, rfc3339_unix_nanos, ApiError, Params,
+};
+use crate::query_api::{blocking, otlp_traces_data, parse_span_kind, Store};
+use weft_query::tiers::TierChoice;
+
+pub fn router() -> Router<Store> {
+    Router::new()
+        .route("/api/v3/services", get(services))
+        .route("/api/v3/operations", get(operations))
+        .route("/api/v3/trace-summaries", get(trace_summaries))
+        .route("/api/v3/traces", get(find_traces))
+        .route("/api/v3/traces/{trace_id}", get(trace_by_id))
+}
+
+/// jaeger-query's v3 error envelope.
+pub struct V3Error(pub ApiError);
+
+impl From<ApiError> for V3Error {
+    fn from(error: ApiError) -> Self {
+        V3Error(error)
+    }
+}
+
+impl From<weft_store::StoreError> for V3Error {
+    fn from(error: weft_store::StoreError) -> Self {
+        V3Error(error.into())
+    }
+}
+
+impl IntoResponse for V3Error {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let body = json!({ "error": { "httpCode": status.as_u16(), "message": self.0.message } });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// A query parameter under its canonical name, else its older snake_case spelling (v2.19
+/// renamed them; both are accepted, the canonical one winning, as jaeger-query does). Errors
+/// name the spelling the client used.
+struct V3Params {
+    params: Params,
+}
+
+impl V3Params {
+    fn parse(raw: Option<&str>, names: &[(&'static str, &'static str)]) -> Result<Self, ApiError> {
+        let allowed: Vec<&str> = names
+            .iter()
+            .flat_map(|(canonical, alias)| [*canonical, *alias])
+            .filter(|name| !name.is_empty())
+            .collect();
+        Ok(V3Params {
+            params: Params::parse(raw, &allowed)?,
+        })
+    }
+
+    /// The value and the name it came under. Like `url.Values.Get`, a repeated parameter
+    /// counts once (its first value).
+    fn get<'a>(&'a self, canonical: &'a str, alias: &'a str) -> Option<(&'a str, &'a str)> {
+        [canonical, alias]
+            .into_iter()
+            .filter(|name| !name.is_empty())
+            .find_map(|name| self.params.all(name).next().map(|value| (value, name)))
+    }
+
+    fn parsed<T>(
+        &self,
+        canonical: &str,
+        alias: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ApiError> {
+        self.get(canonical, alias)
+            .map(|(value, name)| {
+                parse(value).map_err(|error| {
+                    ApiError::invalid(format!("malformed parameter {name}: {error}"))
+                })
+            })
+            .transpose()
+    }
+}
+
+const SERVICE_NAME: (&str, &str) = ("query.serviceName", "query.service_name");
+const OPERATION_NAME: (&str, &str) = ("query.operationName", "query.operation_name");
+const START_TIME_MIN: (&str, &str) = ("query.startTimeMin", "query.start_time_min");
+const START_TIME_MAX: (&str, &str) = ("query.startTimeMax", "query.start_time_max");
+const DURATION_MIN: (&str, &str) = ("query.durationMin", "query.duration_min");
+const DURATION_MAX: (&str, &str) = ("query.durationMax", "query.duration_max");
+const SEARCH_DEPTH: (&str, &str) = ("query.searchDepth", "query.search_depth");
+/// The oldest spelling of the search depth (before `query.search_depth`).
+const NUM_TRACES: (&str, &str) = ("query.num_traces", "");
+const RAW_TRACES: (&str, &str) = ("query.rawTraces", "query.raw_traces");
+const ATTRIBUTES: (&str, &str) = ("query.attributes", "");
+
+const FIND_PARAMETERS: [(&str, &str); 10] = [
+    SERVICE_NAME,
+    OPERATION_NAME,
+    START_TIME_MIN,
+    START_TIME_MAX,
+    DURATION_MIN,
+    DURATION_MAX,
+    SEARCH_DEPTH,
+    NUM_TRACES,
+    RAW_TRACES,
+    ATTRIBUTES,
+];
+
+/// jaeger-query's default search depth when none is given.
+const DEFAULT_SEARCH_DEPTH: usize = 100;
+
+async fn services(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, V3Error> {
+    V3Params::parse(raw.as_deref(), &[])?;
+    let services = blocking(move || Ok(store.services()?)).await?;
+    Ok(Json(json!({ "services": services })))
+}
+
+/// A span kind as Jaeger's storage names it; Jaeger stores an unset kind as `internal`.
+fn jaeger_kind_name(kind: SpanKind) -> &'static str {
+    match kind {
+        SpanKind::Unspecified => "internal",
+        other => other.as_str(),
+    }
+}
+
+async fn operations(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, V3Error> {
+    let params = V3Params::parse(
+        raw.as_deref(),
+        &[("service", ""), ("spanKind", "span_kind")],
+    )?;
+    let service = params
+        .get("service", "")
+        .map(|(value, _)| value.to_owned())
+        .unwrap_or_default();
+    let kind = params.parsed("spanKind", "span_kind", parse_span_kind)?;
+    let operations = blocking(move || Ok(store.operations(&service, kind)?)).await?;
+    let mut listed: Vec<(String, &str)> = operations
+        .iter()
+        .map(|operation| {
+            (
+                operation.name.clone(),
+                jaeger_kind_name(operation.span_kind),
+            )
+        })
+        .collect();
+    // An unset kind and `internal` are one kind here: list such a name once.
+    listed.dedup();
+    let operations: Vec<Value> = listed
+        .into_iter()
+        .map(|(name, kind)| json!({ "name": name, "spanKind": kind }))
+        .collect();
+    Ok(Json(json!({ "operations": operations })))
+}
+
+/// An RFC 3339 time (nanoseconds allowed), as Go's `time.RFC3339Nano` parses it.
+fn parse_rfc3339_nanos(text: &str) -> Result<u64, String> {
+    rfc3339_unix_nanos(text)
+        .map_err(|error| {
+            format!(
+                "expected an RFC 3339 time like 2026-01-02T15:04:05.123Z, got {text:?}: {error}"
+            )
+        })?
+        .ok_or_else(|| format!("time {text:?} is before 1970"))
+}
+
+/// `query.rawTraces` and `rawTraces` (accepted; Weft always answers the stored spans).
+fn parse_raw_traces(text: &str) -> Result<bool, String> {
+    text.parse::<bool>()
+        .map_err(|_| format!("expected true or false, got {text:?}"))
+}
+
+/// `query.attributes`: one JSON object of string values (`{"http.status_code":"200"}`).
+fn parse_attributes(text: &str) -> Result<Vec<(String, String)>, String> {
+    let object: Map<String, Value> =
+        serde_json::from_str(text).map_err(|error| format!("expected a JSON object: {error}"))?;
+    object
+        .into_iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => Ok((key, text)),
+            other => Err(format!(
+                "the value of {key:?} must be a string, got {other}"
+            )),
+        })
+        .collect()
+}
+
+/// The search both `trace-summaries` and `traces` run, from their shared parameters.
+fn find_query(params: &V3Params) -> Result<SearchQuery, ApiError> {
+    let start = params.parsed(START_TIME_MIN.0, START_TIME_MIN.1, parse_rfc3339_nanos)?;
+    let end = params.parsed(START_TIME_MAX.0, START_TIME_MAX.1, parse_rfc3339_nanos)?;
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ApiError::invalid(format!(
+            "{} and {} are required",
+            START_TIME_MIN.0, START_TIME_MAX.0
+        )));
+    };
+    if start > end {
+        return Err(ApiError::invalid(format!(
+            "{} must be before {}",
+            START_TIME_MIN.0, START_TIME_MAX.0
+        )));
+    }
+    let depth = match params.parsed(SEARCH_DEPTH.0, SEARCH_DEPTH.1, parse_u64)? {
+        Some(depth) => Some(depth),
+        None => params.parsed(NUM_TRACES.0, NUM_TRACES.1, parse_u64)?,
+    };
+    // Bounded like every search (the UI offers up to 1500); 0 means the default.
+    let limit = match depth {
+        None | Some(0) => DEFAULT_SEARCH_DEPTH,
+        Some(depth) => usize::try_from(depth).unwrap_or(usize::MAX),
+    }
+    .min(MAX_SEARCH_LIMIT);
+    params.parsed(RAW_TRACES.0, RAW_TRACES.1, parse_raw_traces)?;
+    let mut attributes = params
+        .parsed(ATTRIBUTES.0, ATTRIBUTES.1, parse_attributes)?
+        .unwrap_or_default();
+    let status = crate::jaeger::take_status_tags(&mut attributes);
+    let span_kind = crate::jaeger::take_span_kind_tag(&mut attributes)?;
+    let query = SearchQuery {
+        start_unix_nanos: start,
+        end_unix_nanos: end,
+        service: params
+            .get(SERVICE_NAME.0, SERVICE_NAME.1)
+            .map(|(value, _)| value.to_owned()),
+        operation: params
+            .get(OPERATION_NAME.0, OPERATION_NAME.1)
+            .map(|(value, _)| value.to_owned()),
+        span_kind,
+        attributes,
+        business_key: None,
+        status,
+        min_duration_nanos: params.parsed(
+            DURATION_MIN.0,
+            DURATION_MIN.1,
+            parse_go_duration_nanos,
+        )?,
+        max_duration_nanos: params.parsed(
+            DURATION_MAX.0,
+            DURATION_MAX.1,
+            parse_go_duration_nanos,
+        )?,
+        trace_id_prefix: None,
+        root_service: None,
+        root_operation: None,
+        limit,
+    };
+    query.validate()?;
+    Ok(query)
+}
+
+/// A trace summary as jaeger-query's `TraceSummary` message in proto3 JSON: zero values are
+/// left out, 64-bit times are decimal strings.
+fn summary_json(summary: &TraceSummary) -> Value {
+    let mut object = Map::new();
+    object.insert("traceId".into(), json!(summary.trace_id.to_hex()));
+    // The root is the span without a parent; a trace whose root never arrived has none.
+    if summary.root_span_found {
+        insert_nonempty(&mut object, "rootServiceName", &summary.root_service_name);
+        insert_nonempty(&mut object, "rootOperationName", &summary.root_span_name);
+    }
+    if summary.start_unix_nanos > 0 {
+        object.insert(
+            "minStartTimeUnixNano".into(),
+            json!(summary.start_unix_nanos.to_string()),
+        );
+        object.insert(
+            "maxEndTimeUnixNano".into(),
+            json!((summary.start_unix_nanos + summary.duration_nanos).to_string()),
+        );
+    }
+    insert_nonzero(&mut object, "spanCount", summary.span_count);
+    insert_nonzero(&mut object, "errorSpanCount", summary.error_count);
+    let services: Vec<Value> = summary
+        .services
+        .iter()
+        .map(|service| {
+            let mut entry = Map::new();
+            entry.insert("name".into(), json!(service.service_name));
+            insert_nonzero(&mut entry, "spanCount", service.span_count);
+            insert_nonzero(&mut entry, "errorSpanCount", service.error_count);
+            Value::Object(entry)
+        })
+        .collect();
+    object.insert("services".into(), Value::Array(services));
+    Value::Object(object)
+}
+
+fn insert_nonempty(object: &mut Map<String, Value>, key: &str, text: &str) {
+    if !text.is_empty() {
+        object.insert(key.into(), json!(text));
+    }
+}
+
+fn insert_nonzero(object: &mut Map<String, Value>, key: &str, count: usize) {
+    if count > 0 {
+        object.insert(key.into(), json!(count));
+    }
+}
+
+async fn trace_summaries(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, V3Error> {
+    let params = V3Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
+    let query = find_query(&params)?;
+    let found = blocking(move || Ok(store.search(&query, TierChoice::Auto)?)).await?;
+    let summaries: Vec<Value> = found
+        .traces
+        .iter()
+        .map(|found| summary_json(&found.summary))
+        .collect();
+    Ok(Json(json!({ "summaries": summaries })))
+}
+
+async fn find_traces(
+    State(store): State<Store>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, V3Error> {
+    let params = V3Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
+    let query = find_query(&params)?;
+    let traces = blocking(move || {
+        let found = store.search(&query, TierChoice::Auto)?;
+        let mut spans = Vec::new();
+        for found in &found.traces {
+            let trace_query = TraceQuery::new(found.summary.trace_id);
+            let (mut trace, _) = store.trace(&trace_query, TierChoice::Auto)?;
+            trace.truncate(trace_query.max_spans);
+            spans.extend(trace);
+        }
+        Ok(spans)
+    })
+    .await?;
+    if traces.is_empty() {
+        return Err(ApiError::not_found("No traces found").into());
+    }
+    Ok(Json(json!({ "result": otlp_traces_data(traces) })))
+}
+
+const TRACE_PARAMETERS: [(&str, &str); 3] = [
+    ("startTime", "start_time"),
+    ("endTime", "end_time"),
+    ("rawTraces", "raw_traces"),
+];
+
+async fn trace_by_id(
+    State(store): State<Store>,
+    Path(trace_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, V3Error> {
+    let params = V3Params::parse(raw.as_deref(), &TRACE_PARAMETERS)?;
+    let trace_id: TraceId = parse_trace_id(&trace_id).map_err(|error| {
+        ApiError::invalid(format!("malformed parameter trace_id: {}", error.message))
+    })?;
+    let query = TraceQuery {
+        start_unix_nanos: params.parsed("startTime", "start_time", parse_rfc3339_nanos)?,
+        end_unix_nanos: params.parsed("endTime", "end_time", parse_rfc3339_nanos)?,
+        ..TraceQuery::new(trace_id)
+    };
+    params.parsed("rawTraces", "raw_traces", parse_raw_traces)?;
+    let max_spans = query.max_spans;
+    let (mut spans, _) = blocking(move || Ok(store.trace(&query, TierChoice::Auto)?)).await?;
+    if spans.is_empty() {
+        return Err(ApiError::not_found("trace not found").into());
+    }
+    spans.truncate(max_spans);
+    Ok(Json(json!({ "result": otlp_traces_data(spans) })))
+}

@@ -1,0 +1,896 @@
+//! Metric, exemplar and topology queries: Weft's JSON API (`/api/v1/metrics/…`,
+//! `/api/v1/topology`), Jaeger's `/api/dependencies` and `/api/metrics/…` (the Monitor tab), and
+//! the OpenMetrics exposition of span metrics (`/metrics/spans`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use weft_metrics::topology::EdgeKey;
+use weft_metrics::{Bucket, ExemplarReason, SeriesKey};
+use weft_model::SpanKind;
+use weft_store::metrics::{MetricKey, MetricRow, Resolution};
+
+use crate::jaeger::{envelope, JaegerError};
+use crate::params::{now_unix_nanos, parse_u64, ApiError, Params};
+use crate::query_api::{blocking, parse_span_kind};
+use weft_processors::metrics_hub::MetricsHub;
+
+pub type Hub = Arc<MetricsHub>;
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * NANOS_PER_SECOND;
+/// Most points one series answer may hold (Prometheus caps range queries at 11,000 too).
+const MAX_POINTS: u64 = 11_000;
+/// Longest Jaeger `ratePer` window.
+const MAX_RATE_PER_MS: u64 = 86_400_000;
+/// Most bucket merges one Jaeger metrics request may cost (points × buckets per rate window ×
+/// series groups): about a second of one core.
+const MAX_BUCKET_MERGES: u64 = 2_000_000;
+
+pub fn router() -> Router<Hub> {
+    Router::new()
+        .route("/api/v1/metrics/series", get(series))
+        .route("/api/v1/metrics/operations", get(top_operations))
+        .route("/api/v1/metrics/exemplars", get(exemplars))
+        .route("/api/v1/topology", get(topology))
+        .route("/api/dependencies", get(jaeger_dependencies))
+        .route("/api/metrics/minstep", get(jaeger_min_step))
+        .route("/api/metrics/{kind}", get(jaeger_metrics))
+        .route("/metrics/spans", get(span_exposition))
+}
+
+/// The same endpoints on a node started with `--no-stream-metrics`: each answers 501 in its
+/// API's envelope (Jaeger's own query service answers its metric endpoints the same way when
+/// its metrics storage is off), so a dashboard shows why it is empty instead of an empty chart.
+pub fn disabled_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    const MESSAGE: &str = "stream metrics are disabled on this node (--no-stream-metrics)";
+    let weft = || async { ApiError::unimplemented(MESSAGE) };
+    let jaeger = || async { JaegerError(ApiError::unimplemented(MESSAGE)) };
+    Router::new()
+        .route("/api/v1/metrics/series", get(weft))
+        .route("/api/v1/metrics/operations", get(weft))
+        .route("/api/v1/metrics/exemplars", get(weft))
+        .route("/api/v1/topology", get(weft))
+        .route("/api/dependencies", get(jaeger))
+        .route("/api/metrics/minstep", get(jaeger))
+        .route("/api/metrics/{kind}", get(jaeger))
+        .route("/metrics/spans", get(weft))
+}
+
+/// A time range in whole seconds, `[start, end)`, and the resolution that answers it.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start_secs: u64,
+    end_secs: u64,
+    resolution: Resolution,
+}
+
+impl Window {
+    fn step(&self) -> u64 {
+        self.resolution.seconds()
+    }
+
+    /// Bucket starts covering the range.
+    fn bucket_range(&self) -> std::ops::Range<u64> {
+        let step = self.step();
+        (self.start_secs - self.start_secs % step)..self.end_secs
+    }
+
+    /// Seconds the buckets of the range cover (what rates are per).
+    fn seconds(&self) -> u64 {
+        self.end_secs - self.bucket_range().start
+    }
+}
+
+/// The finest resolution that keeps the answer under ~1,500 points and still holds the start of
+/// the range (each resolution has its own retention).
+fn auto_resolution(hub: &MetricsHub, start_secs: u64, end_secs: u64, now_secs: u64) -> Resolution {
+    let span = end_secs.saturating_sub(start_secs);
+    for resolution in Resolution::ALL {
+        let retained_from = now_secs.saturating_sub(hub.store.retention_of(resolution).as_secs());
+        if span / resolution.seconds() <= 1_500 && start_secs >= retained_from {
+            return resolution;
+        }
+    }
+    Resolution::OneHour
+}
+
+fn window_of(params: &Params, hub: &MetricsHub) -> Result<Window, ApiError> {
+    let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
+    if start >= end {
+        return Err(ApiError::invalid(
+            "start is not before end: the time range is empty or inverted",
+        ));
+    }
+    let (start_secs, end_secs) = (start / NANOS_PER_SECOND, end.div_ceil(NANOS_PER_SECOND));
+    let resolution = match params.single("resolution")? {
+        None | Some("auto") => auto_resolution(
+            hub,
+            start_secs,
+            end_secs,
+            now_unix_nanos() / NANOS_PER_SECOND,
+        ),
+        Some(text) => Resolution::parse(text).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "invalid resolution {text:?}: expected auto, 30s, 10m or 1h"
+            ))
+        })?,
+    };
+    if (end_secs - start_secs) / resolution.seconds() > MAX_POINTS {
+        return Err(ApiError::invalid(format!(
+            "the range holds more than {MAX_POINTS} buckets at resolution {}: choose a coarser resolution or a shorter range",
+            resolution.name()
+        )));
+    }
+    Ok(Window {
+        start_secs,
+        end_secs,
+        resolution,
+    })
+}
+
+/// Which span series a query selects.
+struct SeriesFilter {
+    services: Vec<String>,
+    operation: Option<String>,
+    kinds: Vec<SpanKind>,
+}
+
+impl SeriesFilter {
+    fn accepts(&self, key: &SeriesKey) -> bool {
+        (self.services.is_empty() || self.services.contains(&key.service_name))
+            && self
+                .operation
+                .as_ref()
+                .is_none_or(|operation| *operation == key.span_name)
+            && (self.kinds.is_empty() || self.kinds.contains(&key.span_kind()))
+    }
+}
+
+/// The series of the required `service` (optionally one `operation` and `spanKind`).
+fn series_filter(params: &Params) -> Result<SeriesFilter, ApiError> {
+    let service = params
+        .single("service")?
+        .ok_or_else(|| ApiError::invalid("the service parameter is required"))?;
+    Ok(SeriesFilter {
+        services: vec![service.to_owned()],
+        operation: params.single("operation")?.map(str::to_owned),
+        kinds: params
+            .parsed("spanKind", parse_span_kind)?
+            .into_iter()
+            .collect(),
+    })
+}
+
+fn span_rows(
+    hub: &MetricsHub,
+    window: Window,
+    filter: &SeriesFilter,
+) -> Result<Vec<(u64, SeriesKey, Bucket)>, ApiError> {
+    let rows = hub.rows(
+        window.resolution,
+        window.bucket_range(),
+        &|key| matches!(key, MetricKey::Span(series) if filter.accepts(series)),
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |MetricRow {
+                 start_secs,
+                 key,
+                 bucket,
+             }| match key {
+                MetricKey::Span(series) => Some((start_secs, series, bucket)),
+                MetricKey::Edge(_) => None,
+            },
+        )
+        .collect())
+}
+
+fn millis(nanos: Option<u64>) -> Value {
+    nanos.map_or(Value::Null, |nanos| json!(nanos as f64 / 1e6))
+}
+
+/// Calls, errors and latency of a bucket (or a merge of buckets) over `seconds`.
+fn stats_json(bucket: &Bucket, seconds: u64) -> Value {
+    json!({
+        "calls": bucket.calls,
+        "callsPerSecond": bucket.calls as f64 / seconds.max(1) as f64,
+        "errors": bucket.errors,
+        "errorRate": if bucket.calls == 0 { Value::Null } else { json!(bucket.errors as f64 / bucket.calls as f64) },
+        "p50Millis": millis(bucket.quantile_nanos(0.5)),
+        "p90Millis": millis(bucket.quantile_nanos(0.9)),
+        "p95Millis": millis(bucket.quantile_nanos(0.95)),
+        "p99Millis": millis(bucket.quantile_nanos(0.99)),
+        "meanMillis": millis(bucket.mean_nanos()),
+        "minMillis": millis((bucket.calls > 0).then_some(bucket.duration_min_nanos)),
+        "maxMillis": millis((bucket.calls > 0).then_some(bucket.duration_max_nanos)),
+    })
+}
+
+fn window_json(window: Window) -> Value {
+    json!({
+        "resolution": window.resolution.name(),
+        "stepSeconds": window.step(),
+        "startUnixSeconds": window.bucket_range().start,
+        "endUnixSeconds": window.end_secs,
+    })
+}
+
+const SERIES_PARAMETERS: [&str; 8] = [
+    "service",
+    "operation",
+    "spanKind",
+    "start",
+    "end",
+    "lookback",
+    "resolution",
+    "groupBy",
+];
+
+async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &SERIES_PARAMETERS)?;
+    let window = window_of(&params, &hub)?;
+    let filter = series_filter(&params)?;
+    let by_operation = match params.single("groupBy")? {
+        None => false,
+        Some("operation") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "invalid groupBy {other:?}: expected operation"
+            )))
+        }
+    };
+    let rows = blocking(move || span_rows(&hub, window, &filter)).await?;
+    // (operation, kind) or the whole service -> bucket start -> merged bucket
+    let mut groups: BTreeMap<Option<(String, i32)>, BTreeMap<u64, Bucket>> = BTreeMap::new();
+    let service = rows.first().map(|(_, key, _)| key.service_name.clone());
+    for (start, key, bucket) in rows {
+        let group = by_operation.then(|| (key.span_name.clone(), key.span_kind));
+        groups
+            .entry(group)
+            .or_default()
+            .entry(start)
+            .or_default()
+            .merge(&bucket);
+    }
+    let step = window.step();
+    let empty = Bucket::default();
+    let series: Vec<Value> = groups
+        .into_iter()
+        .map(|(group, buckets)| {
+            let mut total = Bucket::default();
+            for bucket in buckets.values() {
+                total.merge(bucket);
+            }
+            let points: Vec<Value> = window
+                .bucket_range()
+                .step_by(step as usize)
+                .map(|start| {
+                    let bucket = buckets.get(&start).unwrap_or(&empty);
+                    let mut point = stats_json(bucket, step);
+                    point["timeUnixSeconds"] = json!(start);
+                    point["exemplars"] = json!(bucket.exemplars.len());
+                    point
+                })
+                .collect();
+            json!({
+                "serviceName": service,
+                "operation": group.as_ref().map(|(name, _)| name.clone()),
+                "spanKind": group.as_ref().map(|(_, kind)| SpanKind::from_otlp(*kind).as_str()),
+                "totals": stats_json(&total, window.seconds()),
+                "points": points,
+            })
+        })
+        .collect();
+    let mut answer = window_json(window);
+    answer["series"] = json!(series);
+    Ok(Json(answer))
+}
+
+const TOP_OPERATION_PARAMETERS: [&str; 8] = [
+    "service",
+    "spanKind",
+    "start",
+    "end",
+    "lookback",
+    "resolution",
+    "sortBy",
+    "limit",
+];
+
+async fn top_operations(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &TOP_OPERATION_PARAMETERS)?;
+    let window = window_of(&params, &hub)?;
+    let filter = series_filter(&params)?;
+    let sort_by = params.single("sortBy")?.unwrap_or("calls").to_owned();
+    let quantile = match sort_by.as_str() {
+        "calls" | "errors" | "errorRate" => None,
+        "p50" => Some(0.5),
+        "p90" => Some(0.9),
+        "p99" => Some(0.99),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "invalid sortBy {other:?}: expected calls, errors, errorRate, p50, p90 or p99"
+            )))
+        }
+    };
+    let limit = params
+        .parsed("limit", parse_u64)?
+        .unwrap_or(20)
+        .clamp(1, 1_000) as usize;
+    let rows = blocking(move || span_rows(&hub, window, &filter)).await?;
+    let mut operations: BTreeMap<(String, i32), Bucket> = BTreeMap::new();
+    for (_, key, bucket) in rows {
+        operations
+            .entry((key.span_name.clone(), key.span_kind))
+            .or_default()
+            .merge(&bucket);
+    }
+    let rank = |bucket: &Bucket| -> f64 {
+        match (sort_by.as_str(), quantile) {
+            (_, Some(q)) => bucket.quantile_nanos(q).unwrap_or(0) as f64,
+            ("errors", _) => bucket.errors as f64,
+            ("errorRate", _) => bucket.errors as f64 / bucket.calls.max(1) as f64,
+            _ => bucket.calls as f64,
+        }
+    };
+    let mut ranked: Vec<((String, i32), Bucket)> = operations.into_iter().collect();
+    ranked.sort_by(|(left_key, left), (right_key, right)| {
+        rank(right)
+            .total_cmp(&rank(left))
+            .then_with(|| left_key.cmp(right_key))
+    });
+    let seconds = window.seconds();
+    let operations: Vec<Value> = ranked
+        .into_iter()
+        .take(limit)
+        .map(|((name, kind), bucket)| {
+            let mut entry = stats_json(&bucket, seconds);
+            entry["operation"] = json!(name);
+            entry["spanKind"] = json!(SpanKind::from_otlp(kind).as_str());
+            entry
+        })
+        .collect();
+    let mut answer = window_json(window);
+    answer["sortBy"] = json!(sort_by);
+    answer["operations"] = json!(operations);
+    Ok(Json(answer))
+}
+
+const EXEMPLAR_PARAMETERS: [&str; 9] = [
+    "service",
+    "operation",
+    "spanKind",
+    "start",
+    "end",
+    "lookback",
+    "resolution",
+    "reason",
+    "limit",
+];
+
+async fn exemplars(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &EXEMPLAR_PARAMETERS)?;
+    let window = window_of(&params, &hub)?;
+    let filter = series_filter(&params)?;
+    let reason = params.parsed("reason", |text| {
+        ExemplarReason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+            .ok_or_else(|| "expected slowest, sampled, keyword or error_increase".to_owned())
+    })?;
+    let limit = params
+        .parsed("limit", parse_u64)?
+        .unwrap_or(100)
+        .clamp(1, 10_000) as usize;
+    let rows = blocking(move || span_rows(&hub, window, &filter)).await?;
+    let mut found: Vec<Value> = Vec::new();
+    // Newest buckets first: the most recent evidence is what an investigation wants.
+    for (start, key, bucket) in rows.iter().rev() {
+        for exemplar in bucket.exemplars.sorted() {
+            if reason.is_some_and(|wanted| wanted != exemplar.reason) {
+                continue;
+            }
+            found.push(json!({
+                "traceId": exemplar.trace_id().to_hex(),
+                "spanId": exemplar.span_id().to_hex(),
+                "reason": exemplar.reason.as_str(),
+                "operation": key.span_name,
+                "spanKind": key.span_kind().as_str(),
+                "bucketStartUnixSeconds": start,
+                "startTimeUnixNano": exemplar.start_unix_nanos.to_string(),
+                "durationMillis": exemplar.duration_nanos as f64 / 1e6,
+                "isError": exemplar.is_error,
+            }));
+        }
+    }
+    let truncated = found.len() > limit;
+    found.truncate(limit);
+    let mut answer = window_json(window);
+    answer["exemplars"] = json!(found);
+    answer["truncated"] = json!(truncated);
+    Ok(Json(answer))
+}
+
+/// Service-level edges (caller, callee, callee is an uninstrumented peer) of edge rows.
+fn service_edges(rows: &[MetricRow]) -> BTreeMap<(String, String, bool), Bucket> {
+    let mut edges: BTreeMap<(String, String, bool), Bucket> = BTreeMap::new();
+    for row in rows {
+        if let MetricKey::Edge(edge) = &row.key {
+            edges
+                .entry((
+                    edge.client_service.clone(),
+                    edge.server_service.clone(),
+                    edge.uninstrumented,
+                ))
+                .or_default()
+                .merge(&row.bucket);
+        }
+    }
+    edges
+}
+
+fn edge_rows(hub: &MetricsHub, window: Window) -> Result<Vec<MetricRow>, ApiError> {
+    Ok(hub.rows(window.resolution, window.bucket_range(), &|key| {
+        matches!(key, MetricKey::Edge(_))
+    })?)
+}
+
+/// The services within `hops` calls (either direction) of `center`.
+fn neighbourhood(
+    edges: &BTreeMap<(String, String, bool), Bucket>,
+    center: &str,
+    hops: u64,
+) -> BTreeSet<String> {
+    let mut reached = BTreeSet::from([center.to_owned()]);
+    let mut frontier = vec![center.to_owned()];
+    for _ in 0..hops {
+        let mut next = Vec::new();
+        for (caller, callee, _) in edges.keys() {
+            for (from, to) in [(caller, callee), (callee, caller)] {
+                if frontier.contains(from) && reached.insert(to.clone()) {
+                    next.push(to.clone());
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    reached
+}
+
+const TOPOLOGY_PARAMETERS: [&str; 7] = [
+    "start",
+    "end",
+    "lookback",
+    "resolution",
+    "service",
+    "hops",
+    "operations",
+];
+
+async fn topology(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw.as_deref(), &TOPOLOGY_PARAMETERS)?;
+    let window = window_of(&params, &hub)?;
+    let center = params.single("service")?.map(str::to_owned);
+    let hops = params.parsed("hops", parse_u64)?.unwrap_or(1).min(100);
+    let with_operations = params
+        .parsed("operations", |text| {
+            text.parse::<bool>()
+                .map_err(|_| "expected true or false".to_owned())
+        })?
+        .unwrap_or(false);
+    // One read of the files: the edges, and the server/consumer series whose calls size nodes.
+    let (rows, servers): (Vec<MetricRow>, Vec<MetricRow>) = blocking(move || {
+        let served = |key: &MetricKey| match key {
+            MetricKey::Span(series) => {
+                matches!(series.span_kind(), SpanKind::Server | SpanKind::Consumer)
+            }
+            MetricKey::Edge(_) => true,
+        };
+        let rows = hub.rows(window.resolution, window.bucket_range(), &served)?;
+        Ok(rows
+            .into_iter()
+            .partition(|row| matches!(row.key, MetricKey::Edge(_))))
+    })
+    .await?;
+    let edges = service_edges(&rows);
+    let kept = center
+        .as_ref()
+        .map(|center| neighbourhood(&edges, center, hops));
+    let included = |service: &str| kept.as_ref().is_none_or(|kept| kept.contains(service));
+    let seconds = window.seconds();
+    // Service -> (uninstrumented, calls it served)
+    let mut nodes: BTreeMap<String, (bool, Bucket)> = BTreeMap::new();
+    for row in &servers {
+        if let MetricKey::Span(key) = &row.key {
+            if included(&key.service_name) {
+                nodes
+                    .entry(key.service_name.clone())
+                    .or_default()
+                    .1
+                    .merge(&row.bucket);
+            }
+        }
+    }
+    let mut edge_list = Vec::new();
+    for ((caller, callee, uninstrumented), bucket) in &edges {
+        if !(included(caller) && included(callee)) {
+            continue;
+        }
+        nodes.entry(caller.clone()).or_default();
+        let callee_node = nodes.entry(callee.clone()).or_default();
+        if *uninstrumented {
+            callee_node.0 = true;
+            callee_node.1.merge(bucket);
+        }
+        let mut entry = stats_json(bucket, seconds);
+        entry["caller"] = json!(caller);
+        entry["callee"] = json!(callee);
+        entry["calleeUninstrumented"] = json!(uninstrumented);
+        edge_list.push(entry);
+    }
+    let node_list: Vec<Value> = nodes
+        .iter()
+        .map(|(name, (uninstrumented, served))| {
+            let mut entry = stats_json(served, seconds);
+            entry["service"] = json!(name);
+            entry["uninstrumented"] = json!(uninstrumented);
+            entry
+        })
+        .collect();
+    let mut answer = window_json(window);
+    answer["nodes"] = json!(node_list);
+    answer["edges"] = json!(edge_list);
+    if with_operations {
+        let mut operation_edges: BTreeMap<&EdgeKey, Bucket> = BTreeMap::new();
+        for row in &rows {
+            if let MetricKey::Edge(edge) = &row.key {
+                if included(&edge.client_service) && included(&edge.server_service) {
+                    operation_edges.entry(edge).or_default().merge(&row.bucket);
+                }
+            }
+        }
+        answer["operationEdges"] = json!(operation_edges
+            .into_iter()
+            .map(|(edge, bucket)| {
+                let mut entry = stats_json(&bucket, seconds);
+                entry["caller"] = json!(edge.client_service);
+                entry["callerOperation"] = json!(edge.client_operation);
+                entry["callee"] = json!(edge.server_service);
+                entry["calleeOperation"] = json!(edge.server_operation);
+                entry["calleeUninstrumented"] = json!(edge.uninstrumented);
+                entry
+            })
+            .collect::<Vec<_>>());
+    }
+    Ok(Json(answer))
+}
+
+fn jaeger_millis(params: &Params, key: &str) -> Result<Option<u64>, ApiError> {
+    params.parsed(key, parse_u64)
+}
+
+/// A Jaeger range: `endTs` (default now) and `lookback` in milliseconds, and the window of
+/// buckets that answers it.
+struct JaegerRange {
+    end_ms: u64,
+    lookback_ms: u64,
+    window: Window,
+}
+
+fn jaeger_range(
+    hub: &MetricsHub,
+    params: &Params,
+    default_lookback_ms: u64,
+) -> Result<JaegerRange, ApiError> {
+    let now_ms = now_unix_nanos() / 1_000_000;
+    let end_ms = jaeger_millis(params, "endTs")?.unwrap_or(now_ms);
+    // Jaeger takes milliseconds; `2d` and the like are accepted too (the UI's lookback names).
+    let lookback_ms = params
+        .parsed("lookback", |text| match text.parse::<u64>() {
+            Ok(millis) => Ok(millis),
+            Err(_) => crate::params::parse_lookback_nanos(text).map(|nanos| nanos / 1_000_000),
+        })?
+        .unwrap_or(default_lookback_ms);
+    let end_secs = end_ms.div_ceil(1_000);
+    let start_secs = end_ms.saturating_sub(lookback_ms) / 1_000;
+    if start_secs >= end_secs {
+        return Err(ApiError::invalid("lookback must be positive"));
+    }
+    Ok(JaegerRange {
+        end_ms,
+        lookback_ms,
+        window: Window {
+            start_secs,
+            end_secs,
+            resolution: auto_resolution(hub, start_secs, end_secs, now_ms / 1_000),
+        },
+    })
+}
+
+async fn jaeger_dependencies(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, JaegerError> {
+    let params = Params::parse(raw.as_deref(), &["endTs", "lookback", "service"])?;
+    let window = jaeger_range(&hub, &params, 24 * 3_600_000)?.window;
+    let service = params.single("service")?.map(str::to_owned);
+    let rows = blocking(move || edge_rows(&hub, window)).await?;
+    let links: Vec<Value> = service_edges(&rows)
+        .into_iter()
+        .filter(|((caller, callee, _), _)| {
+            service.as_ref().is_none_or(|service| service == caller || service == callee)
+        })
+        .map(|((caller, callee, _), bucket)| {
+            json!({ "parent": caller, "child": callee, "callCount": bucket.calls })
+        })
+        .collect();
+    Ok(envelope(json!(links), 0))
+}
+
+async fn jaeger_min_step(RawQuery(raw): RawQuery) -> Result<Json<Value>, JaegerError> {
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(envelope(
+        json!(Resolution::ThirtySeconds.seconds() * 1_000),
+        0,
+    ))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JaegerMetric {
+    Latencies,
+    Calls,
+    Errors,
+}
+
+fn parse_go_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn rfc3339_millis(unix_millis: u64) -> String {
+    humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_millis),
+    )
+    .to_string()
+}
+
+/// Jaeger's metrics endpoints (what the Jaeger UI's Monitor tab reads): a bare `MetricFamily`
+/// with one point per `step` over `[endTs - lookback, endTs]`, each computed over the `ratePer`
+/// window ending at it, as Jaeger's Prometheus reader does.
+async fn jaeger_metrics(
+    State(hub): State<Hub>,
+    Path(kind): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, JaegerError> {
+    let metric = match kind.as_str() {
+        "latencies" => JaegerMetric::Latencies,
+        "calls" => JaegerMetric::Calls,
+        "errors" => JaegerMetric::Errors,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no metric {kind:?}: expected latencies, calls, errors or minstep"
+            ))
+            .into())
+        }
+    };
+    let params = Params::parse(
+        raw.as_deref(),
+        &[
+            "service",
+            "spanKind",
+            "quantile",
+            "groupByOperation",
+            "endTs",
+            "lookback",
+            "step",
+            "ratePer",
+            "prettyPrint",
+        ],
+    )?;
+    let quantile = params.parsed("quantile", |text| {
+        text.parse::<f64>()
+            .map_err(|_| "expected a number".to_owned())
+    })?;
+    let quantile = match (metric, quantile) {
+        (JaegerMetric::Latencies, None) => {
+            return Err(ApiError::invalid(
+                "unable to parse param 'quantile': a quantile is required for latencies",
+            )
+            .into())
+        }
+        (JaegerMetric::Latencies, Some(q)) if !(q > 0.0 && q <= 1.0) => {
+            return Err(ApiError::invalid(format!(
+                "invalid quantile {q}: expected a number in (0, 1]"
+            ))
+            .into())
+        }
+        (_, quantile) => quantile.unwrap_or(0.95),
+    };
+    let services: Vec<String> = params.all("service").map(str::to_owned).collect();
+    if services.is_empty() {
+        return Err(ApiError::invalid(
+            "unable to parse param 'service': please provide at least one service name",
+        )
+        .into());
+    }
+    let mut kinds = Vec::new();
+    for text in params.all("spanKind") {
+        kinds.push(parse_span_kind(text).map_err(|error| {
+            ApiError::invalid(format!(
+                "unable to parse param 'spanKind': unsupported span kind: {text:?}: {error}"
+            ))
+        })?);
+    }
+    if kinds.is_empty() {
+        kinds.push(SpanKind::Server);
+    }
+    let by_operation = params
+        .parsed("groupByOperation", parse_go_bool)?
+        .unwrap_or(false);
+    let step_ms = jaeger_millis(&params, "step")?.unwrap_or(5_000).max(1);
+    let rate_per_ms = jaeger_millis(&params, "ratePer")?.unwrap_or(600_000).max(1);
+    // The read reaches `ratePer` back before the range: unbounded, one request could read
+    // years of buckets.
+    if rate_per_ms > MAX_RATE_PER_MS {
+        return Err(ApiError::invalid(format!(
+            "ratePer {rate_per_ms} ms exceeds {MAX_RATE_PER_MS} ms (a day)"
+        ))
+        .into());
+    }
+    let JaegerRange {
+        end_ms,
+        lookback_ms,
+        window,
+    } = jaeger_range(&hub, &params, 3_600_000)?;
+    let points = lookback_ms / step_ms + 1;
+    if points > MAX_POINTS {
+        return Err(
+            ApiError::invalid(format!("lookback / step exceeds {MAX_POINTS} points")).into(),
+        );
+    }
+    let buckets_per_point = rate_per_ms.div_ceil(window.resolution.seconds() * 1_000) + 1;
+    // The first point's rate window reaches back `ratePer` before the range.
+    let read_window = Window {
+        start_secs: (end_ms.saturating_sub(lookback_ms + rate_per_ms)) / 1_000,
+        ..window
+    };
+    let filter = SeriesFilter {
+        services,
+        operation: None,
+        kinds,
+    };
+    let rows = blocking(move || span_rows(&hub, read_window, &filter)).await?;
+    let mut groups: BTreeMap<(String, Option<String>), BTreeMap<u64, Bucket>> = BTreeMap::new();
+    for (start, key, bucket) in rows {
+        let group = (
+            key.service_name.clone(),
+            by_operation.then(|| key.span_name.clone()),
+        );
+        groups
+            .entry(group)
+            .or_default()
+            .entry(start)
+            .or_default()
+            .merge(&bucket);
+    }
+    // Each point merges the buckets of its rate window: bound the merges a request may cost.
+    let merges = (groups.len() as u64)
+        .saturating_mul(points)
+        .saturating_mul(buckets_per_point);
+    if merges > MAX_BUCKET_MERGES {
+        return Err(ApiError::invalid(format!(
+            "the query would merge {merges} buckets, more than {MAX_BUCKET_MERGES}: use a larger step, a shorter lookback or ratePer, or fewer services"
+        ))
+        .into());
+    }
+    let metrics: Vec<Value> = groups
+        .into_iter()
+        .map(|((service, operation), buckets)| {
+            let mut points = Vec::new();
+            let mut point_ms = end_ms.saturating_sub(lookback_ms);
+            while point_ms <= end_ms {
+                // Buckets that start inside [point - ratePer, point]: the current, still
+                // filling bucket counts, as a Prometheus rate over the window would.
+                let from = point_ms.saturating_sub(rate_per_ms).div_ceil(1_000);
+                let to = point_ms / 1_000;
+                let mut merged = Bucket::default();
+                for (_, bucket) in buckets.range(from..=to) {
+                    merged.merge(bucket);
+                }
+                let value = match metric {
+                    JaegerMetric::Latencies => merged.quantile_nanos(quantile).map(|nanos| nanos as f64 / 1e6),
+                    JaegerMetric::Calls => Some(merged.calls as f64 / (rate_per_ms as f64 / 1_000.0)),
+                    JaegerMetric::Errors => (merged.calls > 0).then(|| merged.errors as f64 / merged.calls as f64),
+                };
+                points.push(json!({
+                    "gaugeValue": { "doubleValue": value.map_or(json!("NaN"), |value| json!(value)) },
+                    "timestamp": rfc3339_millis(point_ms),
+                }));
+                point_ms += step_ms;
+            }
+            let mut labels = Vec::new();
+            if let Some(operation) = operation {
+                labels.push(json!({ "name": "operation", "value": operation }));
+            }
+            labels.push(json!({ "name": "service_name", "value": service }));
+            json!({ "labels": labels, "metricPoints": points })
+        })
+        .collect();
+    let (name, help) = match metric {
+        JaegerMetric::Latencies => (
+            "service_latencies",
+            format!("{quantile:.2}th quantile latency, grouped by service"),
+        ),
+        JaegerMetric::Calls => (
+            "service_call_rate",
+            "calls/sec, grouped by service".to_owned(),
+        ),
+        JaegerMetric::Errors => (
+            "service_error_rate",
+            "error rate, computed as a fraction of errors/sec over calls/sec, grouped by service"
+                .to_owned(),
+        ),
+    };
+    let (name, help) = if by_operation {
+        (
+            name.replacen("service", "service_operation", 1),
+            format!("{help} & operation"),
+        )
+    } else {
+        (name.to_owned(), help)
+    };
+    Ok(
+        Json(json!({ "name": name, "type": "GAUGE", "help": help, "metrics": metrics }))
+            .into_response(),
+    )
+}
+
+/// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars.
+async fn span_exposition(State(hub): State<Hub>) -> Response {
+    openmetrics_response(&hub.exposition.registry, "span metrics")
+}
+
+/// A registry as an OpenMetrics response (`what` names it in the error).
+pub fn openmetrics_response(
+    registry: &prometheus_client::registry::Registry,
+    what: &str,
+) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding {what} failed: {error}"),
+        )
+            .into_response(),
+    }
+}

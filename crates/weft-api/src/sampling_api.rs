@@ -1,0 +1,387 @@
+//! The sampling and storage API: rules (read and replaced at run time), sampler status,
+//! per-trace explanations, and storage accounting per tier.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use weft_model::Span;
+use weft_sampling::{shard_window_of, ShardWindow};
+use weft_store::{EmbeddedStore, SpanStore, StoreStats, TraceQuery};
+
+use crate::params::{now_unix_nanos, parse_trace_id, ApiError, Params};
+use crate::query_api::blocking;
+use weft_processors::cold_writer::ColdProgress;
+use weft_processors::sampling::{SamplingHub, SetRulesError};
+
+#[derive(Clone)]
+pub struct SamplingApiState {
+    pub hub: Arc<SamplingHub>,
+    pub hot: Arc<EmbeddedStore>,
+    pub cold: Arc<EmbeddedStore>,
+    pub progress: Arc<ColdProgress>,
+    pub hot_retention: Duration,
+    pub cold_retention: Duration,
+    pub logs: Arc<weft_query::tiers::LogTiers>,
+}
+
+pub fn router(state: SamplingApiState) -> Router {
+    Router::new()
+        .route("/api/v1/sampling", get(status))
+        .route("/api/v1/sampling/rules", get(rules).put(set_rules))
+        .route("/api/v1/sampling/explain/{trace_id}", get(explain))
+        .route("/api/v1/storage", get(storage))
+        .with_state(state)
+}
+
+async fn rules(
+    State(state): State<SamplingApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let (rules, source) = state.hub.rules();
+    Ok(Json(json!({
+        "rules": rules,
+        "source": source.as_str(),
+    })))
+}
+
+async fn set_rules(
+    State(state): State<SamplingApiState>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let rules: weft_sampling::SamplingConfig = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::invalid(format!("invalid sampling rules: {error}")))?;
+    let hub = Arc::clone(&state.hub);
+    blocking(move || {
+        hub.set_rules(rules).map_err(|error| match error {
+            SetRulesError::Invalid(error) => ApiError::invalid(error.to_string()),
+            SetRulesError::Io(message) => ApiError {
+                code: weft_model::ErrorCode::Internal,
+                message,
+            },
+        })
+    })
+    .await?;
+    let (rules, source) = state.hub.rules();
+    Ok(Json(json!({
+        "rules": rules,
+        "source": source.as_str(),
+    })))
+}
+
+async fn status(
+    State(state): State<SamplingApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let hub = &state.hub;
+    let settings = hub.settings;
+    let (rules, source) = hub.rules();
+    let open_shards: Vec<Value> = hub.with_sampler(|sampler| {
+        sampler
+            .open_shards()
+            .map(|shard| {
+                json!({
+                    "start": shard.window().start_unix_seconds,
+                    "end": shard.window().end_unix_seconds(),
+                    "keys": shard.inserted_keys(),
+                    "fillRatio": shard.fill_ratio(),
+                    "estimatedFalsePositiveRate": shard.measured_false_positive_rate(),
+                    "bytes": shard.bytes(),
+                })
+            })
+            .collect()
+    });
+    let closed_files = hub.closed_shard_files();
+    Ok(Json(json!({
+        "rules": rules,
+        "rulesSource": source.as_str(),
+        "shardWidthSeconds": settings.shard_width_seconds,
+        "coldDelaySeconds": settings.cold_delay.as_secs(),
+        "filter": {
+            "expectedTraces": settings.sizing.expected_keys,
+            "falsePositiveRate": settings.sizing.false_positive_rate,
+        },
+        "counters": hub.counters().into_iter().map(|(rule, counters)| json!({
+            "rule": rule,
+            "matchedSpans": counters.matched_spans,
+            "keptTraces": counters.kept_traces,
+            "limitedTraces": counters.limited_traces,
+        })).collect::<Vec<_>>(),
+        "openShards": open_shards,
+        "closedShards": closed_files.len(),
+        "closedShardBytes": closed_files.iter().map(|(_, bytes)| bytes).sum::<u64>(),
+        "closedThrough": hub.closed_through(),
+        "headUnixSeconds": hub.head_unix_nanos() / 1_000_000_000,
+    })))
+}
+
+fn tier_json(stats: &StoreStats, retention: Duration) -> Value {
+    json!({
+        "retentionSeconds": retention.as_secs(),
+        "partitions": stats.partitions,
+        "segments": stats.segments,
+        "spans": stats.segment_rows + stats.memtable_spans,
+        "segmentSpans": stats.segment_rows,
+        "memtableSpans": stats.memtable_spans,
+        "bytes": stats.segment_bytes,
+        "partitionsDropped": stats.partitions_dropped,
+    })
+}
+
+fn ratio(numerator: u64, denominator: u64) -> Value {
+    if denominator == 0 {
+        Value::Null
+    } else {
+        json!(numerator as f64 / denominator as f64)
+    }
+}
+
+async fn storage(
+    State(state): State<SamplingApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let hot = state.hot.stats();
+    let cold = state.cold.stats();
+    let progress = &state.progress;
+    let passed_through = progress.passed_through.load(Ordering::Acquire);
+    let head = state.hub.head_unix_nanos() / 1_000_000_000;
+    let scanned = progress.scanned_spans.load(Ordering::Relaxed);
+    let copied = progress.copied_spans.load(Ordering::Relaxed);
+    Ok(Json(json!({
+        "hot": tier_json(&hot, state.hot_retention),
+        "cold": tier_json(&cold, state.cold_retention),
+        "coldToHot": {
+            "bytes": ratio(cold.segment_bytes, hot.segment_bytes),
+            "spans": ratio(cold.segment_rows + cold.memtable_spans, hot.segment_rows + hot.memtable_spans),
+        },
+        "coldWriter": {
+            "passedThrough": (passed_through > 0).then_some(passed_through),
+            "lagSeconds": (passed_through > 0).then(|| head.saturating_sub(passed_through)),
+            "windows": progress.windows.load(Ordering::Relaxed),
+            "parts": progress.parts.load(Ordering::Relaxed),
+            "scannedSpans": scanned,
+            "copiedSpans": copied,
+            "copiedLogRecords": progress.copied_log_records.load(Ordering::Relaxed),
+            "errors": progress.errors.load(Ordering::Relaxed),
+        },
+        "logs": {
+            "hot": log_tier_json(&state.logs.hot.stats()),
+            "cold": log_tier_json(&state.logs.cold.stats()),
+        },
+        "sampling": {
+            "closedThrough": state.hub.closed_through(),
+            "closedShards": state.hub.closed_shard_files().len(),
+        },
+    })))
+}
+
+/// A log store's accounting: committed records and files, what waits in memory.
+fn log_tier_json(stats: &weft_store::LogStoreStats) -> Value {
+    json!({
+        "records": stats.records,
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "memtableRecords": stats.memtable_records,
+        "oldestUnixNano": stats.oldest_time_unix_nanos.map(|nanos| nanos.to_string()),
+        "newestUnixNano": stats.newest_time_unix_nanos.map(|nanos| nanos.to_string()),
+    })
+}
+
+/// A shard window's state for one trace.
+struct WindowState {
+    window: ShardWindow,
+    /// `open`, `closed` (a shard file) or `missing` (closed, nothing kept in it).
+    state: &'static str,
+    contains: bool,
+}
+
+fn window_states(
+    state: &SamplingApiState,
+    trace_id: &weft_model::TraceId,
+    spans: &[Span],
+) -> anyhow::Result<Vec<WindowState>> {
+    let width = state.hub.settings.shard_width_seconds;
+    let mut windows: BTreeSet<ShardWindow> = spans
+        .iter()
+        .map(|span| shard_window_of(trace_id, span.start_time_unix_nanos, width).0)
+        .collect();
+    if windows.is_empty() {
+        // No spans: the ID's own time, when Weft issued it.
+        let (window, from_id) = shard_window_of(trace_id, now_unix_nanos(), width);
+        if from_id {
+            windows.insert(window);
+        }
+    }
+    let closed_through = state.hub.closed_through();
+    windows
+        .into_iter()
+        .map(|window| {
+            if window.end_unix_seconds() <= closed_through {
+                Ok(match state.hub.closed_shard(window)? {
+                    Some(shard) => WindowState {
+                        window,
+                        state: "closed",
+                        contains: shard.contains(trace_id),
+                    },
+                    None => WindowState {
+                        window,
+                        state: "missing",
+                        contains: false,
+                    },
+                })
+            } else {
+                let contains = state.hub.with_sampler(|sampler| {
+                    sampler
+                        .shard(window)
+                        .is_some_and(|shard| shard.contains(trace_id))
+                });
+                Ok(WindowState {
+                    window,
+                    state: "open",
+                    contains,
+                })
+            }
+        })
+        .collect()
+}
+
+fn share_text(share: f64) -> String {
+    let percent = share * 100.0;
+    let text = format!("{percent:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} %")
+}
+
+async fn explain(
+    State(state): State<SamplingApiState>,
+    Path(trace_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let trace_id = parse_trace_id(&trace_id)?;
+    blocking(move || {
+        let query = TraceQuery::new(trace_id);
+        let hot_spans = state.hot.trace(&query)?;
+        let cold_spans = state.cold.trace(&query)?;
+        if hot_spans.is_empty() && cold_spans.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "trace {} is in neither the hot nor the cold tier",
+                trace_id.to_hex()
+            )));
+        }
+        let spans = if hot_spans.len() >= cold_spans.len() {
+            &hot_spans
+        } else {
+            &cold_spans
+        };
+        let windows = window_states(&state, &trace_id, spans).map_err(|error| ApiError {
+            code: weft_model::ErrorCode::Internal,
+            message: format!("{error:#}"),
+        })?;
+        let explanation = state.hub.with_sampler(|sampler| sampler.explain(spans));
+        let kept = windows.iter().any(|window| window.contains);
+        let open = windows.iter().any(|window| window.state == "open");
+        let mut rule_names: Vec<&str> = explanation
+            .matches
+            .iter()
+            .map(|found| found.rule.as_str())
+            .collect();
+        rule_names.dedup();
+        let rule_list = rule_names.join(", ");
+        let share = share_text(explanation.default_share);
+        let (decision, summary) = if kept {
+            let why = if !explanation.matches.is_empty() {
+                format!(
+                    "rule{} {rule_list} {} on {} span{}",
+                    if rule_names.len() > 1 { "s" } else { "" },
+                    if rule_names.len() > 1 { "hold" } else { "holds" },
+                    explanation.matches.len(),
+                    if explanation.matches.len() > 1 { "s" } else { "" }
+                )
+            } else if explanation.in_default_share {
+                format!("it is in the {share} random share")
+            } else {
+                "no rule holds on the spans stored now (a span since dropped marked it, or a Bloom filter false positive)".to_owned()
+            };
+            ("kept", format!("Kept for the cold tier: {why}."))
+        } else if open {
+            let closes = windows
+                .iter()
+                .map(|window| window.window.end_unix_seconds())
+                .max()
+                .unwrap_or(0)
+                + state.hub.settings.cold_delay.as_secs();
+            let so_far = if rule_list.is_empty() {
+                "no rule holds so far".to_owned()
+            } else {
+                format!("rules holding so far: {rule_list}")
+            };
+            (
+                "pending",
+                format!(
+                    "Not decided yet: its shard closes at Unix time {closes} (--cold-delay after its window); {so_far}."
+                ),
+            )
+        } else if !explanation.matches.is_empty() {
+            let limited = explanation.matches.iter().all(|found| found.rate_limited);
+            let why = if limited {
+                format!("rule {rule_list} holds, but its rate limit refused the trace")
+            } else {
+                format!(
+                    "rule {rule_list} holds now, but not when its window closed (a span later than --cold-delay, or rules changed since)"
+                )
+            };
+            ("not_kept", format!("Not kept: {why}."))
+        } else {
+            (
+                "not_kept",
+                format!(
+                    "Not kept: no rule holds and the trace is not in the {share} random share."
+                ),
+            )
+        };
+        let passed_through = state.progress.passed_through.load(Ordering::Acquire);
+        Ok(Json(json!({
+            "traceId": trace_id.to_hex(),
+            "decision": decision,
+            "summary": summary,
+            "rules": explanation.matches.iter().map(|found| {
+                let span = &spans[found.span_index];
+                json!({
+                    "rule": found.rule,
+                    "spanId": span.span_id.to_hex(),
+                    "service": span.service_name,
+                    "operation": span.name,
+                    "rateLimited": found.rate_limited,
+                })
+            }).collect::<Vec<_>>(),
+            "defaultShare": {
+                "share": explanation.default_share,
+                "inShare": explanation.in_default_share,
+            },
+            "shards": windows.iter().map(|window| json!({
+                "start": window.window.start_unix_seconds,
+                "end": window.window.end_unix_seconds(),
+                "state": window.state,
+                "containsTrace": window.contains,
+            })).collect::<Vec<_>>(),
+            "tiers": {
+                "hot": { "spans": hot_spans.len() },
+                "cold": { "spans": cold_spans.len() },
+            },
+            "coldWriter": {
+                "passedThrough": (passed_through > 0).then_some(passed_through),
+            },
+        })))
+    })
+    .await
+}
