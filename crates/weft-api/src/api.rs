@@ -9,9 +9,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use weft_bus::BusBacklog;
 use weft_pipeline::PositionReader;
 use weft_store::StoreStats;
-use weft_wal::Wal;
 
 use crate::jaeger;
 use crate::params::ApiError;
@@ -20,7 +20,7 @@ use crate::query_api::{self, Store};
 #[derive(Clone)]
 pub struct ApiState {
     pub registry: Arc<Registry>,
-    pub wal: Wal,
+    pub bus: Arc<dyn BusBacklog>,
     pub pipeline_position: PositionReader,
     pub queue_depth: Gauge,
     pub store: Store,
@@ -116,8 +116,8 @@ impl StoreGauges {
 
 impl ApiState {
     fn queue_depth(&self) -> u64 {
-        self.wal
-            .written_lsn()
+        self.bus
+            .written_position()
             .saturating_sub(self.pipeline_position.get())
     }
 }
@@ -209,9 +209,9 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "status": "ok",
         "wal": {
-            "bytes": state.wal.disk_bytes(),
-            "segments": state.wal.segment_count(),
-            "writtenLsn": state.wal.written_lsn(),
+            "bytes": state.bus.local_bytes(),
+            "segments": state.bus.local_segments(),
+            "writtenLsn": state.bus.written_position(),
         },
         "pipeline": {
             "position": state.pipeline_position.get(),

@@ -379,7 +379,7 @@ impl ServeHandle {
         let state = ApiState {
             query_admission,
             registry: Arc::new(registry),
-            wal: wal.clone(),
+            bus: Arc::new(WalBus(wal.clone())),
             pipeline_position: pipeline.position_reader(),
             queue_depth,
             store: Arc::clone(&tiers),

@@ -66,6 +66,19 @@ pub trait BusWriter: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<Position, BusAppendError>> + Send>>;
 }
 
+/// How much the bus holds, for health answers and the queue-depth gauge.
+pub trait BusBacklog: Send + Sync + 'static {
+    /// The highest position written (the WAL's one partition; a Kafka bus would sum its
+    /// partitions' high watermarks).
+    fn written_position(&self) -> Position;
+
+    /// Bytes the bus keeps on this machine (0 for a remote bus).
+    fn local_bytes(&self) -> u64;
+
+    /// Segment files the bus keeps on this machine (0 for a remote bus).
+    fn local_segments(&self) -> u64;
+}
+
 /// What a pipeline reads: one partition of the bus. Reads block the pipeline thread, never an
 /// async runtime.
 pub trait BusReader: Send {

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use weft_bus::{BusAppendError, BusError, BusReader, BusRecord, BusWriter, PartitionId, Position};
+use weft_bus::{
+    BusAppendError, BusBacklog, BusError, BusReader, BusRecord, BusWriter, PartitionId, Position,
+};
 
 use crate::{Wal, WalError, WalReader};
 
@@ -26,6 +28,20 @@ impl BusWriter for WalBus {
                 }
             })
         })
+    }
+}
+
+impl BusBacklog for WalBus {
+    fn written_position(&self) -> Position {
+        self.0.written_lsn()
+    }
+
+    fn local_bytes(&self) -> u64 {
+        self.0.disk_bytes()
+    }
+
+    fn local_segments(&self) -> u64 {
+        self.0.segment_count() as u64
     }
 }
 

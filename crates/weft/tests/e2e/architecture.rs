@@ -86,8 +86,16 @@ const IO_CRATES: &[&str] = &[
     "weft-store",
     "weft-ingest",
     "weft-pipeline",
-    "weft-server",
+    "weft-processors",
+    "weft-query",
+    "weft-api",
+    "weft-cli",
+    "weft-bench",
+    "weft-app",
 ];
+
+/// The HTTP and gRPC stacks.
+const HTTP_CRATES: &[&str] = &["axum", "hyper", "tonic", "tower-http", "reqwest"];
 
 const RULES: &[Rule] = &[
     Rule {
@@ -108,9 +116,10 @@ const RULES: &[Rule] = &[
         why: "weft-model and the bus seam know no wire format",
     },
     Rule {
-        // weft-gen is a client (it sends OTLP), weft-server and weft-ingest are the servers.
+        // weft-gen, weft-cli and weft-bench are clients; weft-app composes the servers.
         crates: &[
             "weft-model",
+            "weft-bus",
             "weft-codec",
             "weft-observe",
             "weft-wal",
@@ -120,24 +129,76 @@ const RULES: &[Rule] = &[
             "weft-sampling",
             "weft-diagnose",
             "weft-ui",
+            "weft-processors",
+            "weft-query",
         ],
-        forbidden: &["axum", "hyper", "tonic", "tower-http", "reqwest"],
-        why: "only the ingest and server crates know HTTP and gRPC",
+        forbidden: HTTP_CRATES,
+        why: "only the ingest and API crates serve HTTP and gRPC",
     },
     Rule {
         crates: &["weft-pipeline"],
-        forbidden: &["weft-wal", "weft-store", "weft-ingest"],
-        why: "the pipeline knows neither the WAL nor a store, only its traits",
+        forbidden: &[
+            "weft-wal",
+            "weft-store",
+            "weft-ingest",
+            "weft-processors",
+            "weft-query",
+            "weft-api",
+        ],
+        why: "the pipeline knows neither the WAL nor a store nor its processors, only traits",
     },
     Rule {
         crates: &["weft-ingest"],
-        forbidden: &["weft-wal", "weft-store", "weft-pipeline"],
-        why: "receivers write to the Bus trait, not to the WAL",
+        forbidden: &[
+            "weft-wal",
+            "weft-store",
+            "weft-pipeline",
+            "weft-processors",
+            "weft-query",
+        ],
+        why: "receivers (the collector role) write to the bus seam, not to the WAL",
     },
     Rule {
         crates: &["weft-store"],
-        forbidden: &["weft-pipeline", "weft-ingest", "weft-wal"],
-        why: "the store knows neither the pipeline nor the bus",
+        forbidden: &[
+            "weft-pipeline",
+            "weft-ingest",
+            "weft-wal",
+            "weft-bus",
+            "weft-processors",
+            "weft-query",
+            "weft-api",
+        ],
+        why: "the store knows neither the pipeline nor the bus nor who reads it",
+    },
+    Rule {
+        crates: &["weft-processors"],
+        forbidden: &[
+            "weft-wal",
+            "weft-ingest",
+            "weft-query",
+            "weft-api",
+            "weft-app",
+        ],
+        why: "processors know neither the WAL, the receivers nor the query side",
+    },
+    Rule {
+        crates: &["weft-query"],
+        forbidden: &[
+            "weft-wal",
+            "weft-bus",
+            "weft-ingest",
+            "weft-pipeline",
+            "weft-processors",
+            "weft-api",
+            "weft-app",
+        ],
+        why: "the query role reads stores only",
+    },
+    Rule {
+        crates: &["weft-api", "weft-cli", "weft-bench"],
+        forbidden: &["weft-wal", "weft-app"],
+        why: "the API and the tools reach the bus through its seam, never the WAL or the wiring",
     },
 ];
 
