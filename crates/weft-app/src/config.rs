@@ -263,11 +263,11 @@ pub struct ServeArgs {
 
     /// Test hook: abort the process at this cold-writer step (crash tests): a store crash
     /// point of the cold store, or `between-parts`.
-    #[arg(long, env = "WEFT_COLD_CRASH_POINT", value_name = "STEP", hide = true)]
+    #[arg(long, env = "WEFT_COLD_CRASH_POINT", value_name = "STEP", hide = true, value_parser = parse_cold_crash_point)]
     pub cold_crash_point: Option<String>,
 
     /// Test hook: abort the process at this store step (crash tests).
-    #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true)]
+    #[arg(long, env = "WEFT_STORE_CRASH_POINT", value_name = "STEP", hide = true, value_parser = parse_store_crash_point)]
     pub store_crash_point: Option<String>,
 
     /// A trace is complete, and analyzed, when none of its spans has arrived for this long.
@@ -458,6 +458,32 @@ pub struct ServeConfig {
     pub cold_crash_point: Option<String>,
     /// The trace assembler, analyses and statistics.
     pub diagnostics: weft_diagnose::DiagnoserConfig,
+}
+
+/// A store crash point, one of the store's steps.
+fn parse_store_crash_point(text: &str) -> Result<String, String> {
+    if weft_store::CRASH_POINTS.contains(&text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "unknown store crash point {text:?}; known: {}",
+            weft_store::CRASH_POINTS.join(", ")
+        ))
+    }
+}
+
+/// A cold-writer crash point: a step of the cold store, or one of the cold writer's own.
+fn parse_cold_crash_point(text: &str) -> Result<String, String> {
+    let cold_writer_steps = weft_processors::cold_writer::COLD_CRASH_POINTS;
+    if weft_store::CRASH_POINTS.contains(&text) || cold_writer_steps.contains(&text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "unknown cold crash point {text:?}; known: {}, {}",
+            weft_store::CRASH_POINTS.join(", "),
+            cold_writer_steps.join(", ")
+        ))
+    }
 }
 
 fn file_value<T>(

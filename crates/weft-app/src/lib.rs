@@ -4,10 +4,17 @@
 //! (stores → HTTP API). `serve` is the union of the three over the WAL and the embedded store.
 //! The `weft` binary is a thin shell around this crate, `weft-cli` and `weft-bench`.
 
+mod collector;
 mod config;
+mod processor;
+mod query;
+mod roles;
 mod serve;
+mod servers;
+mod storage;
 
 pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
+pub use roles::{run_role, Role};
 pub use serve::{serve, ServeHandle};
 
 #[cfg(test)]

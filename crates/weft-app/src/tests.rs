@@ -100,3 +100,74 @@ async fn second_server_on_the_same_data_dir_is_refused() {
         .await
         .unwrap();
 }
+
+/// A mistyped crash point is refused when the command line is read, naming the known steps,
+/// rather than once the stores are open (or never, so the crash test silently tests nothing).
+#[test]
+fn unknown_crash_points_are_refused_when_the_command_line_is_parsed() {
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let parse = |flags: &[&str]| {
+        Command::try_parse_from(std::iter::once("weft").chain(flags.iter().copied()))
+            .map(|command| command.serve)
+    };
+    let error = parse(&["--store-crash-point", "after-everything"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("unknown store crash point \"after-everything\""),
+        "{error}"
+    );
+    assert!(error.contains(weft_store::CRASH_POINTS[0]), "{error}");
+    let error = parse(&["--cold-crash-point", "whenever"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("between-parts"), "{error}");
+    let known = parse(&["--cold-crash-point", "between-parts"]).unwrap();
+    assert_eq!(known.cold_crash_point.as_deref(), Some("between-parts"));
+    let store_step = weft_store::CRASH_POINTS[0];
+    let known = parse(&["--store-crash-point", store_step]).unwrap();
+    assert_eq!(known.store_crash_point.as_deref(), Some(store_step));
+}
+
+/// The distributed roles read the configuration (a bad one is reported as such), then refuse
+/// to start, naming what they lack and pointing at `weft serve`.
+#[test]
+fn a_distributed_role_refuses_to_start_and_names_what_it_lacks() {
+    for (role, lacks) in [
+        (Role::Collector, "shared bus"),
+        (Role::Processor, "shared store"),
+        (Role::Query, "shared store"),
+    ] {
+        let error = run_role(role, ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("weft {} needs", role.name())),
+            "{error}"
+        );
+        assert!(
+            error.contains(lacks) && error.contains("weft serve"),
+            "{error}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("weft.toml");
+    std::fs::write(&file, "no_such_key = 1\n").unwrap();
+    let error = run_role(
+        Role::Query,
+        ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        },
+    )
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("no_such_key"), "{error:#}");
+}

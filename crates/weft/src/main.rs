@@ -21,6 +21,13 @@ struct Cli {
 enum Command {
     /// Run the all-in-one server: receivers, durable queue, pipeline, API.
     Serve(Box<weft_app::ServeArgs>),
+    /// Run the collector role alone (distributed shape; needs a shared bus, not yet available).
+    Collector(Box<weft_app::ServeArgs>),
+    /// Run the processor role alone (distributed shape; needs a shared bus and store, not yet
+    /// available).
+    Processor(Box<weft_app::ServeArgs>),
+    /// Run the query role alone (distributed shape; needs a shared store, not yet available).
+    Query(Box<weft_app::ServeArgs>),
     /// Send realistic synthetic traces to a server (load generator).
     Gen(weft_cli::GenArgs),
     /// Print one trace as a waterfall, from a running server.
@@ -55,6 +62,9 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => weft_app::serve(weft_app::ServeConfig::resolve(*args)?).await,
+            Command::Collector(args) => weft_app::run_role(weft_app::Role::Collector, *args),
+            Command::Processor(args) => weft_app::run_role(weft_app::Role::Processor, *args),
+            Command::Query(args) => weft_app::run_role(weft_app::Role::Query, *args),
             Command::Gen(args) => weft_cli::run_gen(args).await,
             Command::Trace(args) => weft_cli::run_trace(args).await,
             Command::Search(args) => weft_cli::run_search(*args).await,

@@ -1,0 +1,92 @@
+//! The query role: the tier router over the stores and the HTTP API (Weft's, Jaeger's, metrics,
+//! sampling, diagnostics, health, the UI).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use weft_api::api::{self, ApiState, StoreGauges};
+use weft_api::sampling_api::SamplingApiState;
+use weft_bus::BusBacklog;
+use weft_query::tiers::Tiers;
+
+use crate::processor::ProcessorState;
+use crate::servers::Servers;
+use crate::storage::EmbeddedStorage;
+use crate::ServeConfig;
+
+pub(crate) struct QueryRole {
+    pub http_addr: SocketAddr,
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+}
+
+impl QueryRole {
+    /// Binds the HTTP API. The registry is complete by now: `/metrics` serves it as it is.
+    pub(crate) async fn bind(
+        config: &ServeConfig,
+        storage: &EmbeddedStorage,
+        processors: ProcessorState,
+        bus: Arc<dyn BusBacklog>,
+        mut registry: Registry,
+    ) -> anyhow::Result<Self> {
+        let store_gauges = StoreGauges::register(&mut registry);
+        let queue_depth = Gauge::default();
+        registry.register(
+            "weft_queue_depth_records",
+            "Batches in the durable queue the pipeline has not processed yet",
+            queue_depth.clone(),
+        );
+        let tiers: weft_api::query_api::Store = Arc::new(Tiers {
+            hot: storage.hot.clone(),
+            cold: storage.cold.clone(),
+            hot_retention: config.retention,
+            logs: Arc::clone(&storage.logs),
+        });
+        let query_admission = weft_api::query_admission::QueryAdmission::new(
+            weft_api::query_admission::QueryAdmissionConfig::with_max_running(
+                config.max_concurrent_queries,
+            ),
+            &mut registry,
+        );
+        let state = ApiState {
+            query_admission,
+            registry: Arc::new(registry),
+            bus,
+            pipeline_position: processors.pipeline_position,
+            queue_depth,
+            store: Arc::clone(&tiers),
+            diagnostics: weft_api::diagnostics_api::DiagnosticsApiState {
+                hub: processors.diagnostics,
+                store: tiers,
+            },
+            store_gauges,
+            metrics: processors.metrics,
+            sampling: SamplingApiState {
+                hub: processors.sampling,
+                hot: storage.hot.clone(),
+                cold: storage.cold.clone(),
+                progress: processors.cold_progress,
+                hot_retention: config.retention,
+                cold_retention: config.cold_retention,
+                logs: Arc::clone(&storage.logs),
+            },
+        };
+        let listener = tokio::net::TcpListener::bind(config.http_listen)
+            .await
+            .with_context(|| format!("binding the http api on {}", config.http_listen))?;
+        Ok(QueryRole {
+            http_addr: listener.local_addr()?,
+            listener,
+            router: api::router(state),
+        })
+    }
+
+    pub(crate) fn serve(self, servers: &mut Servers) {
+        let shutdown = servers.shutdown_signal();
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
+        servers.spawn("http_api", async move { served.await });
+    }
+}
