@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_bus::BusBacklog;
 use weft_pipeline::PositionReader;
-use weft_store::StoreStats;
+use weft_storage::StoreStats;
 
 use crate::jaeger;
 use crate::params::ApiError;
@@ -32,7 +32,7 @@ pub struct ApiState {
     pub query_admission: crate::query_admission::QueryAdmission,
 }
 
-/// Store sizes, refreshed from [`weft_store::StoreStats`] when metrics are scraped.
+/// Store sizes, refreshed from the hot store's local stats when metrics are scraped.
 #[derive(Clone, Default)]
 pub struct StoreGauges {
     partitions: Gauge,
@@ -217,7 +217,7 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
             "position": state.pipeline_position.get(),
             "queueDepthRecords": state.queue_depth(),
         },
-        "store": store_json(&state.store.stats()),
+        "store": state.store.hot_local_stats().as_ref().map(store_json),
         "metrics": state
             .metrics
             .as_ref()
@@ -256,6 +256,8 @@ fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_jso
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     state.queue_depth.set(state.queue_depth() as i64);
-    state.store_gauges.refresh(&state.store.stats());
+    if let Some(stats) = state.store.hot_local_stats() {
+        state.store_gauges.refresh(&stats);
+    }
     crate::metrics_api::openmetrics_response(&state.registry, "metrics")
 }

@@ -11,8 +11,8 @@ use weft_diagnose::{
     analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
     TimeRange,
 };
+use weft_storage::TraceQuery;
 use weft_store::summaries::{SummaryQuery, TraceSummaryRow};
-use weft_store::TraceQuery;
 
 use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, tier_choice, Store};

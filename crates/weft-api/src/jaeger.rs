@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use weft_model::{
     AttributeValue, KeyValue, LogRecord, Span, SpanId, SpanKind, StatusCode as SpanStatus,
 };
-use weft_store::{SearchQuery, StatusFilter, TraceQuery};
+use weft_storage::{SearchQuery, StatusFilter, TraceQuery};
 
 use crate::distinct::DistinctValues;
 use crate::params::{
@@ -52,8 +52,8 @@ impl From<ApiError> for JaegerError {
     }
 }
 
-impl From<weft_store::StoreError> for JaegerError {
-    fn from(error: weft_store::StoreError) -> Self {
+impl From<weft_storage::StoreError> for JaegerError {
+    fn from(error: weft_storage::StoreError) -> Self {
         JaegerError(error.into())
     }
 }
@@ -181,10 +181,10 @@ async fn find_traces(
         .all("traceID")
         .map(parse_trace_id)
         .collect::<Result<_, _>>()?;
-    if trace_ids.len() > weft_store::MAX_SEARCH_LIMIT {
+    if trace_ids.len() > weft_storage::MAX_SEARCH_LIMIT {
         return Err(ApiError::invalid(format!(
             "at most {} traceID parameters, got {}",
-            weft_store::MAX_SEARCH_LIMIT,
+            weft_storage::MAX_SEARCH_LIMIT,
             trace_ids.len()
         ))
         .into());
@@ -354,7 +354,7 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
         .parsed("limit", parse_u64)?
         .filter(|&limit| limit > 0)
         .unwrap_or(20)
-        .min(weft_store::MAX_SEARCH_LIMIT as u64);
+        .min(weft_storage::MAX_SEARCH_LIMIT as u64);
     let query = SearchQuery {
         start_unix_nanos: start,
         end_unix_nanos: end,

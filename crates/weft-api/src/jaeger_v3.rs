@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use weft_model::{SpanKind, TraceId};
-use weft_store::{SearchQuery, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT};
+use weft_storage::{SearchQuery, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT};
 
 use crate::params::{
     parse_go_duration_nanos, parse_trace_id, parse_u64, rfc3339_unix_nanos, ApiError, Params,
@@ -37,8 +37,8 @@ impl From<ApiError> for V3Error {
     }
 }
 
-impl From<weft_store::StoreError> for V3Error {
-    fn from(error: weft_store::StoreError) -> Self {
+impl From<weft_storage::StoreError> for V3Error {
+    fn from(error: weft_storage::StoreError) -> Self {
         V3Error(error.into())
     }
 }

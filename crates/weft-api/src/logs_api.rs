@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_model::{severity_floor_of, AttributeValue, KeyValue, LogRecord, TraceId};
-use weft_store::LogQuery;
+use weft_storage::LogQuery;
 
 use crate::jaeger::attribute_json;
 use crate::params::{parse_trace_id, parse_u64, ApiError, Params};

@@ -59,18 +59,14 @@ impl ApiError {
     }
 }
 
-impl From<weft_store::StoreError> for ApiError {
-    fn from(error: weft_store::StoreError) -> Self {
-        let code = match &error {
-            weft_store::StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
-            weft_store::StoreError::Closed => ErrorCode::Unavailable,
-            _ => ErrorCode::Internal,
-        };
+impl From<weft_storage::StoreError> for ApiError {
+    fn from(error: weft_storage::StoreError) -> Self {
+        let code = error.error_code();
         if code == ErrorCode::Internal {
             tracing::error!(%error, "query failed");
         }
         let message = match error {
-            weft_store::StoreError::InvalidQuery(message) => message,
+            weft_storage::StoreError::InvalidQuery(message) => message,
             other => other.to_string(),
         };
         ApiError { code, message }

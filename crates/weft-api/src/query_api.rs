@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use prost::Message;
 use serde_json::{json, Value};
 use weft_model::SpanKind;
-use weft_store::{SearchQuery, StatusFilter, TraceQuery, TraceSummary};
+use weft_storage::{SearchQuery, StatusFilter, TraceQuery, TraceSummary};
 
 use crate::distinct::DistinctValues;
 use crate::params::{
@@ -23,7 +23,7 @@ use weft_query::tiers::TierChoice;
 /// The hot and cold tiers the query routes read.
 pub type Store = Arc<weft_query::tiers::Tiers>;
 
-/// Set to `true` on a trace answer cut at `weft_store::DEFAULT_MAX_TRACE_SPANS` spans.
+/// Set to `true` on a trace answer cut at `weft_storage::DEFAULT_MAX_TRACE_SPANS` spans.
 const TRUNCATED_HEADER: &str = "weft-trace-truncated";
 /// `hot` or `cold`: the tier a trace answer came from.
 const TIER_HEADER: &str = "weft-tier";

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_model::Span;
 use weft_sampling::{shard_window_of, ShardWindow};
-use weft_store::{EmbeddedStore, SpanStore, StoreStats, TraceQuery};
+use weft_storage::{LogStoreStats, SpanReader, StoreStats, TraceQuery};
 
 use crate::params::{now_unix_nanos, parse_trace_id, ApiError, Params};
 use crate::query_api::blocking;
@@ -23,8 +23,8 @@ use weft_processors::sampling::{SamplingHub, SetRulesError};
 #[derive(Clone)]
 pub struct SamplingApiState {
     pub hub: Arc<SamplingHub>,
-    pub hot: Arc<EmbeddedStore>,
-    pub cold: Arc<EmbeddedStore>,
+    pub hot: Arc<dyn SpanReader>,
+    pub cold: Arc<dyn SpanReader>,
     pub progress: Arc<ColdProgress>,
     pub hot_retention: Duration,
     pub cold_retention: Duration,
@@ -123,7 +123,11 @@ async fn status(
     })))
 }
 
-fn tier_json(stats: &StoreStats, retention: Duration) -> Value {
+/// A tier's accounting; `null` for a store not on local disk (it has no segments to count).
+fn tier_json(stats: Option<&StoreStats>, retention: Duration) -> Value {
+    let Some(stats) = stats else {
+        return Value::Null;
+    };
     json!({
         "retentionSeconds": retention.as_secs(),
         "partitions": stats.partitions,
@@ -144,25 +148,35 @@ fn ratio(numerator: u64, denominator: u64) -> Value {
     }
 }
 
+fn cold_to_hot(hot: Option<&StoreStats>, cold: Option<&StoreStats>) -> Value {
+    let (Some(hot), Some(cold)) = (hot, cold) else {
+        return json!({ "bytes": null, "spans": null });
+    };
+    json!({
+        "bytes": ratio(cold.segment_bytes, hot.segment_bytes),
+        "spans": ratio(
+            cold.segment_rows + cold.memtable_spans,
+            hot.segment_rows + hot.memtable_spans
+        ),
+    })
+}
+
 async fn storage(
     State(state): State<SamplingApiState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
-    let hot = state.hot.stats();
-    let cold = state.cold.stats();
+    let hot = state.hot.local_stats();
+    let cold = state.cold.local_stats();
     let progress = &state.progress;
     let passed_through = progress.passed_through.load(Ordering::Acquire);
     let head = state.hub.head_unix_nanos() / 1_000_000_000;
     let scanned = progress.scanned_spans.load(Ordering::Relaxed);
     let copied = progress.copied_spans.load(Ordering::Relaxed);
     Ok(Json(json!({
-        "hot": tier_json(&hot, state.hot_retention),
-        "cold": tier_json(&cold, state.cold_retention),
-        "coldToHot": {
-            "bytes": ratio(cold.segment_bytes, hot.segment_bytes),
-            "spans": ratio(cold.segment_rows + cold.memtable_spans, hot.segment_rows + hot.memtable_spans),
-        },
+        "hot": tier_json(hot.as_ref(), state.hot_retention),
+        "cold": tier_json(cold.as_ref(), state.cold_retention),
+        "coldToHot": cold_to_hot(hot.as_ref(), cold.as_ref()),
         "coldWriter": {
             "passedThrough": (passed_through > 0).then_some(passed_through),
             "lagSeconds": (passed_through > 0).then(|| head.saturating_sub(passed_through)),
@@ -174,8 +188,8 @@ async fn storage(
             "errors": progress.errors.load(Ordering::Relaxed),
         },
         "logs": {
-            "hot": log_tier_json(&state.logs.hot.stats()),
-            "cold": log_tier_json(&state.logs.cold.stats()),
+            "hot": log_tier_json(state.logs.hot.local_stats()),
+            "cold": log_tier_json(state.logs.cold.local_stats()),
         },
         "sampling": {
             "closedThrough": state.hub.closed_through(),
@@ -185,7 +199,10 @@ async fn storage(
 }
 
 /// A log store's accounting: committed records and files, what waits in memory.
-fn log_tier_json(stats: &weft_store::LogStoreStats) -> Value {
+fn log_tier_json(stats: Option<LogStoreStats>) -> Value {
+    let Some(stats) = stats else {
+        return Value::Null;
+    };
     json!({
         "records": stats.records,
         "files": stats.files,

@@ -10,7 +10,7 @@ mod query_apis {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     use weft_codec::ConversionOptions;
-    use weft_store::{EmbeddedStore, SpanStore, StoreConfig};
+    use weft_store::{EmbeddedStore, SpanWriter, StoreConfig};
     use weft_test_fixtures::{fixture, log_fixture, trace_hex, BASE};
 
     use weft_pipeline::{Clock, Processor, SpanBatch};
@@ -89,13 +89,8 @@ mod query_apis {
             })
             .unwrap();
         let cold = Arc::new(EmbeddedStore::open(StoreConfig::new(directory.join("cold"))).unwrap());
-        let logs = super::log_tiers_for_tests(directory);
-        logs.hot
-            .write(
-                2,
-                Arc::new(weft_codec::logs_from_otlp(log_fixture()).records),
-            )
-            .unwrap();
+        let logs =
+            super::log_tiers_holding(directory, weft_codec::logs_from_otlp(log_fixture()).records);
         let dynamic: Store = Arc::new(weft_query::tiers::Tiers {
             hot: store.clone(),
             cold,
@@ -391,14 +386,17 @@ mod query_apis {
     }
 }
 
-/// Empty hot and cold log stores under `directory`.
-fn log_tiers_for_tests(directory: &std::path::Path) -> std::sync::Arc<weft_query::tiers::LogTiers> {
+/// Hot and cold log stores under `directory`, the hot one holding `hot_records`.
+fn log_tiers_holding(
+    directory: &std::path::Path,
+    hot_records: Vec<weft_model::LogRecord>,
+) -> std::sync::Arc<weft_query::tiers::LogTiers> {
     use std::sync::Arc;
+    let hot = weft_store::LogStore::open(weft_store::LogStoreConfig::new(directory.join("logs")))
+        .unwrap();
+    hot.write(1, Arc::new(hot_records)).unwrap();
     Arc::new(weft_query::tiers::LogTiers {
-        hot: Arc::new(
-            weft_store::LogStore::open(weft_store::LogStoreConfig::new(directory.join("logs")))
-                .unwrap(),
-        ),
+        hot: Arc::new(hot),
         cold: Arc::new(
             weft_store::LogStore::open(weft_store::LogStoreConfig::new(
                 directory.join("cold-logs"),

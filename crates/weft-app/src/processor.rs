@@ -1,8 +1,8 @@
 //! The processor role: the pipeline over one bus partition with every server-side processor
 //! (store writer, log writer, sampling, span metrics and topology, diagnostics, capture), the
-//! cold writer beside it, and the log stores' maintenance.
+//! cold writer beside it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,13 +18,13 @@ use weft_processors::cold_writer::{
     ColdProgress, ColdWriter, ColdWriterSettings, ColdWriterStores,
 };
 use weft_processors::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
-use weft_processors::logs::{LogStoreGauges, LogWriter};
+use weft_processors::logs::LogStoreWriter;
 use weft_processors::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
 use weft_processors::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
-use weft_processors::store_writer::StoreWriter;
+use weft_processors::store_writer::SpanStoreWriter;
 use weft_store::metrics::{MetricStore, MetricStoreConfig};
 
-use crate::storage::EmbeddedStorage;
+use crate::storage::{EmbeddedStorage, StoppableThread};
 use crate::ServeConfig;
 
 /// The state the processors share with the query side. In the all-in-one shape the API reads
@@ -39,26 +39,10 @@ pub(crate) struct ProcessorState {
     pub pipeline_position: PositionReader,
 }
 
-/// A background thread and the flag that stops it.
-struct StoppableThread {
-    stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl StoppableThread {
-    fn stop_and_join(self, name: &str) {
-        self.stop.store(true, Ordering::Release);
-        if self.thread.join().is_err() {
-            tracing::error!(thread = name, "thread panicked");
-        }
-    }
-}
-
 pub(crate) struct ProcessorRole {
     pub state: ProcessorState,
     pipeline: PipelineHandle,
     cold_writer: StoppableThread,
-    log_maintenance: StoppableThread,
 }
 
 impl ProcessorRole {
@@ -71,7 +55,6 @@ impl ProcessorRole {
         registry: &mut Registry,
         families: &ComponentMetricFamilies,
     ) -> anyhow::Result<Self> {
-        let log_gauges = LogStoreGauges::register(registry);
         let sampling = open_sampling_hub(config, registry)?;
         let diagnostics = DiagnosticsHub::open(
             config.data_dir.join("diagnostics"),
@@ -98,9 +81,9 @@ impl ProcessorRole {
             families.clone(),
             registry,
         );
-        pipeline.add(Box::new(StoreWriter::new(storage.hot.clone())));
-        pipeline.add(Box::new(LogWriter::new(
-            Arc::clone(&storage.logs.hot),
+        pipeline.add(Box::new(SpanStoreWriter::new(storage.hot.clone())));
+        pipeline.add(Box::new(LogStoreWriter::new(
+            Arc::clone(&storage.hot_logs) as _,
             config.store_flush_interval,
             config.store_flush_spans,
         )));
@@ -119,16 +102,6 @@ impl ProcessorRole {
         }
         let pipeline = pipeline.start(bus).context("starting the pipeline")?;
         let (cold_writer, cold_progress) = start_cold_writer(config, storage, &sampling, families);
-        let log_maintenance_stop = Arc::new(AtomicBool::new(false));
-        let log_maintenance = StoppableThread {
-            thread: weft_processors::logs::spawn_maintenance(
-                Arc::clone(&storage.logs.hot),
-                Arc::clone(&storage.logs.cold),
-                log_gauges,
-                Arc::clone(&log_maintenance_stop),
-            ),
-            stop: log_maintenance_stop,
-        };
         Ok(ProcessorRole {
             state: ProcessorState {
                 sampling,
@@ -139,16 +112,14 @@ impl ProcessorRole {
             },
             pipeline,
             cold_writer,
-            log_maintenance,
         })
     }
 
     /// Stops the cold writer, lets the pipeline process what the bus holds and flush every
-    /// processor, then stops the log maintenance and closes the metric store. Blocks.
+    /// processor, then closes the metric store. Blocks.
     pub(crate) fn stop(self) -> Result<(), weft_pipeline::PipelineError> {
         self.cold_writer.stop_and_join("cold writer");
         let drained = self.pipeline.shutdown();
-        self.log_maintenance.stop_and_join("log maintenance");
         if let Some(metrics) = &self.state.metrics {
             metrics.store.close();
         }
@@ -224,8 +195,8 @@ fn start_cold_writer(
         ColdWriterStores {
             hot: storage.hot.clone(),
             cold: storage.cold.clone(),
-            hot_logs: Arc::clone(&storage.logs.hot),
-            cold_logs: Arc::clone(&storage.logs.cold),
+            hot_logs: Arc::clone(&storage.hot_logs) as _,
+            cold_logs: Arc::clone(&storage.cold_logs) as _,
         },
         Arc::clone(sampling),
         ColdWriterSettings {

@@ -69,7 +69,7 @@ impl ServeHandle {
         let mut registry = Registry::default();
         let families = ComponentMetricFamilies::register(&mut registry);
         let wal = open_wal(&config, &mut registry)?;
-        let storage = EmbeddedStorage::open(&config)?;
+        let storage = EmbeddedStorage::open(&config, &mut registry)?;
         let processors = ProcessorRole::start(
             &config,
             &storage,

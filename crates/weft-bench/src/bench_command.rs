@@ -10,7 +10,9 @@ use prost::Message;
 use rand::{Rng, SeedableRng};
 use weft_codec::ConversionOptions;
 use weft_model::{Span, TraceId};
-use weft_store::{EmbeddedStore, SearchQuery, SpanStore, StatusFilter, StoreConfig, TraceQuery};
+use weft_store::{
+    EmbeddedStore, SearchQuery, SpanReader, SpanWriter, StatusFilter, StoreConfig, TraceQuery,
+};
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum BenchCommand {
@@ -612,8 +614,8 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
             .map(Arc::new)
     };
     let stores = weft_processors::cold_writer::ColdWriterStores {
-        hot: Arc::clone(&hot),
-        cold: Arc::clone(&cold),
+        hot: Arc::clone(&hot) as _,
+        cold: Arc::clone(&cold) as _,
         hot_logs: log_store("logs")?,
         cold_logs: log_store("cold-logs")?,
     };

@@ -25,10 +25,9 @@ use std::time::Duration;
 use weft_model::{Span, TraceId};
 use weft_observe::ComponentMetrics;
 use weft_sampling::{trace_id_hash, windows_to_check, ShardFilter, ShardWindow};
-use weft_store::{EmbeddedStore, SpanStore};
+use weft_storage::{LogReader, LogWriter, SpanReader, SpanWriter};
 
 use crate::sampling::SamplingHub;
-use weft_store::LogStore;
 
 /// Bits of a cold-store position that number the part (see `encode_position`).
 const PART_BITS: u32 = 11;
@@ -91,17 +90,17 @@ struct Work {
 
 /// What the cold writer reads from and writes to: spans and their log records, hot and cold.
 pub struct ColdWriterStores {
-    pub hot: Arc<EmbeddedStore>,
-    pub cold: Arc<EmbeddedStore>,
-    pub hot_logs: Arc<LogStore>,
-    pub cold_logs: Arc<LogStore>,
+    pub hot: Arc<dyn SpanReader>,
+    pub cold: Arc<dyn SpanWriter>,
+    pub hot_logs: Arc<dyn LogReader>,
+    pub cold_logs: Arc<dyn LogWriter>,
 }
 
 pub struct ColdWriter {
-    hot: Arc<EmbeddedStore>,
-    cold: Arc<EmbeddedStore>,
-    hot_logs: Arc<LogStore>,
-    cold_logs: Arc<LogStore>,
+    hot: Arc<dyn SpanReader>,
+    cold: Arc<dyn SpanWriter>,
+    hot_logs: Arc<dyn LogReader>,
+    cold_logs: Arc<dyn LogWriter>,
     hub: Arc<SamplingHub>,
     settings: ColdWriterSettings,
     progress: Arc<ColdProgress>,
@@ -203,17 +202,18 @@ impl ColdWriter {
 
     /// The window of the oldest span the hot tier holds. Reads every memtable span, so it is
     /// asked only when a part is ready to copy (or nothing is known yet), not on idle ticks.
-    fn oldest_hot_window(&self) -> Option<ShardWindow> {
-        self.hot
-            .oldest_span_start_unix_nanos()
-            .map(|nanos| self.window_of(nanos / 1_000_000_000))
+    fn oldest_hot_window(&self) -> Result<Option<ShardWindow>, weft_storage::StoreError> {
+        Ok(self
+            .hot
+            .oldest_span_start_unix_nanos()?
+            .map(|nanos| self.window_of(nanos / 1_000_000_000)))
     }
 
     /// Copies one part if one is ready; `false` when there is nothing to do yet.
     pub fn step(&mut self) -> anyhow::Result<bool> {
         let work = match self.next.take() {
             Some(work) => work,
-            None => match self.oldest_hot_window() {
+            None => match self.oldest_hot_window()? {
                 Some(oldest) => Work {
                     window: oldest,
                     part: 0,
@@ -228,7 +228,7 @@ impl ColdWriter {
             self.next = Some(work);
             return Ok(false);
         }
-        match self.oldest_hot_window() {
+        match self.oldest_hot_window()? {
             None => {
                 self.next = Some(work);
                 return Ok(false);

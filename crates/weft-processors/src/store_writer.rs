@@ -1,17 +1,17 @@
-//! The pipeline processor that writes spans into the span store.
+//! The pipeline processor that writes spans into the span store, through the seam.
 
 use std::sync::Arc;
 
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
-use weft_store::{SpanStore, StoreError};
+use weft_storage::{SpanWriter, StoreError};
 
-pub struct StoreWriter {
-    store: Arc<dyn SpanStore>,
+pub struct SpanStoreWriter {
+    store: Arc<dyn SpanWriter>,
 }
 
-impl StoreWriter {
-    pub fn new(store: Arc<dyn SpanStore>) -> Self {
-        StoreWriter { store }
+impl SpanStoreWriter {
+    pub fn new(store: Arc<dyn SpanWriter>) -> Self {
+        SpanStoreWriter { store }
     }
 }
 
@@ -22,7 +22,7 @@ fn processor_error(error: StoreError) -> PipelineError {
     }
 }
 
-impl Processor for StoreWriter {
+impl Processor for SpanStoreWriter {
     fn name(&self) -> &str {
         "store"
     }

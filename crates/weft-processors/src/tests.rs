@@ -288,11 +288,12 @@ mod processor_clocks {
 
     #[test]
     fn log_records_are_committed_once_the_flush_interval_has_passed() {
-        use crate::logs::LogWriter;
+        use crate::logs::LogStoreWriter;
 
         let directory = tempfile::tempdir().unwrap();
         let logs = log_store_in(&directory.path().join("logs"));
-        let mut writer = LogWriter::new(Arc::clone(&logs), Duration::from_secs(30), 1_000_000);
+        let mut writer =
+            LogStoreWriter::new(Arc::clone(&logs) as _, Duration::from_secs(30), 1_000_000);
         processor_takes_logs(&mut writer, BASE);
         writer.tick(&tick(BASE, true)).unwrap();
         writer.tick(&tick(BASE + 29 * SECOND, true)).unwrap();
@@ -303,7 +304,7 @@ mod processor_clocks {
         assert_eq!(writer.durable_position(), 1);
     }
 
-    fn processor_takes_logs(writer: &mut crate::logs::LogWriter, read_at_unix_nanos: u64) {
+    fn processor_takes_logs(writer: &mut crate::logs::LogStoreWriter, read_at_unix_nanos: u64) {
         writer
             .process_logs(&LogBatch {
                 position: 1,
@@ -317,7 +318,7 @@ mod processor_clocks {
     fn a_kept_trace_is_copied_cold_once_its_window_and_the_next_are_closed() {
         use crate::cold_writer::{ColdWriter, ColdWriterSettings, ColdWriterStores};
         use crate::sampling::SamplingProcessor;
-        use weft_store::{EmbeddedStore, SpanStore, StoreConfig, TraceQuery};
+        use weft_store::{EmbeddedStore, SpanReader, SpanWriter, StoreConfig, TraceQuery};
 
         let directory = tempfile::tempdir().unwrap();
         let years = Duration::from_secs(100 * 365 * 86_400);
@@ -345,8 +346,8 @@ mod processor_clocks {
         sampler.process(&batch).unwrap();
         let (mut writer, _) = ColdWriter::new(
             ColdWriterStores {
-                hot: Arc::clone(&hot),
-                cold: Arc::clone(&cold),
+                hot: Arc::clone(&hot) as _,
+                cold: Arc::clone(&cold) as _,
                 hot_logs: log_store_in(&directory.path().join("logs")),
                 cold_logs: log_store_in(&directory.path().join("cold-logs")),
             },

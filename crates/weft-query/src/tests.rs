@@ -24,7 +24,7 @@ fn tiers_route_by_age_and_merge_searches_across_the_hot_retention_edge() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use weft_store::{EmbeddedStore, SearchQuery, SpanStore, StoreConfig, TraceQuery};
+    use weft_store::{EmbeddedStore, SearchQuery, SpanWriter, StoreConfig, TraceQuery};
 
     use crate::tiers::{Tier, TierChoice, Tiers};
 
@@ -122,7 +122,7 @@ fn a_random_id_that_reads_as_an_old_time_is_still_found_in_the_hot_tier() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use weft_store::{EmbeddedStore, SpanStore, StoreConfig, TraceQuery};
+    use weft_store::{EmbeddedStore, SpanWriter, StoreConfig, TraceQuery};
 
     use crate::tiers::{Tier, TierChoice, Tiers};
 

@@ -6,18 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weft_model::{LogRecord, Span, SpanKind, TraceId, TraceIdTimeWindow};
-use weft_store::{
-    AttributeKeyInfo, OperationInfo, SearchQuery, SearchResult, ServiceCatalog, SpanStore,
-    StoreError, TraceQuery, TraceSummary,
+use weft_storage::{
+    AttributeKeyInfo, LogReader, OperationInfo, SearchQuery, SearchResult, ServiceCatalog,
+    SpanReader, StoreError, StoreStats, TraceQuery, TraceSummary,
 };
 
 use weft_model::now_unix_nanos;
-use weft_store::LogStore;
-
 /// The hot and cold log stores: log records follow their trace's spans through the tiers.
 pub struct LogTiers {
-    pub hot: Arc<LogStore>,
-    pub cold: Arc<LogStore>,
+    pub hot: Arc<dyn LogReader>,
+    pub cold: Arc<dyn LogReader>,
 }
 
 /// One tier.
@@ -76,8 +74,8 @@ pub struct TieredSearch {
 }
 
 pub struct Tiers {
-    pub hot: Arc<dyn SpanStore>,
-    pub cold: Arc<dyn SpanStore>,
+    pub hot: Arc<dyn SpanReader>,
+    pub cold: Arc<dyn SpanReader>,
     pub hot_retention: Duration,
     /// The log records beside the spans, tiered alike.
     pub logs: Arc<LogTiers>,
@@ -112,7 +110,7 @@ impl Tiers {
         }
     }
 
-    fn store(&self, tier: Tier) -> &Arc<dyn SpanStore> {
+    fn store(&self, tier: Tier) -> &Arc<dyn SpanReader> {
         match tier {
             Tier::Hot => &self.hot,
             Tier::Cold => &self.cold,
@@ -127,7 +125,7 @@ impl Tiers {
         &self,
         trace_id: &TraceId,
         choice: TierChoice,
-        read: impl Fn(&dyn SpanStore) -> Result<T, StoreError>,
+        read: impl Fn(&dyn SpanReader) -> Result<T, StoreError>,
         size: impl Fn(&T) -> usize,
     ) -> Result<(T, Tier), StoreError> {
         let guessed = self.tiers_for_trace(trace_id, choice);
@@ -344,8 +342,9 @@ impl Tiers {
         self.hot.attribute_values(key, prefix)
     }
 
-    pub fn stats(&self) -> weft_store::StoreStats {
-        self.hot.stats()
+    /// The hot store's sizes, when it is on local disk.
+    pub fn hot_local_stats(&self) -> Option<StoreStats> {
+        self.hot.local_stats()
     }
 }
 

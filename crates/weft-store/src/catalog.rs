@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use weft_model::{AttributeValue, Span, SpanKind};
+use weft_storage::{AttributeKeyInfo, CatalogAttribute, OperationInfo, ServiceCatalog};
 
 const MAX_SERVICES: usize = 10_000;
 const MAX_OPERATIONS_PER_SERVICE: usize = 5_000;
@@ -13,37 +14,6 @@ const MAX_KEYS_PER_SERVICE: usize = 1_000;
 const MAX_VALUE_KEYS: usize = 5_000;
 const MAX_VALUES_PER_KEY: usize = 100;
 const MAX_VALUE_BYTES: usize = 256;
-
-/// One operation (span name and kind) of a service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationInfo {
-    pub name: String,
-    pub span_kind: SpanKind,
-    pub first_seen_unix_nanos: u64,
-    pub last_seen_unix_nanos: u64,
-}
-
-/// An attribute key of a service with when it was seen and its most frequent values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogAttribute {
-    pub key: String,
-    /// `span` or `resource`.
-    pub scope: &'static str,
-    pub first_seen_unix_nanos: u64,
-    pub last_seen_unix_nanos: u64,
-    /// (value, spans seen with it), most frequent first; string and boolean values only.
-    pub top_values: Vec<(String, u64)>,
-}
-
-/// Everything the catalog knows about one service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceCatalog {
-    pub name: String,
-    pub first_seen_unix_nanos: u64,
-    pub last_seen_unix_nanos: u64,
-    pub operations: Vec<OperationInfo>,
-    pub attributes: Vec<CatalogAttribute>,
-}
 
 /// When something was first and last seen (span start times).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,14 +71,6 @@ impl Default for ValuesRepr {
     fn default() -> Self {
         ValuesRepr::Counts(BTreeMap::new())
     }
-}
-
-/// An attribute key and where it was seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttributeKeyInfo {
-    pub key: String,
-    /// `span` or `resource`.
-    pub scope: &'static str,
 }
 
 #[derive(Default)]

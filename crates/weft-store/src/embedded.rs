@@ -16,16 +16,18 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use weft_codec::ConversionOptions;
 use weft_model::{now_unix_nanos, Span, SpanKind, TraceId, TraceIdTimeWindow};
 
-use crate::catalog::{AttributeKeyInfo, Catalog, OperationInfo, ServiceCatalog};
+use crate::catalog::Catalog;
 use crate::manifest::{sync_directory, Manifest, SegmentMeta};
 use crate::memtable::Memtable;
 use crate::parents::{ParentEncoder, ParentLink, ParentResolver};
-use crate::query::{
-    summarize, SearchQuery, SearchResult, SpanHead, TraceIdRange, TraceQuery, TraceSummary,
-};
 use crate::schema::{self, BatchColumns};
 use crate::segment::{self, Segment, SegmentBatchWriter, SegmentWriteOptions};
-use crate::{Position, SpanStore, StoreError};
+use crate::{Position, StoreError};
+use weft_storage::{
+    summarize, SearchQuery, SearchResult, SpanHead, TraceIdRange, TraceQuery, TraceSummary,
+};
+use weft_storage::{AttributeKeyInfo, OperationInfo, ServiceCatalog};
+use weft_storage::{ScanReport, SpanReader, SpanWriter, StoreStats};
 
 /// Partitions are this long; retention drops whole partitions.
 pub const PARTITION_SECONDS: u64 = 600;
@@ -147,29 +149,6 @@ impl StoreConfig {
             fail_point: None,
         }
     }
-}
-
-/// What one [`EmbeddedStore::scan_spans`] looked at and kept.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScanReport {
-    pub scanned_spans: u64,
-    pub selected_spans: u64,
-}
-
-/// Sizes and counters for `/health` and metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoreStats {
-    pub partitions: u64,
-    pub segments: u64,
-    pub segment_rows: u64,
-    pub segment_bytes: u64,
-    pub memtable_spans: u64,
-    pub frozen_memtables: u64,
-    pub flushed_position: u64,
-    pub flushes: u64,
-    pub compactions: u64,
-    pub partitions_dropped: u64,
-    pub maintenance_errors: u64,
 }
 
 struct OpenSegment {
@@ -1120,11 +1099,7 @@ impl NewestTraces {
     }
 }
 
-impl SpanStore for EmbeddedStore {
-    fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError> {
-        self.inner.summary(trace_id)
-    }
-
+impl SpanWriter for EmbeddedStore {
     fn write(&self, position: Position, spans: Arc<Vec<Span>>) -> Result<(), StoreError> {
         if self.inner.stopping.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
@@ -1205,9 +1180,15 @@ impl SpanStore for EmbeddedStore {
         }
         Ok(())
     }
+}
 
+impl SpanReader for EmbeddedStore {
     fn trace(&self, query: &TraceQuery) -> Result<Vec<Span>, StoreError> {
         Ok(self.inner.find_trace(query, false)?.0)
+    }
+
+    fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError> {
+        self.inner.summary(trace_id)
     }
 
     fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError> {
@@ -1372,11 +1353,34 @@ impl SpanStore for EmbeddedStore {
             .services_in_detail(service, top_values))
     }
 
-    fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
+    fn scan_spans(
+        &self,
+        start_unix_nanos: u64,
+        end_unix_nanos: u64,
+        wanted: &mut dyn FnMut(&TraceId, u64) -> bool,
+        sink: &mut dyn FnMut(Vec<Span>) -> Result<(), StoreError>,
+    ) -> Result<ScanReport, StoreError> {
+        EmbeddedStore::scan_spans(self, start_unix_nanos, end_unix_nanos, wanted, sink)
+    }
+
+    fn oldest_span_start_unix_nanos(&self) -> Result<Option<u64>, StoreError> {
+        Ok(EmbeddedStore::oldest_span_start_unix_nanos(self))
+    }
+
+    fn local_stats(&self) -> Option<StoreStats> {
+        Some(self.collect_stats())
+    }
+}
+
+impl EmbeddedStore {
+    /// Drops whatever is older than the retention age at `now_unix_nanos`; returns how many
+    /// spans went.
+    pub fn apply_retention(&self, now_unix_nanos: u64) -> Result<u64, StoreError> {
         self.inner.apply_retention(now_unix_nanos)
     }
 
-    fn stats(&self) -> StoreStats {
+    /// Sizes and counters for health and metrics.
+    pub fn stats(&self) -> StoreStats {
         self.collect_stats()
     }
 }

@@ -71,6 +71,7 @@ use crate::summaries::{
     JsonManifest, Newest, Timed,
 };
 use crate::StoreError;
+use weft_storage::{LogQuery, LogReader, LogSearchResult, LogStoreStats};
 
 #[derive(Debug, Clone)]
 pub struct LogStoreConfig {
@@ -113,45 +114,6 @@ impl LogStoreConfig {
         let start = time_unix_nanos - time_unix_nanos % width;
         (start, start.saturating_add(width))
     }
-}
-
-/// A log search: records in `[start, end)` matching every given filter, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogQuery {
-    pub start_unix_nanos: u64,
-    pub end_unix_nanos: u64,
-    /// Exact `service_name`.
-    pub service: Option<String>,
-    /// A case-insensitive substring of the body (as `LogRecord::body_text`) or of any
-    /// attribute's string value; empty matches everything.
-    pub text: Option<String>,
-    /// `severity_number >= this`; records of severity 0 (unspecified) are excluded when set.
-    pub min_severity: Option<u8>,
-    pub trace_id: Option<TraceId>,
-    /// At most this many records; 0 answers nothing.
-    pub limit: usize,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogSearchResult {
-    /// Newest first.
-    pub records: Vec<LogRecord>,
-    /// Records looked at (memtable and files), for query statistics.
-    pub scanned_records: u64,
-}
-
-/// Sizes for health and metrics; `bytes` counts the live Parquet files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogStoreStats {
-    pub files: usize,
-    /// Records in committed files.
-    pub records: u64,
-    pub bytes: u64,
-    pub memtable_records: usize,
-    pub durable_position: u64,
-    /// The oldest and newest record time, files and memtable; `None` when the store is empty.
-    pub oldest_time_unix_nanos: Option<u64>,
-    pub newest_time_unix_nanos: Option<u64>,
 }
 
 /// Files of this tier or above are never merged again (at fan-in 8, 4 096 000 records or more).
@@ -1112,7 +1074,7 @@ impl LogWriter {
         let file = File::create(path).map_err(|error| StoreError::io(path, error))?;
         let writer =
             ArrowWriter::try_new(file, SCHEMA.clone(), Some(writer_properties(expected_rows)))
-                .map_err(|error| StoreError::parquet(path, error))?;
+                .map_err(|error| StoreError::encoding(path, error))?;
         Ok(LogWriter {
             path: path.to_owned(),
             writer,
@@ -1134,7 +1096,7 @@ impl LogWriter {
         self.rows += batch.num_rows() as u64;
         self.writer
             .write(batch)
-            .map_err(|error| StoreError::parquet(&self.path, error))
+            .map_err(|error| StoreError::encoding(&self.path, error))
     }
 
     /// Closes and fsyncs the file; its manifest entry.
@@ -1314,7 +1276,7 @@ impl<'a> LogFile<'a> {
         };
         let options = ArrowReaderOptions::new().with_page_index_policy(policy);
         let metadata = ArrowReaderMetadata::load(&file, options)
-            .map_err(|error| StoreError::parquet(path, error))?;
+            .map_err(|error| StoreError::encoding(path, error))?;
         check_file_schema(metadata.schema().fields(), &SCHEMA, path, "log")?;
         Ok(LogFile {
             path,
@@ -1361,7 +1323,7 @@ impl<'a> LogFile<'a> {
         match self
             .builder()?
             .get_row_group_column_bloom_filter(row_group, TRACE_ID)
-            .map_err(|error| StoreError::parquet(self.path, error))?
+            .map_err(|error| StoreError::encoding(self.path, error))?
         {
             Some(bloom) => Ok(bloom.check(&trace_id[..])),
             None => Ok(true),
@@ -1402,7 +1364,7 @@ impl<'a> LogFile<'a> {
         }
         let reader = builder
             .build()
-            .map_err(|error| StoreError::parquet(self.path, error))?;
+            .map_err(|error| StoreError::encoding(self.path, error))?;
         for batch in reader {
             let batch = batch.map_err(|error| {
                 StoreError::Corrupt(format!("{}: {error}", self.path.display()))
@@ -1525,3 +1487,48 @@ impl Merge {
 
 #[cfg(test)]
 mod tests;
+
+impl weft_storage::LogWriter for LogStore {
+    fn write(&self, position: u64, records: Arc<Vec<LogRecord>>) -> Result<bool, StoreError> {
+        LogStore::write(self, position, records)
+    }
+
+    fn pending_records(&self) -> usize {
+        self.memtable_records()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        LogStore::flush(self)
+    }
+
+    fn durable_position(&self) -> u64 {
+        LogStore::durable_position(self)
+    }
+}
+
+impl LogReader for LogStore {
+    fn logs_of_trace(
+        &self,
+        trace_id: &TraceId,
+        time_hint: Option<(u64, u64)>,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        LogStore::logs_of_trace(self, trace_id, time_hint)
+    }
+
+    fn scan(
+        &self,
+        start_unix_nanos: u64,
+        end_unix_nanos: u64,
+        wanted: &mut dyn FnMut(&LogRecord) -> bool,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        LogStore::scan(self, start_unix_nanos, end_unix_nanos, wanted)
+    }
+
+    fn search(&self, query: &LogQuery) -> Result<LogSearchResult, StoreError> {
+        LogStore::search(self, query)
+    }
+
+    fn local_stats(&self) -> Option<LogStoreStats> {
+        Some(self.stats())
+    }
+}

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use arrow_array::{Array, RecordBatch};
 use weft_model::TraceId;
 
-use crate::query::{SearchQuery, TraceIdRange};
 use crate::schema::{self, BatchColumns};
 use crate::StoreError;
+use weft_storage::{SearchQuery, TraceIdRange};
 
 /// Calls `on_match` for every row of a segment batch that satisfies the query's span
 /// conditions. The batch holds the search projection.
@@ -147,7 +147,7 @@ fn resource_has(
     };
     weft_codec::decode_resource(values.value(resource_key as usize)).is_ok_and(|resource| {
         resource.attributes.iter().any(|attribute| {
-            attribute.key == key && crate::query::attribute_value_matches(&attribute.value, wanted)
+            attribute.key == key && weft_storage::attribute_value_matches(&attribute.value, wanted)
         })
     })
 }

@@ -22,9 +22,9 @@ use weft_codec::ConversionOptions;
 use weft_model::{Span, SpanId, TraceId};
 
 use crate::parents::{ParentEncoder, ParentLink, ParentResolver};
-use crate::query::{SearchQuery, SpanHead, TraceIdRange};
 use crate::schema::{self, BatchColumns};
 use crate::StoreError;
+use weft_storage::{SearchQuery, SpanHead, TraceIdRange};
 
 /// Rows per row group: large enough for good compression, small enough that a Bloom filter
 /// miss skips a meaningful amount.
@@ -139,7 +139,7 @@ pub(crate) fn write_segment(
     let file = File::create(&temporary).map_err(|error| StoreError::io(&temporary, error))?;
     let properties = writer_properties(options, spans.len())?;
     let mut writer = ArrowWriter::try_new(file, schema::SCHEMA.clone(), Some(properties))
-        .map_err(|error| StoreError::parquet(&temporary, error))?;
+        .map_err(|error| StoreError::encoding(&temporary, error))?;
     let mut encoder = ParentEncoder::default();
     let links: Vec<ParentLink> = spans
         .iter()
@@ -149,11 +149,11 @@ pub(crate) fn write_segment(
         let batch = schema::spans_to_batch(chunk, chunk_links)?;
         writer
             .write(&batch)
-            .map_err(|error| StoreError::parquet(&temporary, error))?;
+            .map_err(|error| StoreError::encoding(&temporary, error))?;
     }
     let file = writer
         .into_inner()
-        .map_err(|error| StoreError::parquet(&temporary, error))?;
+        .map_err(|error| StoreError::encoding(&temporary, error))?;
     file.sync_all()
         .map_err(|error| StoreError::io(&temporary, error))?;
     let bytes = file
@@ -185,7 +185,7 @@ impl SegmentBatchWriter {
             schema::SCHEMA.clone(),
             Some(writer_properties(options, expected_rows)?),
         )
-        .map_err(|error| StoreError::parquet(&temporary, error))?;
+        .map_err(|error| StoreError::encoding(&temporary, error))?;
         Ok(SegmentBatchWriter {
             temporary,
             path: path.to_owned(),
@@ -196,14 +196,14 @@ impl SegmentBatchWriter {
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
         self.writer
             .write(batch)
-            .map_err(|error| StoreError::parquet(&self.temporary, error))
+            .map_err(|error| StoreError::encoding(&self.temporary, error))
     }
 
     pub(crate) fn finish(self) -> Result<u64, StoreError> {
         let file = self
             .writer
             .into_inner()
-            .map_err(|error| StoreError::parquet(&self.temporary, error))?;
+            .map_err(|error| StoreError::encoding(&self.temporary, error))?;
         file.sync_all()
             .map_err(|error| StoreError::io(&self.temporary, error))?;
         let bytes = file
@@ -241,7 +241,7 @@ impl Segment {
             &file,
             ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
         )
-        .map_err(|error| StoreError::parquet(&path, error))?;
+        .map_err(|error| StoreError::encoding(&path, error))?;
         let descriptor = metadata.metadata().file_metadata().schema_descr_ptr();
         let find_leaf = |wanted: &ColumnPath| {
             descriptor
@@ -281,7 +281,7 @@ impl Segment {
             .map(|row_group| {
                 builder
                     .get_row_group_column_bloom_filter(row_group, leaf_index)
-                    .map_err(|error| StoreError::parquet(&self.path, error))
+                    .map_err(|error| StoreError::encoding(&self.path, error))
             })
             .collect()
     }
@@ -415,13 +415,13 @@ impl Segment {
             }
             let reader = builder
                 .build()
-                .map_err(|error| StoreError::parquet(&self.path, error))?;
+                .map_err(|error| StoreError::encoding(&self.path, error))?;
             for batch in reader {
                 if found.spans.len() + found.heads.len() >= max_rows {
                     return Ok(found);
                 }
                 let batch = batch.map_err(|error| {
-                    StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                    StoreError::encoding(&self.path, parquet::errors::ParquetError::from(error))
                 })?;
                 let columns = BatchColumns::new(&batch);
                 let trace_ids = columns.trace_ids()?;
@@ -513,11 +513,11 @@ impl Segment {
             .with_projection(search_projection(&self.metadata, query))
             .with_batch_size(8 * 1024)
             .build()
-            .map_err(|error| StoreError::parquet(&self.path, error))?;
+            .map_err(|error| StoreError::encoding(&self.path, error))?;
         let mut scanned = 0u64;
         for batch in reader {
             let batch = batch.map_err(|error| {
-                StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                StoreError::encoding(&self.path, parquet::errors::ParquetError::from(error))
             })?;
             scanned += batch.num_rows() as u64;
             crate::matching::match_batch(&batch, query, trace_ids, on_match)?;
@@ -571,13 +571,13 @@ impl Segment {
             ))
             .with_batch_size(64 * 1024)
             .build()
-            .map_err(|error| StoreError::parquet(&self.path, error))?;
+            .map_err(|error| StoreError::encoding(&self.path, error))?;
         let mut row_trace_ids: Vec<TraceId> = Vec::new();
         let mut wanted_traces: std::collections::HashSet<TraceId> =
             std::collections::HashSet::new();
         for batch in reader {
             let batch = batch.map_err(|error| {
-                StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                StoreError::encoding(&self.path, parquet::errors::ParquetError::from(error))
             })?;
             let columns = BatchColumns::new(&batch);
             let trace_ids = columns.trace_ids()?;
@@ -626,11 +626,11 @@ impl Segment {
             .with_row_selection(RowSelection::from(selectors))
             .with_batch_size(8 * 1024)
             .build()
-            .map_err(|error| StoreError::parquet(&self.path, error))?;
+            .map_err(|error| StoreError::encoding(&self.path, error))?;
         let mut resolver = ParentResolver::default();
         for batch in reader {
             let batch = batch.map_err(|error| {
-                StoreError::parquet(&self.path, parquet::errors::ParquetError::from(error))
+                StoreError::encoding(&self.path, parquet::errors::ParquetError::from(error))
             })?;
             let columns = BatchColumns::new(&batch);
             let rows: Vec<usize> = (0..batch.num_rows()).collect();
@@ -665,7 +665,7 @@ impl Segment {
         self.builder()?
             .with_batch_size(batch_rows)
             .build()
-            .map_err(|error| StoreError::parquet(&self.path, error))
+            .map_err(|error| StoreError::encoding(&self.path, error))
     }
 }
 
@@ -840,7 +840,7 @@ fn read_every_span_unguarded(
     let mut resolver = ParentResolver::default();
     for batch in segment.read_all(1024)? {
         let batch = batch.map_err(|error| {
-            StoreError::parquet(path, parquet::errors::ParquetError::from(error))
+            StoreError::encoding(path, parquet::errors::ParquetError::from(error))
         })?;
         let rows: Vec<usize> = (0..batch.num_rows()).collect();
         let parents = resolve_parents(&BatchColumns::new(&batch), &rows, &mut resolver)?;

@@ -897,7 +897,7 @@ impl SummaryWriter {
     fn create(path: &Path) -> Result<SummaryWriter, StoreError> {
         let file = File::create(path).map_err(|error| StoreError::io(path, error))?;
         let writer = ArrowWriter::try_new(file, SCHEMA.clone(), Some(writer_properties()))
-            .map_err(|error| StoreError::parquet(path, error))?;
+            .map_err(|error| StoreError::encoding(path, error))?;
         Ok(SummaryWriter {
             path: path.to_owned(),
             writer,
@@ -919,7 +919,7 @@ impl SummaryWriter {
         let batch = encode(rows)?;
         self.writer
             .write(&batch)
-            .map_err(|error| StoreError::parquet(&self.path, error))
+            .map_err(|error| StoreError::encoding(&self.path, error))
     }
 
     /// Closes and fsyncs the file; its manifest entry, named `name`.
@@ -943,7 +943,7 @@ pub(crate) fn finish_parquet_file(
 ) -> Result<u64, StoreError> {
     let file = writer
         .into_inner()
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     file.sync_all()
         .map_err(|error| StoreError::io(path, error))?;
     Ok(file
@@ -1095,7 +1095,7 @@ fn search_file(
 ) -> Result<(), StoreError> {
     let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     check_file_schema(metadata.schema().fields(), &SCHEMA, path, "trace summary")?;
     for row_group in (0..metadata.metadata().num_row_groups()).rev() {
         if let Some((min, max)) = row_group_u64_range(&metadata, row_group, START) {
@@ -1111,7 +1111,7 @@ fn search_file(
             .with_row_groups(vec![row_group])
             .with_batch_size(BATCH_ROWS)
             .build()
-            .map_err(|error| StoreError::parquet(path, error))?;
+            .map_err(|error| StoreError::encoding(path, error))?;
         for batch in reader {
             let batch = batch
                 .map_err(|error| StoreError::Corrupt(format!("{}: {error}", path.display())))?;
@@ -1199,12 +1199,12 @@ pub(crate) fn open_batches(
     guard_reads(path, || {
         let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|error| StoreError::parquet(path, error))?;
+            .map_err(|error| StoreError::encoding(path, error))?;
         check_file_schema(builder.schema().fields(), schema, path, kind)?;
         builder
             .with_batch_size(batch_rows)
             .build()
-            .map_err(|error| StoreError::parquet(path, error))
+            .map_err(|error| StoreError::encoding(path, error))
     })
 }
 

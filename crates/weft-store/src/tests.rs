@@ -6,7 +6,7 @@ use weft_codec::{spans_from_otlp, ConversionOptions};
 use weft_model::{AttributeValue, Span, SpanKind, StatusCode, TraceId};
 
 use super::*;
-use crate::query::TraceIdRange;
+use weft_storage::TraceIdRange;
 
 fn now_nanos() -> u64 {
     SystemTime::now()

@@ -213,13 +213,13 @@ pub(crate) fn write_metric_file(path: &Path, rows: &[MetricRow]) -> Result<u64, 
         .build();
     let file = File::create(path).map_err(|error| StoreError::io(path, error))?;
     let mut writer = ArrowWriter::try_new(file, SCHEMA.clone(), Some(properties))
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     writer
         .write(&batch)
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     let file = writer
         .into_inner()
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     file.sync_all()
         .map_err(|error| StoreError::io(path, error))?;
     let bytes = file
@@ -267,7 +267,7 @@ fn read_unguarded(
     let file = File::open(path).map_err(|error| StoreError::io(path, error))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|builder| builder.build())
-        .map_err(|error| StoreError::parquet(path, error))?;
+        .map_err(|error| StoreError::encoding(path, error))?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|error| corrupt(error.to_string()))?;

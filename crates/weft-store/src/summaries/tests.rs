@@ -330,7 +330,7 @@ fn search_reads_only_files_that_can_hold_an_answer() {
     };
     assert_eq!(store.search(&recent).unwrap().len(), 10, "out of range");
     let error = store.search(&query(15)).unwrap_err();
-    assert!(matches!(error, StoreError::Parquet { .. }), "{error}");
+    assert!(matches!(error, StoreError::Encoding { .. }), "{error}");
     assert!(
         error.to_string().contains("summaries-000001.parquet"),
         "{error}"

@@ -102,24 +102,33 @@ const RULES: &[Rule] = &[
         crates: &[
             "weft-model",
             "weft-bus",
+            "weft-storage",
             "weft-codec",
             "weft-metrics",
             "weft-sampling",
             "weft-diagnose",
         ],
         forbidden: IO_CRATES,
-        why: "the model, bus seam, codec, metrics, sampling and diagnose crates do no I/O",
+        why: "the model, the seams, codec, metrics, sampling and diagnose crates do no I/O",
     },
     Rule {
-        crates: &["weft-model", "weft-bus"],
-        forbidden: &["prost", "opentelemetry-proto", "serde_json", "weft-codec"],
-        why: "weft-model and the bus seam know no wire format",
+        crates: &["weft-model", "weft-bus", "weft-storage"],
+        forbidden: &[
+            "prost",
+            "opentelemetry-proto",
+            "serde_json",
+            "weft-codec",
+            "parquet",
+            "arrow-array",
+        ],
+        why: "weft-model and the seams know no wire or file format",
     },
     Rule {
         // weft-gen, weft-cli and weft-bench are clients; weft-app composes the servers.
         crates: &[
             "weft-model",
             "weft-bus",
+            "weft-storage",
             "weft-codec",
             "weft-observe",
             "weft-wal",
@@ -185,6 +194,7 @@ const RULES: &[Rule] = &[
     Rule {
         crates: &["weft-query"],
         forbidden: &[
+            "weft-store",
             "weft-wal",
             "weft-bus",
             "weft-ingest",
@@ -193,7 +203,7 @@ const RULES: &[Rule] = &[
             "weft-api",
             "weft-app",
         ],
-        why: "the query role reads stores only",
+        why: "the query role reads stores only, through the storage seam",
     },
     Rule {
         crates: &["weft-api", "weft-cli", "weft-bench"],

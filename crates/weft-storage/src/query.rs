@@ -35,7 +35,7 @@ impl TraceQuery {
         }
     }
 
-    pub(crate) fn admits_start(&self, start_unix_nanos: u64) -> bool {
+    pub fn admits_start(&self, start_unix_nanos: u64) -> bool {
         self.start_unix_nanos
             .is_none_or(|bound| start_unix_nanos >= bound)
             && self
@@ -62,7 +62,7 @@ impl StatusFilter {
         )
     }
 
-    pub(crate) fn admits_otlp(self, code: i32) -> bool {
+    pub fn admits_otlp(self, code: i32) -> bool {
         self.admits(StatusCode::from_otlp(code))
     }
 }
@@ -141,7 +141,7 @@ impl SearchQuery {
     }
 
     /// Only root conditions: the search can look at root spans alone.
-    pub(crate) fn has_span_conditions(&self) -> bool {
+    pub fn has_span_conditions(&self) -> bool {
         self.service.is_some()
             || self.operation.is_some()
             || self.span_kind.is_some()
@@ -152,18 +152,18 @@ impl SearchQuery {
             || self.max_duration_nanos.is_some()
     }
 
-    pub(crate) fn has_root_conditions(&self) -> bool {
+    pub fn has_root_conditions(&self) -> bool {
         self.root_service.is_some() || self.root_operation.is_some()
     }
 
-    pub(crate) fn admits_duration(&self, duration_nanos: i64) -> bool {
+    pub fn admits_duration(&self, duration_nanos: i64) -> bool {
         let duration = u64::try_from(duration_nanos).unwrap_or(0);
         self.min_duration_nanos.is_none_or(|min| duration >= min)
             && self.max_duration_nanos.is_none_or(|max| duration <= max)
     }
 
     /// Whether one in-memory span satisfies every span-level condition (and the time range).
-    pub(crate) fn matches_span(&self, span: &Span, trace_ids: Option<&TraceIdRange>) -> bool {
+    pub fn matches_span(&self, span: &Span, trace_ids: Option<&TraceIdRange>) -> bool {
         let start = span.start_time_unix_nanos;
         if start < self.start_unix_nanos || start > self.end_unix_nanos {
             return false;
@@ -209,7 +209,7 @@ impl SearchQuery {
 
 /// How a query's `key=value` compares with a stored value: as text, numbers and booleans by
 /// value.
-pub(crate) fn attribute_value_matches(value: &AttributeValue, wanted: &str) -> bool {
+pub fn attribute_value_matches(value: &AttributeValue, wanted: &str) -> bool {
     match value {
         AttributeValue::String(text) => text == wanted,
         AttributeValue::Int(number) => wanted.parse::<i64>().is_ok_and(|w| w == *number),
@@ -221,13 +221,13 @@ pub(crate) fn attribute_value_matches(value: &AttributeValue, wanted: &str) -> b
 
 /// The trace IDs a hex prefix stands for, as an inclusive byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TraceIdRange {
+pub struct TraceIdRange {
     pub lowest: [u8; 16],
     pub highest: [u8; 16],
 }
 
 impl TraceIdRange {
-    pub(crate) fn from_prefix(prefix: &str) -> Result<Self, StoreError> {
+    pub fn from_prefix(prefix: &str) -> Result<Self, StoreError> {
         if prefix.is_empty() || prefix.len() > 32 {
             return Err(StoreError::InvalidQuery(format!(
                 "trace id prefix must be 1 to 32 hex digits, got {} characters",
@@ -254,12 +254,12 @@ impl TraceIdRange {
         Ok(TraceIdRange { lowest, highest })
     }
 
-    pub(crate) fn contains(&self, trace_id: &TraceId) -> bool {
+    pub fn contains(&self, trace_id: &TraceId) -> bool {
         let bytes = trace_id.as_bytes();
         *bytes >= self.lowest && *bytes <= self.highest
     }
 
-    pub(crate) fn overlaps(&self, min: &[u8], max: &[u8]) -> bool {
+    pub fn overlaps(&self, min: &[u8], max: &[u8]) -> bool {
         max >= &self.lowest[..] && min <= &self.highest[..]
     }
 }
@@ -291,7 +291,7 @@ pub struct ServiceSpanCount {
 
 /// The fields a summary needs from one span.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SpanHead {
+pub struct SpanHead {
     pub span_id: SpanId,
     pub parent_span_id: Option<SpanId>,
     pub service_name: String,
@@ -302,7 +302,7 @@ pub(crate) struct SpanHead {
 }
 
 impl SpanHead {
-    pub(crate) fn of(span: &Span) -> Self {
+    pub fn of(span: &Span) -> Self {
         SpanHead {
             span_id: span.span_id,
             parent_span_id: span.parent_span_id,
@@ -316,7 +316,7 @@ impl SpanHead {
 }
 
 /// Summarizes one trace from its spans' heads (`None` for no spans).
-pub(crate) fn summarize(trace_id: TraceId, heads: &[SpanHead]) -> Option<TraceSummary> {
+pub fn summarize(trace_id: TraceId, heads: &[SpanHead]) -> Option<TraceSummary> {
     let earliest = heads.iter().min_by_key(|head| head.start_unix_nanos)?;
     let root = heads
         .iter()
@@ -356,7 +356,7 @@ pub(crate) fn summarize(trace_id: TraceId, heads: &[SpanHead]) -> Option<TraceSu
 }
 
 impl TraceSummary {
-    pub(crate) fn admits_root(&self, query: &SearchQuery) -> bool {
+    pub fn admits_root(&self, query: &SearchQuery) -> bool {
         (self.root_span_found || !query.has_root_conditions())
             && query
                 .root_service
