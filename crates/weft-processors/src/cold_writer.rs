@@ -25,11 +25,11 @@ use std::time::Duration;
 use weft_model::{Span, TraceId};
 use weft_observe::ComponentMetrics;
 use weft_sampling::{trace_id_hash, windows_to_check, ShardFilter, ShardWindow};
-use weft_storage::{LogReader, LogWriter, SpanReader, SpanWriter};
+use weft_storage::{LogReader, LogWriter, Position, SpanReader, SpanWriter};
 
 use crate::sampling::SamplingHub;
 
-/// Bits of a cold-store position that number the part (see `encode_position`).
+/// Bits of a cold store's commit mark that number the part (see [`ColdCheckpoint`]).
 const PART_BITS: u32 = 11;
 /// Most parts one window is split into: parts are numbered `0..MAX_PARTS`, so every part
 /// number fits in `PART_BITS`.
@@ -62,25 +62,46 @@ pub struct ColdProgress {
     pub errors: AtomicU64,
 }
 
-/// What the cold store's position says: the window, the part, and whether it was the last.
-/// Layout, low bits first: 1 bit `last`, `PART_BITS` bits part, the window's start seconds in
-/// the rest (52 bits: past the year 100 million).
-pub fn encode_position(window_start_seconds: u64, part: u64, last: bool) -> u64 {
-    debug_assert!(
-        part < MAX_PARTS,
-        "part {part} does not fit {PART_BITS} bits"
-    );
-    debug_assert!(window_start_seconds < 1 << (63 - PART_BITS));
-    (window_start_seconds << (PART_BITS + 1)) | (part << 1) | u64::from(last)
+/// The cold writer's progress: the last part it committed, of which window, and whether it was
+/// the window's last. It is committed together with the part, as the cold stores' commit mark,
+/// so a part's spans and the progress past it are durable at once (one manifest replacement);
+/// [`ColdCheckpoint::to_commit_mark`] and [`ColdCheckpoint::from_commit_mark`] are the only
+/// code that knows how it fits the mark. Checkpoints order as their marks do (a store ignores
+/// a mark at or below its durable one), which `Ord` keeps: window, then part, then last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ColdCheckpoint {
+    pub window_start_unix_seconds: u64,
+    pub part: u64,
+    pub last: bool,
 }
 
-fn decode_position(position: u64) -> (u64, u64, bool) {
-    let part_mask = (1 << PART_BITS) - 1;
-    (
-        position >> (PART_BITS + 1),
-        (position >> 1) & part_mask,
-        position & 1 == 1,
-    )
+impl ColdCheckpoint {
+    /// Layout, low bits first: 1 bit `last`, `PART_BITS` bits part, the window's start seconds
+    /// in the rest (52 bits: past the year 100 million).
+    pub fn to_commit_mark(self) -> Position {
+        debug_assert!(
+            self.part < MAX_PARTS,
+            "part {} does not fit {PART_BITS} bits",
+            self.part
+        );
+        debug_assert!(self.window_start_unix_seconds < 1 << (63 - PART_BITS));
+        (self.window_start_unix_seconds << (PART_BITS + 1))
+            | (self.part << 1)
+            | u64::from(self.last)
+    }
+
+    /// The checkpoint a cold store's durable mark holds; `None` for a store never written.
+    pub fn from_commit_mark(mark: Position) -> Option<Self> {
+        let part_mask = (1 << PART_BITS) - 1;
+        if mark == 0 {
+            return None;
+        }
+        Some(ColdCheckpoint {
+            window_start_unix_seconds: mark >> (PART_BITS + 1),
+            part: (mark >> 1) & part_mask,
+            last: mark & 1 == 1,
+        })
+    }
 }
 
 struct Work {
@@ -126,9 +147,13 @@ impl ColdWriter {
             hot_logs,
             cold_logs,
         } = stores;
-        let position = cold.durable_position();
-        let next = (position != 0).then(|| {
-            let (start, part, last) = decode_position(position);
+        let checkpoint = ColdCheckpoint::from_commit_mark(cold.durable_position());
+        let next = checkpoint.map(|checkpoint| {
+            let ColdCheckpoint {
+                window_start_unix_seconds: start,
+                part,
+                last,
+            } = checkpoint;
             let window = ShardWindow {
                 start_unix_seconds: start,
                 width_seconds: width,
@@ -308,7 +333,12 @@ impl ColdWriter {
                 shard.as_ref().is_some_and(|shard| shard.contains(trace_id))
             })
         };
-        let position = encode_position(window.start_unix_seconds, part, last);
+        let position = ColdCheckpoint {
+            window_start_unix_seconds: window.start_unix_seconds,
+            part,
+            last,
+        }
+        .to_commit_mark();
         // The part is held until the scan has succeeded: a failed scan leaves nothing behind
         // in the cold memtable to be written twice when the part is redone.
         let mut chunks: Vec<Vec<Span>> = Vec::new();
@@ -411,9 +441,4 @@ fn sleep_unless_stopped(stop: &AtomicBool, duration: Duration) {
     while !stop.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-#[cfg(test)]
-pub fn position_round_trip_for_tests(start: u64, part: u64, last: bool) -> (u64, u64, bool) {
-    decode_position(encode_position(start, part, last))
 }

@@ -15,32 +15,40 @@ fn the_sampling_checkpoint_round_trips_its_shards() {
 }
 
 #[test]
-fn cold_writer_positions_name_window_part_and_last_and_order_by_them() {
-    use crate::cold_writer::position_round_trip_for_tests as round_trip;
-    assert_eq!(round_trip(1_790_000_000, 0, true), (1_790_000_000, 0, true));
-    assert_eq!(
-        round_trip(1_790_000_000, 2_046, false),
-        (1_790_000_000, 2_046, false)
-    );
-    assert_eq!(round_trip(4, 17, false), (4, 17, false));
+fn cold_checkpoints_round_trip_through_the_commit_mark_and_order_as_their_marks() {
+    use crate::cold_writer::{ColdCheckpoint, MAX_PARTS};
+    let checkpoint = |window_start_unix_seconds, part, last| ColdCheckpoint {
+        window_start_unix_seconds,
+        part,
+        last,
+    };
+    let round_trip =
+        |checkpoint: ColdCheckpoint| ColdCheckpoint::from_commit_mark(checkpoint.to_commit_mark());
     // The highest part a window can be split into fits its bits and never spills into the
     // window (MAX_PARTS once doubled as the bit mask, which held only by coincidence).
-    use crate::cold_writer::{encode_position, MAX_PARTS};
     let last_part = MAX_PARTS - 1;
+    for kept in [
+        checkpoint(1_790_000_000, 0, true),
+        checkpoint(1_790_000_000, 2_046, false),
+        checkpoint(4, 17, false),
+        checkpoint(1_790_000_000, last_part, true),
+    ] {
+        assert_eq!(round_trip(kept), Some(kept));
+    }
     assert_eq!(
-        round_trip(1_790_000_000, last_part, true),
-        (1_790_000_000, last_part, true)
+        ColdCheckpoint::from_commit_mark(0),
+        None,
+        "a store never written"
     );
     let ordered = [
-        encode_position(1_790_000_000, 0, false),
-        encode_position(1_790_000_000, 1, false),
-        encode_position(1_790_000_000, last_part, true),
-        encode_position(1_790_000_060, 0, false),
+        checkpoint(1_790_000_000, 0, false),
+        checkpoint(1_790_000_000, 1, false),
+        checkpoint(1_790_000_000, last_part, true),
+        checkpoint(1_790_000_060, 0, false),
     ];
-    assert!(
-        ordered.windows(2).all(|pair| pair[0] < pair[1]),
-        "{ordered:?}"
-    );
+    assert!(ordered.windows(2).all(|pair| pair[0] < pair[1]));
+    let marks = ordered.map(ColdCheckpoint::to_commit_mark);
+    assert!(marks.windows(2).all(|pair| pair[0] < pair[1]), "{marks:?}");
 }
 
 #[test]
