@@ -3,14 +3,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
 use weft_bus::BusWriter;
 use weft_ingest::{
-    HttpReceiver, IngestConfig, Ingestor, OtlpGrpcReceiver, OtlpHttpReceiver, Receiver,
-    ZipkinReceiver,
+    HttpReceiver, Ingestor, OtlpGrpcReceiver, OtlpHttpReceiver, Receiver, ZipkinReceiver,
 };
 use weft_observe::ComponentMetricFamilies;
 
@@ -40,36 +38,26 @@ impl CollectorRole {
         registry: &mut Registry,
         families: ComponentMetricFamilies,
     ) -> anyhow::Result<Self> {
+        let receivers = &config.receivers;
         let ingestor = Ingestor::new(
             bus,
-            IngestConfig {
-                limits: config.limits,
-                max_request_bytes: usize::try_from(config.max_request_bytes)
-                    .context("max request size does not fit in memory")?,
-                max_concurrent_requests: config.max_concurrent_requests,
-                retry_after: Duration::from_secs(1),
-                receive_timeout: config.receive_timeout,
-                span_start_bounds: Some(weft_ingest::SpanStartBounds {
-                    max_age: config.retention,
-                    max_future_skew: config.max_clock_skew,
-                }),
-            },
+            receivers.ingest_config(config.store.retention)?,
             registry,
             families,
         );
         let otlp_grpc = OtlpGrpcReceiver::bind(
-            config.otlp_grpc_listen,
+            receivers.otlp_grpc_listen,
             ingestor.clone(),
-            config.grpc_max_connection_age,
+            receivers.grpc_max_connection_age,
         )
         .await
-        .with_context(|| format!("binding otlp grpc on {}", config.otlp_grpc_listen))?;
-        let otlp_http = OtlpHttpReceiver::bind(config.otlp_http_listen, ingestor.clone())
+        .with_context(|| format!("binding otlp grpc on {}", receivers.otlp_grpc_listen))?;
+        let otlp_http = OtlpHttpReceiver::bind(receivers.otlp_http_listen, ingestor.clone())
             .await
-            .with_context(|| format!("binding otlp http on {}", config.otlp_http_listen))?;
-        let zipkin = ZipkinReceiver::bind(config.zipkin_listen, ingestor)
+            .with_context(|| format!("binding otlp http on {}", receivers.otlp_http_listen))?;
+        let zipkin = ZipkinReceiver::bind(receivers.zipkin_listen, ingestor)
             .await
-            .with_context(|| format!("binding zipkin on {}", config.zipkin_listen))?;
+            .with_context(|| format!("binding zipkin on {}", receivers.zipkin_listen))?;
         Ok(CollectorRole {
             addresses: CollectorAddresses {
                 otlp_grpc: otlp_grpc.local_addr(),

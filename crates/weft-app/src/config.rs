@@ -1,5 +1,10 @@
-//! `weft serve` settings: each one a flag, a `WEFT_*` environment variable and a key in the TOML
-//! file given with `--config`, in that order of precedence, else the default.
+//! `weft serve` settings: each one a flag, a `WEFT_*` environment variable and a key of a section
+//! of the TOML file given with `--config`, in that order of precedence, else the default.
+//!
+//! Each component has its own section ([`ReceiversSection`], [`WalSection`], …): serde reads
+//! it from the file, its `Default` holds the defaults (the only place they are), flags are laid
+//! over it, and it builds its component's settings. `--help` states the defaults too; a test
+//! checks every one against the sections.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use weft_codec::ValidationLimits;
+use weft_model::parse_duration;
 use weft_wal::FsyncPolicy;
 
 /// Parses `16MiB`, `4GiB`, `512KiB`, `1000000` (bytes); also `MB`/`GB` as powers of 1000.
@@ -39,16 +45,794 @@ pub fn parse_byte_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {text:?} is too large"))
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|error| format!("invalid duration {text:?}: {error}"))
-}
-
 fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
     text.parse()
 }
 
-/// Flags of `weft serve`. Every flag can also be set by the environment variable shown, or by
-/// the same name (with underscores) in the `--config` TOML file.
+/// Serde readers for the text forms of the file: durations and sizes as strings, with the same
+/// parsers as the flags.
+mod text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn duration<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        weft_model::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn byte_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_byte_size(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn fsync<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<weft_wal::FsyncPolicy, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_fsync(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Replaces `field` with the flag's value when the flag (or its variable) was given.
+fn overlay<T: Clone>(field: &mut T, flag: &Option<T>) {
+    if let Some(value) = flag {
+        field.clone_from(value);
+    }
+}
+
+/// `[receivers]`: the collector role's listeners, request limits and span limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceiversSection {
+    pub otlp_grpc_listen: SocketAddr,
+    pub otlp_http_listen: SocketAddr,
+    pub zipkin_listen: SocketAddr,
+    #[serde(deserialize_with = "text::byte_size")]
+    pub max_request_size: u64,
+    pub max_concurrent_requests: usize,
+    #[serde(deserialize_with = "text::duration")]
+    pub receive_timeout: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub max_clock_skew: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub grpc_max_connection_age: Duration,
+    #[serde(deserialize_with = "text::byte_size")]
+    pub max_attribute_value_size: u64,
+    pub max_attributes_per_span: usize,
+    pub max_events_per_span: usize,
+    pub max_links_per_span: usize,
+}
+
+impl Default for ReceiversSection {
+    fn default() -> Self {
+        let limits = ValidationLimits::default();
+        ReceiversSection {
+            otlp_grpc_listen: SocketAddr::from(([0, 0, 0, 0], 4317)),
+            otlp_http_listen: SocketAddr::from(([0, 0, 0, 0], 4318)),
+            zipkin_listen: SocketAddr::from(([0, 0, 0, 0], 9411)),
+            max_request_size: 16 << 20,
+            max_concurrent_requests: 64,
+            receive_timeout: Duration::from_secs(30),
+            max_clock_skew: Duration::from_secs(3_600),
+            grpc_max_connection_age: Duration::from_secs(600),
+            max_attribute_value_size: limits.max_attribute_value_bytes as u64,
+            max_attributes_per_span: limits.max_attributes_per_span,
+            max_events_per_span: limits.max_events_per_span,
+            max_links_per_span: limits.max_links_per_span,
+        }
+    }
+}
+
+impl ReceiversSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.otlp_grpc_listen, &args.otlp_grpc_listen);
+        overlay(&mut self.otlp_http_listen, &args.otlp_http_listen);
+        overlay(&mut self.zipkin_listen, &args.zipkin_listen);
+        overlay(&mut self.max_request_size, &args.max_request_size);
+        overlay(
+            &mut self.max_concurrent_requests,
+            &args.max_concurrent_requests,
+        );
+        overlay(&mut self.receive_timeout, &args.receive_timeout);
+        overlay(&mut self.max_clock_skew, &args.max_clock_skew);
+        overlay(
+            &mut self.grpc_max_connection_age,
+            &args.grpc_max_connection_age,
+        );
+        overlay(
+            &mut self.max_attribute_value_size,
+            &args.max_attribute_value_size,
+        );
+        overlay(
+            &mut self.max_attributes_per_span,
+            &args.max_attributes_per_span,
+        );
+        overlay(&mut self.max_events_per_span, &args.max_events_per_span);
+        overlay(&mut self.max_links_per_span, &args.max_links_per_span);
+    }
+
+    /// What the ingestor checks every request against; spans starting before the hot
+    /// `retention` or more than the clock skew ahead are moved to their arrival.
+    pub fn ingest_config(&self, retention: Duration) -> anyhow::Result<weft_ingest::IngestConfig> {
+        let fits = |bytes: u64, what: &str| {
+            usize::try_from(bytes).with_context(|| format!("{what} does not fit in memory"))
+        };
+        Ok(weft_ingest::IngestConfig {
+            limits: ValidationLimits {
+                max_attribute_value_bytes: fits(
+                    self.max_attribute_value_size,
+                    "max_attribute_value_size",
+                )?,
+                max_attributes_per_span: self.max_attributes_per_span,
+                max_events_per_span: self.max_events_per_span,
+                max_links_per_span: self.max_links_per_span,
+                // Set per request by the ingestor, from the arrival time.
+                plausible_starts: None,
+            },
+            max_request_bytes: fits(self.max_request_size, "max_request_size")?,
+            max_concurrent_requests: self.max_concurrent_requests,
+            retry_after: Duration::from_secs(1),
+            receive_timeout: self.receive_timeout,
+            span_start_bounds: Some(weft_ingest::SpanStartBounds {
+                max_age: retention,
+                max_future_skew: self.max_clock_skew,
+            }),
+        })
+    }
+}
+
+/// `[wal]`: the all-in-one shape's bus.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WalSection {
+    #[serde(deserialize_with = "text::fsync")]
+    pub fsync: FsyncPolicy,
+    #[serde(deserialize_with = "text::byte_size")]
+    pub segment_size: u64,
+    #[serde(deserialize_with = "text::byte_size")]
+    pub max_size: u64,
+}
+
+impl Default for WalSection {
+    fn default() -> Self {
+        WalSection {
+            fsync: FsyncPolicy::Interval(Duration::from_secs(1)),
+            segment_size: 64 << 20,
+            max_size: 4 << 30,
+        }
+    }
+}
+
+impl WalSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.fsync, &args.wal_fsync);
+        overlay(&mut self.segment_size, &args.wal_segment_size);
+        overlay(&mut self.max_size, &args.wal_max_size);
+    }
+
+    pub fn wal_config(&self, data_dir: &Path) -> weft_wal::WalConfig {
+        weft_wal::WalConfig {
+            segment_max_bytes: self.segment_size,
+            fsync: self.fsync,
+            max_disk_bytes: self.max_size,
+            ..weft_wal::WalConfig::new(data_dir.join("wal"))
+        }
+    }
+}
+
+/// `[store]`: the hot span store (and the hot log store, which follows its retention).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// Attribute names promoted to indexed business keys.
+    pub business_keys: Vec<String>,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub flush_interval: Duration,
+    pub flush_spans: usize,
+    pub max_search_scan_spans: u64,
+    /// Test hook, from its flag only.
+    #[serde(skip)]
+    pub crash_point: Option<String>,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            business_keys: ["order.id", "user.id", "bizOrderId"]
+                .map(str::to_owned)
+                .to_vec(),
+            retention: Duration::from_secs(3 * 86_400),
+            flush_interval: Duration::from_secs(30),
+            flush_spans: 256 * 1024,
+            max_search_scan_spans: 200_000_000,
+            crash_point: None,
+        }
+    }
+}
+
+impl StoreSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.business_keys, &args.business_keys);
+        overlay(&mut self.retention, &args.retention);
+        overlay(&mut self.flush_interval, &args.store_flush_interval);
+        overlay(&mut self.flush_spans, &args.store_flush_spans);
+        overlay(&mut self.max_search_scan_spans, &args.max_search_scan_spans);
+        if args.store_crash_point.is_some() {
+            self.crash_point.clone_from(&args.store_crash_point);
+        }
+        self.flush_spans = self.flush_spans.max(1);
+    }
+
+    pub fn conversion(&self) -> weft_codec::ConversionOptions {
+        weft_codec::ConversionOptions {
+            business_key_names: self.business_keys.clone(),
+        }
+    }
+
+    pub fn hot_store_config(&self, data_dir: &Path) -> weft_store::StoreConfig {
+        weft_store::StoreConfig {
+            retention: self.retention,
+            flush_interval: self.flush_interval,
+            flush_max_spans: self.flush_spans,
+            max_scanned_spans_per_search: self.max_search_scan_spans,
+            conversion: self.conversion(),
+            crash_point: self.crash_point.clone(),
+            ..weft_store::StoreConfig::new(data_dir.join("store"))
+        }
+    }
+}
+
+/// `[metrics]`: span metrics, exemplars and topology, and their store.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// `false` (`--no-stream-metrics`): no span metrics, exemplars or topology.
+    pub enabled: bool,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention_30s: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention_10m: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention_1h: Duration,
+    pub dimensions: Vec<String>,
+    pub max_series_per_service: usize,
+    /// How often the metric, sampling and diagnostics processors commit their state.
+    #[serde(deserialize_with = "text::duration")]
+    pub checkpoint_interval: Duration,
+    pub exemplar_keywords: Vec<String>,
+    pub alert_error_rate: f64,
+    #[serde(deserialize_with = "text::duration")]
+    pub alert_latency: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub topology_pairing_timeout: Duration,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            enabled: true,
+            retention_30s: Duration::from_secs(2 * 86_400),
+            retention_10m: Duration::from_secs(8 * 86_400),
+            retention_1h: Duration::from_secs(31 * 86_400),
+            dimensions: Vec::new(),
+            max_series_per_service: 2_000,
+            checkpoint_interval: Duration::from_secs(10),
+            exemplar_keywords: ["ERROR", "FAILED", "EXCEPTION"].map(str::to_owned).to_vec(),
+            alert_error_rate: 0.05,
+            alert_latency: Duration::from_secs(1),
+            topology_pairing_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl MetricsSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        self.enabled &= !args.no_stream_metrics;
+        overlay(&mut self.retention_30s, &args.metrics_retention_30s);
+        overlay(&mut self.retention_10m, &args.metrics_retention_10m);
+        overlay(&mut self.retention_1h, &args.metrics_retention_1h);
+        overlay(&mut self.dimensions, &args.metrics_dimensions);
+        overlay(
+            &mut self.max_series_per_service,
+            &args.metrics_max_series_per_service,
+        );
+        overlay(
+            &mut self.checkpoint_interval,
+            &args.metrics_checkpoint_interval,
+        );
+        overlay(&mut self.exemplar_keywords, &args.exemplar_keywords);
+        overlay(&mut self.alert_error_rate, &args.alert_error_rate);
+        overlay(&mut self.alert_latency, &args.alert_latency);
+        overlay(
+            &mut self.topology_pairing_timeout,
+            &args.topology_pairing_timeout,
+        );
+        self.max_series_per_service = self.max_series_per_service.max(1);
+    }
+
+    pub fn store_config(&self, data_dir: &Path) -> weft_store::metrics::MetricStoreConfig {
+        weft_store::metrics::MetricStoreConfig {
+            retention: [self.retention_30s, self.retention_10m, self.retention_1h],
+            ..weft_store::metrics::MetricStoreConfig::new(data_dir.join("metrics"))
+        }
+    }
+
+    pub fn settings(&self) -> weft_processors::metrics_hub::MetricsSettings {
+        use weft_metrics::{topology::TopologyConfig, ExemplarPolicy, SpanMetricsConfig};
+        weft_processors::metrics_hub::MetricsSettings {
+            span_metrics: SpanMetricsConfig {
+                extra_dimensions: self.dimensions.clone(),
+                max_series_per_service: self.max_series_per_service,
+                exemplars: ExemplarPolicy {
+                    keywords: self.exemplar_keywords.clone(),
+                    alert_error_rate: self.alert_error_rate,
+                    alert_latency_nanos: nanos(self.alert_latency),
+                    ..ExemplarPolicy::default()
+                },
+                ..SpanMetricsConfig::default()
+            },
+            topology: TopologyConfig {
+                pairing_timeout_nanos: nanos(self.topology_pairing_timeout),
+                clock_from_spans: false,
+                ..TopologyConfig::default()
+            },
+            close_grace: Duration::from_secs(10),
+            checkpoint_interval: self.checkpoint_interval,
+        }
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `[sampling]`: shard windows and their Bloom filters, and the rules (see README.md, Tail
+/// sampling); `PUT /api/v1/sampling/rules` replaces the rules at run time.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingSection {
+    #[serde(deserialize_with = "text::duration")]
+    pub shard: Duration,
+    pub expected_traces: u64,
+    pub false_positive_rate: f64,
+    pub default_keep_share: f64,
+    pub rules: Vec<weft_sampling::Rule>,
+    pub services: Vec<weft_sampling::ServiceOverride>,
+}
+
+impl Default for SamplingSection {
+    fn default() -> Self {
+        let rules = weft_sampling::SamplingConfig::default();
+        SamplingSection {
+            shard: Duration::from_secs(600),
+            expected_traces: 1_000_000,
+            false_positive_rate: 0.01,
+            default_keep_share: rules.default_keep_share,
+            rules: rules.rules,
+            services: rules.services,
+        }
+    }
+}
+
+impl SamplingSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.shard, &args.sampling_shard);
+        overlay(&mut self.expected_traces, &args.sampling_expected_traces);
+        overlay(
+            &mut self.false_positive_rate,
+            &args.sampling_false_positive_rate,
+        );
+        overlay(&mut self.default_keep_share, &args.sampling_default_share);
+    }
+
+    pub fn rules(&self) -> weft_sampling::SamplingConfig {
+        weft_sampling::SamplingConfig {
+            rules: self.rules.clone(),
+            default_keep_share: self.default_keep_share,
+            services: self.services.clone(),
+        }
+    }
+
+    pub fn sizing(&self) -> weft_sampling::FilterSizing {
+        weft_sampling::FilterSizing {
+            expected_keys: self.expected_traces,
+            false_positive_rate: self.false_positive_rate,
+        }
+    }
+
+    /// The window width in whole seconds (validated at resolve time).
+    pub fn shard_seconds(&self) -> u32 {
+        u32::try_from(self.shard.as_secs()).unwrap_or(u32::MAX)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let seconds = u32::try_from(self.shard.as_secs()).ok();
+        anyhow::ensure!(
+            seconds.is_some_and(|seconds| {
+                seconds >= 1 && Duration::from_secs(u64::from(seconds)) == self.shard
+            }),
+            "--sampling-shard must be a whole number of seconds, at least 1s"
+        );
+        self.rules()
+            .validate()
+            .context("the sampling rules of the configuration")?;
+        self.sizing()
+            .blocks()
+            .context("--sampling-expected-traces and --sampling-false-positive-rate")?;
+        Ok(())
+    }
+
+    pub fn settings(
+        &self,
+        cold: &ColdSection,
+        checkpoint_interval: Duration,
+        max_clock_skew: Duration,
+    ) -> weft_processors::sampling::SamplingSettings {
+        weft_processors::sampling::SamplingSettings {
+            shard_width_seconds: self.shard_seconds(),
+            sizing: self.sizing(),
+            cold_delay: cold.delay,
+            checkpoint_interval,
+            max_clock_skew,
+        }
+    }
+}
+
+/// `[cold]`: the cold tier and the cold writer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ColdSection {
+    #[serde(deserialize_with = "text::duration")]
+    pub delay: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention: Duration,
+    /// Test hooks, from their flags only.
+    #[serde(skip)]
+    pub traces_per_part: u64,
+    #[serde(skip)]
+    pub crash_point: Option<String>,
+}
+
+impl Default for ColdSection {
+    fn default() -> Self {
+        ColdSection {
+            delay: Duration::from_secs(1_800),
+            retention: Duration::from_secs(30 * 86_400),
+            traces_per_part: 5_000,
+            crash_point: None,
+        }
+    }
+}
+
+impl ColdSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.delay, &args.cold_delay);
+        overlay(&mut self.retention, &args.cold_retention);
+        overlay(&mut self.traces_per_part, &args.cold_traces_per_part);
+        self.traces_per_part = self.traces_per_part.max(1);
+        if args.cold_crash_point.is_some() {
+            self.crash_point.clone_from(&args.cold_crash_point);
+        }
+    }
+
+    pub fn cold_store_config(
+        &self,
+        store: &StoreSection,
+        data_dir: &Path,
+    ) -> weft_store::StoreConfig {
+        weft_store::StoreConfig {
+            retention: self.retention,
+            // The cold writer commits each part with one explicit flush, so a part is in the
+            // cold tier whole or not at all: no flush by age or size in between.
+            flush_interval: Duration::MAX,
+            flush_max_spans: usize::MAX,
+            max_scanned_spans_per_search: store.max_search_scan_spans,
+            conversion: store.conversion(),
+            crash_point: self
+                .crash_point
+                .clone()
+                .filter(|step| weft_store::CRASH_POINTS.contains(&step.as_str())),
+            ..weft_store::StoreConfig::new(data_dir.join("cold"))
+        }
+    }
+
+    pub fn writer_settings(
+        &self,
+        sampling: &SamplingSection,
+    ) -> weft_processors::cold_writer::ColdWriterSettings {
+        let width = u64::from(sampling.shard_seconds());
+        weft_processors::cold_writer::ColdWriterSettings {
+            traces_per_part: self.traces_per_part,
+            windows_back: u32::try_from(self.delay.as_secs().div_ceil(width).clamp(1, 64))
+                .expect("at most 64"),
+            idle_interval: Duration::from_secs(1).min(Duration::from_secs(width)),
+            crash_point: self.crash_point.clone(),
+        }
+    }
+}
+
+/// `[diagnostics]`: the trace assembler, the analyses and the statistics.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiagnosticsSection {
+    #[serde(deserialize_with = "text::duration")]
+    pub trace_inactivity_timeout: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub trace_max_age: Duration,
+    pub max_open_traces: usize,
+    pub max_open_spans: usize,
+    pub max_spans_per_trace: usize,
+    pub bottleneck_share: f64,
+    pub repeated_call_threshold: usize,
+    #[serde(deserialize_with = "text::duration")]
+    pub slow_database_call: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub slow_redis_call: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub retention: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub bucket: Duration,
+}
+
+impl Default for DiagnosticsSection {
+    fn default() -> Self {
+        let assembler = weft_diagnose::AssemblerConfig::default();
+        let analysis = weft_diagnose::AnalysisConfig::default();
+        let statistics = weft_diagnose::StatisticsConfig::default();
+        DiagnosticsSection {
+            trace_inactivity_timeout: assembler.inactivity_timeout,
+            trace_max_age: assembler.max_trace_age,
+            max_open_traces: assembler.max_open_traces,
+            max_open_spans: assembler.max_open_spans,
+            max_spans_per_trace: assembler.max_spans_per_trace,
+            bottleneck_share: analysis.bottleneck_share,
+            repeated_call_threshold: analysis.repeated_call_threshold,
+            slow_database_call: statistics.slow_database_call,
+            slow_redis_call: statistics.slow_redis_call,
+            retention: statistics.retention,
+            bucket: statistics.bucket,
+        }
+    }
+}
+
+impl DiagnosticsSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(
+            &mut self.trace_inactivity_timeout,
+            &args.trace_inactivity_timeout,
+        );
+        overlay(&mut self.trace_max_age, &args.trace_max_age);
+        overlay(&mut self.max_open_traces, &args.diagnostics_max_open_traces);
+        overlay(&mut self.max_open_spans, &args.diagnostics_max_open_spans);
+        overlay(
+            &mut self.max_spans_per_trace,
+            &args.diagnostics_max_spans_per_trace,
+        );
+        overlay(&mut self.bottleneck_share, &args.bottleneck_share);
+        overlay(
+            &mut self.repeated_call_threshold,
+            &args.repeated_call_threshold,
+        );
+        overlay(&mut self.slow_database_call, &args.slow_database_call);
+        overlay(&mut self.slow_redis_call, &args.slow_redis_call);
+        overlay(&mut self.retention, &args.diagnostics_retention);
+        overlay(&mut self.bucket, &args.diagnostics_bucket);
+    }
+
+    pub fn diagnoser_config(&self) -> weft_diagnose::DiagnoserConfig {
+        weft_diagnose::DiagnoserConfig {
+            assembler: weft_diagnose::AssemblerConfig {
+                inactivity_timeout: self.trace_inactivity_timeout,
+                max_trace_age: self.trace_max_age,
+                max_open_traces: self.max_open_traces,
+                max_open_spans: self.max_open_spans,
+                max_spans_per_trace: self.max_spans_per_trace,
+                ..weft_diagnose::AssemblerConfig::default()
+            },
+            analysis: weft_diagnose::AnalysisConfig {
+                bottleneck_share: self.bottleneck_share,
+                repeated_call_threshold: self.repeated_call_threshold,
+            },
+            statistics: weft_diagnose::StatisticsConfig {
+                slow_database_call: self.slow_database_call,
+                slow_redis_call: self.slow_redis_call,
+                retention: self.retention,
+                bucket: self.bucket,
+                ..weft_diagnose::StatisticsConfig::default()
+            },
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.trace_inactivity_timeout >= Duration::from_millis(100)
+                && self.trace_max_age > self.trace_inactivity_timeout,
+            "--trace-inactivity-timeout must be at least 100ms and below --trace-max-age"
+        );
+        anyhow::ensure!(
+            self.max_open_traces >= 1 && self.max_open_spans >= 1 && self.max_spans_per_trace >= 1,
+            "the diagnostics caps (--diagnostics-max-open-traces, --diagnostics-max-open-spans, --diagnostics-max-spans-per-trace) must be at least 1"
+        );
+        let share = self.bottleneck_share;
+        anyhow::ensure!(
+            share > 0.0 && share < 1.0,
+            "--bottleneck-share must be between 0 and 1, got {share}"
+        );
+        anyhow::ensure!(
+            self.repeated_call_threshold >= 2,
+            "--repeated-call-threshold must be at least 2"
+        );
+        anyhow::ensure!(
+            self.bucket >= Duration::from_secs(1)
+                && self.bucket.subsec_nanos() == 0
+                && self.retention >= self.bucket,
+            "--diagnostics-bucket must be whole seconds, at least 1s, and not longer than --diagnostics-retention"
+        );
+        Ok(())
+    }
+}
+
+/// `[api]`: the query role's HTTP listener and its admission.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    pub http_listen: SocketAddr,
+    pub max_concurrent_queries: usize,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            http_listen: SocketAddr::from(([0, 0, 0, 0], 16686)),
+            max_concurrent_queries: 16,
+        }
+    }
+}
+
+impl ApiSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.http_listen, &args.http_listen);
+        overlay(
+            &mut self.max_concurrent_queries,
+            &args.max_concurrent_queries,
+        );
+        self.max_concurrent_queries = self.max_concurrent_queries.max(1);
+    }
+}
+
+/// `[demo]`: the built-in traffic generator.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoSection {
+    pub enabled: bool,
+    pub rate: f64,
+}
+
+impl Default for DemoSection {
+    fn default() -> Self {
+        DemoSection {
+            enabled: false,
+            rate: 200.0,
+        }
+    }
+}
+
+/// `[capture]`: the debugging capture file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptureSection {
+    pub file: Option<PathBuf>,
+    #[serde(deserialize_with = "text::duration")]
+    pub flush_interval: Duration,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            file: None,
+            flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Every setting resolved: the file's sections (or their defaults) with the flags laid over.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub receivers: ReceiversSection,
+    pub wal: WalSection,
+    pub store: StoreSection,
+    pub metrics: MetricsSection,
+    pub sampling: SamplingSection,
+    pub cold: ColdSection,
+    pub diagnostics: DiagnosticsSection,
+    pub api: ApiSection,
+    pub demo: DemoSection,
+    pub capture: CaptureSection,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            data_dir: PathBuf::from("./weft-data"),
+            receivers: ReceiversSection::default(),
+            wal: WalSection::default(),
+            store: StoreSection::default(),
+            metrics: MetricsSection::default(),
+            sampling: SamplingSection::default(),
+            cold: ColdSection::default(),
+            diagnostics: DiagnosticsSection::default(),
+            api: ApiSection::default(),
+            demo: DemoSection::default(),
+            capture: CaptureSection::default(),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The `--config` file's sections; what it leaves out takes the defaults.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// Flags and environment (already merged by clap) over the file over the defaults.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let mut config = match &args.config {
+            Some(path) => ServeConfig::load(path)?,
+            None => ServeConfig::default(),
+        };
+        config.apply_flags(&args);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        overlay(&mut self.data_dir, &args.data_dir);
+        self.receivers.apply_flags(args);
+        self.wal.apply_flags(args);
+        self.store.apply_flags(args);
+        self.metrics.apply_flags(args);
+        self.sampling.apply_flags(args);
+        self.cold.apply_flags(args);
+        self.diagnostics.apply_flags(args);
+        self.api.apply_flags(args);
+        self.demo.enabled |= args.demo;
+        overlay(&mut self.demo.rate, &args.demo_rate);
+        if args.capture_file.is_some() {
+            self.capture.file.clone_from(&args.capture_file);
+        }
+        overlay(
+            &mut self.capture.flush_interval,
+            &args.capture_flush_interval,
+        );
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.sampling.validate()?;
+        self.diagnostics.validate()?;
+        // The cold writer reads a window from the hot tier after the delay and one more
+        // window; the hot tier must still have it then.
+        let cold_needs = self.cold.delay + 3 * self.sampling.shard + Duration::from_secs(600);
+        anyhow::ensure!(
+            self.store.retention > cold_needs,
+            "--retention ({}) must exceed --cold-delay plus three --sampling-shard windows plus one partition ({}), or the hot tier drops spans before the cold writer copies them",
+            humantime::format_duration(self.store.retention),
+            humantime::format_duration(cold_needs)
+        );
+        Ok(())
+    }
+}
+
+/// Flags of `weft serve`. Every flag can also be set by the environment variable shown, or in
+/// its section of the `--config` TOML file (see README.md, Configuration).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
     /// TOML configuration file; flags and environment variables override it.
@@ -340,126 +1124,6 @@ pub struct ServeArgs {
     pub capture_flush_interval: Option<Duration>,
 }
 
-/// The `--config` file: the same settings as the flags, with underscores.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub data_dir: Option<PathBuf>,
-    pub otlp_grpc_listen: Option<SocketAddr>,
-    pub otlp_http_listen: Option<SocketAddr>,
-    pub zipkin_listen: Option<SocketAddr>,
-    pub http_listen: Option<SocketAddr>,
-    pub max_request_size: Option<String>,
-    pub max_concurrent_requests: Option<usize>,
-    pub receive_timeout: Option<String>,
-    pub max_clock_skew: Option<String>,
-    pub max_concurrent_queries: Option<usize>,
-    pub grpc_max_connection_age: Option<String>,
-    pub max_attribute_value_size: Option<String>,
-    pub max_attributes_per_span: Option<usize>,
-    pub max_events_per_span: Option<usize>,
-    pub max_links_per_span: Option<usize>,
-    pub wal_fsync: Option<String>,
-    pub wal_segment_size: Option<String>,
-    pub wal_max_size: Option<String>,
-    pub business_keys: Option<Vec<String>>,
-    pub retention: Option<String>,
-    pub store_flush_interval: Option<String>,
-    pub store_flush_spans: Option<usize>,
-    pub max_search_scan_spans: Option<u64>,
-    pub metrics_retention_30s: Option<String>,
-    pub metrics_retention_10m: Option<String>,
-    pub metrics_retention_1h: Option<String>,
-    pub metrics_dimensions: Option<Vec<String>>,
-    pub metrics_max_series_per_service: Option<usize>,
-    pub metrics_checkpoint_interval: Option<String>,
-    pub exemplar_keywords: Option<Vec<String>>,
-    pub alert_error_rate: Option<f64>,
-    pub alert_latency: Option<String>,
-    pub topology_pairing_timeout: Option<String>,
-    pub stream_metrics: Option<bool>,
-    pub demo: Option<bool>,
-    pub demo_rate: Option<f64>,
-    pub capture_file: Option<PathBuf>,
-    pub capture_flush_interval: Option<String>,
-    pub cold_delay: Option<String>,
-    pub sampling_shard: Option<String>,
-    pub cold_retention: Option<String>,
-    pub sampling_expected_traces: Option<u64>,
-    pub sampling_false_positive_rate: Option<f64>,
-    pub trace_inactivity_timeout: Option<String>,
-    pub trace_max_age: Option<String>,
-    pub diagnostics_max_open_traces: Option<usize>,
-    pub diagnostics_max_open_spans: Option<usize>,
-    pub diagnostics_max_spans_per_trace: Option<usize>,
-    pub bottleneck_share: Option<f64>,
-    pub repeated_call_threshold: Option<usize>,
-    pub slow_database_call: Option<String>,
-    pub slow_redis_call: Option<String>,
-    pub diagnostics_retention: Option<String>,
-    pub diagnostics_bucket: Option<String>,
-    /// The sampling rules (see `weft_sampling::SamplingConfig`); `PUT /api/v1/sampling/rules`
-    /// replaces them at run time.
-    pub sampling: Option<weft_sampling::SamplingConfig>,
-}
-
-impl FileConfig {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
-    }
-}
-
-/// Every setting resolved.
-#[derive(Debug, Clone)]
-pub struct ServeConfig {
-    pub data_dir: PathBuf,
-    pub otlp_grpc_listen: SocketAddr,
-    pub otlp_http_listen: SocketAddr,
-    pub zipkin_listen: SocketAddr,
-    pub http_listen: SocketAddr,
-    pub max_request_bytes: u64,
-    pub max_concurrent_requests: usize,
-    pub receive_timeout: Duration,
-    pub max_clock_skew: Duration,
-    pub max_concurrent_queries: usize,
-    pub grpc_max_connection_age: Duration,
-    pub limits: ValidationLimits,
-    pub wal_fsync: FsyncPolicy,
-    pub wal_segment_bytes: u64,
-    pub wal_max_bytes: u64,
-    pub business_keys: Vec<String>,
-    pub retention: Duration,
-    pub store_flush_interval: Duration,
-    pub store_flush_spans: usize,
-    pub max_search_scan_spans: u64,
-    pub metrics_retention: [Duration; 3],
-    pub metrics_dimensions: Vec<String>,
-    pub metrics_max_series_per_service: usize,
-    pub metrics_checkpoint_interval: Duration,
-    pub exemplar_keywords: Vec<String>,
-    pub alert_error_rate: f64,
-    pub alert_latency: Duration,
-    pub topology_pairing_timeout: Duration,
-    pub stream_metrics: bool,
-    pub store_crash_point: Option<String>,
-    pub demo: bool,
-    pub demo_spans_per_second: f64,
-    pub capture_file: Option<PathBuf>,
-    pub capture_flush_interval: Duration,
-    pub cold_delay: Duration,
-    pub sampling_shard_seconds: u32,
-    pub cold_retention: Duration,
-    pub sampling_sizing: weft_sampling::FilterSizing,
-    /// The rules from the file (or the defaults), the share flag applied.
-    pub sampling_rules: weft_sampling::SamplingConfig,
-    pub cold_traces_per_part: u64,
-    pub cold_crash_point: Option<String>,
-    /// The trace assembler, analyses and statistics.
-    pub diagnostics: weft_diagnose::DiagnoserConfig,
-}
-
 /// A store crash point, one of the store's steps.
 fn parse_store_crash_point(text: &str) -> Result<String, String> {
     if weft_store::CRASH_POINTS.contains(&text) {
@@ -483,370 +1147,5 @@ fn parse_cold_crash_point(text: &str) -> Result<String, String> {
             weft_store::CRASH_POINTS.join(", "),
             cold_writer_steps.join(", ")
         ))
-    }
-}
-
-fn file_value<T>(
-    value: &Option<String>,
-    key: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> anyhow::Result<Option<T>> {
-    value
-        .as_deref()
-        .map(|text| parse(text).map_err(|error| anyhow::anyhow!("config key {key}: {error}")))
-        .transpose()
-}
-
-fn resolve_diagnostics(
-    args: &ServeArgs,
-    file: &FileConfig,
-) -> anyhow::Result<weft_diagnose::DiagnoserConfig> {
-    let duration = |key: &str, value: &Option<String>| file_value(value, key, parse_duration);
-    let assembler_defaults = weft_diagnose::AssemblerConfig::default();
-    let analysis_defaults = weft_diagnose::AnalysisConfig::default();
-    let statistics_defaults = weft_diagnose::StatisticsConfig::default();
-    let config = weft_diagnose::DiagnoserConfig {
-        assembler: weft_diagnose::AssemblerConfig {
-            inactivity_timeout: args
-                .trace_inactivity_timeout
-                .or(duration(
-                    "trace_inactivity_timeout",
-                    &file.trace_inactivity_timeout,
-                )?)
-                .unwrap_or(assembler_defaults.inactivity_timeout),
-            max_trace_age: args
-                .trace_max_age
-                .or(duration("trace_max_age", &file.trace_max_age)?)
-                .unwrap_or(assembler_defaults.max_trace_age),
-            max_open_traces: args
-                .diagnostics_max_open_traces
-                .or(file.diagnostics_max_open_traces)
-                .unwrap_or(assembler_defaults.max_open_traces),
-            max_open_spans: args
-                .diagnostics_max_open_spans
-                .or(file.diagnostics_max_open_spans)
-                .unwrap_or(assembler_defaults.max_open_spans),
-            max_spans_per_trace: args
-                .diagnostics_max_spans_per_trace
-                .or(file.diagnostics_max_spans_per_trace)
-                .unwrap_or(assembler_defaults.max_spans_per_trace),
-            ..assembler_defaults
-        },
-        analysis: weft_diagnose::AnalysisConfig {
-            bottleneck_share: args
-                .bottleneck_share
-                .or(file.bottleneck_share)
-                .unwrap_or(analysis_defaults.bottleneck_share),
-            repeated_call_threshold: args
-                .repeated_call_threshold
-                .or(file.repeated_call_threshold)
-                .unwrap_or(analysis_defaults.repeated_call_threshold),
-        },
-        statistics: weft_diagnose::StatisticsConfig {
-            slow_database_call: args
-                .slow_database_call
-                .or(duration("slow_database_call", &file.slow_database_call)?)
-                .unwrap_or(statistics_defaults.slow_database_call),
-            slow_redis_call: args
-                .slow_redis_call
-                .or(duration("slow_redis_call", &file.slow_redis_call)?)
-                .unwrap_or(statistics_defaults.slow_redis_call),
-            retention: args
-                .diagnostics_retention
-                .or(duration(
-                    "diagnostics_retention",
-                    &file.diagnostics_retention,
-                )?)
-                .unwrap_or(statistics_defaults.retention),
-            bucket: args
-                .diagnostics_bucket
-                .or(duration("diagnostics_bucket", &file.diagnostics_bucket)?)
-                .unwrap_or(statistics_defaults.bucket),
-            ..statistics_defaults
-        },
-    };
-    let assembler = &config.assembler;
-    anyhow::ensure!(
-        assembler.inactivity_timeout >= Duration::from_millis(100)
-            && assembler.max_trace_age > assembler.inactivity_timeout,
-        "--trace-inactivity-timeout must be at least 100ms and below --trace-max-age"
-    );
-    anyhow::ensure!(
-        assembler.max_open_traces >= 1
-            && assembler.max_open_spans >= 1
-            && assembler.max_spans_per_trace >= 1,
-        "the diagnostics caps (--diagnostics-max-open-traces, --diagnostics-max-open-spans, --diagnostics-max-spans-per-trace) must be at least 1"
-    );
-    let share = config.analysis.bottleneck_share;
-    anyhow::ensure!(
-        share > 0.0 && share < 1.0,
-        "--bottleneck-share must be between 0 and 1, got {share}"
-    );
-    anyhow::ensure!(
-        config.analysis.repeated_call_threshold >= 2,
-        "--repeated-call-threshold must be at least 2"
-    );
-    let bucket = config.statistics.bucket;
-    anyhow::ensure!(
-        bucket >= Duration::from_secs(1)
-            && bucket.subsec_nanos() == 0
-            && config.statistics.retention >= bucket,
-        "--diagnostics-bucket must be whole seconds, at least 1s, and not longer than --diagnostics-retention"
-    );
-    Ok(config)
-}
-
-impl ServeConfig {
-    /// Flags and environment (already merged by clap) over the file over the defaults.
-    pub fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
-        let file = match &args.config {
-            Some(path) => FileConfig::load(path)?,
-            None => FileConfig::default(),
-        };
-        let address = |text: &str| -> SocketAddr { text.parse().expect("default addresses parse") };
-        let size = |key: &str, value: &Option<String>| file_value(value, key, parse_byte_size);
-        let duration = |key: &str, value: &Option<String>| file_value(value, key, parse_duration);
-        let defaults = ValidationLimits::default();
-        let usize_of = |bytes: u64, key: &str| -> anyhow::Result<usize> {
-            usize::try_from(bytes).with_context(|| format!("{key} does not fit in memory"))
-        };
-        let sampling_shard = args
-            .sampling_shard
-            .or(duration("sampling_shard", &file.sampling_shard)?)
-            .unwrap_or(Duration::from_secs(600));
-        let sampling_shard_seconds = u32::try_from(sampling_shard.as_secs())
-            .ok()
-            .filter(|seconds| {
-                *seconds >= 1 && Duration::from_secs(u64::from(*seconds)) == sampling_shard
-            })
-            .context("--sampling-shard must be a whole number of seconds, at least 1s")?;
-        let mut sampling_rules = file.sampling.clone().unwrap_or_default();
-        if let Some(share) = args.sampling_default_share {
-            sampling_rules.default_keep_share = share;
-        }
-        sampling_rules
-            .validate()
-            .context("the sampling rules of the configuration")?;
-        let sampling_sizing = weft_sampling::FilterSizing {
-            expected_keys: args
-                .sampling_expected_traces
-                .or(file.sampling_expected_traces)
-                .unwrap_or(1_000_000),
-            false_positive_rate: args
-                .sampling_false_positive_rate
-                .or(file.sampling_false_positive_rate)
-                .unwrap_or(0.01),
-        };
-        sampling_sizing
-            .blocks()
-            .context("--sampling-expected-traces and --sampling-false-positive-rate")?;
-        let cold_delay = args
-            .cold_delay
-            .or(duration("cold_delay", &file.cold_delay)?)
-            .unwrap_or(Duration::from_secs(1800));
-        let retention = args
-            .retention
-            .or(duration("retention", &file.retention)?)
-            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
-        // The cold writer reads a window from the hot tier after the delay and one more
-        // window; the hot tier must still have it then.
-        let cold_needs = cold_delay + 3 * sampling_shard + Duration::from_secs(600);
-        anyhow::ensure!(
-            retention > cold_needs,
-            "--retention ({}) must exceed --cold-delay plus three --sampling-shard windows plus one partition ({}), or the hot tier drops spans before the cold writer copies them",
-            humantime::format_duration(retention),
-            humantime::format_duration(cold_needs)
-        );
-        let diagnostics = resolve_diagnostics(&args, &file)?;
-        Ok(ServeConfig {
-            diagnostics,
-            cold_delay,
-            sampling_shard_seconds,
-            cold_retention: args
-                .cold_retention
-                .or(duration("cold_retention", &file.cold_retention)?)
-                .unwrap_or(Duration::from_secs(30 * 86_400)),
-            sampling_sizing,
-            sampling_rules,
-            cold_traces_per_part: args.cold_traces_per_part.unwrap_or(5_000).max(1),
-            cold_crash_point: args.cold_crash_point,
-            data_dir: args
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("./weft-data")),
-            otlp_grpc_listen: args
-                .otlp_grpc_listen
-                .or(file.otlp_grpc_listen)
-                .unwrap_or_else(|| address("0.0.0.0:4317")),
-            otlp_http_listen: args
-                .otlp_http_listen
-                .or(file.otlp_http_listen)
-                .unwrap_or_else(|| address("0.0.0.0:4318")),
-            zipkin_listen: args
-                .zipkin_listen
-                .or(file.zipkin_listen)
-                .unwrap_or_else(|| address("0.0.0.0:9411")),
-            http_listen: args
-                .http_listen
-                .or(file.http_listen)
-                .unwrap_or_else(|| address("0.0.0.0:16686")),
-            max_request_bytes: args
-                .max_request_size
-                .or(size("max_request_size", &file.max_request_size)?)
-                .unwrap_or(16 << 20),
-            max_concurrent_requests: args
-                .max_concurrent_requests
-                .or(file.max_concurrent_requests)
-                .unwrap_or(64),
-            receive_timeout: args
-                .receive_timeout
-                .or(duration("receive_timeout", &file.receive_timeout)?)
-                .unwrap_or(Duration::from_secs(30)),
-            max_clock_skew: args
-                .max_clock_skew
-                .or(duration("max_clock_skew", &file.max_clock_skew)?)
-                .unwrap_or(Duration::from_secs(3_600)),
-            max_concurrent_queries: args
-                .max_concurrent_queries
-                .or(file.max_concurrent_queries)
-                .unwrap_or(16)
-                .max(1),
-            grpc_max_connection_age: args
-                .grpc_max_connection_age
-                .or(duration(
-                    "grpc_max_connection_age",
-                    &file.grpc_max_connection_age,
-                )?)
-                .unwrap_or(Duration::from_secs(600)),
-            limits: ValidationLimits {
-                max_attribute_value_bytes: usize_of(
-                    args.max_attribute_value_size
-                        .or(size(
-                            "max_attribute_value_size",
-                            &file.max_attribute_value_size,
-                        )?)
-                        .unwrap_or(defaults.max_attribute_value_bytes as u64),
-                    "max_attribute_value_size",
-                )?,
-                max_attributes_per_span: args
-                    .max_attributes_per_span
-                    .or(file.max_attributes_per_span)
-                    .unwrap_or(defaults.max_attributes_per_span),
-                max_events_per_span: args
-                    .max_events_per_span
-                    .or(file.max_events_per_span)
-                    .unwrap_or(defaults.max_events_per_span),
-                max_links_per_span: args
-                    .max_links_per_span
-                    .or(file.max_links_per_span)
-                    .unwrap_or(defaults.max_links_per_span),
-                // Set per request by the ingestor, from the arrival time.
-                plausible_starts: None,
-            },
-            wal_fsync: args
-                .wal_fsync
-                .or(file_value(&file.wal_fsync, "wal_fsync", parse_fsync)?)
-                .unwrap_or(FsyncPolicy::Interval(Duration::from_secs(1))),
-            wal_segment_bytes: args
-                .wal_segment_size
-                .or(size("wal_segment_size", &file.wal_segment_size)?)
-                .unwrap_or(64 << 20),
-            wal_max_bytes: args
-                .wal_max_size
-                .or(size("wal_max_size", &file.wal_max_size)?)
-                .unwrap_or(4 << 30),
-            business_keys: args
-                .business_keys
-                .or(file.business_keys)
-                .unwrap_or_else(|| {
-                    ["order.id", "user.id", "bizOrderId"]
-                        .map(str::to_owned)
-                        .to_vec()
-                }),
-            retention,
-            store_flush_interval: args
-                .store_flush_interval
-                .or(duration(
-                    "store_flush_interval",
-                    &file.store_flush_interval,
-                )?)
-                .unwrap_or(Duration::from_secs(30)),
-            store_flush_spans: args
-                .store_flush_spans
-                .or(file.store_flush_spans)
-                .unwrap_or(256 * 1024)
-                .max(1),
-            max_search_scan_spans: args
-                .max_search_scan_spans
-                .or(file.max_search_scan_spans)
-                .unwrap_or(200_000_000),
-            metrics_retention: [
-                args.metrics_retention_30s
-                    .or(duration(
-                        "metrics_retention_30s",
-                        &file.metrics_retention_30s,
-                    )?)
-                    .unwrap_or(Duration::from_secs(2 * 86_400)),
-                args.metrics_retention_10m
-                    .or(duration(
-                        "metrics_retention_10m",
-                        &file.metrics_retention_10m,
-                    )?)
-                    .unwrap_or(Duration::from_secs(8 * 86_400)),
-                args.metrics_retention_1h
-                    .or(duration(
-                        "metrics_retention_1h",
-                        &file.metrics_retention_1h,
-                    )?)
-                    .unwrap_or(Duration::from_secs(31 * 86_400)),
-            ],
-            metrics_dimensions: args
-                .metrics_dimensions
-                .or(file.metrics_dimensions)
-                .unwrap_or_default(),
-            metrics_max_series_per_service: args
-                .metrics_max_series_per_service
-                .or(file.metrics_max_series_per_service)
-                .unwrap_or(2_000)
-                .max(1),
-            metrics_checkpoint_interval: args
-                .metrics_checkpoint_interval
-                .or(duration(
-                    "metrics_checkpoint_interval",
-                    &file.metrics_checkpoint_interval,
-                )?)
-                .unwrap_or(Duration::from_secs(10)),
-            exemplar_keywords: args
-                .exemplar_keywords
-                .or(file.exemplar_keywords)
-                .unwrap_or_else(|| ["ERROR", "FAILED", "EXCEPTION"].map(str::to_owned).to_vec()),
-            alert_error_rate: args
-                .alert_error_rate
-                .or(file.alert_error_rate)
-                .unwrap_or(0.05),
-            alert_latency: args
-                .alert_latency
-                .or(duration("alert_latency", &file.alert_latency)?)
-                .unwrap_or(Duration::from_secs(1)),
-            topology_pairing_timeout: args
-                .topology_pairing_timeout
-                .or(duration(
-                    "topology_pairing_timeout",
-                    &file.topology_pairing_timeout,
-                )?)
-                .unwrap_or(Duration::from_secs(10)),
-            stream_metrics: !args.no_stream_metrics && file.stream_metrics.unwrap_or(true),
-            store_crash_point: args.store_crash_point,
-            demo: args.demo || file.demo.unwrap_or(false),
-            demo_spans_per_second: args.demo_rate.or(file.demo_rate).unwrap_or(200.0),
-            capture_file: args.capture_file.or(file.capture_file),
-            capture_flush_interval: args
-                .capture_flush_interval
-                .or(duration(
-                    "capture_flush_interval",
-                    &file.capture_flush_interval,
-                )?)
-                .unwrap_or(Duration::from_secs(1)),
-        })
     }
 }

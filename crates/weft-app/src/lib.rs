@@ -13,7 +13,11 @@ mod serve;
 mod servers;
 mod storage;
 
-pub use config::{parse_byte_size, FileConfig, ServeArgs, ServeConfig};
+pub use config::{
+    parse_byte_size, ApiSection, CaptureSection, ColdSection, DemoSection, DiagnosticsSection,
+    MetricsSection, ReceiversSection, SamplingSection, ServeArgs, ServeConfig, StoreSection,
+    WalSection,
+};
 pub use roles::{run_role, Role};
 pub use serve::{serve, ServeHandle};
 

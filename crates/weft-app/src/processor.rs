@@ -4,25 +4,19 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
 use weft_bus::BusReader;
-use weft_codec::ConversionOptions;
-use weft_metrics::topology::TopologyConfig;
-use weft_metrics::{ExemplarPolicy, SpanMetricsConfig};
 use weft_observe::ComponentMetricFamilies;
 use weft_pipeline::{CaptureSink, Pipeline, PipelineHandle, PipelineOptions, PositionReader};
-use weft_processors::cold_writer::{
-    ColdProgress, ColdWriter, ColdWriterSettings, ColdWriterStores,
-};
+use weft_processors::cold_writer::{ColdProgress, ColdWriter, ColdWriterStores};
 use weft_processors::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
 use weft_processors::logs::LogStoreWriter;
-use weft_processors::metrics_hub::{MetricsHub, MetricsProcessor, MetricsSettings};
-use weft_processors::sampling::{SamplingHub, SamplingProcessor, SamplingSettings};
+use weft_processors::metrics_hub::{MetricsHub, MetricsProcessor};
+use weft_processors::sampling::{SamplingHub, SamplingProcessor};
 use weft_processors::store_writer::SpanStoreWriter;
-use weft_store::metrics::{MetricStore, MetricStoreConfig};
+use weft_store::metrics::MetricStore;
 
 use crate::storage::{EmbeddedStorage, StoppableThread};
 use crate::ServeConfig;
@@ -59,13 +53,13 @@ impl ProcessorRole {
         let diagnostics = DiagnosticsHub::open(
             config.data_dir.join("diagnostics"),
             DiagnosticsSettings {
-                config: config.diagnostics.clone(),
-                checkpoint_interval: config.metrics_checkpoint_interval,
-                summary_retention: config.retention,
+                config: config.diagnostics.diagnoser_config(),
+                checkpoint_interval: config.metrics.checkpoint_interval,
+                summary_retention: config.store.retention,
             },
             registry,
         )?;
-        let metrics = if config.stream_metrics {
+        let metrics = if config.metrics.enabled {
             Some(open_metrics_hub(config, registry)?)
         } else {
             tracing::info!("stream metrics are off (--no-stream-metrics)");
@@ -73,9 +67,7 @@ impl ProcessorRole {
         };
         let mut pipeline = Pipeline::new(
             PipelineOptions {
-                conversion: ConversionOptions {
-                    business_key_names: config.business_keys.clone(),
-                },
+                conversion: config.store.conversion(),
                 ..PipelineOptions::default()
             },
             families.clone(),
@@ -84,8 +76,8 @@ impl ProcessorRole {
         pipeline.add(Box::new(SpanStoreWriter::new(storage.hot.clone())));
         pipeline.add(Box::new(LogStoreWriter::new(
             Arc::clone(&storage.hot_logs) as _,
-            config.store_flush_interval,
-            config.store_flush_spans,
+            config.store.flush_interval,
+            config.store.flush_spans,
         )));
         pipeline.add(Box::new(SamplingProcessor::new(Arc::clone(&sampling))));
         if let Some(hub) = &metrics {
@@ -94,9 +86,9 @@ impl ProcessorRole {
         pipeline.add(Box::new(DiagnosticsProcessor::new(Arc::clone(
             &diagnostics,
         ))));
-        if let Some(path) = &config.capture_file {
+        if let Some(path) = &config.capture.file {
             pipeline.add(Box::new(
-                CaptureSink::open(path, config.capture_flush_interval)
+                CaptureSink::open(path, config.capture.flush_interval)
                     .with_context(|| format!("opening capture file {}", path.display()))?,
             ));
         }
@@ -133,14 +125,12 @@ fn open_sampling_hub(
 ) -> anyhow::Result<Arc<SamplingHub>> {
     SamplingHub::open(
         config.data_dir.join("sampling"),
-        config.sampling_rules.clone(),
-        SamplingSettings {
-            shard_width_seconds: config.sampling_shard_seconds,
-            sizing: config.sampling_sizing,
-            cold_delay: config.cold_delay,
-            checkpoint_interval: config.metrics_checkpoint_interval,
-            max_clock_skew: config.max_clock_skew,
-        },
+        config.sampling.rules(),
+        config.sampling.settings(
+            &config.cold,
+            config.metrics.checkpoint_interval,
+            config.receivers.max_clock_skew,
+        ),
         registry,
     )
 }
@@ -150,34 +140,13 @@ fn open_metrics_hub(
     config: &ServeConfig,
     registry: &mut Registry,
 ) -> anyhow::Result<Arc<MetricsHub>> {
-    let (metric_store, recovered_metrics) = MetricStore::open(MetricStoreConfig {
-        retention: config.metrics_retention,
-        ..MetricStoreConfig::new(config.data_dir.join("metrics"))
-    })
-    .context("opening the metric store")?;
+    let (metric_store, recovered_metrics) =
+        MetricStore::open(config.metrics.store_config(&config.data_dir))
+            .context("opening the metric store")?;
     MetricsHub::open(
         metric_store,
         recovered_metrics.state,
-        MetricsSettings {
-            span_metrics: SpanMetricsConfig {
-                extra_dimensions: config.metrics_dimensions.clone(),
-                max_series_per_service: config.metrics_max_series_per_service,
-                exemplars: ExemplarPolicy {
-                    keywords: config.exemplar_keywords.clone(),
-                    alert_error_rate: config.alert_error_rate,
-                    alert_latency_nanos: config.alert_latency.as_nanos() as u64,
-                    ..ExemplarPolicy::default()
-                },
-                ..SpanMetricsConfig::default()
-            },
-            topology: TopologyConfig {
-                pairing_timeout_nanos: config.topology_pairing_timeout.as_nanos() as u64,
-                clock_from_spans: false,
-                ..TopologyConfig::default()
-            },
-            close_grace: Duration::from_secs(10),
-            checkpoint_interval: config.metrics_checkpoint_interval,
-        },
+        config.metrics.settings(),
         registry,
     )
     .context("restoring the metric processor")
@@ -190,7 +159,6 @@ fn start_cold_writer(
     families: &ComponentMetricFamilies,
 ) -> (StoppableThread, Arc<ColdProgress>) {
     let stop = Arc::new(AtomicBool::new(false));
-    let width = u64::from(config.sampling_shard_seconds);
     let (cold_writer, progress) = ColdWriter::new(
         ColdWriterStores {
             hot: storage.hot.clone(),
@@ -199,13 +167,7 @@ fn start_cold_writer(
             cold_logs: Arc::clone(&storage.cold_logs) as _,
         },
         Arc::clone(sampling),
-        ColdWriterSettings {
-            traces_per_part: config.cold_traces_per_part,
-            windows_back: u32::try_from(config.cold_delay.as_secs().div_ceil(width).clamp(1, 64))
-                .expect("at most 64"),
-            idle_interval: Duration::from_secs(1).min(Duration::from_secs(width)),
-            crash_point: config.cold_crash_point.clone(),
-        },
+        config.cold.writer_settings(&config.sampling),
         families.component("sink", "cold_writer"),
         Arc::clone(&stop),
     );

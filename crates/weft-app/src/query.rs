@@ -42,12 +42,12 @@ impl QueryRole {
         let tiers: weft_api::query_api::Store = Arc::new(Tiers {
             hot: storage.hot.clone(),
             cold: storage.cold.clone(),
-            hot_retention: config.retention,
+            hot_retention: config.store.retention,
             logs: Arc::clone(&storage.logs),
         });
         let query_admission = weft_api::query_admission::QueryAdmission::new(
             weft_api::query_admission::QueryAdmissionConfig::with_max_running(
-                config.max_concurrent_queries,
+                config.api.max_concurrent_queries,
             ),
             &mut registry,
         );
@@ -69,14 +69,14 @@ impl QueryRole {
                 hot: storage.hot.clone(),
                 cold: storage.cold.clone(),
                 progress: processors.cold_progress,
-                hot_retention: config.retention,
-                cold_retention: config.cold_retention,
+                hot_retention: config.store.retention,
+                cold_retention: config.cold.retention,
                 logs: Arc::clone(&storage.logs),
             },
         };
-        let listener = tokio::net::TcpListener::bind(config.http_listen)
+        let listener = tokio::net::TcpListener::bind(config.api.http_listen)
             .await
-            .with_context(|| format!("binding the http api on {}", config.http_listen))?;
+            .with_context(|| format!("binding the http api on {}", config.api.http_listen))?;
         Ok(QueryRole {
             http_addr: listener.local_addr()?,
             listener,

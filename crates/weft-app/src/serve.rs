@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use prometheus_client::registry::Registry;
 use weft_observe::ComponentMetricFamilies;
-use weft_wal::{Wal, WalBus, WalBusReader, WalConfig};
+use weft_wal::{Wal, WalBus, WalBusReader};
 
 use crate::collector::CollectorRole;
 use crate::processor::ProcessorRole;
@@ -105,6 +105,7 @@ impl ServeHandle {
             servers,
             demo: config
                 .demo
+                .enabled
                 .then(|| Demo::start(&config, addresses.otlp_grpc)),
             processors,
             storage,
@@ -142,13 +143,8 @@ impl ServeHandle {
 }
 
 fn open_wal(config: &ServeConfig, registry: &mut Registry) -> anyhow::Result<Wal> {
-    let wal_config = WalConfig {
-        segment_max_bytes: config.wal_segment_bytes,
-        fsync: config.wal_fsync,
-        max_disk_bytes: config.wal_max_bytes,
-        ..WalConfig::new(config.data_dir.join("wal"))
-    };
-    let (wal, recovery) = Wal::open(wal_config, registry).context("opening the wal")?;
+    let (wal, recovery) =
+        Wal::open(config.wal.wal_config(&config.data_dir), registry).context("opening the wal")?;
     tracing::info!(
         records = recovery.records,
         last_lsn = recovery.last_lsn,
@@ -170,7 +166,7 @@ impl Demo {
         let stop = Arc::new(AtomicBool::new(false));
         let options = weft_gen::GenOptions {
             endpoint: format!("http://{}", loopback_of(otlp_grpc)),
-            spans_per_second: Some(config.demo_spans_per_second),
+            spans_per_second: Some(config.demo.rate),
             concurrency: 1,
             traces_per_request: 5,
             seed: std::process::id().into(),

@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use weft_codec::ConversionOptions;
 use weft_query::tiers::LogTiers;
-use weft_store::{EmbeddedStore, LogStore, LogStoreConfig, StoreConfig};
+use weft_store::{EmbeddedStore, LogStore, LogStoreConfig};
 
 use crate::ServeConfig;
 
@@ -44,33 +43,13 @@ impl StoppableThread {
 
 impl EmbeddedStorage {
     pub(crate) fn open(config: &ServeConfig, registry: &mut Registry) -> anyhow::Result<Self> {
-        let conversion = ConversionOptions {
-            business_key_names: config.business_keys.clone(),
-        };
-        let hot = EmbeddedStore::open(StoreConfig {
-            retention: config.retention,
-            flush_interval: config.store_flush_interval,
-            flush_max_spans: config.store_flush_spans,
-            max_scanned_spans_per_search: config.max_search_scan_spans,
-            conversion: conversion.clone(),
-            crash_point: config.store_crash_point.clone(),
-            ..StoreConfig::new(config.data_dir.join("store"))
-        })
-        .context("opening the span store")?;
-        let cold = EmbeddedStore::open(StoreConfig {
-            retention: config.cold_retention,
-            // The cold writer commits each part with one explicit flush, so a part is in the
-            // cold tier whole or not at all: no flush by age or size in between.
-            flush_interval: Duration::MAX,
-            flush_max_spans: usize::MAX,
-            max_scanned_spans_per_search: config.max_search_scan_spans,
-            conversion,
-            crash_point: config
-                .cold_crash_point
-                .clone()
-                .filter(|step| weft_store::CRASH_POINTS.contains(&step.as_str())),
-            ..StoreConfig::new(config.data_dir.join("cold"))
-        })
+        let hot = EmbeddedStore::open(config.store.hot_store_config(&config.data_dir))
+            .context("opening the span store")?;
+        let cold = EmbeddedStore::open(
+            config
+                .cold
+                .cold_store_config(&config.store, &config.data_dir),
+        )
         .context("opening the cold tier")?;
         let log_store = |name: &str, retention: Duration| {
             LogStore::open(LogStoreConfig {
@@ -79,9 +58,10 @@ impl EmbeddedStorage {
             })
             .map(Arc::new)
         };
-        let hot_logs = log_store("logs", config.retention).context("opening the log store")?;
+        let hot_logs =
+            log_store("logs", config.store.retention).context("opening the log store")?;
         let cold_logs =
-            log_store("cold-logs", config.cold_retention).context("opening the cold log store")?;
+            log_store("cold-logs", config.cold.retention).context("opening the cold log store")?;
         let stop = Arc::new(AtomicBool::new(false));
         let log_maintenance = StoppableThread {
             thread: spawn_log_maintenance(

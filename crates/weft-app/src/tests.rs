@@ -19,10 +19,14 @@ fn flags_override_file_which_overrides_defaults() {
     std::fs::write(
         &file,
         r#"
+            [receivers]
             otlp_grpc_listen = "127.0.0.1:5317"
-            http_listen = "127.0.0.1:17686"
             max_request_size = "1MiB"
-            wal_fsync = "always"
+            [api]
+            http_listen = "127.0.0.1:17686"
+            [wal]
+            fsync = "always"
+            [store]
             business_keys = ["tenant.id"]
         "#,
     )
@@ -33,20 +37,20 @@ fn flags_override_file_which_overrides_defaults() {
         ..ServeArgs::default()
     })
     .unwrap();
-    assert_eq!(config.otlp_grpc_listen.to_string(), "127.0.0.1:5317");
+    assert_eq!(config.receivers.otlp_grpc_listen.to_string(), "127.0.0.1:5317");
     assert_eq!(
-        config.http_listen.to_string(),
+        config.api.http_listen.to_string(),
         "127.0.0.1:27686",
         "flag wins"
     );
     assert_eq!(
-        config.otlp_http_listen.to_string(),
+        config.receivers.otlp_http_listen.to_string(),
         "0.0.0.0:4318",
         "default"
     );
-    assert_eq!(config.max_request_bytes, 1 << 20);
-    assert_eq!(config.wal_fsync, weft_wal::FsyncPolicy::Always);
-    assert_eq!(config.business_keys, ["tenant.id"]);
+    assert_eq!(config.receivers.max_request_size, 1 << 20);
+    assert_eq!(config.wal.fsync, weft_wal::FsyncPolicy::Always);
+    assert_eq!(config.store.business_keys, ["tenant.id"]);
 }
 
 #[test]
@@ -63,13 +67,24 @@ fn unknown_or_bad_config_keys_are_errors_that_name_them() {
         format!("{error:#}").contains("otlp_grcp_listen"),
         "{error:#}"
     );
-    std::fs::write(&file, "wal_max_size = \"lots\"\n").unwrap();
+    std::fs::write(&file, "[wal]\nmax_size = \"lots\"\n").unwrap();
+    let error = ServeConfig::resolve(ServeArgs {
+        config: Some(file.clone()),
+        ..ServeArgs::default()
+    })
+    .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("max_size") && format!("{error:#}").contains("lots"),
+        "{error:#}"
+    );
+    // A setting in the wrong section is unknown there, and named.
+    std::fs::write(&file, "[wal]\nretention = \"3d\"\n").unwrap();
     let error = ServeConfig::resolve(ServeArgs {
         config: Some(file),
         ..ServeArgs::default()
     })
     .unwrap_err();
-    assert!(format!("{error:#}").contains("wal_max_size"), "{error:#}");
+    assert!(format!("{error:#}").contains("retention"), "{error:#}");
 }
 
 #[tokio::test]
@@ -79,10 +94,10 @@ async fn second_server_on_the_same_data_dir_is_refused() {
     let config = |dir: &std::path::Path| {
         let mut config = ServeConfig::resolve(ServeArgs::default()).unwrap();
         config.data_dir = dir.to_owned();
-        config.otlp_grpc_listen = loopback;
-        config.otlp_http_listen = loopback;
-        config.zipkin_listen = loopback;
-        config.http_listen = loopback;
+        config.receivers.otlp_grpc_listen = loopback;
+        config.receivers.otlp_http_listen = loopback;
+        config.receivers.zipkin_listen = loopback;
+        config.api.http_listen = loopback;
         config
     };
     let first = ServeHandle::start(config(dir.path())).await.unwrap();
@@ -170,4 +185,39 @@ fn a_distributed_role_refuses_to_start_and_names_what_it_lacks() {
     )
     .unwrap_err();
     assert!(format!("{error:#}").contains("no_such_key"), "{error:#}");
+}
+
+/// `--help` states each default in words; the sections hold them. Giving a flag the default
+/// its help states must change nothing, so the two cannot drift apart.
+#[test]
+fn every_default_in_the_help_is_the_sections_default() {
+    use clap::{CommandFactory, Parser};
+
+    #[derive(clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+    let defaults = ServeConfig::resolve(ServeArgs::default()).unwrap();
+    let mut checked = 0;
+    for argument in Command::command().get_arguments() {
+        let help = argument.get_help().map(ToString::to_string).unwrap_or_default();
+        let Some(stated) = help
+            .split("[default: ")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+        else {
+            continue;
+        };
+        if stated == "none" {
+            continue;
+        }
+        let flag = format!("--{}", argument.get_long().unwrap());
+        let parsed = Command::try_parse_from(["weft", flag.as_str(), stated])
+            .unwrap_or_else(|error| panic!("{flag} {stated}: {error}"));
+        let resolved = ServeConfig::resolve(parsed.serve).unwrap();
+        assert_eq!(resolved, defaults, "{flag}: the help says {stated}");
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} defaults found in the help");
 }

@@ -9,6 +9,7 @@ mod error_code;
 mod ids;
 mod log;
 mod span;
+mod text;
 
 pub use clock::{now_unix_nanos, Clock, ManualClock, SystemClock};
 pub use error_code::ErrorCode;
@@ -18,6 +19,7 @@ pub use span::{
     contains_any_word_ignoring_ascii_case, find_attribute, AttributeValue, BusinessKey, EntityRef,
     Event, InstrumentationScope, KeyValue, Link, Resource, Span, SpanKind, Status, StatusCode,
 };
+pub use text::parse_duration;
 
 #[cfg(test)]
 mod tests;

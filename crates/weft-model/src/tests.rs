@@ -78,3 +78,25 @@ proptest::proptest! {
         proptest::prop_assert_eq!(StatusCode::from_otlp(value).to_otlp(), value);
     }
 }
+
+#[test]
+fn durations_read_with_units_and_bare_numbers_as_seconds() {
+    use std::time::Duration;
+    assert_eq!(crate::parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(
+        crate::parse_duration("200ms"),
+        Ok(Duration::from_millis(200))
+    );
+    assert_eq!(
+        crate::parse_duration("1h 30m"),
+        Ok(Duration::from_secs(5_400))
+    );
+    assert_eq!(
+        crate::parse_duration("3d"),
+        Ok(Duration::from_secs(3 * 86_400))
+    );
+    assert_eq!(crate::parse_duration("5"), Ok(Duration::from_secs(5)));
+    let error = crate::parse_duration("soon").unwrap_err();
+    assert!(error.starts_with("invalid duration \"soon\": "), "{error}");
+    assert!(crate::parse_duration("").is_err());
+}

@@ -129,8 +129,7 @@ mod duration_text {
     }
 
     pub(super) fn parse(text: &str) -> Result<u64, String> {
-        let duration = humantime::parse_duration(text)
-            .map_err(|error| format!("invalid duration {text:?}: {error}"))?;
+        let duration = weft_model::parse_duration(text)?;
         u64::try_from(duration.as_nanos()).map_err(|_| format!("duration {text:?} is too long"))
     }
 }

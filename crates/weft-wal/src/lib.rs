@@ -94,26 +94,12 @@ impl std::str::FromStr for FsyncPolicy {
             "never" => Ok(FsyncPolicy::Never),
             "interval" => Ok(FsyncPolicy::Interval(Duration::from_secs(1))),
             other => match other.strip_prefix("interval:") {
-                Some(duration) => parse_duration(duration).map(FsyncPolicy::Interval),
+                Some(duration) => weft_model::parse_duration(duration).map(FsyncPolicy::Interval),
                 None => Err(format!(
                     "unknown fsync policy {other:?}: expected always, never or interval:<duration>"
                 )),
             },
         }
-    }
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((text, "s"), |split| text.split_at(split));
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(number)),
-        "s" => Ok(Duration::from_secs(number)),
-        _ => Err(format!("invalid duration unit in {text:?}: use ms or s")),
     }
 }
 

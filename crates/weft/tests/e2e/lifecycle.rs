@@ -110,7 +110,7 @@ fn config_file_and_environment_variables_configure_the_server() {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {:?}\notlp_grpc_listen = \"127.0.0.1:0\"\notlp_http_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\nzipkin_listen = \"127.0.0.1:0\"\n",
+            "data_dir = {:?}\n[receivers]\notlp_grpc_listen = \"127.0.0.1:0\"\notlp_http_listen = \"127.0.0.1:0\"\nzipkin_listen = \"127.0.0.1:0\"\n[api]\nhttp_listen = \"127.0.0.1:0\"\n",
             dir.path().join("from-file")
         ),
     )
