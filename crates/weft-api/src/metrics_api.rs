@@ -135,6 +135,7 @@ fn window_of(params: &Params, hub: &MetricsHub) -> Result<Window, ApiError> {
 }
 
 /// Which span series a query selects.
+#[derive(Clone)]
 struct SeriesFilter {
     services: Vec<String>,
     operation: Option<String>,
@@ -676,6 +677,22 @@ fn rfc3339_millis(unix_millis: u64) -> String {
     .to_string()
 }
 
+/// A Jaeger metrics request, checked.
+struct JaegerMetricsQuery {
+    metric: JaegerMetric,
+    quantile: f64,
+    filter: SeriesFilter,
+    by_operation: bool,
+    step_ms: u64,
+    rate_per_ms: u64,
+    end_ms: u64,
+    lookback_ms: u64,
+    window: Window,
+}
+
+/// A Jaeger metric's buckets by series (service, and operation when grouped), by start.
+type JaegerGroups = BTreeMap<(String, Option<String>), BTreeMap<u64, Bucket>>;
+
 /// Jaeger's metrics endpoints (what the Jaeger UI's Monitor tab reads): a bare `MetricFamily`
 /// with one point per `step` over `[endTs - lookback, endTs]`, each computed over the `ratePer`
 /// window ending at it, as Jaeger's Prometheus reader does.
@@ -684,117 +701,28 @@ async fn jaeger_metrics(
     Path(kind): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, JaegerError> {
-    let metric = match kind.as_str() {
-        "latencies" => JaegerMetric::Latencies,
-        "calls" => JaegerMetric::Calls,
-        "errors" => JaegerMetric::Errors,
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "no metric {kind:?}: expected latencies, calls, errors or minstep"
-            ))
-            .into())
-        }
-    };
-    let params = Params::parse(
-        raw.as_deref(),
-        &[
-            "service",
-            "spanKind",
-            "quantile",
-            "groupByOperation",
-            "endTs",
-            "lookback",
-            "step",
-            "ratePer",
-            "prettyPrint",
-        ],
-    )?;
-    let quantile = params.parsed("quantile", |text| {
-        text.parse::<f64>()
-            .map_err(|_| "expected a number".to_owned())
-    })?;
-    let quantile = match (metric, quantile) {
-        (JaegerMetric::Latencies, None) => {
-            return Err(ApiError::invalid(
-                "unable to parse param 'quantile': a quantile is required for latencies",
-            )
-            .into())
-        }
-        (JaegerMetric::Latencies, Some(q)) if !(q > 0.0 && q <= 1.0) => {
-            return Err(ApiError::invalid(format!(
-                "invalid quantile {q}: expected a number in (0, 1]"
-            ))
-            .into())
-        }
-        (_, quantile) => quantile.unwrap_or(0.95),
-    };
-    let services: Vec<String> = params.all("service").map(str::to_owned).collect();
-    if services.is_empty() {
-        return Err(ApiError::invalid(
-            "unable to parse param 'service': please provide at least one service name",
-        )
-        .into());
-    }
-    let mut kinds = Vec::new();
-    for text in params.all("spanKind") {
-        kinds.push(parse_span_kind(text).map_err(|error| {
-            ApiError::invalid(format!(
-                "unable to parse param 'spanKind': unsupported span kind: {text:?}: {error}"
-            ))
-        })?);
-    }
-    if kinds.is_empty() {
-        kinds.push(SpanKind::Server);
-    }
-    let by_operation = params
-        .parsed("groupByOperation", parse_go_bool)?
-        .unwrap_or(false);
-    let step_ms = jaeger_millis(&params, "step")?.unwrap_or(5_000).max(1);
-    let rate_per_ms = jaeger_millis(&params, "ratePer")?.unwrap_or(600_000).max(1);
-    // The read reaches `ratePer` back before the range: unbounded, one request could read
-    // years of buckets.
-    if rate_per_ms > MAX_RATE_PER_MS {
-        return Err(ApiError::invalid(format!(
-            "ratePer {rate_per_ms} ms exceeds {MAX_RATE_PER_MS} ms (a day)"
-        ))
-        .into());
-    }
-    let JaegerRange {
-        end_ms,
-        lookback_ms,
-        window,
-    } = jaeger_range(&hub, &params, 3_600_000)?;
-    let points = lookback_ms / step_ms + 1;
+    let query = jaeger_metrics_query(&hub, &kind, raw.as_deref())?;
+    let points = query.lookback_ms / query.step_ms + 1;
     if points > MAX_POINTS {
         return Err(
             ApiError::invalid(format!("lookback / step exceeds {MAX_POINTS} points")).into(),
         );
     }
-    let buckets_per_point = rate_per_ms.div_ceil(window.resolution.seconds() * 1_000) + 1;
+    let buckets_per_point = query
+        .rate_per_ms
+        .div_ceil(query.window.resolution.seconds() * 1_000)
+        + 1;
     // The first point's rate window reaches back `ratePer` before the range.
     let read_window = Window {
-        start_secs: (end_ms.saturating_sub(lookback_ms + rate_per_ms)) / 1_000,
-        ..window
+        start_secs: (query
+            .end_ms
+            .saturating_sub(query.lookback_ms + query.rate_per_ms))
+            / 1_000,
+        ..query.window
     };
-    let filter = SeriesFilter {
-        services,
-        operation: None,
-        kinds,
-    };
+    let filter = query.filter.clone();
     let rows = blocking(move || span_rows(&hub, read_window, &filter)).await?;
-    let mut groups: BTreeMap<(String, Option<String>), BTreeMap<u64, Bucket>> = BTreeMap::new();
-    for (start, key, bucket) in rows {
-        let group = (
-            key.service_name.clone(),
-            by_operation.then(|| key.span_name.clone()),
-        );
-        groups
-            .entry(group)
-            .or_default()
-            .entry(start)
-            .or_default()
-            .merge(&bucket);
-    }
+    let groups = jaeger_groups(rows, query.by_operation);
     // Each point merges the buckets of its rate window: bound the merges a request may cost.
     let merges = (groups.len() as u64)
         .saturating_mul(points)
@@ -808,37 +736,177 @@ async fn jaeger_metrics(
     let metrics: Vec<Value> = groups
         .into_iter()
         .map(|((service, operation), buckets)| {
-            let mut points = Vec::new();
-            let mut point_ms = end_ms.saturating_sub(lookback_ms);
-            while point_ms <= end_ms {
-                // Buckets that start inside [point - ratePer, point]: the current, still
-                // filling bucket counts, as a Prometheus rate over the window would.
-                let from = point_ms.saturating_sub(rate_per_ms).div_ceil(1_000);
-                let to = point_ms / 1_000;
-                let mut merged = Bucket::default();
-                for (_, bucket) in buckets.range(from..=to) {
-                    merged.merge(bucket);
-                }
-                let value = match metric {
-                    JaegerMetric::Latencies => merged.quantile_nanos(quantile).map(|nanos| nanos as f64 / 1e6),
-                    JaegerMetric::Calls => Some(merged.calls as f64 / (rate_per_ms as f64 / 1_000.0)),
-                    JaegerMetric::Errors => (merged.calls > 0).then(|| merged.errors as f64 / merged.calls as f64),
-                };
-                points.push(json!({
-                    "gaugeValue": { "doubleValue": value.map_or(json!("NaN"), |value| json!(value)) },
-                    "timestamp": rfc3339_millis(point_ms),
-                }));
-                point_ms += step_ms;
-            }
             let mut labels = Vec::new();
             if let Some(operation) = operation {
                 labels.push(json!({ "name": "operation", "value": operation }));
             }
             labels.push(json!({ "name": "service_name", "value": service }));
-            json!({ "labels": labels, "metricPoints": points })
+            json!({ "labels": labels, "metricPoints": jaeger_points(&query, &buckets) })
         })
         .collect();
-    let (name, help) = match metric {
+    let (name, help) = jaeger_family_name_and_help(&query);
+    Ok(
+        Json(json!({ "name": name, "type": "GAUGE", "help": help, "metrics": metrics }))
+            .into_response(),
+    )
+}
+
+fn jaeger_metrics_query(
+    hub: &Hub,
+    kind: &str,
+    raw: Option<&str>,
+) -> Result<JaegerMetricsQuery, ApiError> {
+    let metric = match kind {
+        "latencies" => JaegerMetric::Latencies,
+        "calls" => JaegerMetric::Calls,
+        "errors" => JaegerMetric::Errors,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no metric {kind:?}: expected latencies, calls, errors or minstep"
+            )))
+        }
+    };
+    let params = Params::parse(
+        raw,
+        &[
+            "service",
+            "spanKind",
+            "quantile",
+            "groupByOperation",
+            "endTs",
+            "lookback",
+            "step",
+            "ratePer",
+            "prettyPrint",
+        ],
+    )?;
+    let quantile = jaeger_quantile(metric, &params)?;
+    let filter = jaeger_series_filter(&params)?;
+    let by_operation = params
+        .parsed("groupByOperation", parse_go_bool)?
+        .unwrap_or(false);
+    let step_ms = jaeger_millis(&params, "step")?.unwrap_or(5_000).max(1);
+    let rate_per_ms = jaeger_millis(&params, "ratePer")?.unwrap_or(600_000).max(1);
+    // The read reaches `ratePer` back before the range: unbounded, one request could read
+    // years of buckets.
+    if rate_per_ms > MAX_RATE_PER_MS {
+        return Err(ApiError::invalid(format!(
+            "ratePer {rate_per_ms} ms exceeds {MAX_RATE_PER_MS} ms (a day)"
+        )));
+    }
+    let JaegerRange {
+        end_ms,
+        lookback_ms,
+        window,
+    } = jaeger_range(hub, &params, 3_600_000)?;
+    Ok(JaegerMetricsQuery {
+        metric,
+        quantile,
+        filter,
+        by_operation,
+        step_ms,
+        rate_per_ms,
+        end_ms,
+        lookback_ms,
+        window,
+    })
+}
+
+/// The quantile latencies are asked for (required for them; unused otherwise).
+fn jaeger_quantile(metric: JaegerMetric, params: &Params) -> Result<f64, ApiError> {
+    let quantile = params.parsed("quantile", |text| {
+        text.parse::<f64>()
+            .map_err(|_| "expected a number".to_owned())
+    })?;
+    match (metric, quantile) {
+        (JaegerMetric::Latencies, None) => Err(ApiError::invalid(
+            "unable to parse param 'quantile': a quantile is required for latencies",
+        )),
+        (JaegerMetric::Latencies, Some(q)) if !(q > 0.0 && q <= 1.0) => Err(ApiError::invalid(
+            format!("invalid quantile {q}: expected a number in (0, 1]"),
+        )),
+        (_, quantile) => Ok(quantile.unwrap_or(0.95)),
+    }
+}
+
+/// The services (at least one) and span kinds (server when none) a request reads.
+fn jaeger_series_filter(params: &Params) -> Result<SeriesFilter, ApiError> {
+    let services: Vec<String> = params.all("service").map(str::to_owned).collect();
+    if services.is_empty() {
+        return Err(ApiError::invalid(
+            "unable to parse param 'service': please provide at least one service name",
+        ));
+    }
+    let mut kinds = Vec::new();
+    for text in params.all("spanKind") {
+        kinds.push(parse_span_kind(text).map_err(|error| {
+            ApiError::invalid(format!(
+                "unable to parse param 'spanKind': unsupported span kind: {text:?}: {error}"
+            ))
+        })?);
+    }
+    if kinds.is_empty() {
+        kinds.push(SpanKind::Server);
+    }
+    Ok(SeriesFilter {
+        services,
+        operation: None,
+        kinds,
+    })
+}
+
+fn jaeger_groups(rows: Vec<(u64, SeriesKey, Bucket)>, by_operation: bool) -> JaegerGroups {
+    let mut groups = JaegerGroups::new();
+    for (start, key, bucket) in rows {
+        let group = (
+            key.service_name.clone(),
+            by_operation.then(|| key.span_name.clone()),
+        );
+        groups
+            .entry(group)
+            .or_default()
+            .entry(start)
+            .or_default()
+            .merge(&bucket);
+    }
+    groups
+}
+
+/// One series' points: one per step, each over the `ratePer` window ending at it.
+fn jaeger_points(query: &JaegerMetricsQuery, buckets: &BTreeMap<u64, Bucket>) -> Vec<Value> {
+    let mut points = Vec::new();
+    let mut point_ms = query.end_ms.saturating_sub(query.lookback_ms);
+    while point_ms <= query.end_ms {
+        // Buckets that start inside [point - ratePer, point]: the current, still filling
+        // bucket counts, as a Prometheus rate over the window would.
+        let from = point_ms.saturating_sub(query.rate_per_ms).div_ceil(1_000);
+        let to = point_ms / 1_000;
+        let mut merged = Bucket::default();
+        for (_, bucket) in buckets.range(from..=to) {
+            merged.merge(bucket);
+        }
+        let value = match query.metric {
+            JaegerMetric::Latencies => merged
+                .quantile_nanos(query.quantile)
+                .map(|nanos| nanos as f64 / 1e6),
+            JaegerMetric::Calls => Some(merged.calls as f64 / (query.rate_per_ms as f64 / 1_000.0)),
+            JaegerMetric::Errors => {
+                (merged.calls > 0).then(|| merged.errors as f64 / merged.calls as f64)
+            }
+        };
+        points.push(json!({
+            "gaugeValue": { "doubleValue": value.map_or(json!("NaN"), |value| json!(value)) },
+            "timestamp": rfc3339_millis(point_ms),
+        }));
+        point_ms += query.step_ms;
+    }
+    points
+}
+
+/// The family's name and help, as Jaeger's Prometheus reader words them.
+fn jaeger_family_name_and_help(query: &JaegerMetricsQuery) -> (String, String) {
+    let quantile = query.quantile;
+    let (name, help) = match query.metric {
         JaegerMetric::Latencies => (
             "service_latencies",
             format!("{quantile:.2}th quantile latency, grouped by service"),
@@ -853,18 +921,14 @@ async fn jaeger_metrics(
                 .to_owned(),
         ),
     };
-    let (name, help) = if by_operation {
+    if query.by_operation {
         (
             name.replacen("service", "service_operation", 1),
             format!("{help} & operation"),
         )
     } else {
         (name.to_owned(), help)
-    };
-    Ok(
-        Json(json!({ "name": name, "type": "GAUGE", "help": help, "metrics": metrics }))
-            .into_response(),
-    )
+    }
 }
 
 /// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars.

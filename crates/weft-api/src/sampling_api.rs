@@ -305,67 +305,7 @@ async fn explain(
             message: format!("{error:#}"),
         })?;
         let explanation = state.hub.with_sampler(|sampler| sampler.explain(spans));
-        let kept = windows.iter().any(|window| window.contains);
-        let open = windows.iter().any(|window| window.state == "open");
-        let mut rule_names: Vec<&str> = explanation
-            .matches
-            .iter()
-            .map(|found| found.rule.as_str())
-            .collect();
-        rule_names.dedup();
-        let rule_list = rule_names.join(", ");
-        let share = share_text(explanation.default_share);
-        let (decision, summary) = if kept {
-            let why = if !explanation.matches.is_empty() {
-                format!(
-                    "rule{} {rule_list} {} on {} span{}",
-                    if rule_names.len() > 1 { "s" } else { "" },
-                    if rule_names.len() > 1 { "hold" } else { "holds" },
-                    explanation.matches.len(),
-                    if explanation.matches.len() > 1 { "s" } else { "" }
-                )
-            } else if explanation.in_default_share {
-                format!("it is in the {share} random share")
-            } else {
-                "no rule holds on the spans stored now (a span since dropped marked it, or a Bloom filter false positive)".to_owned()
-            };
-            ("kept", format!("Kept for the cold tier: {why}."))
-        } else if open {
-            let closes = windows
-                .iter()
-                .map(|window| window.window.end_unix_seconds())
-                .max()
-                .unwrap_or(0)
-                + state.hub.settings.cold_delay.as_secs();
-            let so_far = if rule_list.is_empty() {
-                "no rule holds so far".to_owned()
-            } else {
-                format!("rules holding so far: {rule_list}")
-            };
-            (
-                "pending",
-                format!(
-                    "Not decided yet: its shard closes at Unix time {closes} (--cold-delay after its window); {so_far}."
-                ),
-            )
-        } else if !explanation.matches.is_empty() {
-            let limited = explanation.matches.iter().all(|found| found.rate_limited);
-            let why = if limited {
-                format!("rule {rule_list} holds, but its rate limit refused the trace")
-            } else {
-                format!(
-                    "rule {rule_list} holds now, but not when its window closed (a span later than --cold-delay, or rules changed since)"
-                )
-            };
-            ("not_kept", format!("Not kept: {why}."))
-        } else {
-            (
-                "not_kept",
-                format!(
-                    "Not kept: no rule holds and the trace is not in the {share} random share."
-                ),
-            )
-        };
+        let (decision, summary) = decision_of(&state, &windows, &explanation);
         let passed_through = state.progress.passed_through.load(Ordering::Acquire);
         Ok(Json(json!({
             "traceId": trace_id.to_hex(),
@@ -401,4 +341,79 @@ async fn explain(
         })))
     })
     .await
+}
+
+/// The decision (`kept`, `pending`, `not_kept`) and a sentence saying why.
+fn decision_of(
+    state: &SamplingApiState,
+    windows: &[WindowState],
+    explanation: &weft_sampling::Explanation,
+) -> (&'static str, String) {
+    let kept = windows.iter().any(|window| window.contains);
+    let open = windows.iter().any(|window| window.state == "open");
+    let mut rule_names: Vec<&str> = explanation
+        .matches
+        .iter()
+        .map(|found| found.rule.as_str())
+        .collect();
+    rule_names.dedup();
+    let rule_list = rule_names.join(", ");
+    let share = share_text(explanation.default_share);
+    if kept {
+        let why = if !explanation.matches.is_empty() {
+            format!(
+                "rule{} {rule_list} {} on {} span{}",
+                if rule_names.len() > 1 { "s" } else { "" },
+                if rule_names.len() > 1 {
+                    "hold"
+                } else {
+                    "holds"
+                },
+                explanation.matches.len(),
+                if explanation.matches.len() > 1 {
+                    "s"
+                } else {
+                    ""
+                }
+            )
+        } else if explanation.in_default_share {
+            format!("it is in the {share} random share")
+        } else {
+            "no rule holds on the spans stored now (a span since dropped marked it, or a Bloom filter false positive)".to_owned()
+        };
+        ("kept", format!("Kept for the cold tier: {why}."))
+    } else if open {
+        let closes = windows
+            .iter()
+            .map(|window| window.window.end_unix_seconds())
+            .max()
+            .unwrap_or(0)
+            + state.hub.settings.cold_delay.as_secs();
+        let so_far = if rule_list.is_empty() {
+            "no rule holds so far".to_owned()
+        } else {
+            format!("rules holding so far: {rule_list}")
+        };
+        (
+            "pending",
+            format!(
+                "Not decided yet: its shard closes at Unix time {closes} (--cold-delay after its window); {so_far}."
+            ),
+        )
+    } else if !explanation.matches.is_empty() {
+        let limited = explanation.matches.iter().all(|found| found.rate_limited);
+        let why = if limited {
+            format!("rule {rule_list} holds, but its rate limit refused the trace")
+        } else {
+            format!(
+                "rule {rule_list} holds now, but not when its window closed (a span later than --cold-delay, or rules changed since)"
+            )
+        };
+        ("not_kept", format!("Not kept: {why}."))
+    } else {
+        (
+            "not_kept",
+            format!("Not kept: no rule holds and the trace is not in the {share} random share."),
+        )
+    }
 }

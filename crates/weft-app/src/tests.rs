@@ -37,7 +37,10 @@ fn flags_override_file_which_overrides_defaults() {
         ..ServeArgs::default()
     })
     .unwrap();
-    assert_eq!(config.receivers.otlp_grpc_listen.to_string(), "127.0.0.1:5317");
+    assert_eq!(
+        config.receivers.otlp_grpc_listen.to_string(),
+        "127.0.0.1:5317"
+    );
     assert_eq!(
         config.api.http_listen.to_string(),
         "127.0.0.1:27686",
@@ -201,7 +204,10 @@ fn every_default_in_the_help_is_the_sections_default() {
     let defaults = ServeConfig::resolve(ServeArgs::default()).unwrap();
     let mut checked = 0;
     for argument in Command::command().get_arguments() {
-        let help = argument.get_help().map(ToString::to_string).unwrap_or_default();
+        let help = argument
+            .get_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let Some(stated) = help
             .split("[default: ")
             .nth(1)

@@ -132,6 +132,29 @@ pub struct ColdWriter {
 }
 
 impl ColdWriter {
+    /// Adds a copied part to the progress and the component's counters.
+    fn count_part(
+        &self,
+        window: ShardWindow,
+        (part, parts): (u64, u64),
+        scanned: u64,
+        copied: u64,
+        copied_log_records: u64,
+    ) {
+        self.progress
+            .scanned_spans
+            .fetch_add(scanned, Ordering::Relaxed);
+        self.progress
+            .copied_spans
+            .fetch_add(copied, Ordering::Relaxed);
+        self.progress
+            .copied_log_records
+            .fetch_add(copied_log_records, Ordering::Relaxed);
+        self.metrics.received.inc_by(scanned);
+        self.metrics.sent.inc_by(copied);
+        tracing::debug!(%window, part, parts, scanned, copied, "cold writer copied a part");
+    }
+
     pub fn new(
         stores: ColdWriterStores,
         hub: Arc<SamplingHub>,
@@ -342,7 +365,7 @@ impl ColdWriter {
         // The part is held until the scan has succeeded: a failed scan leaves nothing behind
         // in the cold memtable to be written twice when the part is redone.
         let mut chunks: Vec<Vec<Span>> = Vec::new();
-        let mut sink = |spans: Vec<Span>| -> Result<(), weft_store::StoreError> {
+        let mut sink = |spans: Vec<Span>| -> Result<(), weft_storage::StoreError> {
             match chunks.last_mut() {
                 Some(chunk) if chunk.len() < WRITE_CHUNK_SPANS => chunk.extend(spans),
                 _ => chunks.push(spans),
@@ -381,24 +404,12 @@ impl ColdWriter {
         if copied > 0 {
             self.commit_with_retry(window, part, || self.cold.flush())?;
         }
-        self.progress
-            .scanned_spans
-            .fetch_add(report.scanned_spans, Ordering::Relaxed);
-        self.progress
-            .copied_spans
-            .fetch_add(copied, Ordering::Relaxed);
-        self.progress
-            .copied_log_records
-            .fetch_add(copied_log_records, Ordering::Relaxed);
-        self.metrics.received.inc_by(report.scanned_spans);
-        self.metrics.sent.inc_by(copied);
-        tracing::debug!(
-            %window,
-            part,
-            parts,
-            scanned = report.scanned_spans,
+        self.count_part(
+            window,
+            (part, parts),
+            report.scanned_spans,
             copied,
-            "cold writer copied a part"
+            copied_log_records,
         );
         Ok(())
     }
@@ -412,7 +423,7 @@ impl ColdWriter {
         &self,
         window: ShardWindow,
         part: u64,
-        commit: impl Fn() -> Result<(), weft_store::StoreError>,
+        commit: impl Fn() -> Result<(), weft_storage::StoreError>,
     ) -> anyhow::Result<()> {
         while let Err(error) = commit() {
             if self.stop.load(Ordering::Acquire) {

@@ -342,3 +342,155 @@ fn no_crate_has_modules_that_import_each_other_in_a_circle() {
         circles.join("\n")
     );
 }
+
+/// The crates of the roles (collector, processors, query, the wiring), the pipeline and the API:
+/// no function of theirs, tests aside, is longer than this many lines.
+const LONG_FUNCTION_CRATES: &[&str] = &[
+    "weft-app",
+    "weft-ingest",
+    "weft-pipeline",
+    "weft-processors",
+    "weft-query",
+    "weft-api",
+];
+const MAX_FUNCTION_LINES: usize = 100;
+
+/// Functions of `source` (the part before its `#[cfg(test)]`) with their first line and length,
+/// braces counted outside strings, characters and line comments.
+fn function_lengths(source: &str) -> Vec<(String, usize, usize)> {
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let lines: Vec<&str> = code.lines().collect();
+    let mut functions = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let Some(name) = function_name(lines[index]) else {
+            index += 1;
+            continue;
+        };
+        let (mut depth, mut opened, mut end) = (0i64, false, index);
+        for (offset, line) in lines[index..].iter().enumerate() {
+            for brace in braces_outside_literals(line) {
+                depth += if brace == '{' { 1 } else { -1 };
+                opened = true;
+            }
+            end = index + offset;
+            if (opened && depth == 0) || (!opened && line.trim_end().ends_with(';')) {
+                break;
+            }
+        }
+        if opened {
+            functions.push((name, index + 1, end - index + 1));
+        }
+        index = end + 1;
+    }
+    functions
+}
+
+/// The name of the function a line starts, if it starts one.
+fn function_name(line: &str) -> Option<String> {
+    let mut words = line.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        match word {
+            "pub" | "async" | "const" | "unsafe" | "extern" => continue,
+            _ if word.starts_with("pub(") => continue,
+            "fn" => {
+                let name: String = words
+                    .next()?
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                return (!name.is_empty()).then_some(name);
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn braces_outside_literals(line: &str) -> Vec<char> {
+    let mut braces = Vec::new();
+    let mut chars = line.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+            }
+            '"' => in_string = !in_string,
+            '/' if !in_string && chars.peek() == Some(&'/') => break,
+            '\'' if !in_string => {
+                // A character literal ('{', '\''), not a lifetime ('a).
+                let rest: String = chars.clone().take(3).collect();
+                if rest.starts_with("\\") || rest.chars().nth(1) == Some('\'') {
+                    while let Some(next) = chars.next() {
+                        if next == '\\' {
+                            chars.next();
+                        } else if next == '\'' {
+                            break;
+                        }
+                    }
+                }
+            }
+            '{' | '}' if !in_string => braces.push(c),
+            _ => {}
+        }
+    }
+    braces
+}
+
+fn rust_files(directory: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|extension| extension == "rs")
+            && path.file_name().is_some_and(|name| name != "tests.rs")
+        {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_function_of_the_roles_or_the_api_is_longer_than_a_hundred_lines() {
+    let mut long = Vec::new();
+    for krate in LONG_FUNCTION_CRATES {
+        let mut files = Vec::new();
+        rust_files(
+            &crate::sandbox::repo_root()
+                .join("crates")
+                .join(krate)
+                .join("src"),
+            &mut files,
+        );
+        for file in files {
+            let source = std::fs::read_to_string(&file).unwrap();
+            for (name, line, length) in function_lengths(&source) {
+                if length > MAX_FUNCTION_LINES {
+                    long.push(format!("{}:{line} {name}: {length} lines", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_length_check_counts_braces_in_code_only() {
+    let body = "    let x = 1;\n".repeat(MAX_FUNCTION_LINES);
+    let source = format!(
+        "pub(crate) async fn long() -> u8 {{\n{body}    let brace = '{{';\n    let text = \"}} }}\"; // }}\n}}\nfn short() {{}}\nfn declared();\n#[cfg(test)]\nfn in_tests() {{\n{body}}}\n"
+    );
+    let lengths = function_lengths(&source);
+    assert_eq!(
+        lengths,
+        [
+            ("long".to_owned(), 1, MAX_FUNCTION_LINES + 4),
+            ("short".to_owned(), MAX_FUNCTION_LINES + 5, 1),
+        ]
+    );
+}
