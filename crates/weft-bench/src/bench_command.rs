@@ -36,7 +36,7 @@ pub struct ColdBenchArgs {
     pub spans: u64,
     /// The time window the spans are spread over (ending two hours ago, so every shard is
     /// closed when the passes run).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = weft_model::parse_duration)]
     pub window: Duration,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -51,7 +51,7 @@ pub struct MetricsBenchArgs {
     #[arg(long, default_value_t = 5_000_000)]
     pub spans: u64,
     /// The time window the spans are spread over, ending now.
-    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "7d", value_parser = weft_model::parse_duration)]
     pub window: Duration,
     /// Times each query is repeated.
     #[arg(long, default_value_t = 20)]
@@ -69,7 +69,7 @@ pub struct StoreBenchArgs {
     #[arg(long, default_value_t = 10_000_000)]
     pub spans: u64,
     /// The time window the spans are spread over, ending now.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = weft_model::parse_duration)]
     pub window: Duration,
     /// Replace the time-embedded trace IDs with random ones (the foreign-ID lookup path).
     #[arg(long)]

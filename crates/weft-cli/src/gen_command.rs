@@ -22,7 +22,7 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
     /// Stop after this long (e.g. 30s, 5m).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = weft_model::parse_duration)]
     pub duration: Option<Duration>,
     /// Stop after sending this many spans.
     #[arg(long)]

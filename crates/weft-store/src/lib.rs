@@ -3,7 +3,7 @@
 //! [`LogStore`] for log records, and the metric and trace-summary stores.
 //!
 //! Architecture invariant: this crate knows neither HTTP nor JSON nor the pipeline. It takes
-//! spans and queries in Weft's own types and answers in them; the server crate maps those to the
+//! spans and queries in Weft's own types and answers in them; the API crate maps those to the
 //! wire. Every call blocks (file I/O), so async callers use `spawn_blocking`.
 
 mod catalog;
