@@ -39,8 +39,17 @@ export function register(context) {
     assert.deepEqual(starts, [...starts].sort().reverse());
     await screenshot(page, 'search-default');
 
-    // Hovering a point explains it; clicking it opens its trace.
-    const pointId = await points.first().getAttribute('data-trace-id');
+    // Hovering a point explains it; clicking it opens its trace. Two traces of nearly the same
+    // start and duration draw overlapping points, and the pointer reaches only the top one:
+    // hover a point nothing covers.
+    await page.getByTestId('scatter-plot').scrollIntoViewIfNeeded();
+    const pointId = await points.evaluateAll((circles) => {
+      const uncovered = circles.find((circle) => {
+        const box = circle.getBoundingClientRect();
+        return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === circle;
+      });
+      return (uncovered ?? circles[0]).getAttribute('data-trace-id');
+    });
     const first = page.locator(`[data-testid="scatter-point"][data-trace-id="${pointId}"]`);
     await first.hover();
     const tooltip = page.getByTestId('scatter-tooltip');
