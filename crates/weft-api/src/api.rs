@@ -221,7 +221,8 @@ async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
         "metrics": state
             .metrics
             .as_ref()
-            .map(|hub| metric_store_json(&hub.store.stats())),
+            .and_then(|hub| hub.store.local_stats())
+            .map(|stats| metric_store_json(&stats)),
     }))
 }
 
@@ -241,7 +242,7 @@ fn store_json(stats: &StoreStats) -> serde_json::Value {
     })
 }
 
-fn metric_store_json(stats: &weft_store::metrics::MetricStoreStats) -> serde_json::Value {
+fn metric_store_json(stats: &weft_storage::metrics::MetricStoreStats) -> serde_json::Value {
     serde_json::json!({
         "files": stats.files,
         "bytes": stats.bytes,

@@ -11,8 +11,8 @@ use weft_diagnose::{
     analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
     TimeRange,
 };
+use weft_storage::summaries::{SummaryQuery, TraceSummaryRow};
 use weft_storage::TraceQuery;
-use weft_store::summaries::{SummaryQuery, TraceSummaryRow};
 
 use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, tier_choice, Store};
@@ -139,12 +139,12 @@ async fn overview(
             "service": filter.service,
             "range": range_json(range),
             "assembler": assembler_json(view),
-            "summaryStore": {
+            "summaryStore": summaries.as_ref().map(|summaries| json!({
                 "files": summaries.files,
                 "rows": summaries.rows,
                 "bytes": summaries.bytes,
                 "committedPosition": summaries.position,
-            },
+            })),
             "findings": to_value(statistics.findings(range, &top(50))),
             "interruptions": to_value(statistics.interruptions(range, &top(20))),
             "cycles": to_value(statistics.graph_cycles(range, &filter)),

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use weft_metrics::topology::EdgeKey;
 use weft_metrics::{Bucket, ExemplarReason, SeriesKey};
 use weft_model::SpanKind;
-use weft_store::metrics::{MetricKey, MetricRow, Resolution};
+use weft_storage::metrics::{MetricKey, MetricRow, Resolution};
 
 use crate::jaeger::{envelope, JaegerError};
 use crate::params::{now_unix_nanos, parse_u64, ApiError, Params};

@@ -47,7 +47,7 @@ mod query_apis {
         })
         .unwrap();
         MetricsHub::open(
-            metric_store,
+            Arc::new(metric_store),
             recovered.state,
             settings,
             &mut prometheus_client::registry::Registry::default(),

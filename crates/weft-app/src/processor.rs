@@ -17,6 +17,7 @@ use weft_processors::metrics_hub::{MetricsHub, MetricsProcessor};
 use weft_processors::sampling::{SamplingHub, SamplingProcessor};
 use weft_processors::store_writer::SpanStoreWriter;
 use weft_store::metrics::MetricStore;
+use weft_store::summaries::{SummaryStore, SummaryStoreConfig};
 
 use crate::storage::{EmbeddedStorage, StoppableThread};
 use crate::ServeConfig;
@@ -50,15 +51,7 @@ impl ProcessorRole {
         families: &ComponentMetricFamilies,
     ) -> anyhow::Result<Self> {
         let sampling = open_sampling_hub(config, registry)?;
-        let diagnostics = DiagnosticsHub::open(
-            config.data_dir.join("diagnostics"),
-            DiagnosticsSettings {
-                config: config.diagnostics.diagnoser_config(),
-                checkpoint_interval: config.metrics.checkpoint_interval,
-                summary_retention: config.store.retention,
-            },
-            registry,
-        )?;
+        let diagnostics = open_diagnostics_hub(config, registry)?;
         let metrics = if config.metrics.enabled {
             Some(open_metrics_hub(config, registry)?)
         } else {
@@ -135,6 +128,28 @@ fn open_sampling_hub(
     )
 }
 
+/// Opens the summary store and restores the diagnoser from its last commit.
+fn open_diagnostics_hub(
+    config: &ServeConfig,
+    registry: &mut Registry,
+) -> anyhow::Result<Arc<DiagnosticsHub>> {
+    let directory = config.data_dir.join("diagnostics");
+    let (store, recovered) = SummaryStore::open(SummaryStoreConfig {
+        retention: config.store.retention,
+        ..SummaryStoreConfig::new(&directory)
+    })
+    .with_context(|| format!("opening the diagnostics store in {}", directory.display()))?;
+    DiagnosticsHub::open(
+        Arc::new(store),
+        recovered.state,
+        DiagnosticsSettings {
+            config: config.diagnostics.diagnoser_config(),
+            checkpoint_interval: config.metrics.checkpoint_interval,
+        },
+        registry,
+    )
+}
+
 /// Opens the metric store and restores the metrics processor's state from its last commit.
 fn open_metrics_hub(
     config: &ServeConfig,
@@ -144,7 +159,7 @@ fn open_metrics_hub(
         MetricStore::open(config.metrics.store_config(&config.data_dir))
             .context("opening the metric store")?;
     MetricsHub::open(
-        metric_store,
+        Arc::new(metric_store),
         recovered_metrics.state,
         config.metrics.settings(),
         registry,

@@ -413,8 +413,9 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         ..MetricStoreConfig::new(&args.data_dir)
     })
     .context("opening the metric store")?;
+    let store = Arc::new(store);
     let hub = MetricsHub::open(
-        store,
+        Arc::clone(&store) as _,
         recovered.state,
         MetricsSettings {
             span_metrics: weft_metrics::SpanMetricsConfig::default(),
@@ -476,7 +477,7 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         record_cpu * 1e6 / fed as f64,
         tick_cpu * 1e6 / fed as f64,
     );
-    let stats = hub.store.stats();
+    let stats = store.stats();
     println!(
         "metric store before compaction: {} files, {} rows, {:.1} MiB",
         stats.files,
@@ -484,8 +485,8 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         stats.bytes as f64 / 1_048_576.0
     );
     let before = process_cpu_seconds();
-    hub.store.maintain_now();
-    let stats = hub.store.stats();
+    store.maintain_now();
+    let stats = store.stats();
     println!(
         "after compaction ({:.1}s cpu): {} files, {} rows, {:.1} MiB ({:.0} bytes/row)",
         process_cpu_seconds() - before,
@@ -529,7 +530,7 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         }
         report(name, timings);
     }
-    hub.store.close();
+    store.close();
     Ok(())
 }
 

@@ -23,9 +23,7 @@ use weft_diagnose::{
     Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters, FindingKind, TraceSummary,
 };
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
-use weft_store::summaries::{
-    SummaryQuery, SummaryStore, SummaryStoreConfig, SummaryStoreStats, TraceSummaryRow,
-};
+use weft_storage::summaries::{SummaryQuery, SummaryStorage, SummaryStoreStats, TraceSummaryRow};
 
 const STATE_MAGIC: &[u8; 8] = b"WEFTDIAG";
 const STATE_VERSION: u16 = 1;
@@ -34,8 +32,6 @@ const STATE_VERSION: u16 = 1;
 pub struct DiagnosticsSettings {
     pub config: DiagnoserConfig,
     pub checkpoint_interval: Duration,
-    /// How long summary rows are kept (the hot retention).
-    pub summary_retention: Duration,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -133,7 +129,7 @@ impl DiagnosticsMetrics {
 /// The diagnoser and its store, shared by the processor (writes) and the API (reads).
 pub struct DiagnosticsHub {
     diagnoser: Mutex<Diagnoser>,
-    store: SummaryStore,
+    store: Arc<dyn SummaryStorage>,
     metrics: DiagnosticsMetrics,
     settings: DiagnosticsSettings,
     /// The position a restart replays after (the committed replay point − 1).
@@ -218,20 +214,17 @@ pub fn summary_row(summary: &TraceSummary) -> TraceSummaryRow {
 }
 
 impl DiagnosticsHub {
+    /// Restores the diagnoser from `state`, the state of the store's last commit.
     pub fn open(
-        directory: std::path::PathBuf,
+        store: Arc<dyn SummaryStorage>,
+        state: Option<Vec<u8>>,
         settings: DiagnosticsSettings,
         registry: &mut Registry,
     ) -> anyhow::Result<Arc<DiagnosticsHub>> {
-        let (store, recovered) = SummaryStore::open(SummaryStoreConfig {
-            retention: settings.summary_retention,
-            ..SummaryStoreConfig::new(&directory)
-        })
-        .with_context(|| format!("opening the diagnostics store in {}", directory.display()))?;
-        let diagnoser = match &recovered.state {
+        let diagnoser = match &state {
             Some(bytes) => {
                 let checkpoint = decode_state(bytes)
-                    .map_err(|message| anyhow::anyhow!("{message} in {}", directory.display()))?;
+                    .map_err(|message| anyhow::anyhow!("{message} in the diagnostics state"))?;
                 tracing::info!(
                     position = checkpoint.position,
                     open_traces = checkpoint.open_trace_ids.len(),
@@ -244,7 +237,7 @@ impl DiagnosticsHub {
         let committed_through = diagnoser.last_position();
         let hub = Arc::new(DiagnosticsHub {
             diagnoser: Mutex::new(diagnoser),
-            durable_position: AtomicU64::new(recovered.position),
+            durable_position: AtomicU64::new(store.position()),
             committed_through: AtomicU64::new(committed_through),
             metrics: DiagnosticsMetrics::register(registry),
             store,
@@ -299,12 +292,13 @@ impl DiagnosticsHub {
     pub fn search_summaries(
         &self,
         query: &SummaryQuery,
-    ) -> Result<Vec<TraceSummaryRow>, weft_store::StoreError> {
+    ) -> Result<Vec<TraceSummaryRow>, weft_storage::StoreError> {
         self.store.search(query)
     }
 
-    pub fn store_stats(&self) -> SummaryStoreStats {
-        self.store.stats()
+    /// The summary store's sizes, when it is on local disk.
+    pub fn store_stats(&self) -> Option<SummaryStoreStats> {
+        self.store.local_stats()
     }
 
     fn offer(&self, batch: &SpanBatch) {
@@ -349,9 +343,9 @@ impl DiagnosticsHub {
         if let Err(error) = self.store.maintain(now_unix_nanos) {
             tracing::warn!(%error, "diagnostics store maintenance failed; retrying later");
         }
-        self.metrics
-            .summary_files
-            .set(self.store.stats().files as i64);
+        if let Some(stats) = self.store.local_stats() {
+            self.metrics.summary_files.set(stats.files as i64);
+        }
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The stream metrics processor (span metrics, topology) and the state it shares with the query
 //! API: buckets still open or closed but not yet committed live here; committed ones are in the
-//! [`MetricStore`]. A read combines both consistently (see [`MetricsHub::rows`]).
+//! metric store (through `weft_storage::metrics`). A read combines both consistently (see
+//! [`MetricsHub::rows`]).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,10 +19,10 @@ use weft_metrics::topology::{Topology, TopologyConfig, TopologySnapshot};
 use weft_metrics::{sampling_hash, SeriesKey, SpanMetrics, SpanMetricsConfig, SpanMetricsSnapshot};
 use weft_model::{Span, StatusCode};
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
-use weft_store::metrics::{
-    merge_rows, MetricCheckpoint, MetricKey, MetricRow, MetricStore, Resolution,
+use weft_storage::metrics::{
+    merge_rows, MetricCheckpoint, MetricKey, MetricRow, MetricStorage, Resolution,
 };
-use weft_store::StoreError;
+use weft_storage::StoreError;
 
 /// Histogram bounds of `/metrics/spans`, in seconds: the OpenTelemetry spanmetrics connector's
 /// defaults.
@@ -225,7 +226,7 @@ impl HubMetrics {
 /// Shared by the metrics processor (writer) and the query API (readers).
 pub struct MetricsHub {
     live: Mutex<Live>,
-    pub store: MetricStore,
+    pub store: Arc<dyn MetricStorage>,
     pub exposition: SpanExposition,
     settings: MetricsSettings,
     metrics: HubMetrics,
@@ -236,7 +237,7 @@ pub struct MetricsHub {
 impl MetricsHub {
     /// Restores the processor's state from the store's last commit.
     pub fn open(
-        store: MetricStore,
+        store: Arc<dyn MetricStorage>,
         state: Option<Vec<u8>>,
         settings: MetricsSettings,
         registry: &mut Registry,

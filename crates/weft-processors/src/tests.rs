@@ -104,15 +104,14 @@ fn diagnostics_reads_share_a_copy_and_compute_without_the_pipelines_lock() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::diagnostics::{DiagnosticsHub, DiagnosticsSettings};
+    use crate::diagnostics::DiagnosticsSettings;
 
     let directory = tempfile::tempdir().unwrap();
-    let hub = DiagnosticsHub::open(
-        directory.path().join("diagnostics"),
+    let hub = open_diagnostics_hub(
+        directory.path(),
         DiagnosticsSettings {
             config: weft_diagnose::DiagnoserConfig::default(),
             checkpoint_interval: Duration::from_secs(10),
-            summary_retention: Duration::from_secs(3_600),
         },
         &mut prometheus_client::registry::Registry::default(),
     )
@@ -238,8 +237,9 @@ mod processor_clocks {
                 ..weft_store::metrics::MetricStoreConfig::new(directory.path().join("metrics"))
             })
             .unwrap();
+        let metric_store = Arc::new(metric_store);
         let hub = crate::metrics_hub::MetricsHub::open(
-            metric_store,
+            Arc::clone(&metric_store) as _,
             recovered.state,
             MetricsSettings {
                 span_metrics: weft_metrics::SpanMetricsConfig::default(),
@@ -255,7 +255,7 @@ mod processor_clocks {
         .unwrap();
         let mut processor = MetricsProcessor::new(Arc::clone(&hub));
         processor.process(&fixture_batch(BASE)).unwrap();
-        let rows = || hub.store.stats().rows;
+        let rows = || metric_store.stats().rows;
         processor.tick(&tick(BASE, true)).unwrap();
         // A commit falls due (10 s later) but the bucket [BASE, BASE+30s) is within its grace.
         processor.tick(&tick(BASE + 39 * SECOND, true)).unwrap();
@@ -269,17 +269,16 @@ mod processor_clocks {
 
     #[test]
     fn a_trace_is_analyzed_once_it_has_been_quiet_for_the_inactivity_timeout() {
-        use crate::diagnostics::{DiagnosticsHub, DiagnosticsProcessor, DiagnosticsSettings};
+        use crate::diagnostics::{DiagnosticsProcessor, DiagnosticsSettings};
 
         let directory = tempfile::tempdir().unwrap();
         let mut config = weft_diagnose::DiagnoserConfig::default();
         config.assembler.inactivity_timeout = Duration::from_secs(30);
-        let hub = DiagnosticsHub::open(
-            directory.path().join("diagnostics"),
+        let hub = super::open_diagnostics_hub(
+            directory.path(),
             DiagnosticsSettings {
                 config,
                 checkpoint_interval: Duration::from_secs(3_600),
-                summary_retention: Duration::from_secs(100 * 365 * 86_400),
             },
             &mut prometheus_client::registry::Registry::default(),
         )
@@ -384,4 +383,21 @@ mod processor_clocks {
         pass(&mut writer);
         assert_eq!(cold_spans(), batch.spans.len(), "the kept trace, whole");
     }
+}
+
+/// A diagnostics hub over a fresh summary store under `directory`.
+fn open_diagnostics_hub(
+    directory: &std::path::Path,
+    settings: crate::diagnostics::DiagnosticsSettings,
+    registry: &mut prometheus_client::registry::Registry,
+) -> anyhow::Result<std::sync::Arc<crate::diagnostics::DiagnosticsHub>> {
+    let (store, recovered) = weft_store::summaries::SummaryStore::open(
+        weft_store::summaries::SummaryStoreConfig::new(directory.join("diagnostics")),
+    )?;
+    crate::diagnostics::DiagnosticsHub::open(
+        std::sync::Arc::new(store),
+        recovered.state,
+        settings,
+        registry,
+    )
 }

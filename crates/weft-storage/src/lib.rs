@@ -14,7 +14,9 @@
 
 mod catalog;
 mod logs;
+pub mod metrics;
 mod query;
+pub mod summaries;
 
 use std::sync::Arc;
 

@@ -51,33 +51,11 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::{sync_directory, write_atomically};
 use crate::segment::guard_reads;
 use crate::StoreError;
+pub use weft_storage::summaries::{
+    SummaryQuery, SummaryReader, SummaryStorage, SummaryStoreStats, TraceSummaryRow,
+};
 
 /// One completed trace, as the stream diagnostics summarize it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceSummaryRow {
-    pub trace_id: [u8; 16],
-    pub root_service: String,
-    pub root_operation: String,
-    pub start_unix_nanos: u64,
-    pub duration_nanos: u64,
-    pub span_count: u32,
-    pub error_count: u32,
-    pub service_count: u32,
-    /// Spans whose parent never arrived.
-    pub orphan_span_count: u32,
-    pub dropped_span_count: u64,
-    pub truncated: bool,
-    /// Why the trace was completed: "inactive", "max_age", "evicted", "shutdown".
-    pub completion: String,
-    /// One bit per finding kind (the caller defines the bits).
-    pub finding_kinds: u8,
-    /// The same as names, comma-separated ("bottleneck,repeated_calls"), for people reading the
-    /// file.
-    pub findings: String,
-    /// Every service in the trace, sorted, comma-separated.
-    pub services: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct SummaryStoreConfig {
     pub directory: PathBuf,
@@ -111,30 +89,6 @@ pub struct RecoveredSummaries {
     pub position: u64,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SummaryQuery {
-    /// Rows whose start is in [start, end).
-    pub start_unix_nanos: u64,
-    pub end_unix_nanos: u64,
-    /// Rows whose `services` list contains it (exact element match).
-    pub service: Option<String>,
-    /// 0 = any row; else rows with (finding_kinds & mask) != 0.
-    pub finding_kinds_any: u8,
-    pub min_duration_nanos: Option<u64>,
-    /// Newest start first, at most this many.
-    pub limit: usize,
-}
-
-/// Sizes for health and metrics; `bytes` counts the Parquet files (not the state file).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SummaryStoreStats {
-    pub files: usize,
-    pub rows: u64,
-    pub bytes: u64,
-    pub position: u64,
-}
-
-/// Tier 0 holds files of fewer rows than this; see the module documentation.
 const TIER_BASE_ROWS: u64 = 1_000;
 /// Files of this tier or above are never merged.
 const FINAL_TIER: u32 = 3;
@@ -1224,3 +1178,32 @@ pub(crate) fn next_batch(
 
 #[cfg(test)]
 mod tests;
+
+impl weft_storage::summaries::SummaryWriter for SummaryStore {
+    fn position(&self) -> u64 {
+        SummaryStore::position(self)
+    }
+
+    fn commit(
+        &self,
+        rows: &[TraceSummaryRow],
+        state: &[u8],
+        position: u64,
+    ) -> Result<(), StoreError> {
+        SummaryStore::commit(self, rows, state, position)
+    }
+
+    fn maintain(&self, now_unix_nanos: u64) -> Result<(), StoreError> {
+        SummaryStore::maintain(self, now_unix_nanos)
+    }
+}
+
+impl SummaryReader for SummaryStore {
+    fn search(&self, query: &SummaryQuery) -> Result<Vec<TraceSummaryRow>, StoreError> {
+        SummaryStore::search(self, query)
+    }
+
+    fn local_stats(&self) -> Option<SummaryStoreStats> {
+        Some(self.stats())
+    }
+}

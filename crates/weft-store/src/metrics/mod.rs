@@ -22,92 +22,13 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
-use weft_metrics::topology::EdgeKey;
-use weft_metrics::{roll_up, Bucket, SeriesKey};
+pub use weft_storage::metrics::{
+    merge_rows, MetricCheckpoint, MetricKey, MetricRead, MetricReader, MetricRow, MetricStoreStats,
+    MetricWriter, Resolution,
+};
 
 use crate::manifest::{sync_directory, write_atomically};
 use crate::StoreError;
-
-/// A stored resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Resolution {
-    ThirtySeconds,
-    TenMinutes,
-    OneHour,
-}
-
-impl Resolution {
-    pub const ALL: [Resolution; 3] = [
-        Resolution::ThirtySeconds,
-        Resolution::TenMinutes,
-        Resolution::OneHour,
-    ];
-
-    pub fn seconds(self) -> u64 {
-        match self {
-            Resolution::ThirtySeconds => 30,
-            Resolution::TenMinutes => 600,
-            Resolution::OneHour => 3_600,
-        }
-    }
-
-    /// How much time one file (before compaction: one commit's delta) covers.
-    fn window_seconds(self) -> u64 {
-        match self {
-            Resolution::ThirtySeconds => 3_600,
-            Resolution::TenMinutes | Resolution::OneHour => 86_400,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Resolution::ThirtySeconds => "30s",
-            Resolution::TenMinutes => "10m",
-            Resolution::OneHour => "1h",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Resolution> {
-        Resolution::ALL
-            .into_iter()
-            .find(|resolution| resolution.name() == text)
-    }
-}
-
-/// What a metric row is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MetricKey {
-    Span(SeriesKey),
-    Edge(EdgeKey),
-}
-
-/// One key in one bucket.
-#[derive(Debug, Clone)]
-pub struct MetricRow {
-    /// Bucket start, Unix seconds.
-    pub start_secs: u64,
-    pub key: MetricKey,
-    pub bucket: Bucket,
-}
-
-/// Merges rows of the same key and bucket start at `resolution` (rows finer than it roll up).
-pub fn merge_rows(
-    rows: impl IntoIterator<Item = MetricRow>,
-    resolution_secs: u64,
-) -> Vec<MetricRow> {
-    roll_up(
-        rows.into_iter()
-            .map(|row| (row.start_secs, row.key, row.bucket)),
-        resolution_secs,
-    )
-    .into_iter()
-    .map(|((start_secs, key), bucket)| MetricRow {
-        start_secs,
-        key,
-        bucket,
-    })
-    .collect()
-}
 
 #[derive(Debug, Clone)]
 pub struct MetricStoreConfig {
@@ -139,6 +60,14 @@ impl MetricStoreConfig {
             .iter()
             .position(|candidate| *candidate == resolution)
             .expect("every resolution is in ALL")]
+    }
+}
+
+/// How much time one file (before compaction: one commit's delta) covers.
+fn window_seconds(resolution: Resolution) -> u64 {
+    match resolution {
+        Resolution::ThirtySeconds => 3_600,
+        Resolution::TenMinutes | Resolution::OneHour => 86_400,
     }
 }
 
@@ -182,41 +111,12 @@ impl Default for Manifest {
     }
 }
 
-/// What a processor commits: the bucket rows closed since its last commit (at the finest
-/// resolution, late deltas included), its state, and the bus position they reflect.
-#[derive(Debug, Default)]
-pub struct MetricCheckpoint {
-    pub position: u64,
-    pub rows: Vec<MetricRow>,
-    pub state: Vec<u8>,
-}
-
 /// What [`MetricStore::open`] recovered.
 #[derive(Debug, Default)]
 pub struct RecoveredMetrics {
     pub position: u64,
     pub generation: u64,
     pub state: Option<Vec<u8>>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MetricStoreStats {
-    pub files: u64,
-    pub bytes: u64,
-    pub rows: u64,
-    pub commits: u64,
-    pub compactions: u64,
-    pub windows_dropped: u64,
-    /// Failed compaction or retention runs (each retried at the next run).
-    pub maintenance_errors: u64,
-    pub position: u64,
-}
-
-/// The rows a read found and the commit generation they reflect.
-#[derive(Debug, Default)]
-pub struct MetricRead {
-    pub rows: Vec<MetricRow>,
-    pub generation: u64,
 }
 
 struct Shared {
@@ -307,7 +207,7 @@ impl Shared {
         };
         for ((resolution, window_start), inputs) in groups {
             // Late spans still arrive shortly after a window ends; wait a little past it.
-            let complete = window_start + resolution.window_seconds() + 600 <= now;
+            let complete = window_start + window_seconds(resolution) + 600 <= now;
             if inputs.len() < 2 || (inputs.len() < self.config.compaction_files && !complete) {
                 continue;
             }
@@ -357,7 +257,7 @@ impl Shared {
             let mut manifest = self.manifest.lock();
             let expired = |meta: &FileMeta| {
                 let retention = self.config.retention_of(meta.resolution).as_secs();
-                meta.window_start_secs + meta.resolution.window_seconds() + retention <= now
+                meta.window_start_secs + window_seconds(meta.resolution) + retention <= now
             };
             if !manifest.files.iter().any(expired) {
                 return Ok(());
@@ -517,7 +417,7 @@ impl MetricStore {
         for resolution in Resolution::ALL {
             rows = merge_rows(rows, resolution.seconds());
             let window_of =
-                |row: &MetricRow| row.start_secs - row.start_secs % resolution.window_seconds();
+                |row: &MetricRow| row.start_secs - row.start_secs % window_seconds(resolution);
             for window_rows in rows.chunk_by(|left, right| window_of(left) == window_of(right)) {
                 let id = shared.take_ids(1);
                 files.push(shared.write_file(
@@ -568,7 +468,7 @@ impl MetricStore {
                 .filter(|meta| {
                     meta.resolution == resolution
                         && meta.window_start_secs < range_secs.end
-                        && meta.window_start_secs + resolution.window_seconds() > range_secs.start
+                        && meta.window_start_secs + window_seconds(resolution) > range_secs.start
                 })
                 .map(|meta| meta.file.clone())
                 .collect();
@@ -624,6 +524,43 @@ impl MetricStore {
 impl Drop for MetricStore {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+impl MetricWriter for MetricStore {
+    fn position(&self) -> u64 {
+        MetricStore::position(self)
+    }
+
+    fn generation(&self) -> u64 {
+        MetricStore::generation(self)
+    }
+
+    fn commit(&self, checkpoint: MetricCheckpoint) -> Result<u64, StoreError> {
+        MetricStore::commit(self, checkpoint)
+    }
+
+    fn close(&self) {
+        MetricStore::close(self);
+    }
+}
+
+impl MetricReader for MetricStore {
+    fn read(
+        &self,
+        resolution: Resolution,
+        range_secs: Range<u64>,
+        keep: &dyn Fn(&MetricKey) -> bool,
+    ) -> Result<MetricRead, StoreError> {
+        MetricStore::read(self, resolution, range_secs, keep)
+    }
+
+    fn retention_of(&self, resolution: Resolution) -> Duration {
+        MetricStore::retention_of(self, resolution)
+    }
+
+    fn local_stats(&self) -> Option<MetricStoreStats> {
+        Some(self.stats())
     }
 }
 
