@@ -99,7 +99,10 @@ async fn status(
             })
             .collect()
     });
-    let closed_files = hub.closed_shard_files();
+    let closed_shards = hub.closed_shards().map_err(|error| ApiError {
+        code: weft_model::ErrorCode::Internal,
+        message: format!("{error:#}"),
+    })?;
     Ok(Json(json!({
         "rules": rules,
         "rulesSource": source.as_str(),
@@ -116,8 +119,8 @@ async fn status(
             "limitedTraces": counters.limited_traces,
         })).collect::<Vec<_>>(),
         "openShards": open_shards,
-        "closedShards": closed_files.len(),
-        "closedShardBytes": closed_files.iter().map(|(_, bytes)| bytes).sum::<u64>(),
+        "closedShards": closed_shards.len(),
+        "closedShardBytes": closed_shards.iter().map(|(_, bytes)| bytes).sum::<u64>(),
         "closedThrough": hub.closed_through(),
         "headUnixSeconds": hub.head_unix_nanos() / 1_000_000_000,
     })))
@@ -193,7 +196,7 @@ async fn storage(
         },
         "sampling": {
             "closedThrough": state.hub.closed_through(),
-            "closedShards": state.hub.closed_shard_files().len(),
+            "closedShards": state.hub.closed_shards().map_or(0, |shards| shards.len()),
         },
     })))
 }

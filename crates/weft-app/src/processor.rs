@@ -117,7 +117,12 @@ fn open_sampling_hub(
     registry: &mut Registry,
 ) -> anyhow::Result<Arc<SamplingHub>> {
     SamplingHub::open(
-        config.data_dir.join("sampling"),
+        Arc::new(weft_store::FileShardStore::open(
+            config.data_dir.join("sampling").join("shards"),
+        )?),
+        Arc::new(weft_store::FileCheckpointStore::open(
+            config.data_dir.join("sampling"),
+        )?),
         config.sampling.rules(),
         config.sampling.settings(
             &config.cold,

@@ -573,7 +573,12 @@ fn bench_cold(args: ColdBenchArgs) -> anyhow::Result<()> {
         max_clock_skew: Duration::from_secs(3_600),
     };
     let hub = SamplingHub::open(
-        args.data_dir.join("sampling"),
+        Arc::new(weft_store::FileShardStore::open(
+            args.data_dir.join("sampling").join("shards"),
+        )?),
+        Arc::new(weft_store::FileCheckpointStore::open(
+            args.data_dir.join("sampling"),
+        )?),
         weft_sampling::SamplingConfig::default(),
         settings,
         &mut prometheus_client::registry::Registry::default(),

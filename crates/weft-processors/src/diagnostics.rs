@@ -2,7 +2,7 @@
 //! `weft_diagnose::Diagnoser`, the durable state and summary rows, and the shared hub the API
 //! reads.
 //!
-//! On disk, under `<data>/diagnostics/` (a `weft_store::summaries::SummaryStore`): Parquet
+//! On disk, under `<data>/diagnostics/` (in all-in-one `weft_store::summaries::SummaryStore`, through the `weft_storage::summaries` seam): Parquet
 //! files of trace summary rows, and a state file — the diagnoser's checkpoint (statistics and
 //! the open traces' IDs), postcard + zstd — committed together with the bus position a restart
 //! replays from: the first span of the oldest open trace. The replay re-assembles exactly the

@@ -1,16 +1,14 @@
-//! Tail sampling in the all-in-one shape: the pipeline processor that runs the rules over the
-//! span stream, the durable shard files and checkpoint, and the shared state the cold writer
-//! and the API read.
-//!
-//! On disk, under `<data>/sampling/`:
-//! - `shards/<start>-<width>.shard`: one closed window's filter in the exchange format of
+//! Tail sampling: the pipeline processor that runs the rules over the span stream, and the
+//! shared state the cold writer and the API read. What it keeps goes through the storage seam
+//! (`weft_storage::sampling`; in all-in-one, files under `<data>/sampling/`):
+//! - a `ShardStore`: one closed window's filter in the exchange format of
 //!   `weft_sampling::ShardFilter` (checksummed, versioned; what nodes will exchange and OR).
-//!   A file's existence means its window is closed.
-//! - `checkpoint`: the open shards, the head clock and the bus position they cover, so a
-//!   restart replays only the WAL after it (exactly once, like the span and metric stores).
-//! - `rules.json`: rules set through the API; they win over the configuration file's.
+//!   A closed shard's existence means its window is closed.
+//! - the `checkpoint` blob: the open shards, the head clock and the bus position they cover,
+//!   so a restart replays only the bus after it (exactly once, like the span and metric
+//!   stores).
+//! - the `rules.json` blob: rules set through the API; they win over the configuration file's.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +25,7 @@ use weft_sampling::{
     FilterSizing, RefusedMarks, RuleCounters, Sampler, SamplingConfig, SamplingError, ShardFilter,
     ShardWindow,
 };
+use weft_storage::sampling::{CheckpointStore, ShardStore, ShardWindowKey};
 
 const CHECKPOINT_MAGIC: &[u8; 8] = b"WEFTSCKP";
 const CHECKPOINT_VERSION: u16 = 1;
@@ -184,7 +183,8 @@ impl SamplingMetrics {
 /// The sampler and its durable state, shared by the pipeline processor (which marks), the cold
 /// writer (which reads closed shards) and the API (rules, explanations).
 pub struct SamplingHub {
-    directory: PathBuf,
+    shards: Arc<dyn ShardStore>,
+    checkpoints: Arc<dyn CheckpointStore>,
     pub settings: SamplingSettings,
     sampler: Mutex<Sampler>,
     rules_source: Mutex<RulesSource>,
@@ -205,16 +205,17 @@ pub struct SamplingHub {
     metrics: SamplingMetrics,
 }
 
-fn shard_path(shards_directory: &Path, window: ShardWindow) -> PathBuf {
-    shards_directory.join(window_file_name(window))
+fn key_of(window: ShardWindow) -> ShardWindowKey {
+    ShardWindowKey {
+        start_unix_seconds: window.start_unix_seconds,
+        width_seconds: window.width_seconds,
+    }
 }
 
-fn window_file_name(window: ShardWindow) -> String {
-    format!(
-        "{:012}-{}.shard",
-        window.start_unix_seconds, window.width_seconds
-    )
-}
+/// The checkpoint blob's name in the checkpoint store.
+const CHECKPOINT_NAME: &str = "checkpoint";
+/// The rules set through the API, in the checkpoint store.
+const RULES_NAME: &str = "rules.json";
 
 struct Checkpoint<Shard> {
     position: Position,
@@ -290,56 +291,39 @@ impl SamplingHub {
     /// open shards (those whose window has a shard file since are closed already), and the bus
     /// position the checkpoint covers, where the processor resumes.
     pub fn open(
-        directory: PathBuf,
+        shards: Arc<dyn ShardStore>,
+        checkpoints: Arc<dyn CheckpointStore>,
         configured: SamplingConfig,
         settings: SamplingSettings,
         registry: &mut Registry,
     ) -> anyhow::Result<Arc<SamplingHub>> {
-        std::fs::create_dir_all(directory.join("shards"))
-            .with_context(|| format!("creating {}", directory.display()))?;
-        let rules_path = directory.join("rules.json");
-        let (rules, source) = match std::fs::read(&rules_path) {
-            Ok(bytes) => {
+        let (rules, source) = match checkpoints.load(RULES_NAME)? {
+            Some(bytes) => {
                 let rules: SamplingConfig = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("reading sampling rules {}", rules_path.display()))?;
+                    .context("reading the sampling rules set through the API")?;
                 tracing::info!(
-                    file = %rules_path.display(),
                     "sampling rules set through the API are in force (they win over the configuration file)"
                 );
                 (rules, RulesSource::Api)
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                (configured, RulesSource::Configuration)
-            }
-            Err(error) => {
-                return Err(error).with_context(|| format!("reading {}", rules_path.display()))
-            }
+            None => (configured, RulesSource::Configuration),
         };
         let mut sampler = Sampler::new(rules, settings.shard_width_seconds, settings.sizing)
             .context("starting the sampler")?;
         sampler.set_max_open_shards(settings.max_open_shards());
-        let checkpoint_path = directory.join("checkpoint");
-        let checkpoint = match std::fs::read(&checkpoint_path) {
-            Ok(bytes) => decode_checkpoint(&bytes).map_err(|error| {
-                anyhow::anyhow!(
-                    "corrupt sampling checkpoint {}: {error}",
-                    checkpoint_path.display()
-                )
-            })?,
+        let checkpoint = match checkpoints.load(CHECKPOINT_NAME)? {
+            Some(bytes) => decode_checkpoint(&bytes)
+                .map_err(|error| anyhow::anyhow!("corrupt sampling checkpoint: {error}"))?,
             // A first start: nothing open, nothing closed, the bus from its beginning.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Checkpoint {
+            None => Checkpoint {
                 position: 0,
                 head_unix_nanos: 0,
                 closed_through: 0,
                 shards: Vec::new(),
             },
-            Err(error) => {
-                return Err(error).with_context(|| format!("reading {}", checkpoint_path.display()))
-            }
         };
-        let shards_directory = directory.join("shards");
         for shard in checkpoint.shards {
-            if shard_path(&shards_directory, shard.window()).exists() {
+            if shards.closed_shard(key_of(shard.window()))?.is_some() {
                 continue;
             }
             sampler.restore_shard(shard).context(
@@ -360,13 +344,10 @@ impl SamplingHub {
             checkpoint_position: AtomicU64::new(checkpoint.position),
             shard_write: Mutex::new(()),
             metrics: SamplingMetrics::register(registry),
-            directory,
+            shards,
+            checkpoints,
         };
         Ok(Arc::new(hub))
-    }
-
-    fn shards_directory(&self) -> PathBuf {
-        self.directory.join("shards")
     }
 
     /// Every window ending at or before this Unix second is closed and durable.
@@ -380,31 +361,29 @@ impl SamplingHub {
 
     /// A closed window's filter, or `None` when the window kept nothing (or is not closed).
     pub fn closed_shard(&self, window: ShardWindow) -> anyhow::Result<Option<ShardFilter>> {
-        let path = shard_path(&self.shards_directory(), window);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(
+        match self.shards.closed_shard(key_of(window))? {
+            Some(bytes) => Ok(Some(
                 ShardFilter::from_bytes(&bytes)
-                    .with_context(|| format!("reading shard file {}", path.display()))?,
+                    .with_context(|| format!("reading the closed shard of {window}"))?,
             )),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+            None => Ok(None),
         }
     }
 
-    /// The closed shard files' windows and sizes, oldest first.
-    pub fn closed_shard_files(&self) -> Vec<(String, u64)> {
-        let mut files: Vec<(String, u64)> = std::fs::read_dir(self.shards_directory())
+    /// The closed shards' windows and sizes, oldest first.
+    pub fn closed_shards(&self) -> anyhow::Result<Vec<(ShardWindow, u64)>> {
+        Ok(self
+            .shards
+            .closed_shards()?
             .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                name.ends_with(".shard")
-                    .then(|| (name, entry.metadata().map_or(0, |meta| meta.len())))
+            .map(|(key, bytes)| {
+                let window = ShardWindow {
+                    start_unix_seconds: key.start_unix_seconds,
+                    width_seconds: key.width_seconds,
+                };
+                (window, bytes)
             })
-            .collect();
-        files.sort();
-        files
+            .collect())
     }
 
     /// Writes a closed shard durably, ORed into the file already there (a restart closing a
@@ -414,24 +393,18 @@ impl SamplingHub {
         if let Some(existing) = self.closed_shard(shard.window())? {
             shard.merge(&existing)?;
         }
-        weft_store::write_atomically(
-            &self.shards_directory(),
-            &window_file_name(shard.window()),
-            &shard.to_bytes(),
-        )
-        .context("writing a closed shard")?;
+        self.shards
+            .put_closed_shard(key_of(shard.window()), &shard.to_bytes())
+            .context("writing a closed shard")?;
         self.metrics.show_shard("last_closed", &shard);
         self.metrics.closed_shards.inc();
         Ok(())
     }
 
     fn write_checkpoint(&self, checkpoint: &Checkpoint<Vec<u8>>) -> anyhow::Result<()> {
-        weft_store::write_atomically(
-            &self.directory,
-            "checkpoint",
-            &encode_checkpoint(checkpoint),
-        )
-        .context("writing the sampling checkpoint")
+        self.checkpoints
+            .save(CHECKPOINT_NAME, &encode_checkpoint(checkpoint))
+            .context("writing the sampling checkpoint")
     }
 
     pub fn rules(&self) -> (SamplingConfig, RulesSource) {
@@ -446,7 +419,8 @@ impl SamplingHub {
     pub fn set_rules(&self, rules: SamplingConfig) -> Result<(), SetRulesError> {
         rules.validate().map_err(SetRulesError::Invalid)?;
         let bytes = serde_json::to_vec_pretty(&rules).expect("rules serialize");
-        weft_store::write_atomically(&self.directory, "rules.json", &bytes)
+        self.checkpoints
+            .save(RULES_NAME, &bytes)
             .map_err(|error| SetRulesError::Io(error.to_string()))?;
         self.sampler
             .lock()

@@ -164,7 +164,11 @@ mod processor_clocks {
     /// The default rules over 10-minute windows closing 30 minutes after their end.
     fn sampling_hub_in(directory: &std::path::Path) -> Arc<crate::sampling::SamplingHub> {
         crate::sampling::SamplingHub::open(
-            directory.join("sampling"),
+            Arc::new(
+                weft_store::FileShardStore::open(directory.join("sampling").join("shards"))
+                    .unwrap(),
+            ),
+            Arc::new(weft_store::FileCheckpointStore::open(directory.join("sampling")).unwrap()),
             weft_sampling::SamplingConfig::default(),
             crate::sampling::SamplingSettings {
                 shard_width_seconds: 600,

@@ -16,6 +16,7 @@ mod catalog;
 mod logs;
 pub mod metrics;
 mod query;
+pub mod sampling;
 pub mod summaries;
 
 use std::sync::Arc;

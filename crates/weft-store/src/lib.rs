@@ -14,6 +14,7 @@ mod matching;
 mod memtable;
 pub mod metrics;
 mod parents;
+mod sampling;
 mod schema;
 mod segment;
 pub mod summaries;
@@ -21,6 +22,7 @@ pub mod summaries;
 pub use embedded::{EmbeddedStore, StoreConfig, CRASH_POINTS, FAIL_POINTS, PARTITION_SECONDS};
 pub use logs::{LogStore, LogStoreConfig};
 pub use manifest::write_atomically;
+pub use sampling::{FileCheckpointStore, FileShardStore};
 // The seam's types, under the names the store's modules and callers have always used.
 pub use weft_storage::{
     AttributeKeyInfo, CatalogAttribute, LogQuery, LogSearchResult, LogStoreStats, OperationInfo,

@@ -1266,3 +1266,42 @@ fn concurrent_searches_share_the_store_wide_helper_threads() {
     drop(third);
     assert_eq!(helpers.borrow(2).count(), 2);
 }
+
+/// The embedded shard store lists closed windows oldest first by their file names, ignores
+/// other files (a crashed write's `.tmp`), and the checkpoint store reads back what it saved.
+#[test]
+fn shard_and_checkpoint_files_read_back_what_was_put() {
+    use weft_storage::sampling::{CheckpointStore, ShardStore, ShardWindowKey};
+
+    let directory = tempfile::tempdir().unwrap();
+    let shards = crate::FileShardStore::open(directory.path().join("shards")).unwrap();
+    let window = |start| ShardWindowKey {
+        start_unix_seconds: start,
+        width_seconds: 600,
+    };
+    assert_eq!(shards.closed_shard(window(1_200)).unwrap(), None);
+    shards.put_closed_shard(window(1_200), b"later").unwrap();
+    shards.put_closed_shard(window(600), b"first").unwrap();
+    shards.put_closed_shard(window(1_200), b"replaced").unwrap();
+    std::fs::write(
+        directory.path().join("shards/000000001800-600.shard.tmp"),
+        b"torn",
+    )
+    .unwrap();
+    assert_eq!(
+        shards.closed_shard(window(1_200)).unwrap().as_deref(),
+        Some(&b"replaced"[..])
+    );
+    assert_eq!(
+        shards.closed_shards().unwrap(),
+        [(window(600), 5), (window(1_200), 8)]
+    );
+
+    let checkpoints = crate::FileCheckpointStore::open(directory.path()).unwrap();
+    assert_eq!(checkpoints.load("checkpoint").unwrap(), None);
+    checkpoints.save("checkpoint", b"state").unwrap();
+    assert_eq!(
+        checkpoints.load("checkpoint").unwrap().as_deref(),
+        Some(&b"state"[..])
+    );
+}

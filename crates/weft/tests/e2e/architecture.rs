@@ -184,12 +184,13 @@ const RULES: &[Rule] = &[
         crates: &["weft-processors"],
         forbidden: &[
             "weft-wal",
+            "weft-store",
             "weft-ingest",
             "weft-query",
             "weft-api",
             "weft-app",
         ],
-        why: "processors know neither the WAL, the receivers nor the query side",
+        why: "processors write through the seams: they know neither the WAL, the embedded store, the receivers nor the query side",
     },
     Rule {
         crates: &["weft-query"],
