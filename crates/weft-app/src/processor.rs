@@ -141,6 +141,7 @@ fn open_diagnostics_hub(
     let directory = config.data_dir.join("diagnostics");
     let (store, recovered) = SummaryStore::open(SummaryStoreConfig {
         retention: config.store.retention,
+        statistics_retention: config.diagnostics.retention,
         ..SummaryStoreConfig::new(&directory)
     })
     .with_context(|| format!("opening the diagnostics store in {}", directory.display()))?;

@@ -51,17 +51,18 @@ pub struct DiagnoserConfig {
     pub statistics: StatisticsConfig,
 }
 
-/// What survives a restart: the statistics, and which traces were open at `position`, so the
-/// replay after it re-assembles exactly those.
+/// What survives a restart besides the statistics: which traces were open at `position`, so
+/// the replay after it re-assembles exactly those. The statistics survive as the delta rows
+/// [`Diagnoser::take_statistics_delta`] hands out, committed with the checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DiagnoserCheckpoint {
-    /// Every span at or below this bus position is in `statistics` or in an open trace.
+    /// Every span at or below this bus position is in the committed statistics or in an open
+    /// trace.
     pub position: u64,
     /// The first bus position of the oldest open trace: where a restart replays from.
     pub replay_from: u64,
     /// The open traces at `position`; a replay re-offers their spans only.
     pub open_trace_ids: Vec<[u8; 16]>,
-    pub statistics: Statistics,
 }
 
 /// Counters of the diagnoser (the assembler's and its own).
@@ -86,7 +87,10 @@ struct ReplayFilter {
 pub struct Diagnoser {
     config: DiagnoserConfig,
     assembler: TraceAssembler,
+    /// Everything recorded up to the last [`Diagnoser::take_statistics_delta`].
     statistics: Statistics,
+    /// What was recorded since: the next delta.
+    delta: Statistics,
     /// After a restore, until the replay passes the checkpoint's position.
     replay_filter: Option<ReplayFilter>,
     last_position: u64,
@@ -103,6 +107,7 @@ impl Diagnoser {
         Diagnoser {
             assembler: TraceAssembler::new(config.assembler.clone()),
             statistics: Statistics::new(config.statistics.clone()),
+            delta: Statistics::new(config.statistics.clone()),
             config,
             replay_filter: None,
             last_position: 0,
@@ -115,12 +120,16 @@ impl Diagnoser {
         }
     }
 
-    /// Resumes from a checkpoint: the statistics as they were, and a replay rule for the bus
-    /// records after the oldest open trace's first span.
-    pub fn restore(config: DiagnoserConfig, checkpoint: DiagnoserCheckpoint) -> Self {
+    /// Resumes from a checkpoint and the statistics committed with it (every delta up to it,
+    /// merged), with a replay rule for the bus records after the oldest open trace's first span.
+    pub fn restore(
+        config: DiagnoserConfig,
+        checkpoint: DiagnoserCheckpoint,
+        mut statistics: Statistics,
+    ) -> Self {
         let mut diagnoser = Diagnoser::new(config);
-        let mut statistics = checkpoint.statistics;
         statistics.set_config(diagnoser.config.statistics.clone());
+        diagnoser.delta = statistics.delta_after();
         diagnoser.statistics = statistics;
         diagnoser.last_position = checkpoint.position;
         diagnoser.replay_filter = Some(ReplayFilter {
@@ -132,6 +141,16 @@ impl Diagnoser {
                 .collect(),
             replay_from: checkpoint.replay_from,
         });
+        diagnoser
+    }
+
+    /// A fresh diagnoser over the statistics committed so far (a store with deltas but no
+    /// state yet: the first commit of a new processor).
+    pub fn restore_statistics(config: DiagnoserConfig, mut statistics: Statistics) -> Self {
+        let mut diagnoser = Diagnoser::new(config);
+        statistics.set_config(diagnoser.config.statistics.clone());
+        diagnoser.delta = statistics.delta_after();
+        diagnoser.statistics = statistics;
         diagnoser
     }
 
@@ -172,6 +191,7 @@ impl Diagnoser {
         self.assembler.expire(now_unix_nanos, &mut self.completed);
         self.analyze_completed();
         self.statistics.prune(now_unix_nanos);
+        self.delta.prune(now_unix_nanos);
     }
 
     /// Completes and analyzes every open trace (shutdown without a checkpoint to resume).
@@ -183,7 +203,7 @@ impl Diagnoser {
     fn analyze_completed(&mut self) {
         for trace in self.completed.drain(..) {
             let diagnosis = analyze_trace(&trace, &self.config.analysis);
-            self.statistics.record(&trace, &diagnosis);
+            self.delta.record(&trace, &diagnosis);
             self.traces_analyzed += 1;
             self.findings += diagnosis.findings.len() as u64;
             for finding in &diagnosis.findings {
@@ -240,7 +260,6 @@ impl Diagnoser {
             position,
             replay_from: self.replay_from(),
             open_trace_ids,
-            statistics: self.statistics.clone(),
         }
     }
 
@@ -260,8 +279,25 @@ impl Diagnoser {
         self.last_position
     }
 
-    pub fn statistics(&self) -> &Statistics {
-        &self.statistics
+    /// Everything recorded so far: the committed statistics with the open delta merged in.
+    pub fn statistics_now(&self) -> Statistics {
+        let mut statistics = self.statistics.clone();
+        statistics.merge(&self.delta);
+        statistics
+    }
+
+    /// The statistics recorded since the last call, as delta rows to commit with the next
+    /// checkpoint; from now on [`Diagnoser::statistics_now`] counts them as committed. A caller
+    /// whose commit fails keeps the delta and merges the next one into it.
+    pub fn take_statistics_delta(&mut self) -> Statistics {
+        self.statistics.merge(&self.delta);
+        let fresh = self.statistics.delta_after();
+        std::mem::replace(&mut self.delta, fresh)
+    }
+
+    /// Whether anything was recorded since the last [`Diagnoser::take_statistics_delta`].
+    pub fn has_statistics_delta(&self) -> bool {
+        !self.delta.is_empty()
     }
 
     pub fn assembler(&self) -> &TraceAssembler {

@@ -393,6 +393,68 @@ struct Bucket {
     overflow: u64,
 }
 
+/// Merges `from` into `into` key by key; a key new to a full table is counted as overflow.
+fn merge_table<K: Hash + Eq + Clone, V: BucketEntry>(
+    into: &mut HashMap<K, V>,
+    from: &HashMap<K, V>,
+    config: &StatisticsConfig,
+    overflow: &mut u64,
+) {
+    for (key, entry) in from {
+        let full = into.len() >= config.max_keys_per_bucket;
+        match into.get_mut(key) {
+            Some(existing) => existing.merge(entry, config),
+            None if !full => {
+                into.insert(key.clone(), entry.clone());
+            }
+            None => *overflow += 1,
+        }
+    }
+}
+
+impl BucketEntry for ServiceTraces {
+    fn merge(&mut self, other: &Self, config: &StatisticsConfig) {
+        self.traces += other.traces;
+        self.broken += other.broken;
+        for example in &other.examples {
+            keep_example(&mut self.examples, *example, config.examples_per_key);
+        }
+    }
+}
+
+impl BucketEntry for EdgeStats {
+    fn merge(&mut self, other: &Self, _config: &StatisticsConfig) {
+        self.traces += other.traces;
+        self.example = other.example;
+    }
+}
+
+impl Bucket {
+    /// Merges `other` in; returns the keys it dropped because a table was full (`other`'s own
+    /// overflow is carried over, and was counted where it happened).
+    fn merge(&mut self, other: &Bucket, config: &StatisticsConfig) -> u64 {
+        self.traces += other.traces;
+        self.broken_traces += other.broken_traces;
+        self.truncated_traces += other.truncated_traces;
+        let mut dropped = 0;
+        let overflow = &mut dropped;
+        merge_table(&mut self.findings, &other.findings, config, overflow);
+        merge_table(&mut self.services, &other.services, config, overflow);
+        merge_table(&mut self.edges, &other.edges, config, overflow);
+        merge_table(&mut self.statements, &other.statements, config, overflow);
+        merge_table(&mut self.redis, &other.redis, config, overflow);
+        merge_table(&mut self.operations, &other.operations, config, overflow);
+        merge_table(&mut self.failures, &other.failures, config, overflow);
+        match (&mut self.hot_keys, &other.hot_keys) {
+            (Some(into), Some(from)) => into.merge(from),
+            (into @ None, Some(from)) => *into = Some(from.clone()),
+            (_, None) => {}
+        }
+        self.overflow += other.overflow + dropped;
+        dropped
+    }
+}
+
 /// Counters since the state was created (checkpointed with it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatisticsCounters {
@@ -408,6 +470,11 @@ pub struct Statistics {
     #[serde(skip)]
     config: StatisticsConfig,
     buckets: BTreeMap<u64, Bucket>,
+    /// The newest bucket start recorded in the statistics this is a delta of (or merged in),
+    /// beside its own buckets: a trace older than the retention before the newest is counted
+    /// as too old, not recorded. Not serialized: a decoded value's buckets say it.
+    #[serde(skip)]
+    newest_bucket_start: Option<u64>,
     recent_exceptions: VecDeque<ExceptionRecord>,
     counters: StatisticsCounters,
 }
@@ -670,9 +737,59 @@ impl Statistics {
         Statistics {
             config,
             buckets: BTreeMap::new(),
+            newest_bucket_start: None,
             recent_exceptions: VecDeque::new(),
             counters: StatisticsCounters::default(),
         }
+    }
+
+    /// Empty statistics that record what comes after `self`: the delta rows a processor
+    /// commits (see [`Statistics::merge`]).
+    pub fn delta_after(&self) -> Self {
+        Statistics {
+            newest_bucket_start: self.newest_bucket_start(),
+            ..Statistics::new(self.config.clone())
+        }
+    }
+
+    /// The newest time bucket recorded (or known from the statistics this is a delta of).
+    pub fn newest_bucket_start_unix_nanos(&self) -> Option<u64> {
+        self.newest_bucket_start()
+    }
+
+    fn newest_bucket_start(&self) -> Option<u64> {
+        let newest_own = self.buckets.last_key_value().map(|(start, _)| *start);
+        self.newest_bucket_start.max(newest_own)
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty() && self.recent_exceptions.is_empty() && self.counters.traces == 0
+    }
+
+    /// Adds `other` (a delta, or another processor's statistics) to these: every table of
+    /// every bucket merges key by key under this configuration's caps (keys past a full table
+    /// are counted as overflow), exceptions keep the newest, counters add up. Merging deltas
+    /// in any order gives the same tables, examples aside.
+    pub fn merge(&mut self, other: &Statistics) {
+        let config = &self.config;
+        for (start, bucket) in &other.buckets {
+            let into = self.buckets.entry(*start).or_default();
+            self.counters.overflow_keys += into.merge(bucket, config);
+        }
+        self.newest_bucket_start = self.newest_bucket_start.max(other.newest_bucket_start());
+        let mut exceptions: Vec<ExceptionRecord> = self
+            .recent_exceptions
+            .drain(..)
+            .chain(other.recent_exceptions.iter().cloned())
+            .collect();
+        exceptions.sort_by_key(|exception| exception.time_unix_nanos);
+        exceptions.dedup();
+        let keep_from = exceptions.len().saturating_sub(config.recent_exceptions);
+        self.recent_exceptions = exceptions.split_off(keep_from).into();
+        self.counters.traces += other.counters.traces;
+        self.counters.traces_too_old += other.counters.traces_too_old;
+        self.counters.overflow_keys += other.counters.overflow_keys;
     }
 
     /// Sets the configuration after a restore (it is not part of the checkpoint).
@@ -726,7 +843,7 @@ impl Statistics {
         self.counters.traces += 1;
         let summary = &diagnosis.summary;
         let bucket_start = self.bucket_start_of(summary.start_unix_nanos);
-        if let Some((&newest, _)) = self.buckets.last_key_value() {
+        if let Some(newest) = self.newest_bucket_start() {
             if bucket_start.saturating_add(nanos_of(self.config.retention)) < newest {
                 self.counters.traces_too_old += 1;
                 return;

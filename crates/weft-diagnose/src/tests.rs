@@ -876,12 +876,9 @@ fn run(diagnoser: &mut Diagnoser, batches: &[Vec<Span>], from: usize, to: usize)
 }
 
 fn database_and_interruptions(diagnoser: &Diagnoser) -> (u64, u64, Vec<(String, u64)>) {
-    let report = diagnoser
-        .statistics()
-        .interruptions(TimeRange::everything(), &StatisticsFilter::default());
-    let operations = diagnoser
-        .statistics()
-        .operations(TimeRange::everything(), &StatisticsFilter::default());
+    let statistics = diagnoser.statistics_now();
+    let report = statistics.interruptions(TimeRange::everything(), &StatisticsFilter::default());
+    let operations = statistics.operations(TimeRange::everything(), &StatisticsFilter::default());
     (
         report.traces,
         report.broken_traces,
@@ -891,6 +888,15 @@ fn database_and_interruptions(diagnoser: &Diagnoser) -> (u64, u64, Vec<(String, 
             .map(|row| (row.operation.clone(), row.calls))
             .collect(),
     )
+}
+
+/// The committed statistics a restart reads back: every delta row, merged.
+fn merged(config: &DiagnoserConfig, rows: &[Statistics]) -> Statistics {
+    let mut statistics = Statistics::new(config.statistics.clone());
+    for row in rows {
+        statistics.merge(row);
+    }
+    statistics
 }
 
 #[test]
@@ -913,6 +919,8 @@ fn a_restore_and_replay_from_the_checkpoint_counts_every_trace_exactly_once() {
 
     let mut first = Diagnoser::new(config.clone());
     run(&mut first, &batches, 0, 6);
+    // A commit: the statistics' delta rows and the checkpoint, together.
+    let rows = vec![first.take_statistics_delta()];
     let checkpoint = first.checkpoint();
     assert!(
         !checkpoint.open_trace_ids.is_empty(),
@@ -922,7 +930,7 @@ fn a_restore_and_replay_from_the_checkpoint_counts_every_trace_exactly_once() {
     assert!(replay_from <= 6, "open traces began before the cut");
     let mut summaries = first.take_summaries().len();
     // Crash: everything after the checkpoint is lost; replay from its replay position.
-    let mut restored = Diagnoser::restore(config.clone(), checkpoint);
+    let mut restored = Diagnoser::restore(config.clone(), checkpoint, merged(&config, &rows));
     run(
         &mut restored,
         &batches,
@@ -962,11 +970,13 @@ fn a_checkpoint_taken_during_a_replay_keeps_the_earlier_replay_position() {
 
     let mut first = Diagnoser::new(config.clone());
     run(&mut first, &batches, 0, 8);
+    let mut rows = vec![first.take_statistics_delta()];
     let checkpoint = first.checkpoint();
     let replay_from = checkpoint.replay_from as usize;
     // Restart, replay two records, checkpoint again (still inside the replay), crash again.
-    let mut second = Diagnoser::restore(config.clone(), checkpoint);
+    let mut second = Diagnoser::restore(config.clone(), checkpoint, merged(&config, &rows));
     run(&mut second, &batches, replay_from - 1, replay_from + 1);
+    rows.push(second.take_statistics_delta());
     let checkpoint = second.checkpoint();
     assert_eq!(
         checkpoint.position, 8,
@@ -974,7 +984,7 @@ fn a_checkpoint_taken_during_a_replay_keeps_the_earlier_replay_position() {
     );
     assert!(checkpoint.replay_from as usize <= replay_from);
     let replay_from = checkpoint.replay_from as usize;
-    let mut third = Diagnoser::restore(config, checkpoint);
+    let mut third = Diagnoser::restore(config.clone(), checkpoint, merged(&config, &rows));
     run(&mut third, &batches, replay_from - 1, batches.len());
     third.tick(BASE + 100 * SECOND);
     assert_eq!(
@@ -998,4 +1008,51 @@ fn every_finding_kind_has_its_own_slot_in_the_per_kind_arrays() {
         .map(|kind| u32::from(kind.bit()))
         .sum();
     assert_eq!(bits, (1 << FindingKind::COUNT) - 1, "bits are distinct");
+}
+
+/// Delta rows recorded apart and merged answer every report as statistics recorded in one go:
+/// what lets a query process merge what processors committed.
+#[test]
+fn statistics_merged_from_deltas_answer_as_if_recorded_at_once() {
+    let traces: Vec<Vec<Span>> = (0..24u64)
+        .map(|trace| {
+            let mut spans = clean_trace(trace);
+            if trace % 5 == 0 {
+                spans.remove(3);
+            }
+            spans
+        })
+        .collect();
+    let mut at_once = Statistics::new(StatisticsConfig::default());
+    let mut merged = Statistics::new(StatisticsConfig::default());
+    let mut delta = merged.delta_after();
+    for (index, spans) in traces.iter().enumerate() {
+        record_trace(&mut at_once, spans);
+        record_trace(&mut delta, spans);
+        if index % 7 == 6 {
+            merged.merge(&delta);
+            delta = merged.delta_after();
+        }
+    }
+    merged.merge(&delta);
+    let everything = TimeRange::everything();
+    let filter = StatisticsFilter::default();
+    assert_eq!(merged.counters(), at_once.counters());
+    assert_eq!(
+        merged.findings(everything, &filter),
+        at_once.findings(everything, &filter)
+    );
+    assert_eq!(
+        merged.interruptions(everything, &filter),
+        at_once.interruptions(everything, &filter)
+    );
+    assert_eq!(
+        merged.database(everything, &filter),
+        at_once.database(everything, &filter)
+    );
+    assert_eq!(
+        merged.operations(everything, &filter),
+        at_once.operations(everything, &filter)
+    );
+    assert_eq!(merged.interruptions(everything, &filter).broken_traces, 5);
 }

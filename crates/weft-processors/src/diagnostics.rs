@@ -20,13 +20,19 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_diagnose::{
-    Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters, FindingKind, TraceSummary,
+    Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters, FindingKind, Statistics,
+    TraceSummary,
 };
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
-use weft_storage::summaries::{SummaryQuery, SummaryStorage, SummaryStoreStats, TraceSummaryRow};
+use weft_storage::summaries::{
+    StatisticsDelta, SummaryQuery, SummaryStorage, SummaryStoreStats, TraceSummaryRow,
+};
 
 const STATE_MAGIC: &[u8; 8] = b"WEFTDIAG";
-const STATE_VERSION: u16 = 1;
+/// Version 2: the statistics are committed as delta rows beside the state, not inside it.
+const STATE_VERSION: u16 = 2;
+/// Version 1 held the statistics in the state; it is still read (an upgrade keeps them).
+const STATE_VERSION_WITH_STATISTICS: u16 = 1;
 
 #[derive(Debug, Clone)]
 pub struct DiagnosticsSettings {
@@ -138,6 +144,9 @@ pub struct DiagnosticsHub {
     committed_through: AtomicU64,
     /// Counters already added to the Prometheus counters.
     exported: Mutex<(DiagnoserCounters, [u64; FindingKind::COUNT])>,
+    /// A statistics delta whose commit failed (or a version 1 state's statistics): the next
+    /// commit writes it with its own.
+    unsent_statistics: Mutex<Option<Statistics>>,
     /// Changes of the diagnoser since start, and what the API last copied out of it (at
     /// which count).
     changes: AtomicU64,
@@ -155,31 +164,86 @@ pub struct DiagnoserView {
     pub open_spans: usize,
 }
 
-fn encode_state(checkpoint: &DiagnoserCheckpoint) -> anyhow::Result<Vec<u8>> {
-    let body = postcard::to_stdvec(checkpoint).context("encoding the diagnostics state")?;
-    let compressed = zstd::bulk::compress(&body, 3).context("compressing the diagnostics state")?;
+/// postcard + zstd behind a magic and a version; the uncompressed length bounds the decoder.
+fn encode_blob(value: &impl serde::Serialize, version: u16, what: &str) -> anyhow::Result<Vec<u8>> {
+    let body = postcard::to_stdvec(value).with_context(|| format!("encoding the {what}"))?;
+    let compressed =
+        zstd::bulk::compress(&body, 3).with_context(|| format!("compressing the {what}"))?;
     let mut bytes = Vec::with_capacity(compressed.len() + 14);
     bytes.extend_from_slice(STATE_MAGIC);
-    bytes.extend_from_slice(&STATE_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes());
     bytes.extend_from_slice(&compressed);
     Ok(bytes)
 }
 
-fn decode_state(bytes: &[u8]) -> Result<DiagnoserCheckpoint, String> {
+/// The version and the decompressed body of a blob [`encode_blob`] wrote.
+fn decode_blob(bytes: &[u8], what: &str) -> Result<(u16, Vec<u8>), String> {
     if bytes.len() < 14 || &bytes[..8] != STATE_MAGIC {
-        return Err("not a diagnostics state file".into());
+        return Err(format!("not a diagnostics {what}"));
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version != STATE_VERSION {
-        return Err(format!(
-            "diagnostics state version {version} is not {STATE_VERSION}"
-        ));
-    }
     let length = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]) as usize;
     let body = zstd::bulk::decompress(&bytes[14..], length)
-        .map_err(|error| format!("corrupt diagnostics state: {error}"))?;
-    postcard::from_bytes(&body).map_err(|error| format!("corrupt diagnostics state: {error}"))
+        .map_err(|error| format!("corrupt diagnostics {what}: {error}"))?;
+    Ok((version, body))
+}
+
+fn encode_state(checkpoint: &DiagnoserCheckpoint) -> anyhow::Result<Vec<u8>> {
+    encode_blob(checkpoint, STATE_VERSION, "diagnostics state")
+}
+
+/// What a version 1 state held.
+#[derive(serde::Deserialize)]
+struct CheckpointWithStatistics {
+    position: u64,
+    replay_from: u64,
+    open_trace_ids: Vec<[u8; 16]>,
+    statistics: Statistics,
+}
+
+/// The checkpoint, and for a version 1 state the statistics it held (not yet delta rows).
+fn decode_state(bytes: &[u8]) -> Result<(DiagnoserCheckpoint, Option<Statistics>), String> {
+    let corrupt = |error: postcard::Error| format!("corrupt diagnostics state: {error}");
+    match decode_blob(bytes, "state")? {
+        (STATE_VERSION, body) => Ok((postcard::from_bytes(&body).map_err(corrupt)?, None)),
+        (STATE_VERSION_WITH_STATISTICS, body) => {
+            let old: CheckpointWithStatistics = postcard::from_bytes(&body).map_err(corrupt)?;
+            let checkpoint = DiagnoserCheckpoint {
+                position: old.position,
+                replay_from: old.replay_from,
+                open_trace_ids: old.open_trace_ids,
+            };
+            Ok((checkpoint, Some(old.statistics)))
+        }
+        (version, _) => Err(format!(
+            "diagnostics state version {version} is not {STATE_VERSION}"
+        )),
+    }
+}
+
+/// A statistics delta as committed.
+fn encode_statistics(delta: &Statistics) -> anyhow::Result<StatisticsDelta> {
+    Ok(StatisticsDelta {
+        bytes: encode_blob(delta, STATE_VERSION, "diagnostics statistics")?,
+        newest_bucket_unix_nanos: delta.newest_bucket_start_unix_nanos().unwrap_or(0),
+    })
+}
+
+/// Every committed delta merged, in commit order: the statistics up to the last commit.
+fn decode_statistics(
+    config: &weft_diagnose::StatisticsConfig,
+    deltas: &[Vec<u8>],
+) -> Result<Statistics, String> {
+    let mut statistics = Statistics::new(config.clone());
+    for bytes in deltas {
+        let (_, body) = decode_blob(bytes, "statistics")?;
+        let mut delta: Statistics = postcard::from_bytes(&body)
+            .map_err(|error| format!("corrupt diagnostics statistics: {error}"))?;
+        delta.set_config(config.clone());
+        statistics.merge(&delta);
+    }
+    Ok(statistics)
 }
 
 /// A summary row as stored (the store crate does not know the diagnose crate's types).
@@ -221,18 +285,32 @@ impl DiagnosticsHub {
         settings: DiagnosticsSettings,
         registry: &mut Registry,
     ) -> anyhow::Result<Arc<DiagnosticsHub>> {
+        let mut committed = decode_statistics(
+            &settings.config.statistics,
+            &store
+                .statistics_deltas()
+                .context("reading the diagnostics statistics")?,
+        )
+        .map_err(|message| anyhow::anyhow!(message))?;
+        let mut unsent = None;
         let diagnoser = match &state {
             Some(bytes) => {
-                let checkpoint = decode_state(bytes)
-                    .map_err(|message| anyhow::anyhow!("{message} in the diagnostics state"))?;
+                let (checkpoint, statistics_in_state) =
+                    decode_state(bytes).map_err(|message| anyhow::anyhow!(message))?;
+                if let Some(mut statistics) = statistics_in_state {
+                    // A state from before delta rows: its statistics become the first row.
+                    statistics.set_config(settings.config.statistics.clone());
+                    committed.merge(&statistics);
+                    unsent = Some(statistics);
+                }
                 tracing::info!(
                     position = checkpoint.position,
                     open_traces = checkpoint.open_trace_ids.len(),
                     "diagnostics restored; replaying the open traces' spans"
                 );
-                Diagnoser::restore(settings.config.clone(), checkpoint)
+                Diagnoser::restore(settings.config.clone(), checkpoint, committed)
             }
-            None => Diagnoser::new(settings.config.clone()),
+            None => Diagnoser::restore_statistics(settings.config.clone(), committed),
         };
         let committed_through = diagnoser.last_position();
         let hub = Arc::new(DiagnosticsHub {
@@ -243,6 +321,7 @@ impl DiagnosticsHub {
             store,
             settings,
             exported: Mutex::new((DiagnoserCounters::default(), [0; FindingKind::COUNT])),
+            unsent_statistics: Mutex::new(unsent),
             changes: AtomicU64::new(0),
             view: Mutex::new(None),
         });
@@ -272,7 +351,7 @@ impl DiagnosticsHub {
         let view = {
             let diagnoser = self.diagnoser.lock();
             Arc::new(DiagnoserView {
-                statistics: diagnoser.statistics().clone(),
+                statistics: diagnoser.statistics_now(),
                 counters: diagnoser.counters(),
                 assembler_config: diagnoser.config().assembler.clone(),
                 open_traces: diagnoser.assembler().open_traces(),
@@ -314,29 +393,50 @@ impl DiagnosticsHub {
         self.export_metrics();
     }
 
-    /// Commits the summaries analyzed since the last commit, the state and the replay point.
+    /// Commits the summaries analyzed since the last commit, the statistics recorded since (as
+    /// a delta row), the state and the replay point.
     fn commit(&self, now_unix_nanos: u64) -> anyhow::Result<()> {
-        let (summaries, checkpoint, through) = {
+        let mut unsent = self.unsent_statistics.lock();
+        let (summaries, delta, checkpoint, through) = {
             let mut diagnoser = self.diagnoser.lock();
             let through = diagnoser.last_position();
             // Nothing arrived and no trace completed since the last commit: the state on disk
             // is this one (pruned buckets aside), so an idle server writes nothing.
             if diagnoser.pending_summaries() == 0
+                && !diagnoser.has_statistics_delta()
+                && unsent.is_none()
                 && through == self.committed_through.load(Ordering::Acquire)
             {
                 return Ok(());
             }
             let summaries = diagnoser.take_summaries();
-            (summaries, diagnoser.checkpoint(), through)
+            let delta = diagnoser.take_statistics_delta();
+            (summaries, delta, diagnoser.checkpoint(), through)
+        };
+        let delta = match unsent.take() {
+            Some(mut earlier) => {
+                earlier.merge(&delta);
+                earlier
+            }
+            None => delta,
         };
         let rows: Vec<TraceSummaryRow> = summaries.iter().map(summary_row).collect();
         let state = encode_state(&checkpoint)?;
+        let statistics = (!delta.is_empty())
+            .then(|| encode_statistics(&delta))
+            .transpose()?;
         let position = checkpoint.replay_from.saturating_sub(1);
-        if let Err(error) = self.store.commit(&rows, &state, position) {
-            // The summaries go back so the next commit writes them (the state is taken anew).
+        if let Err(error) = self
+            .store
+            .commit(&rows, statistics.as_ref(), &state, position)
+        {
+            // The summaries and the delta go back so the next commit writes them (the state
+            // is taken anew).
             self.diagnoser.lock().return_summaries(summaries);
+            *unsent = Some(delta);
             return Err(error).context("committing the diagnostics state");
         }
+        drop(unsent);
         self.metrics.state_bytes.set(state.len() as i64);
         self.durable_position.store(position, Ordering::Release);
         self.committed_through.store(through, Ordering::Release);
@@ -476,5 +576,19 @@ impl Processor for DiagnosticsProcessor {
 pub fn state_round_trip_for_tests(
     checkpoint: &DiagnoserCheckpoint,
 ) -> Result<DiagnoserCheckpoint, String> {
-    decode_state(&encode_state(checkpoint).map_err(|error| error.to_string())?)
+    let bytes = encode_state(checkpoint).map_err(|error| error.to_string())?;
+    decode_state(&bytes).map(|(checkpoint, _)| checkpoint)
+}
+
+#[cfg(test)]
+pub fn statistics_round_trip_for_tests(
+    config: &weft_diagnose::StatisticsConfig,
+    deltas: &[Statistics],
+) -> Result<Statistics, String> {
+    let encoded = deltas
+        .iter()
+        .map(|delta| encode_statistics(delta).map(|delta| delta.bytes))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|error| error.to_string())?;
+    decode_statistics(config, &encoded)
 }

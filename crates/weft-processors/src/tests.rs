@@ -51,9 +51,12 @@ fn cold_checkpoints_round_trip_through_the_commit_mark_and_order_as_their_marks(
     assert!(marks.windows(2).all(|pair| pair[0] < pair[1]), "{marks:?}");
 }
 
+/// A commit's state (open traces, replay point) and statistics deltas (two commits' worth)
+/// survive encoding: restored from them, a diagnoser answers as the original did.
 #[test]
-fn the_diagnostics_state_survives_encoding_with_its_statistics_and_open_traces() {
+fn the_diagnostics_state_and_statistics_deltas_survive_encoding() {
     use weft_diagnose::{Diagnoser, DiagnoserConfig, StatisticsFilter, TimeRange};
+    const SECOND: u64 = 1_000_000_000;
     let at = 1_790_000_000_000_000_000;
     let mut generator = weft_gen::TraceGenerator::with_scenarios(
         9,
@@ -65,34 +68,48 @@ fn the_diagnostics_state_survives_encoding_with_its_statistics_and_open_traces()
     let spans_of = |batch: weft_gen::GeneratedBatch| {
         weft_codec::spans_from_otlp(batch.request, &weft_codec::ConversionOptions::default()).spans
     };
-    let first = spans_of(generator.next_batch(10, at));
-    let second = spans_of(generator.next_batch(10, at));
-    let mut diagnoser = Diagnoser::new(DiagnoserConfig::default());
-    // The first batch's traces complete before the checkpoint, the second's stay open.
-    diagnoser.offer_batch(&first, 1, at);
+    let config = DiagnoserConfig::default();
+    let mut diagnoser = Diagnoser::new(config.clone());
+    // Two commits of completed traces, then traces left open at the checkpoint.
+    diagnoser.offer_batch(&spans_of(generator.next_batch(10, at)), 1, at);
     diagnoser.tick(at + 60_000_000_000);
-    diagnoser.offer_batch(&second, 2, at + 61_000_000_000);
+    let mut deltas = vec![diagnoser.take_statistics_delta()];
+    diagnoser.offer_batch(&spans_of(generator.next_batch(10, at)), 2, at + SECOND);
+    diagnoser.tick(at + 120_000_000_000);
+    deltas.push(diagnoser.take_statistics_delta());
+    diagnoser.offer_batch(
+        &spans_of(generator.next_batch(10, at)),
+        3,
+        at + 121 * SECOND,
+    );
     let checkpoint = diagnoser.checkpoint();
     assert!(!checkpoint.open_trace_ids.is_empty());
     let decoded = crate::diagnostics::state_round_trip_for_tests(&checkpoint).unwrap();
     assert_eq!(decoded.position, checkpoint.position);
     assert_eq!(decoded.replay_from, checkpoint.replay_from);
     assert_eq!(decoded.open_trace_ids, checkpoint.open_trace_ids);
-    let restored = Diagnoser::restore(DiagnoserConfig::default(), decoded);
+    let statistics =
+        crate::diagnostics::statistics_round_trip_for_tests(&config.statistics, &deltas).unwrap();
+    let restored = Diagnoser::restore(config, decoded, statistics);
+    let everything = (TimeRange::everything(), StatisticsFilter::default());
     let findings = |diagnoser: &Diagnoser| {
         diagnoser
-            .statistics()
-            .findings(TimeRange::everything(), &StatisticsFilter::default())
+            .statistics_now()
+            .findings(everything.0, &everything.1)
     };
     assert!(!findings(&diagnoser).is_empty());
     assert_eq!(findings(&restored), findings(&diagnoser));
     assert_eq!(
         restored
-            .statistics()
-            .database(TimeRange::everything(), &StatisticsFilter::default()),
+            .statistics_now()
+            .database(everything.0, &everything.1),
         diagnoser
-            .statistics()
-            .database(TimeRange::everything(), &StatisticsFilter::default())
+            .statistics_now()
+            .database(everything.0, &everything.1)
+    );
+    assert_eq!(
+        restored.statistics_now().counters(),
+        diagnoser.statistics_now().counters()
     );
 }
 

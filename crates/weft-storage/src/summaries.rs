@@ -53,15 +53,28 @@ pub struct SummaryStoreStats {
 }
 
 /// Tier 0 holds files of fewer rows than this; see the module documentation.
+/// The diagnostics statistics recorded between two commits, encoded by the diagnostics
+/// processor (the store keeps them as opaque rows): merged in commit order they give every
+/// statistic up to the last commit, and rows of several processors merge the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatisticsDelta {
+    pub bytes: Vec<u8>,
+    /// The newest time bucket it holds (Unix nanoseconds): retention drops it once that is
+    /// past the statistics' retention.
+    pub newest_bucket_unix_nanos: u64,
+}
+
 /// Where the diagnostics processor commits summary rows and its state.
 pub trait SummaryWriter: Send + Sync {
     /// The position of the last commit (0 for a new store).
     fn position(&self) -> Position;
 
-    /// Commits `rows` (may be empty), the processor's `state` and `position` at once.
+    /// Commits `rows` (may be empty), a statistics delta (if anything was recorded), the
+    /// processor's `state` and `position` at once.
     fn commit(
         &self,
         rows: &[TraceSummaryRow],
+        statistics: Option<&StatisticsDelta>,
         state: &[u8],
         position: Position,
     ) -> Result<(), StoreError>;
@@ -77,6 +90,9 @@ pub trait SummaryWriter: Send + Sync {
 pub trait SummaryReader: Send + Sync {
     /// Rows matching the query, newest start first.
     fn search(&self, query: &SummaryQuery) -> Result<Vec<TraceSummaryRow>, StoreError>;
+
+    /// Every statistics delta kept (within the statistics' retention), in commit order.
+    fn statistics_deltas(&self) -> Result<Vec<Vec<u8>>, StoreError>;
 
     /// Files and rows of a store on local disk; `None` for a remote store.
     fn local_stats(&self) -> Option<SummaryStoreStats> {

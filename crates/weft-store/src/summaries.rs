@@ -52,7 +52,8 @@ use crate::manifest::{sync_directory, write_atomically};
 use crate::segment::guard_reads;
 use crate::StoreError;
 pub use weft_storage::summaries::{
-    SummaryQuery, SummaryReader, SummaryStorage, SummaryStoreStats, TraceSummaryRow,
+    StatisticsDelta, SummaryQuery, SummaryReader, SummaryStorage, SummaryStoreStats,
+    TraceSummaryRow,
 };
 
 /// One completed trace, as the stream diagnostics summarize it.
@@ -61,6 +62,9 @@ pub struct SummaryStoreConfig {
     pub directory: PathBuf,
     /// Files whose newest row started before now − retention are dropped by `maintain`.
     pub retention: Duration,
+    /// Statistics deltas whose newest bucket is older than now − this are dropped by
+    /// `maintain` (the diagnostics statistics' own retention).
+    pub statistics_retention: Duration,
     /// Size-tiered compaction: when this many files of one tier exist, they are merged into one
     /// file of the next tier. Values below 2 count as 2.
     pub compaction_fan_in: usize,
@@ -72,6 +76,7 @@ impl SummaryStoreConfig {
         SummaryStoreConfig {
             directory: directory.into(),
             retention: Duration::from_secs(3 * 86_400),
+            statistics_retention: Duration::from_secs(6 * 3_600),
             compaction_fan_in: 16,
         }
     }
@@ -99,6 +104,7 @@ const FILE_PREFIX: &str = "summaries-";
 const FILE_SUFFIX: &str = ".parquet";
 const STATE_PREFIX: &str = "state-";
 const STATE_SUFFIX: &str = ".bin";
+const STATISTICS_PREFIX: &str = "statistics-";
 const ROW_GROUP_ROWS: usize = 65_536;
 /// Rows per decoded batch when reading, and per encoded batch when merging.
 const BATCH_ROWS: usize = 8_192;
@@ -123,6 +129,10 @@ fn file_name(sequence: u64) -> String {
     format!("{FILE_PREFIX}{sequence:06}{FILE_SUFFIX}")
 }
 
+fn statistics_name(sequence: u64) -> String {
+    format!("{STATISTICS_PREFIX}{sequence:06}{STATE_SUFFIX}")
+}
+
 fn state_name(sequence: u64) -> String {
     format!("{STATE_PREFIX}{sequence:06}{STATE_SUFFIX}")
 }
@@ -131,6 +141,7 @@ fn state_name(sequence: u64) -> String {
 fn is_store_file(name: &str) -> bool {
     (name.starts_with(FILE_PREFIX) && name.ends_with(FILE_SUFFIX))
         || (name.starts_with(STATE_PREFIX) && name.ends_with(STATE_SUFFIX))
+        || (name.starts_with(STATISTICS_PREFIX) && name.ends_with(STATE_SUFFIX))
         || name.ends_with(".tmp")
 }
 
@@ -154,7 +165,17 @@ struct Manifest {
     /// The processor's serialized state at `position`.
     state: Option<String>,
     files: Vec<FileMeta>,
+    /// The statistics deltas, in commit order.
+    #[serde(default)]
+    statistics: Vec<StatisticsFileMeta>,
     next_sequence: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StatisticsFileMeta {
+    name: String,
+    bytes: u64,
+    newest_bucket_unix_nanos: u64,
 }
 
 impl Default for Manifest {
@@ -164,6 +185,7 @@ impl Default for Manifest {
             position: 0,
             state: None,
             files: Vec::new(),
+            statistics: Vec::new(),
             next_sequence: 1,
         }
     }
@@ -247,17 +269,32 @@ impl SummaryStore {
     pub fn commit(
         &self,
         rows: &[TraceSummaryRow],
+        statistics: Option<&StatisticsDelta>,
         state: &[u8],
         position: u64,
     ) -> Result<(), StoreError> {
-        let first = self.take_sequences(if rows.is_empty() { 1 } else { 2 });
-        let file_name = (!rows.is_empty()).then(|| file_name(first));
-        let state_file = state_name(if rows.is_empty() { first } else { first + 1 });
-        let file = match self.write_commit_files(rows, file_name.as_deref(), state, &state_file) {
+        // Sequences, one each: the rows' file (if any), the statistics' (if any), the state's.
+        let count = 1 + u64::from(!rows.is_empty()) + u64::from(statistics.is_some());
+        let mut sequence = self.take_sequences(count);
+        let mut next_sequence = || {
+            sequence += 1;
+            sequence - 1
+        };
+        let file_name = (!rows.is_empty()).then(|| file_name(next_sequence()));
+        let statistics_file = statistics.map(|delta| StatisticsFileMeta {
+            name: statistics_name(next_sequence()),
+            bytes: delta.bytes.len() as u64,
+            newest_bucket_unix_nanos: delta.newest_bucket_unix_nanos,
+        });
+        let state_file = state_name(next_sequence());
+        let written = self.write_statistics_file(statistics, statistics_file.as_ref());
+        let file = written
+            .and_then(|()| self.write_commit_files(rows, file_name.as_deref(), state, &state_file));
+        let file = match file {
             Ok(file) => file,
             Err(error) => {
-                // Nothing names them yet.
-                for name in file_name.iter().chain([&state_file]) {
+                let statistics_name = statistics_file.as_ref().map(|meta| &meta.name);
+                for name in file_name.iter().chain(statistics_name).chain([&state_file]) {
                     let _ = std::fs::remove_file(self.path(name));
                 }
                 return Err(error);
@@ -266,10 +303,9 @@ impl SummaryStore {
         let mut manifest = self.manifest.lock();
         let mut next = manifest.clone();
         next.files.extend(file);
+        next.statistics.extend(statistics_file);
         next.position = position;
         let previous_state = next.state.replace(state_file);
-        // On failure the files stay: the manifest may have reached the disk (the rename did, the
-        // directory's fsync did not), and if it did not they are deleted at the next open.
         self.store_manifest(&next)?;
         *manifest = next;
         drop(manifest);
@@ -281,8 +317,43 @@ impl SummaryStore {
         Ok(())
     }
 
-    /// Writes and fsyncs a commit's Parquet file (when it has rows) and state file, and then
-    /// the directory.
+    /// Writes a statistics delta's file (synced with the directory by the commit's other files).
+    fn write_statistics_file(
+        &self,
+        delta: Option<&StatisticsDelta>,
+        meta: Option<&StatisticsFileMeta>,
+    ) -> Result<(), StoreError> {
+        let (Some(delta), Some(meta)) = (delta, meta) else {
+            return Ok(());
+        };
+        let path = self.path(&meta.name);
+        File::create(&path)
+            .and_then(|mut handle| {
+                handle.write_all(&delta.bytes)?;
+                handle.sync_all()
+            })
+            .map_err(|error| StoreError::io(&path, error))
+    }
+
+    /// Every statistics delta kept, in commit order.
+    pub fn statistics_deltas(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let _shared_gate = self.deletion_gate.read();
+        let names: Vec<String> = self
+            .manifest
+            .lock()
+            .statistics
+            .iter()
+            .map(|meta| meta.name.clone())
+            .collect();
+        names
+            .iter()
+            .map(|name| {
+                let path = self.path(name);
+                std::fs::read(&path).map_err(|error| StoreError::io(path, error))
+            })
+            .collect()
+    }
+
     fn write_commit_files(
         &self,
         rows: &[TraceSummaryRow],
@@ -388,21 +459,35 @@ impl SummaryStore {
 
     /// Drops the files whose newest row started before `now − retention`.
     fn apply_retention(&self, now_unix_nanos: u64) -> Result<(), StoreError> {
-        let retention = u64::try_from(self.config.retention.as_nanos()).unwrap_or(u64::MAX);
-        let cutoff = now_unix_nanos.saturating_sub(retention);
+        let cutoff_of = |retention: Duration| {
+            now_unix_nanos.saturating_sub(u64::try_from(retention.as_nanos()).unwrap_or(u64::MAX))
+        };
+        let cutoff = cutoff_of(self.config.retention);
+        let statistics_cutoff = cutoff_of(self.config.statistics_retention);
         let dropped: Vec<String> = {
             let mut manifest = self.manifest.lock();
             let expired = |meta: &FileMeta| meta.max_start_unix_nanos < cutoff;
-            if !manifest.files.iter().any(expired) {
+            let statistics_expired =
+                |meta: &StatisticsFileMeta| meta.newest_bucket_unix_nanos < statistics_cutoff;
+            if !manifest.files.iter().any(expired)
+                && !manifest.statistics.iter().any(statistics_expired)
+            {
                 return Ok(());
             }
             let mut next = manifest.clone();
             let (dropped, kept): (Vec<FileMeta>, Vec<FileMeta>) =
                 next.files.into_iter().partition(expired);
             next.files = kept;
+            let (dropped_statistics, kept_statistics): (Vec<_>, Vec<_>) =
+                next.statistics.into_iter().partition(statistics_expired);
+            next.statistics = kept_statistics;
             self.store_manifest(&next)?;
             *manifest = next;
-            dropped.into_iter().map(|meta| meta.name).collect()
+            dropped
+                .into_iter()
+                .map(|meta| meta.name)
+                .chain(dropped_statistics.into_iter().map(|meta| meta.name))
+                .collect()
         };
         self.delete_files(&dropped);
         Ok(())
@@ -522,7 +607,11 @@ impl JsonManifest for Manifest {
     }
 
     fn data_files(&self) -> Vec<&str> {
-        self.files.iter().map(|meta| meta.name.as_str()).collect()
+        self.files
+            .iter()
+            .map(|meta| meta.name.as_str())
+            .chain(self.statistics.iter().map(|meta| meta.name.as_str()))
+            .collect()
     }
 
     fn other_files(&self) -> Vec<&str> {
@@ -1187,10 +1276,11 @@ impl weft_storage::summaries::SummaryWriter for SummaryStore {
     fn commit(
         &self,
         rows: &[TraceSummaryRow],
+        statistics: Option<&StatisticsDelta>,
         state: &[u8],
         position: u64,
     ) -> Result<(), StoreError> {
-        SummaryStore::commit(self, rows, state, position)
+        SummaryStore::commit(self, rows, statistics, state, position)
     }
 
     fn maintain(&self, now_unix_nanos: u64) -> Result<(), StoreError> {
@@ -1201,6 +1291,10 @@ impl weft_storage::summaries::SummaryWriter for SummaryStore {
 impl SummaryReader for SummaryStore {
     fn search(&self, query: &SummaryQuery) -> Result<Vec<TraceSummaryRow>, StoreError> {
         SummaryStore::search(self, query)
+    }
+
+    fn statistics_deltas(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        SummaryStore::statistics_deltas(self)
     }
 
     fn local_stats(&self) -> Option<SummaryStoreStats> {

@@ -138,7 +138,7 @@ fn a_commit_comes_back_after_reopening_with_its_state_and_position() {
             REPEATED_CALLS | ERROR_SOURCE,
         ),
     ];
-    store.commit(&rows, b"state at 7", 7).unwrap();
+    store.commit(&rows, None, b"state at 7", 7).unwrap();
     assert_eq!(store.position(), 7);
     drop(store);
 
@@ -188,6 +188,7 @@ fn search_filters_by_range_service_findings_and_duration_newest_first() {
                 summary(30, 30, &["api"], REPEATED_CALLS),
                 summary(50, 50, &["checkout-v2"], 0),
             ],
+            None,
             b"one",
             1,
         )
@@ -199,6 +200,7 @@ fn search_filters_by_range_service_findings_and_duration_newest_first() {
                 summary(40, 40, &["api", "db"], BOTTLENECK | REPEATED_CALLS),
                 summary(60, 60, &["api"], 0),
             ],
+            None,
             b"two",
             2,
         )
@@ -274,6 +276,7 @@ fn equal_starts_are_ordered_by_trace_id_and_the_limit_keeps_the_first() {
     store
         .commit(
             &[summary(3, 5, &["a"], 0), summary(1, 5, &["a"], 0)],
+            None,
             b"",
             1,
         )
@@ -281,6 +284,7 @@ fn equal_starts_are_ordered_by_trace_id_and_the_limit_keeps_the_first() {
     store
         .commit(
             &[summary(2, 5, &["a"], 0), summary(4, 1, &["a"], 0)],
+            None,
             b"",
             2,
         )
@@ -311,8 +315,8 @@ fn a_range_that_ends_before_it_starts_is_an_invalid_query() {
 fn search_reads_only_files_that_can_hold_an_answer() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open(directory.path());
-    store.commit(&run_of(1, 0, 10), b"", 1).unwrap();
-    store.commit(&run_of(11, 100, 10), b"", 2).unwrap();
+    store.commit(&run_of(1, 0, 10), None, b"", 1).unwrap();
+    store.commit(&run_of(11, 100, 10), None, b"", 2).unwrap();
     // Damage the older file: a search that never needs it must not open it.
     std::fs::write(
         directory.path().join("summaries-000001.parquet"),
@@ -341,7 +345,7 @@ fn search_reads_only_files_that_can_hold_an_answer() {
 fn a_file_of_another_schema_is_reported_as_corrupt() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open(directory.path());
-    store.commit(&run_of(1, 0, 3), b"", 1).unwrap();
+    store.commit(&run_of(1, 0, 3), None, b"", 1).unwrap();
     let path = directory.path().join("summaries-000001.parquet");
     let schema = Arc::new(Schema::new(vec![Field::new(
         "start_unix_nanos",
@@ -372,6 +376,7 @@ fn the_file_holds_the_documented_columns_sorted_by_start() {
     store
         .commit(
             &[summary(2, 9, &["b", "a"], 3), summary(1, 4, &["a"], 0)],
+            None,
             b"",
             1,
         )
@@ -432,8 +437,8 @@ fn the_file_holds_the_documented_columns_sorted_by_start() {
 fn an_empty_commit_updates_state_and_position_without_a_parquet_file() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open(directory.path());
-    store.commit(&run_of(1, 0, 3), b"first", 4).unwrap();
-    store.commit(&[], b"second", 9).unwrap();
+    store.commit(&run_of(1, 0, 3), None, b"first", 4).unwrap();
+    store.commit(&[], None, b"second", 9).unwrap();
     assert_eq!(store.position(), 9);
     assert_eq!(parquet_files(directory.path()), 1);
     assert_eq!(
@@ -451,7 +456,7 @@ fn an_empty_commit_updates_state_and_position_without_a_parquet_file() {
     assert_eq!(recovered.position, 9);
     assert_eq!(everything(&store).len(), 3);
     // An empty state is a state too.
-    store.commit(&[], b"", 10).unwrap();
+    store.commit(&[], None, b"", 10).unwrap();
     drop(store);
     let (_, recovered) = open(directory.path());
     assert_eq!(
@@ -464,7 +469,7 @@ fn an_empty_commit_updates_state_and_position_without_a_parquet_file() {
 fn files_a_crash_left_unlisted_are_deleted_at_open() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open(directory.path());
-    store.commit(&run_of(1, 0, 3), b"one", 5).unwrap();
+    store.commit(&run_of(1, 0, 3), None, b"one", 5).unwrap();
     drop(store);
     let committed = names_on_disk(directory.path());
     // What a crash between writing a commit's files and its manifest leaves: the next commit's
@@ -493,7 +498,7 @@ fn files_a_crash_left_unlisted_are_deleted_at_open() {
     assert_eq!(names_on_disk(directory.path()), expected);
 
     // Sequence numbers a crash burned are reused safely: the leftovers are gone.
-    store.commit(&run_of(4, 10, 1), b"two", 6).unwrap();
+    store.commit(&run_of(4, 10, 1), None, b"two", 6).unwrap();
     drop(store);
     let (store, recovered) = open(directory.path());
     assert_eq!(recovered.state.as_deref(), Some(&b"two"[..]));
@@ -504,7 +509,7 @@ fn files_a_crash_left_unlisted_are_deleted_at_open() {
 fn a_manifest_naming_a_missing_file_fails_open() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open(directory.path());
-    store.commit(&run_of(1, 0, 3), b"one", 5).unwrap();
+    store.commit(&run_of(1, 0, 3), None, b"one", 5).unwrap();
     drop(store);
     std::fs::remove_file(directory.path().join("summaries-000001.parquet")).unwrap();
     let error = SummaryStore::open(SummaryStoreConfig::new(directory.path()))
@@ -542,11 +547,12 @@ fn retention_drops_files_whose_newest_row_is_too_old() {
     .unwrap();
     let now = BASE + 10_000 * SECOND;
     // Entirely older than an hour before `now`.
-    store.commit(&run_of(1, 0, 3), b"one", 1).unwrap();
+    store.commit(&run_of(1, 0, 3), None, b"one", 1).unwrap();
     // Straddles the edge: its newest row is recent, so the whole file stays.
     store
         .commit(
             &[summary(10, 100, &["a"], 0), summary(11, 9_000, &["a"], 0)],
+            None,
             b"two",
             2,
         )
@@ -606,6 +612,7 @@ fn compaction_merges_fan_in_files_of_a_tier_without_changing_what_search_returns
         store
             .commit(
                 &rows,
+                None,
                 format!("state {commit}").as_bytes(),
                 u64::from(commit) + 1,
             )
@@ -659,9 +666,13 @@ fn compaction_picks_the_lowest_full_tier_and_never_merges_final_files() {
     let directory = tempfile::tempdir().unwrap();
     // Fan-in 2: tier 0 below 1000 rows, tier 1 below 2000, tier 2 below 4000, 3 is final.
     let (store, _) = open_with(directory.path(), 2);
-    store.commit(&run_of(0, 0, 1_000), b"", 1).unwrap();
-    store.commit(&run_of(1_000, 1_000, 1_000), b"", 2).unwrap();
-    store.commit(&run_of(2_000, 2_000, 10), b"", 3).unwrap();
+    store.commit(&run_of(0, 0, 1_000), None, b"", 1).unwrap();
+    store
+        .commit(&run_of(1_000, 1_000, 1_000), None, b"", 2)
+        .unwrap();
+    store
+        .commit(&run_of(2_000, 2_000, 10), None, b"", 3)
+        .unwrap();
     let tiers = |store: &SummaryStore| {
         let mut tiers: Vec<(u64, u32)> = store
             .manifest
@@ -676,17 +687,19 @@ fn compaction_picks_the_lowest_full_tier_and_never_merges_final_files() {
     assert_eq!(tiers(&store), vec![(10, 0), (1_000, 1), (1_000, 1)]);
     store.maintain(BASE).unwrap();
     assert_eq!(tiers(&store), vec![(10, 0), (2_000, 2)], "tier 1 was full");
-    store.commit(&run_of(2_010, 2_010, 10), b"", 4).unwrap();
+    store
+        .commit(&run_of(2_010, 2_010, 10), None, b"", 4)
+        .unwrap();
     store.maintain(BASE).unwrap();
     assert_eq!(tiers(&store), vec![(20, 0), (2_000, 2)], "tier 0 was full");
     assert_eq!(everything(&store).len(), 2_020);
 
     // Two files of the final tier stay as they are.
     store
-        .commit(&run_of(10_000, 10_000, 4_000), b"", 5)
+        .commit(&run_of(10_000, 10_000, 4_000), None, b"", 5)
         .unwrap();
     store
-        .commit(&run_of(20_000, 20_000, 4_000), b"", 6)
+        .commit(&run_of(20_000, 20_000, 4_000), None, b"", 6)
         .unwrap();
     store.maintain(BASE).unwrap();
     assert_eq!(
@@ -712,7 +725,7 @@ fn a_merge_spanning_many_batches_keeps_every_row_in_order() {
                 summary(id, u64::from(id), &["a"], 0)
             })
             .collect();
-        store.commit(&rows, b"", u64::from(input)).unwrap();
+        store.commit(&rows, None, b"", u64::from(input)).unwrap();
     }
     let before = everything(&store);
     store.maintain(BASE).unwrap();
@@ -742,14 +755,14 @@ fn a_merge_spanning_many_batches_keeps_every_row_in_order() {
 fn a_commit_between_a_compactions_snapshot_and_its_swap_is_kept() {
     let directory = tempfile::tempdir().unwrap();
     let (store, _) = open_with(directory.path(), 2);
-    store.commit(&run_of(1, 0, 2), b"one", 1).unwrap();
-    store.commit(&run_of(3, 10, 2), b"two", 2).unwrap();
+    store.commit(&run_of(1, 0, 2), None, b"one", 1).unwrap();
+    store.commit(&run_of(3, 10, 2), None, b"two", 2).unwrap();
 
     // `maintain`'s steps, with a commit where the lock is not held.
     let plan = store.plan_compaction().expect("two tier-0 files");
     assert_eq!(plan.inputs.len(), 2);
     let output = store.write_compaction(&plan).unwrap();
-    store.commit(&run_of(5, 20, 2), b"three", 3).unwrap();
+    store.commit(&run_of(5, 20, 2), None, b"three", 3).unwrap();
     assert!(store.install_compaction(&plan, output).unwrap());
 
     assert_eq!(ids(&everything(&store)), vec![6, 5, 4, 3, 2, 1]);
@@ -775,8 +788,8 @@ fn a_compaction_whose_inputs_went_away_is_discarded() {
         ..SummaryStoreConfig::new(directory.path())
     })
     .unwrap();
-    store.commit(&run_of(1, 0, 2), b"one", 1).unwrap();
-    store.commit(&run_of(3, 1_000, 2), b"two", 2).unwrap();
+    store.commit(&run_of(1, 0, 2), None, b"one", 1).unwrap();
+    store.commit(&run_of(3, 1_000, 2), None, b"two", 2).unwrap();
     let plan = store.plan_compaction().unwrap();
     let output = store.write_compaction(&plan).unwrap();
     // Retention drops the older input in between.
@@ -814,6 +827,7 @@ fn searches_running_during_commits_and_maintenance_never_fail() {
         store
             .commit(
                 &run_of(commit * 3, u64::from(commit) * 3, 3),
+                None,
                 b"",
                 u64::from(commit),
             )
@@ -841,4 +855,49 @@ fn searches_running_during_commits_and_maintenance_never_fail() {
 fn the_store_is_shared_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SummaryStore>();
+}
+
+/// Statistics deltas come back after reopening in commit order, and retention drops a delta
+/// (and its file) once its newest bucket is past the statistics' retention.
+#[test]
+fn statistics_deltas_come_back_in_commit_order_until_their_retention_drops_them() {
+    let directory = tempfile::tempdir().unwrap();
+    let hour = 3_600_000_000_000u64;
+    let (store, _) = SummaryStore::open(SummaryStoreConfig {
+        statistics_retention: Duration::from_secs(2 * 3_600),
+        ..SummaryStoreConfig::new(directory.path())
+    })
+    .unwrap();
+    let delta = |bytes: &[u8], newest| StatisticsDelta {
+        bytes: bytes.to_vec(),
+        newest_bucket_unix_nanos: newest,
+    };
+    store
+        .commit(&[], Some(&delta(b"older", BASE)), b"one", 1)
+        .unwrap();
+    store.commit(&[], None, b"two", 2).unwrap();
+    store
+        .commit(&[], Some(&delta(b"newer", BASE + 3 * hour)), b"three", 3)
+        .unwrap();
+    drop(store);
+    let (store, recovered) = SummaryStore::open(SummaryStoreConfig {
+        statistics_retention: Duration::from_secs(2 * 3_600),
+        ..SummaryStoreConfig::new(directory.path())
+    })
+    .unwrap();
+    assert_eq!(recovered.state.as_deref(), Some(&b"three"[..]));
+    assert_eq!(
+        store.statistics_deltas().unwrap(),
+        [b"older".to_vec(), b"newer".to_vec()]
+    );
+    let statistics_files = |directory: &Path| {
+        names_on_disk(directory)
+            .into_iter()
+            .filter(|name| name.starts_with("statistics-"))
+            .count()
+    };
+    assert_eq!(statistics_files(directory.path()), 2);
+    store.maintain(BASE + 3 * hour).unwrap();
+    assert_eq!(store.statistics_deltas().unwrap(), [b"newer".to_vec()]);
+    assert_eq!(statistics_files(directory.path()), 1);
 }
