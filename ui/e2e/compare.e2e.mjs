@@ -517,9 +517,14 @@ export function register(context) {
     const title = await page.title();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compare' }).click();
     await page.getByTestId('compare-picker').waitFor();
+    // The page sets its title in an effect after it renders: wait for it, do not race it.
+    const titleBecomes = (expected) =>
+      page.waitForFunction((wanted) => document.title === wanted, expected, { timeout: 5000 }).catch(() => {});
+    await titleBecomes('Compare traces · Weft');
     assert.equal(await page.title(), 'Compare traces · Weft');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click();
     await page.waitForURL('**/search');
+    await titleBecomes(title);
     assert.equal(await page.title(), title);
     await page.context().close();
   });
