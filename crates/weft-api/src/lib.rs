@@ -19,4 +19,6 @@ pub mod query_api;
 pub mod sampling_api;
 
 #[cfg(test)]
+mod openapi_tests;
+#[cfg(test)]
 mod tests;

@@ -185,22 +185,27 @@ fn group_by_resource_and_scope(spans: Vec<weft_model::Span>) -> Vec<weft_model::
     keyed.into_iter().map(|(_, span)| span).collect()
 }
 
-pub fn summary_json(summary: &TraceSummary) -> Value {
-    json!({
-        "traceId": summary.trace_id.to_hex(),
-        "rootServiceName": summary.root_service_name,
-        "rootSpanName": summary.root_span_name,
-        "rootSpanFound": summary.root_span_found,
-        "startTimeUnixNano": summary.start_unix_nanos.to_string(),
-        "durationNanos": summary.duration_nanos,
-        "spanCount": summary.span_count,
-        "errorCount": summary.error_count,
-        "services": summary.services.iter().map(|service| json!({
-            "serviceName": service.service_name,
-            "spanCount": service.span_count,
-            "errorCount": service.error_count,
-        })).collect::<Vec<_>>(),
-    })
+/// A trace summary as the API answers it.
+pub fn trace_summary_answer(summary: &TraceSummary) -> weft_api_types::TraceSummary {
+    weft_api_types::TraceSummary {
+        trace_id: summary.trace_id.to_hex(),
+        root_service_name: summary.root_service_name.clone(),
+        root_span_name: summary.root_span_name.clone(),
+        root_span_found: summary.root_span_found,
+        start_time_unix_nano: summary.start_unix_nanos.to_string(),
+        duration_nanos: summary.duration_nanos,
+        span_count: summary.span_count as u64,
+        error_count: summary.error_count as u64,
+        services: summary
+            .services
+            .iter()
+            .map(|service| weft_api_types::ServiceSpanCount {
+                service_name: service.service_name.clone(),
+                span_count: service.span_count as u64,
+                error_count: service.error_count as u64,
+            })
+            .collect(),
+    }
 }
 
 const SEARCH_PARAMETERS: [&str; 18] = [
@@ -269,47 +274,57 @@ fn search_query(params: &Params) -> Result<SearchQuery, ApiError> {
 async fn search(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::SearchAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &SEARCH_PARAMETERS)?;
     let query = search_query(&params)?;
     let choice = tier_choice(&params)?;
     let result = blocking(move || Ok(store.search(&query, choice)?)).await?;
-    Ok(Json(json!({
-        "traces": result.traces.iter().map(|found| {
-            let mut summary = summary_json(&found.summary);
-            summary["tier"] = json!(found.tier.as_str());
-            summary
-        }).collect::<Vec<_>>(),
-        "partial": result.partial,
-        "scannedSpans": result.scanned_spans,
-        "tiers": result.tiers.iter().map(|tier| tier.as_str()).collect::<Vec<_>>(),
-    })))
+    Ok(Json(weft_api_types::SearchAnswer {
+        traces: result
+            .traces
+            .iter()
+            .map(|found| weft_api_types::FoundTrace {
+                summary: trace_summary_answer(&found.summary),
+                tier: found.tier.as_str().to_owned(),
+            })
+            .collect(),
+        partial: result.partial,
+        scanned_spans: result.scanned_spans,
+        tiers: result
+            .tiers
+            .iter()
+            .map(|tier| tier.as_str().to_owned())
+            .collect(),
+    }))
 }
 
 async fn services(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::ServicesAnswer>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let services = blocking(move || Ok(store.services()?)).await?;
-    Ok(Json(json!({ "services": services })))
+    Ok(Json(weft_api_types::ServicesAnswer { services }))
 }
 
 async fn operations(
     State(store): State<Store>,
     Path(service): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::OperationsAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["spanKind"])?;
     let kind = params.parsed("spanKind", parse_span_kind)?;
     let operations = blocking(move || Ok(store.operations(&service, kind)?)).await?;
-    Ok(Json(json!({
-        "operations": operations.iter().map(|operation| json!({
-            "name": operation.name,
-            "spanKind": operation.span_kind.as_str(),
-            "lastSeenUnixNano": operation.last_seen_unix_nanos.to_string(),
-        })).collect::<Vec<_>>()
-    })))
+    Ok(Json(weft_api_types::OperationsAnswer {
+        operations: operations
+            .iter()
+            .map(|operation| weft_api_types::Operation {
+                name: operation.name.clone(),
+                span_kind: operation.span_kind.as_str().to_owned(),
+                last_seen_unix_nano: operation.last_seen_unix_nanos.to_string(),
+            })
+            .collect(),
+    }))
 }
 
 /// Services, their operations and attribute keys with first/last seen and top values.

@@ -11,6 +11,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use weft_api_types::{
+    ColdToHot, ColdWriterProgress, LogTierStorage, LogsStorage, SamplingStorage, StorageAnswer,
+    TierStorage,
+};
 use weft_model::Span;
 use weft_sampling::{shard_window_of, ShardWindow};
 use weft_storage::{LogStoreStats, SpanReader, StoreStats, TraceQuery};
@@ -126,94 +130,89 @@ async fn status(
     })))
 }
 
-/// A tier's accounting; `null` for a store not on local disk (it has no segments to count).
-fn tier_json(stats: Option<&StoreStats>, retention: Duration) -> Value {
-    let Some(stats) = stats else {
-        return Value::Null;
-    };
-    json!({
-        "retentionSeconds": retention.as_secs(),
-        "partitions": stats.partitions,
-        "segments": stats.segments,
-        "spans": stats.segment_rows + stats.memtable_spans,
-        "segmentSpans": stats.segment_rows,
-        "memtableSpans": stats.memtable_spans,
-        "bytes": stats.segment_bytes,
-        "partitionsDropped": stats.partitions_dropped,
+/// A tier's accounting; `None` for a store not on local disk (it has no segments to count).
+fn tier_storage(stats: Option<&StoreStats>, retention: Duration) -> Option<TierStorage> {
+    let stats = stats?;
+    Some(TierStorage {
+        retention_seconds: retention.as_secs(),
+        partitions: stats.partitions,
+        segments: stats.segments,
+        spans: stats.segment_rows + stats.memtable_spans,
+        segment_spans: stats.segment_rows,
+        memtable_spans: stats.memtable_spans,
+        bytes: stats.segment_bytes,
+        partitions_dropped: stats.partitions_dropped,
     })
 }
 
-fn ratio(numerator: u64, denominator: u64) -> Value {
-    if denominator == 0 {
-        Value::Null
-    } else {
-        json!(numerator as f64 / denominator as f64)
-    }
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator != 0).then(|| numerator as f64 / denominator as f64)
 }
 
-fn cold_to_hot(hot: Option<&StoreStats>, cold: Option<&StoreStats>) -> Value {
+fn cold_to_hot(hot: Option<&StoreStats>, cold: Option<&StoreStats>) -> ColdToHot {
     let (Some(hot), Some(cold)) = (hot, cold) else {
-        return json!({ "bytes": null, "spans": null });
+        return ColdToHot {
+            bytes: None,
+            spans: None,
+        };
     };
-    json!({
-        "bytes": ratio(cold.segment_bytes, hot.segment_bytes),
-        "spans": ratio(
+    ColdToHot {
+        bytes: ratio(cold.segment_bytes, hot.segment_bytes),
+        spans: ratio(
             cold.segment_rows + cold.memtable_spans,
-            hot.segment_rows + hot.memtable_spans
+            hot.segment_rows + hot.memtable_spans,
         ),
-    })
+    }
 }
 
 async fn storage(
     State(state): State<SamplingApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StorageAnswer>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let hot = state.hot.local_stats();
     let cold = state.cold.local_stats();
     let progress = &state.progress;
     let passed_through = progress.passed_through.load(Ordering::Acquire);
     let head = state.hub.head_unix_nanos() / 1_000_000_000;
-    let scanned = progress.scanned_spans.load(Ordering::Relaxed);
-    let copied = progress.copied_spans.load(Ordering::Relaxed);
-    Ok(Json(json!({
-        "hot": tier_json(hot.as_ref(), state.hot_retention),
-        "cold": tier_json(cold.as_ref(), state.cold_retention),
-        "coldToHot": cold_to_hot(hot.as_ref(), cold.as_ref()),
-        "coldWriter": {
-            "passedThrough": (passed_through > 0).then_some(passed_through),
-            "lagSeconds": (passed_through > 0).then(|| head.saturating_sub(passed_through)),
-            "windows": progress.windows.load(Ordering::Relaxed),
-            "parts": progress.parts.load(Ordering::Relaxed),
-            "scannedSpans": scanned,
-            "copiedSpans": copied,
-            "copiedLogRecords": progress.copied_log_records.load(Ordering::Relaxed),
-            "errors": progress.errors.load(Ordering::Relaxed),
+    Ok(Json(StorageAnswer {
+        hot: tier_storage(hot.as_ref(), state.hot_retention),
+        cold: tier_storage(cold.as_ref(), state.cold_retention),
+        cold_to_hot: cold_to_hot(hot.as_ref(), cold.as_ref()),
+        cold_writer: ColdWriterProgress {
+            passed_through: (passed_through > 0).then_some(passed_through),
+            lag_seconds: (passed_through > 0).then(|| head.saturating_sub(passed_through)),
+            windows: progress.windows.load(Ordering::Relaxed),
+            parts: progress.parts.load(Ordering::Relaxed),
+            scanned_spans: progress.scanned_spans.load(Ordering::Relaxed),
+            copied_spans: progress.copied_spans.load(Ordering::Relaxed),
+            copied_log_records: progress.copied_log_records.load(Ordering::Relaxed),
+            errors: progress.errors.load(Ordering::Relaxed),
         },
-        "logs": {
-            "hot": log_tier_json(state.logs.hot.local_stats()),
-            "cold": log_tier_json(state.logs.cold.local_stats()),
+        logs: LogsStorage {
+            hot: state.logs.hot.local_stats().map(log_tier_storage),
+            cold: state.logs.cold.local_stats().map(log_tier_storage),
         },
-        "sampling": {
-            "closedThrough": state.hub.closed_through(),
-            "closedShards": state.hub.closed_shards().map_or(0, |shards| shards.len()),
+        sampling: SamplingStorage {
+            closed_through: state.hub.closed_through(),
+            closed_shards: state
+                .hub
+                .closed_shards()
+                .map_or(0, |shards| shards.len() as u64),
         },
-    })))
+    }))
 }
 
 /// A log store's accounting: committed records and files, what waits in memory.
-fn log_tier_json(stats: Option<LogStoreStats>) -> Value {
-    let Some(stats) = stats else {
-        return Value::Null;
-    };
-    json!({
-        "records": stats.records,
-        "files": stats.files,
-        "bytes": stats.bytes,
-        "memtableRecords": stats.memtable_records,
-        "oldestUnixNano": stats.oldest_time_unix_nanos.map(|nanos| nanos.to_string()),
-        "newestUnixNano": stats.newest_time_unix_nanos.map(|nanos| nanos.to_string()),
-    })
+fn log_tier_storage(stats: LogStoreStats) -> LogTierStorage {
+    LogTierStorage {
+        records: stats.records,
+        files: stats.files as u64,
+        bytes: stats.bytes,
+        memtable_records: stats.memtable_records as u64,
+        oldest_unix_nano: stats.oldest_time_unix_nanos.map(|nanos| nanos.to_string()),
+        newest_unix_nano: stats.newest_time_unix_nanos.map(|nanos| nanos.to_string()),
+    }
 }
 
 /// A shard window's state for one trace.

@@ -162,8 +162,12 @@ pub async fn run_search(args: SearchArgs) -> anyhow::Result<()> {
         query.push(("status", "error".into()));
     }
     let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
-    let body: serde_json::Value = get(&url, &query).await?.json().await?;
-    print!("{}", render_search(&body));
+    let answer: weft_api_types::SearchAnswer = get(&url, &query)
+        .await?
+        .json()
+        .await
+        .context("decoding the search answer")?;
+    print!("{}", render_search(&answer));
     Ok(())
 }
 
@@ -182,34 +186,29 @@ fn format_time(unix_nanos: u64) -> String {
 }
 
 /// The search answer as a table.
-pub fn render_search(body: &serde_json::Value) -> String {
+pub fn render_search(answer: &weft_api_types::SearchAnswer) -> String {
     let mut out = String::new();
-    let empty = Vec::new();
-    let traces = body["traces"].as_array().unwrap_or(&empty);
     let _ = writeln!(
         out,
         "{:<24}  {:<32}  {:>9}  {:>5}  {:>6}  ROOT",
         "START", "TRACE ID", "DURATION", "SPANS", "ERRORS"
     );
-    for trace in traces {
-        let start = trace["startTimeUnixNano"]
-            .as_str()
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(0);
+    for found in &answer.traces {
+        let trace = &found.summary;
         let _ = writeln!(
             out,
             "{:<24}  {:<32}  {:>9}  {:>5}  {:>6}  {}: {}",
-            format_time(start),
-            trace["traceId"].as_str().unwrap_or(""),
-            format_duration(trace["durationNanos"].as_u64().unwrap_or(0)),
-            trace["spanCount"].as_u64().unwrap_or(0),
-            trace["errorCount"].as_u64().unwrap_or(0),
-            trace["rootServiceName"].as_str().unwrap_or(""),
-            trace["rootSpanName"].as_str().unwrap_or(""),
+            format_time(trace.start_time_unix_nano.parse().unwrap_or(0)),
+            trace.trace_id,
+            format_duration(trace.duration_nanos),
+            trace.span_count,
+            trace.error_count,
+            trace.root_service_name,
+            trace.root_span_name,
         );
     }
-    let _ = writeln!(out, "{} traces", traces.len());
-    if body["partial"].as_bool() == Some(true) {
+    let _ = writeln!(out, "{} traces", answer.traces.len());
+    if answer.partial {
         let _ = writeln!(
             out,
             "partial: the search hit its scan budget; narrow the time range or add conditions"
@@ -350,7 +349,10 @@ fn bytes_text(bytes: u64) -> String {
 
 /// The `weft status` report: storage per tier, the cold/hot ratio, the cold writer and the
 /// sampling rules' counters.
-pub fn render_status(storage: &serde_json::Value, sampling: &serde_json::Value) -> String {
+pub fn render_status(
+    storage: &weft_api_types::StorageAnswer,
+    sampling: &serde_json::Value,
+) -> String {
     let mut out = String::new();
     let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
     let _ = writeln!(
@@ -358,46 +360,45 @@ pub fn render_status(storage: &serde_json::Value, sampling: &serde_json::Value) 
         "{:<6} {:>12} {:>14} {:>11} {:>10}",
         "tier", "bytes", "spans", "partitions", "retention"
     );
-    for tier in ["hot", "cold"] {
-        let stats = &storage[tier];
+    for (tier, stats) in [("hot", &storage.hot), ("cold", &storage.cold)] {
+        let Some(stats) = stats else {
+            let _ = writeln!(out, "{tier:<6} not on local disk");
+            continue;
+        };
         let _ = writeln!(
             out,
             "{:<6} {:>12} {:>14} {:>11} {:>10}",
             tier,
-            bytes_text(number(&stats["bytes"])),
-            number(&stats["spans"]),
-            number(&stats["partitions"]),
-            humantime::format_duration(std::time::Duration::from_secs(number(
-                &stats["retentionSeconds"]
-            )))
-            .to_string(),
+            bytes_text(stats.bytes),
+            stats.spans,
+            stats.partitions,
+            humantime::format_duration(std::time::Duration::from_secs(stats.retention_seconds))
+                .to_string(),
         );
     }
-    let ratio = |value: &serde_json::Value| {
-        value
-            .as_f64()
-            .map_or("n/a".to_owned(), |ratio| format!("{:.1} %", ratio * 100.0))
+    let ratio = |value: Option<f64>| {
+        value.map_or("n/a".to_owned(), |ratio| format!("{:.1} %", ratio * 100.0))
     };
     let _ = writeln!(
         out,
         "cold/hot: {} of the bytes, {} of the spans",
-        ratio(&storage["coldToHot"]["bytes"]),
-        ratio(&storage["coldToHot"]["spans"])
+        ratio(storage.cold_to_hot.bytes),
+        ratio(storage.cold_to_hot.spans)
     );
-    let writer = &storage["coldWriter"];
+    let writer = &storage.cold_writer;
     let _ = writeln!(
         out,
         "cold writer: passed through {}, {} behind the head; {} windows, {} spans copied of {} scanned, {} errors",
-        writer["passedThrough"]
-            .as_u64()
+        writer
+            .passed_through
             .map_or("nothing yet".to_owned(), |seconds| format!("unix {seconds}")),
-        writer["lagSeconds"]
-            .as_u64()
+        writer
+            .lag_seconds
             .map_or("n/a".to_owned(), |seconds| format!("{seconds}s")),
-        number(&writer["windows"]),
-        number(&writer["copiedSpans"]),
-        number(&writer["scannedSpans"]),
-        number(&writer["errors"]),
+        writer.windows,
+        writer.copied_spans,
+        writer.scanned_spans,
+        writer.errors,
     );
     let _ = writeln!(
         out,
@@ -428,7 +429,7 @@ pub fn render_status(storage: &serde_json::Value, sampling: &serde_json::Value) 
 
 pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/');
-    let storage: serde_json::Value = get(&format!("{server}/api/v1/storage"), &[])
+    let storage: weft_api_types::StorageAnswer = get(&format!("{server}/api/v1/storage"), &[])
         .await?
         .json()
         .await

@@ -7,3 +7,42 @@ fn waterfall_rendering_matches_the_golden_file() {
     let rendered = crate::cli::render_waterfall(&spans, 30, false);
     expect_test::expect_file!["golden/waterfall.txt"].assert_eq(&rendered);
 }
+
+/// `weft search` reads the typed answer: one line per trace with its root, and the partial
+/// marker when the server ran out of scan budget.
+#[test]
+fn search_results_print_one_line_per_trace_and_say_when_partial() {
+    use weft_api_types::{FoundTrace, SearchAnswer, TraceSummary};
+    let answer = SearchAnswer {
+        traces: vec![FoundTrace {
+            summary: TraceSummary {
+                trace_id: "692037a00102030405060708090a0b0c".into(),
+                root_service_name: "orders".into(),
+                root_span_name: "GET /orders/{id}".into(),
+                root_span_found: true,
+                start_time_unix_nano: "1795255200000000000".into(),
+                duration_nanos: 250_000_000,
+                span_count: 3,
+                error_count: 1,
+                services: Vec::new(),
+            },
+            tier: "hot".into(),
+        }],
+        partial: true,
+        scanned_spans: 3,
+        tiers: vec!["hot".into()],
+    };
+    let printed = crate::cli::render_search(&answer);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 4, "{printed}");
+    assert!(
+        lines[1].starts_with("2026-11-21T10:00:00.000Z  692037a00102030405060708090a0b0c"),
+        "{printed}"
+    );
+    assert!(
+        lines[1].ends_with("250.0ms      3       1  orders: GET /orders/{id}"),
+        "{printed}"
+    );
+    assert_eq!(lines[2], "1 traces");
+    assert!(lines[3].starts_with("partial:"));
+}

@@ -1,0 +1,148 @@
+//! The Weft HTTP API's answers, typed: the server builds them (`weft-api`), the clients read
+//! them (`weft-cli`), and `docs/openapi.yaml` describes them — a test in `weft-api` checks the
+//! file against these structs field by field. JSON names are camelCase; Unix nanoseconds are
+//! decimal strings (they do not fit a JavaScript number).
+//!
+//! Architecture invariant: this crate is serde and nothing else: no HTTP, no server types.
+
+use serde::{Deserialize, Serialize};
+
+/// One trace's summary: `/api/v1/search` lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_service_name: String,
+    pub root_span_name: String,
+    /// `false` when the root has not arrived: the root fields then show the earliest span.
+    pub root_span_found: bool,
+    pub start_time_unix_nano: String,
+    /// Earliest start to latest end.
+    pub duration_nanos: u64,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub services: Vec<ServiceSpanCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpanCount {
+    pub service_name: String,
+    pub span_count: u64,
+    pub error_count: u64,
+}
+
+/// A search hit: the summary and the tier it was found in (`hot` or `cold`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundTrace {
+    #[serde(flatten)]
+    pub summary: TraceSummary,
+    pub tier: String,
+}
+
+/// `GET /api/v1/search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchAnswer {
+    pub traces: Vec<FoundTrace>,
+    /// The scan budget ran out: narrow the range or add conditions.
+    pub partial: bool,
+    pub scanned_spans: u64,
+    /// The tiers read, hot first.
+    pub tiers: Vec<String>,
+}
+
+/// `GET /api/v1/services`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServicesAnswer {
+    pub services: Vec<String>,
+}
+
+/// `GET /api/v1/services/{service}/operations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationsAnswer {
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub name: String,
+    pub span_kind: String,
+    pub last_seen_unix_nano: String,
+}
+
+/// `GET /api/v1/storage`: what `weft status` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAnswer {
+    /// `None` for a tier not on local disk (it has no segments to count).
+    pub hot: Option<TierStorage>,
+    pub cold: Option<TierStorage>,
+    pub cold_to_hot: ColdToHot,
+    pub cold_writer: ColdWriterProgress,
+    pub logs: LogsStorage,
+    pub sampling: SamplingStorage,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierStorage {
+    pub retention_seconds: u64,
+    pub partitions: u64,
+    pub segments: u64,
+    /// In segments and the memtable.
+    pub spans: u64,
+    pub segment_spans: u64,
+    pub memtable_spans: u64,
+    /// Of the Parquet segments.
+    pub bytes: u64,
+    pub partitions_dropped: u64,
+}
+
+/// The cold tier's size over the hot tier's; `None` when a tier is empty or not local.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdToHot {
+    pub bytes: Option<f64>,
+    pub spans: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColdWriterProgress {
+    /// Unix seconds: every window before it is copied; `None` before the first pass.
+    pub passed_through: Option<u64>,
+    /// How far behind the sampler's head it is, in seconds.
+    pub lag_seconds: Option<u64>,
+    pub windows: u64,
+    pub parts: u64,
+    pub scanned_spans: u64,
+    pub copied_spans: u64,
+    pub copied_log_records: u64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogsStorage {
+    pub hot: Option<LogTierStorage>,
+    pub cold: Option<LogTierStorage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTierStorage {
+    pub records: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub memtable_records: u64,
+    pub oldest_unix_nano: Option<String>,
+    pub newest_unix_nano: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingStorage {
+    /// Unix seconds: every shard window ending by then is closed.
+    pub closed_through: u64,
+    pub closed_shards: u64,
+}

@@ -1,0 +1,281 @@
+//! `docs/openapi.yaml` against the typed answers of `weft-api-types`: for each endpoint with a
+//! typed answer, a full sample (every optional field set) and a sparse one (every optional field
+//! empty) are serialized and walked beside the endpoint's schema. Every field must be a
+//! property of the schema and every property a field, with the JSON type the schema names;
+//! `null` only where the schema says `nullable`. So the file cannot describe a field the
+//! server does not send, nor miss one it does.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use weft_api_types::*;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn spec() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+/// `schema`, with a `$ref` followed to `#/components/schemas/...`.
+fn resolve<'a>(spec: &'a Yaml, schema: &'a Yaml) -> &'a Yaml {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unsupported $ref {reference}"));
+            let target = &spec["components"]["schemas"][name];
+            assert!(!target.is_badvalue(), "no schema {name}");
+            resolve(spec, target)
+        }
+        None => schema,
+    }
+}
+
+/// The properties of an object schema, `allOf` parts merged; `None` for a free-form object.
+fn properties<'a>(spec: &'a Yaml, schema: &'a Yaml) -> Option<BTreeMap<String, &'a Yaml>> {
+    let schema = resolve(spec, schema);
+    if let Some(parts) = schema["allOf"].as_vec() {
+        let mut merged = BTreeMap::new();
+        for part in parts {
+            merged.extend(properties(spec, part)?);
+        }
+        return Some(merged);
+    }
+    let properties = schema["properties"].as_hash()?;
+    Some(
+        properties
+            .iter()
+            .map(|(name, property)| (name.as_str().unwrap().to_owned(), property))
+            .collect(),
+    )
+}
+
+fn nullable(spec: &Yaml, schema: &Yaml) -> bool {
+    schema["nullable"].as_bool() == Some(true)
+        || resolve(spec, schema)["nullable"].as_bool() == Some(true)
+}
+
+fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let resolved = resolve(spec, schema);
+    let declared = resolved["type"]
+        .as_str()
+        .unwrap_or(if resolved["allOf"].is_badvalue() {
+            ""
+        } else {
+            "object"
+        });
+    match value {
+        Value::Null => {
+            if !nullable(spec, schema) {
+                errors.push(format!("{at}: null, but the schema is not nullable"));
+            }
+        }
+        Value::Object(fields) => {
+            if declared != "object" {
+                errors.push(format!("{at}: an object, but the schema says {declared:?}"));
+                return;
+            }
+            let Some(properties) = properties(spec, schema) else {
+                errors.push(format!("{at}: an object whose schema lists no properties"));
+                return;
+            };
+            for (name, field) in fields {
+                match properties.get(name) {
+                    Some(property) => check(spec, property, field, &format!("{at}.{name}"), errors),
+                    None => errors.push(format!("{at}.{name}: sent, but not in the schema")),
+                }
+            }
+            for name in properties.keys() {
+                if !fields.contains_key(name) {
+                    errors.push(format!("{at}.{name}: in the schema, but not sent"));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if declared != "array" {
+                errors.push(format!("{at}: an array, but the schema says {declared:?}"));
+            }
+            for (index, item) in items.iter().enumerate() {
+                check(
+                    spec,
+                    &resolved["items"],
+                    item,
+                    &format!("{at}[{index}]"),
+                    errors,
+                );
+            }
+        }
+        Value::String(_) if declared == "string" => {}
+        Value::Bool(_) if declared == "boolean" => {}
+        Value::Number(number)
+            if declared == "number" || (declared == "integer" && !number.is_f64()) => {}
+        other => errors.push(format!("{at}: {other}, but the schema says {declared:?}")),
+    }
+}
+
+/// The schema of `GET path`'s 200 answer.
+fn answer_schema<'a>(spec: &'a Yaml, path: &str) -> &'a Yaml {
+    let schema =
+        &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert!(!schema.is_badvalue(), "no 200 JSON answer for GET {path}");
+    schema
+}
+
+fn summary() -> TraceSummary {
+    TraceSummary {
+        trace_id: "5b8efff798038103d269b633813fc60c".into(),
+        root_service_name: "frontend".into(),
+        root_span_name: "GET /".into(),
+        root_span_found: true,
+        start_time_unix_nano: "1795255200000000000".into(),
+        duration_nanos: 250_000_000,
+        span_count: 3,
+        error_count: 1,
+        services: vec![ServiceSpanCount {
+            service_name: "frontend".into(),
+            span_count: 3,
+            error_count: 1,
+        }],
+    }
+}
+
+fn tier() -> TierStorage {
+    TierStorage {
+        retention_seconds: 259_200,
+        partitions: 3,
+        segments: 4,
+        spans: 1_000,
+        segment_spans: 900,
+        memtable_spans: 100,
+        bytes: 28_000,
+        partitions_dropped: 0,
+    }
+}
+
+fn log_tier() -> LogTierStorage {
+    LogTierStorage {
+        records: 10,
+        files: 1,
+        bytes: 2_000,
+        memtable_records: 2,
+        oldest_unix_nano: Some("1795255200000000000".into()),
+        newest_unix_nano: Some("1795255300000000000".into()),
+    }
+}
+
+fn storage(full: bool) -> StorageAnswer {
+    StorageAnswer {
+        hot: full.then(tier),
+        cold: full.then(tier),
+        cold_to_hot: ColdToHot {
+            bytes: full.then_some(0.1),
+            spans: full.then_some(0.05),
+        },
+        cold_writer: ColdWriterProgress {
+            passed_through: full.then_some(1_795_255_200),
+            lag_seconds: full.then_some(1_800),
+            windows: 2,
+            parts: 2,
+            scanned_spans: 1_000,
+            copied_spans: 50,
+            copied_log_records: 5,
+            errors: 0,
+        },
+        logs: LogsStorage {
+            hot: full.then(log_tier),
+            cold: if full {
+                Some(LogTierStorage {
+                    oldest_unix_nano: None,
+                    newest_unix_nano: None,
+                    ..log_tier()
+                })
+            } else {
+                None
+            },
+        },
+        sampling: SamplingStorage {
+            closed_through: 1_795_255_800,
+            closed_shards: 3,
+        },
+    }
+}
+
+#[test]
+fn the_openapi_file_describes_every_field_of_the_typed_answers() {
+    let spec = spec();
+    let search = SearchAnswer {
+        traces: vec![FoundTrace {
+            summary: summary(),
+            tier: "hot".into(),
+        }],
+        partial: false,
+        scanned_spans: 10,
+        tiers: vec!["hot".into()],
+    };
+    let answers: Vec<(&str, Value)> = vec![
+        ("/api/v1/search", serde_json::to_value(&search).unwrap()),
+        (
+            "/api/v1/services",
+            serde_json::to_value(ServicesAnswer {
+                services: vec!["frontend".into()],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/services/{service}/operations",
+            serde_json::to_value(OperationsAnswer {
+                operations: vec![Operation {
+                    name: "GET /".into(),
+                    span_kind: "server".into(),
+                    last_seen_unix_nano: "1795255200000000000".into(),
+                }],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/storage",
+            serde_json::to_value(storage(true)).unwrap(),
+        ),
+        (
+            "/api/v1/storage",
+            serde_json::to_value(storage(false)).unwrap(),
+        ),
+    ];
+    let mut errors = Vec::new();
+    for (path, answer) in &answers {
+        check(&spec, answer_schema(&spec, path), answer, path, &mut errors);
+    }
+    assert!(
+        errors.is_empty(),
+        "docs/openapi.yaml disagrees:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The check itself: a field the schema lacks, one the answer lacks, a wrong type and a null
+/// where the schema does not allow one are each reported.
+#[test]
+fn the_openapi_check_reports_missing_extra_mistyped_and_null_fields() {
+    let spec = YamlLoader::load_from_str(
+        "components: { schemas: { Thing: { type: object, properties: { a: { type: integer }, b: { type: string }, c: { type: string } } } } }",
+    )
+    .unwrap()
+    .remove(0);
+    let schema = YamlLoader::load_from_str("$ref: \"#/components/schemas/Thing\"")
+        .unwrap()
+        .remove(0);
+    let mut errors = Vec::new();
+    let answer = serde_json::json!({ "a": "one", "c": null, "d": 1 });
+    check(&spec, &schema, &answer, "thing", &mut errors);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            "thing.a: \"one\", but the schema says \"integer\"",
+            "thing.b: in the schema, but not sent",
+            "thing.c: null, but the schema is not nullable",
+            "thing.d: sent, but not in the schema",
+        ]
+    );
+}
