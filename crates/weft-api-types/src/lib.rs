@@ -3,7 +3,8 @@
 //! file against these structs field by field. JSON names are camelCase; Unix nanoseconds are
 //! decimal strings (they do not fit a JavaScript number).
 //!
-//! Architecture invariant: this crate is serde and nothing else: no HTTP, no server types.
+//! Architecture invariant: this crate is serde (and `serde_json::Value` for the one free-form
+//! part, the sampling rules) and nothing else: no HTTP, no server types.
 
 use serde::{Deserialize, Serialize};
 
@@ -145,4 +146,53 @@ pub struct SamplingStorage {
     /// Unix seconds: every shard window ending by then is closed.
     pub closed_through: u64,
     pub closed_shards: u64,
+}
+
+/// `GET /api/v1/sampling`: the sampler's status, what `weft status` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingStatus {
+    /// The rules in force, as the `[sampling]` table (schema `SamplingRules`).
+    pub rules: serde_json::Value,
+    /// `configuration` or `api`.
+    pub rules_source: String,
+    pub shard_width_seconds: u64,
+    pub cold_delay_seconds: u64,
+    pub filter: FilterSizing,
+    pub counters: Vec<RuleCounters>,
+    pub open_shards: Vec<OpenShard>,
+    pub closed_shards: u64,
+    pub closed_shard_bytes: u64,
+    /// Unix seconds: every window ending by then is closed.
+    pub closed_through: u64,
+    pub head_unix_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterSizing {
+    pub expected_traces: u64,
+    pub false_positive_rate: f64,
+}
+
+/// A rule's counters since start (the default share as `default_share`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleCounters {
+    pub rule: String,
+    pub matched_spans: u64,
+    pub kept_traces: u64,
+    pub limited_traces: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenShard {
+    /// Unix seconds.
+    pub start: u64,
+    pub end: u64,
+    pub keys: u64,
+    pub fill_ratio: f64,
+    pub estimated_false_positive_rate: f64,
+    pub bytes: u64,
 }

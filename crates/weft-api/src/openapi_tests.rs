@@ -77,7 +77,9 @@ fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<S
                 return;
             }
             let Some(properties) = properties(spec, schema) else {
-                errors.push(format!("{at}: an object whose schema lists no properties"));
+                if resolved["additionalProperties"].as_bool() != Some(true) {
+                    errors.push(format!("{at}: an object whose schema lists no properties"));
+                }
                 return;
             };
             for (name, field) in fields {
@@ -201,6 +203,46 @@ fn storage(full: bool) -> StorageAnswer {
     }
 }
 
+/// Every rule field and override set, as the server serializes them (absent options are left
+/// out, so a full sample sets them all).
+fn sampling_status() -> SamplingStatus {
+    let rules: weft_sampling::SamplingConfig = serde_json::from_value(serde_json::json!({
+        "default_keep_share": 0.001,
+        "rules": [{ "name": "errors", "condition": { "type": "error_status" }, "max_traces_per_second": 100.0 }],
+        "services": [{ "service": "batch", "keep_share": 0.0, "slow_root": "30s",
+                       "slow_database": "1s", "disabled_rules": ["errors"] }],
+    }))
+    .unwrap();
+    SamplingStatus {
+        rules: serde_json::to_value(rules).unwrap(),
+        rules_source: "configuration".into(),
+        shard_width_seconds: 600,
+        cold_delay_seconds: 1_800,
+        filter: FilterSizing {
+            expected_traces: 1_000_000,
+            false_positive_rate: 0.01,
+        },
+        counters: vec![RuleCounters {
+            rule: "errors".into(),
+            matched_spans: 10,
+            kept_traces: 2,
+            limited_traces: 0,
+        }],
+        open_shards: vec![OpenShard {
+            start: 1_795_255_200,
+            end: 1_795_255_800,
+            keys: 2,
+            fill_ratio: 0.001,
+            estimated_false_positive_rate: 0.0,
+            bytes: 1_024,
+        }],
+        closed_shards: 1,
+        closed_shard_bytes: 1_024,
+        closed_through: 1_795_255_200,
+        head_unix_seconds: 1_795_255_900,
+    }
+}
+
 #[test]
 fn the_openapi_file_describes_every_field_of_the_typed_answers() {
     let spec = spec();
@@ -240,6 +282,10 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
         (
             "/api/v1/storage",
             serde_json::to_value(storage(false)).unwrap(),
+        ),
+        (
+            "/api/v1/sampling",
+            serde_json::to_value(sampling_status()).unwrap(),
         ),
     ];
     let mut errors = Vec::new();

@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_api_types::{
-    ColdToHot, ColdWriterProgress, LogTierStorage, LogsStorage, SamplingStorage, StorageAnswer,
-    TierStorage,
+    ColdToHot, ColdWriterProgress, FilterSizing, LogTierStorage, LogsStorage, OpenShard,
+    RuleCounters, SamplingStatus, SamplingStorage, StorageAnswer, TierStorage,
 };
 use weft_model::Span;
 use weft_sampling::{shard_window_of, ShardWindow};
@@ -83,23 +83,21 @@ async fn set_rules(
 async fn status(
     State(state): State<SamplingApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SamplingStatus>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let hub = &state.hub;
     let settings = hub.settings;
     let (rules, source) = hub.rules();
-    let open_shards: Vec<Value> = hub.with_sampler(|sampler| {
+    let open_shards: Vec<OpenShard> = hub.with_sampler(|sampler| {
         sampler
             .open_shards()
-            .map(|shard| {
-                json!({
-                    "start": shard.window().start_unix_seconds,
-                    "end": shard.window().end_unix_seconds(),
-                    "keys": shard.inserted_keys(),
-                    "fillRatio": shard.fill_ratio(),
-                    "estimatedFalsePositiveRate": shard.measured_false_positive_rate(),
-                    "bytes": shard.bytes(),
-                })
+            .map(|shard| OpenShard {
+                start: shard.window().start_unix_seconds,
+                end: shard.window().end_unix_seconds(),
+                keys: shard.inserted_keys(),
+                fill_ratio: shard.fill_ratio(),
+                estimated_false_positive_rate: shard.measured_false_positive_rate(),
+                bytes: shard.bytes() as u64,
             })
             .collect()
     });
@@ -107,27 +105,31 @@ async fn status(
         code: weft_model::ErrorCode::Internal,
         message: format!("{error:#}"),
     })?;
-    Ok(Json(json!({
-        "rules": rules,
-        "rulesSource": source.as_str(),
-        "shardWidthSeconds": settings.shard_width_seconds,
-        "coldDelaySeconds": settings.cold_delay.as_secs(),
-        "filter": {
-            "expectedTraces": settings.sizing.expected_keys,
-            "falsePositiveRate": settings.sizing.false_positive_rate,
+    Ok(Json(SamplingStatus {
+        rules: serde_json::to_value(rules).expect("rules serialize"),
+        rules_source: source.as_str().to_owned(),
+        shard_width_seconds: u64::from(settings.shard_width_seconds),
+        cold_delay_seconds: settings.cold_delay.as_secs(),
+        filter: FilterSizing {
+            expected_traces: settings.sizing.expected_keys,
+            false_positive_rate: settings.sizing.false_positive_rate,
         },
-        "counters": hub.counters().into_iter().map(|(rule, counters)| json!({
-            "rule": rule,
-            "matchedSpans": counters.matched_spans,
-            "keptTraces": counters.kept_traces,
-            "limitedTraces": counters.limited_traces,
-        })).collect::<Vec<_>>(),
-        "openShards": open_shards,
-        "closedShards": closed_shards.len(),
-        "closedShardBytes": closed_shards.iter().map(|(_, bytes)| bytes).sum::<u64>(),
-        "closedThrough": hub.closed_through(),
-        "headUnixSeconds": hub.head_unix_nanos() / 1_000_000_000,
-    })))
+        counters: hub
+            .counters()
+            .into_iter()
+            .map(|(rule, counters)| RuleCounters {
+                rule,
+                matched_spans: counters.matched_spans,
+                kept_traces: counters.kept_traces,
+                limited_traces: counters.limited_traces,
+            })
+            .collect(),
+        open_shards,
+        closed_shards: closed_shards.len() as u64,
+        closed_shard_bytes: closed_shards.iter().map(|(_, bytes)| bytes).sum(),
+        closed_through: hub.closed_through(),
+        head_unix_seconds: hub.head_unix_nanos() / 1_000_000_000,
+    }))
 }
 
 /// A tier's accounting; `None` for a store not on local disk (it has no segments to count).

@@ -351,10 +351,9 @@ fn bytes_text(bytes: u64) -> String {
 /// sampling rules' counters.
 pub fn render_status(
     storage: &weft_api_types::StorageAnswer,
-    sampling: &serde_json::Value,
+    sampling: &weft_api_types::SamplingStatus,
 ) -> String {
     let mut out = String::new();
-    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
     let _ = writeln!(
         out,
         "{:<6} {:>12} {:>14} {:>11} {:>10}",
@@ -403,25 +402,22 @@ pub fn render_status(
     let _ = writeln!(
         out,
         "sampling: {}s shards closed {}s after their window; rules from the {}; {} open shards, {} closed",
-        number(&sampling["shardWidthSeconds"]),
-        number(&sampling["coldDelaySeconds"]),
-        sampling["rulesSource"].as_str().unwrap_or("?"),
-        sampling["openShards"].as_array().map_or(0, Vec::len),
-        number(&sampling["closedShards"]),
+        sampling.shard_width_seconds,
+        sampling.cold_delay_seconds,
+        sampling.rules_source,
+        sampling.open_shards.len(),
+        sampling.closed_shards,
     );
     let _ = writeln!(
         out,
         "{:<22} {:>14} {:>12} {:>14}",
         "rule", "matched spans", "kept traces", "rate limited"
     );
-    for counters in sampling["counters"].as_array().into_iter().flatten() {
+    for counters in &sampling.counters {
         let _ = writeln!(
             out,
             "{:<22} {:>14} {:>12} {:>14}",
-            counters["rule"].as_str().unwrap_or("?"),
-            number(&counters["matchedSpans"]),
-            number(&counters["keptTraces"]),
-            number(&counters["limitedTraces"]),
+            counters.rule, counters.matched_spans, counters.kept_traces, counters.limited_traces,
         );
     }
     out
@@ -434,7 +430,7 @@ pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
         .json()
         .await
         .context("decoding the storage answer")?;
-    let sampling: serde_json::Value = get(&format!("{server}/api/v1/sampling"), &[])
+    let sampling: weft_api_types::SamplingStatus = get(&format!("{server}/api/v1/sampling"), &[])
         .await?
         .json()
         .await
