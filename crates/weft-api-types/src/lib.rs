@@ -3,8 +3,12 @@
 //! file against these structs field by field. JSON names are camelCase; Unix nanoseconds are
 //! decimal strings (they do not fit a JavaScript number).
 //!
+//! The diagnostics answers carry `weft-diagnose`'s report rows as they serialize (snake_case
+//! field names), rather than copies of them.
+//!
 //! Architecture invariant: this crate is serde (and `serde_json::Value` for the one free-form
-//! part, the sampling rules) and nothing else: no HTTP, no server types.
+//! part, the sampling rules) over sans-I/O row types, and nothing else: no HTTP, no server
+//! types.
 
 use serde::{Deserialize, Serialize};
 
@@ -195,4 +199,63 @@ pub struct OpenShard {
     pub fill_ratio: f64,
     pub estimated_false_positive_rate: f64,
     pub bytes: u64,
+}
+
+pub use weft_diagnose::{
+    DatabaseReport, EndpointCalls, ExampleCall, ExceptionRow, FailureRow, FindingKind, FindingRow,
+    GraphCycle, GraphEdge, HotKeyRow, InterruptionPoint, InterruptionReport, InterruptionRow,
+    LatencySummary, OperationRow, OperationsReport, RedisReport, RedisRow, StatementRow, TableRow,
+};
+
+/// `GET /api/v1/diagnostics`: everything about one service (or all), what `weft diagnose`
+/// prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosticsOverview {
+    /// `None` for all services.
+    pub service: Option<String>,
+    pub range: TimeRangeAnswer,
+    pub assembler: AssemblerStatus,
+    /// `None` for a summary store not on local disk.
+    pub summary_store: Option<SummaryStoreStatus>,
+    pub findings: Vec<FindingRow>,
+    pub interruptions: InterruptionReport,
+    pub cycles: Vec<GraphCycle>,
+    pub database: DatabaseReport,
+    pub redis: RedisReport,
+    pub operations: OperationsReport,
+}
+
+/// A time range, Unix nanoseconds as decimal strings, start inclusive, end exclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeRangeAnswer {
+    pub start: String,
+    pub end: String,
+}
+
+/// The trace assembler: what it holds, what it did, its caps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssemblerStatus {
+    pub open_traces: u64,
+    pub open_spans: u64,
+    pub traces_analyzed: u64,
+    pub late_spans: u64,
+    pub dropped_spans: u64,
+    pub evicted_traces: u64,
+    pub cut_traces: u64,
+    pub replayed_spans_skipped: u64,
+    pub inactivity_timeout_seconds: f64,
+    pub max_open_traces: u64,
+    pub max_open_spans: u64,
+    pub max_spans_per_trace: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryStoreStatus {
+    pub files: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    pub committed_position: u64,
 }

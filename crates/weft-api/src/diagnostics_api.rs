@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use weft_api_types::{AssemblerStatus, DiagnosticsOverview, SummaryStoreStatus, TimeRangeAnswer};
 use weft_diagnose::{
     analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
     TimeRange,
@@ -93,23 +94,23 @@ fn to_value(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-fn assembler_json(view: &DiagnoserView) -> Value {
+fn assembler_status(view: &DiagnoserView) -> AssemblerStatus {
     let counters = &view.counters;
     let config = &view.assembler_config;
-    json!({
-        "openTraces": view.open_traces,
-        "openSpans": view.open_spans,
-        "tracesAnalyzed": counters.traces_analyzed,
-        "lateSpans": counters.assembler.late_spans,
-        "droppedSpans": counters.assembler.spans_dropped_over_trace_cap,
-        "evictedTraces": counters.assembler.traces_evicted,
-        "cutTraces": counters.assembler.traces_cut_by_age,
-        "replayedSpansSkipped": counters.replayed_spans_skipped,
-        "inactivityTimeoutSeconds": config.inactivity_timeout.as_secs_f64(),
-        "maxOpenTraces": config.max_open_traces,
-        "maxOpenSpans": config.max_open_spans,
-        "maxSpansPerTrace": config.max_spans_per_trace,
-    })
+    AssemblerStatus {
+        open_traces: view.open_traces as u64,
+        open_spans: view.open_spans as u64,
+        traces_analyzed: counters.traces_analyzed,
+        late_spans: counters.assembler.late_spans,
+        dropped_spans: counters.assembler.spans_dropped_over_trace_cap,
+        evicted_traces: counters.assembler.traces_evicted,
+        cut_traces: counters.assembler.traces_cut_by_age,
+        replayed_spans_skipped: counters.replayed_spans_skipped,
+        inactivity_timeout_seconds: config.inactivity_timeout.as_secs_f64(),
+        max_open_traces: config.max_open_traces as u64,
+        max_open_spans: config.max_open_spans as u64,
+        max_spans_per_trace: config.max_spans_per_trace as u64,
+    }
 }
 
 /// Computes an answer from the diagnoser's view on a blocking thread: reports sort and merge
@@ -126,7 +127,7 @@ async fn from_view<T: Send + 'static>(
 async fn overview(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DiagnosticsOverview>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
     let summaries = state.hub.store_stats();
     from_view(&state, move |view| {
@@ -135,23 +136,26 @@ async fn overview(
             limit: Some(filter.limit.unwrap_or(limit)),
             ..filter.clone()
         };
-        json!({
-            "service": filter.service,
-            "range": range_json(range),
-            "assembler": assembler_json(view),
-            "summaryStore": summaries.as_ref().map(|summaries| json!({
-                "files": summaries.files,
-                "rows": summaries.rows,
-                "bytes": summaries.bytes,
-                "committedPosition": summaries.position,
-            })),
-            "findings": to_value(statistics.findings(range, &top(50))),
-            "interruptions": to_value(statistics.interruptions(range, &top(20))),
-            "cycles": to_value(statistics.graph_cycles(range, &filter)),
-            "database": to_value(statistics.database(range, &top(10))),
-            "redis": to_value(statistics.redis(range, &top(10))),
-            "operations": to_value(statistics.operations(range, &top(10))),
-        })
+        DiagnosticsOverview {
+            service: filter.service.clone(),
+            range: TimeRangeAnswer {
+                start: range.start_unix_nanos.to_string(),
+                end: range.end_unix_nanos.to_string(),
+            },
+            assembler: assembler_status(view),
+            summary_store: summaries.as_ref().map(|summaries| SummaryStoreStatus {
+                files: summaries.files as u64,
+                rows: summaries.rows,
+                bytes: summaries.bytes,
+                committed_position: summaries.position,
+            }),
+            findings: statistics.findings(range, &top(50)),
+            interruptions: statistics.interruptions(range, &top(20)),
+            cycles: statistics.graph_cycles(range, &filter),
+            database: statistics.database(range, &top(10)),
+            redis: statistics.redis(range, &top(10)),
+            operations: statistics.operations(range, &top(10)),
+        }
     })
     .await
     .map(Json)

@@ -203,6 +203,180 @@ fn storage(full: bool) -> StorageAnswer {
     }
 }
 
+fn example_call() -> ExampleCall {
+    ExampleCall {
+        trace_id: "5b8efff798038103d269b633813fc60c".into(),
+        span_id: "eee19b7ec3c1b174".into(),
+        start_unix_nanos: 1_795_255_200_000_000_000,
+        duration_nanos: 120_000_000,
+        key: "cart:user:7".into(),
+        value_size_bytes: Some(290),
+    }
+}
+
+fn latency() -> LatencySummary {
+    LatencySummary {
+        mean_nanos: 1,
+        p50_nanos: 1,
+        p90_nanos: 2,
+        p99_nanos: 3,
+        max_nanos: 4,
+    }
+}
+
+/// A diagnostics overview with one row of every report.
+fn diagnostics_overview() -> DiagnosticsOverview {
+    let ids = || vec!["5b8efff798038103d269b633813fc60c".to_owned()];
+    DiagnosticsOverview {
+        service: Some("checkout".into()),
+        range: TimeRangeAnswer {
+            start: "1795255200000000000".into(),
+            end: "1795258800000000000".into(),
+        },
+        assembler: AssemblerStatus {
+            open_traces: 1,
+            open_spans: 2,
+            traces_analyzed: 3,
+            late_spans: 0,
+            dropped_spans: 0,
+            evicted_traces: 0,
+            cut_traces: 0,
+            replayed_spans_skipped: 0,
+            inactivity_timeout_seconds: 30.0,
+            max_open_traces: 100_000,
+            max_open_spans: 1_000_000,
+            max_spans_per_trace: 5_000,
+        },
+        summary_store: Some(SummaryStoreStatus {
+            files: 1,
+            rows: 3,
+            bytes: 4_096,
+            committed_position: 7,
+        }),
+        findings: vec![FindingRow {
+            kind: FindingKind::RepeatedCalls,
+            title: "repeated calls".into(),
+            service: "checkout".into(),
+            operation: "POST /cart".into(),
+            detail: "SELECT * FROM items WHERE id = ?".into(),
+            traces: 3,
+            value_max: 7,
+            last_seen_unix_nanos: 1_795_255_200_000_000_000,
+            last_message: "7 identical calls".into(),
+            example_trace_ids: ids(),
+        }],
+        interruptions: InterruptionReport {
+            traces: 3,
+            broken_traces: 1,
+            truncated_traces: 0,
+            interruption_rate: 1.0 / 3.0,
+            services: vec![InterruptionRow {
+                service: "checkout".into(),
+                traces: 3,
+                broken_traces: 1,
+                interruption_rate: 1.0 / 3.0,
+                example_trace_ids: ids(),
+            }],
+            series: vec![InterruptionPoint {
+                bucket_start_unix_nanos: 1_795_255_200_000_000_000,
+                traces: 3,
+                broken_traces: 1,
+                interruption_rate: 1.0 / 3.0,
+            }],
+        },
+        cycles: vec![GraphCycle {
+            services: vec!["a".into(), "b".into()],
+            edges: vec![GraphEdge {
+                caller: "a".into(),
+                callee: "b".into(),
+                traces: 1,
+                example_trace_id: "5b8efff798038103d269b633813fc60c".into(),
+            }],
+        }],
+        database: DatabaseReport {
+            slow_threshold_nanos: 200_000_000,
+            statements: vec![StatementRow {
+                service: "checkout".into(),
+                system: "postgresql".into(),
+                database: "shop".into(),
+                tables: vec!["items".into()],
+                operation: "SELECT".into(),
+                fingerprint: "SELECT * FROM items WHERE id = ?".into(),
+                calls: 7,
+                errors: 0,
+                slow_calls: 1,
+                latency: latency(),
+                endpoints: vec![EndpointCalls {
+                    service: "frontend".into(),
+                    operation: "GET /".into(),
+                    calls: 7,
+                }],
+                slowest: vec![example_call()],
+            }],
+            tables: vec![TableRow {
+                system: "postgresql".into(),
+                database: "shop".into(),
+                table: "items".into(),
+                calls: 7,
+                errors: 0,
+                slow_calls: 1,
+                statements: 1,
+            }],
+        },
+        redis: RedisReport {
+            slow_threshold_nanos: 10_000_000,
+            commands: vec![RedisRow {
+                service: "cart".into(),
+                command: "GET".into(),
+                key_pattern: "cart:user:{n}".into(),
+                calls: 20,
+                errors: 0,
+                slow_calls: 0,
+                hits: 15,
+                misses: 5,
+                hit_rate: Some(0.75),
+                latency: latency(),
+                max_value_size_bytes: 290,
+                slowest: vec![example_call()],
+            }],
+            hot_keys: vec![HotKeyRow {
+                service: "cart".into(),
+                key: "cart:user:7".into(),
+                calls: 12,
+                error: 0,
+            }],
+            big_keys: vec![example_call()],
+        },
+        operations: OperationsReport {
+            slowest: vec![OperationRow {
+                service: "checkout".into(),
+                operation: "POST /cart".into(),
+                calls: 3,
+                errors: 1,
+                latency: latency(),
+                slowest: vec![example_call()],
+            }],
+            failures: vec![FailureRow {
+                service: "checkout".into(),
+                operation: "POST /cart".into(),
+                status_message: "declined".into(),
+                count: 1,
+                last_seen_unix_nanos: 1_795_255_200_000_000_000,
+                example_trace_ids: ids(),
+            }],
+            exceptions: vec![ExceptionRow {
+                time_unix_nanos: 1_795_255_200_000_000_000,
+                service: "checkout".into(),
+                operation: "POST /cart".into(),
+                exception_type: "ValueError".into(),
+                message: "no such item".into(),
+                trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                span_id: "eee19b7ec3c1b174".into(),
+            }],
+        },
+    }
+}
+
 /// Every rule field and override set, as the server serializes them (absent options are left
 /// out, so a full sample sets them all).
 fn sampling_status() -> SamplingStatus {
@@ -286,6 +460,19 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
         (
             "/api/v1/sampling",
             serde_json::to_value(sampling_status()).unwrap(),
+        ),
+        (
+            "/api/v1/diagnostics",
+            serde_json::to_value(diagnostics_overview()).unwrap(),
+        ),
+        (
+            "/api/v1/diagnostics",
+            serde_json::to_value(DiagnosticsOverview {
+                service: None,
+                summary_store: None,
+                ..diagnostics_overview()
+            })
+            .unwrap(),
         ),
     ];
     let mut errors = Vec::new();

@@ -454,219 +454,194 @@ pub struct DiagnoseArgs {
     pub server: String,
 }
 
-fn nanos_of(value: &serde_json::Value) -> u64 {
-    value
-        .as_u64()
-        .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn first_example(value: &serde_json::Value) -> String {
-    value
-        .as_array()
-        .and_then(|examples| examples.first())
-        .and_then(|example| example.as_str().or_else(|| example["traceId"].as_str()))
-        .unwrap_or("-")
-        .to_owned()
+fn first_example(trace_ids: &[String]) -> &str {
+    trace_ids.first().map_or("-", String::as_str)
 }
 
 /// The `weft diagnose` report: findings named by pattern, the interruption rate, cycles, and
 /// database, Redis and operation statistics.
-pub fn render_diagnosis(body: &serde_json::Value) -> String {
+pub fn render_diagnosis(overview: &weft_api_types::DiagnosticsOverview) -> String {
     let mut out = String::new();
-    let text = |value: &serde_json::Value| value.as_str().unwrap_or("").to_owned();
-    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
-    let service = body["service"].as_str().unwrap_or("all services");
+    let service = overview.service.as_deref().unwrap_or("all services");
     let _ = writeln!(out, "diagnosis of {service}");
-    let assembler = &body["assembler"];
+    let assembler = &overview.assembler;
     let _ = writeln!(
         out,
         "  {} traces analyzed, {} open ({} spans); {} late spans, {} traces evicted early, {} cut at max age",
-        number(&assembler["tracesAnalyzed"]),
-        number(&assembler["openTraces"]),
-        number(&assembler["openSpans"]),
-        number(&assembler["lateSpans"]),
-        number(&assembler["evictedTraces"]),
-        number(&assembler["cutTraces"]),
+        assembler.traces_analyzed,
+        assembler.open_traces,
+        assembler.open_spans,
+        assembler.late_spans,
+        assembler.evicted_traces,
+        assembler.cut_traces,
     );
+    render_findings(&mut out, overview);
+    render_database(&mut out, &overview.database);
+    render_redis(&mut out, &overview.redis);
+    render_operations(&mut out, &overview.operations);
+    out
+}
 
-    let findings = body["findings"].as_array().cloned().unwrap_or_default();
-    let _ = writeln!(out, "\nfindings ({})", findings.len());
-    if findings.is_empty() {
+fn render_findings(out: &mut String, overview: &weft_api_types::DiagnosticsOverview) {
+    let _ = writeln!(out, "\nfindings ({})", overview.findings.len());
+    if overview.findings.is_empty() {
         let _ = writeln!(out, "  none");
     }
-    for finding in &findings {
+    for finding in &overview.findings {
         let _ = writeln!(
             out,
             "  {:<24} {} {:?}: {} trace(s), e.g. {}",
-            text(&finding["title"]),
-            text(&finding["service"]),
-            text(&finding["operation"]),
-            number(&finding["traces"]),
-            first_example(&finding["example_trace_ids"]),
+            finding.title,
+            finding.service,
+            finding.operation,
+            finding.traces,
+            first_example(&finding.example_trace_ids),
         );
-        let _ = writeln!(out, "      {}", text(&finding["last_message"]));
+        let _ = writeln!(out, "      {}", finding.last_message);
     }
-
-    let interruptions = &body["interruptions"];
+    let interruptions = &overview.interruptions;
     let _ = writeln!(
         out,
         "\ntrace interruption rate: {:.1} % ({} of {} traces broken, {} truncated by Weft's limits)",
-        interruptions["interruption_rate"].as_f64().unwrap_or(0.0) * 100.0,
-        number(&interruptions["broken_traces"]),
-        number(&interruptions["traces"]),
-        number(&interruptions["truncated_traces"]),
+        interruptions.interruption_rate * 100.0,
+        interruptions.broken_traces,
+        interruptions.traces,
+        interruptions.truncated_traces,
     );
-    for row in interruptions["services"].as_array().into_iter().flatten() {
-        if number(&row["broken_traces"]) == 0 {
-            continue;
-        }
+    for row in interruptions
+        .services
+        .iter()
+        .filter(|row| row.broken_traces > 0)
+    {
         let _ = writeln!(
             out,
             "  {:<28} {:>5.1} % of {} traces, e.g. {}",
-            text(&row["service"]),
-            row["interruption_rate"].as_f64().unwrap_or(0.0) * 100.0,
-            number(&row["traces"]),
-            first_example(&row["example_trace_ids"]),
+            row.service,
+            row.interruption_rate * 100.0,
+            row.traces,
+            first_example(&row.example_trace_ids),
         );
     }
-    for cycle in body["cycles"].as_array().into_iter().flatten() {
-        let services: Vec<String> = cycle["services"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(text)
-            .collect();
+    for cycle in &overview.cycles {
         let _ = writeln!(
             out,
             "call cycle in the service graph: {}",
-            services.join(" ⇄ ")
+            cycle.services.join(" ⇄ ")
         );
     }
+}
 
-    let database = &body["database"];
-    let statements = database["statements"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !statements.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ndatabase statements (slow ≥ {})",
-            format_duration(number(&database["slow_threshold_nanos"]))
-        );
-        let _ = writeln!(
-            out,
-            "  {:>7} {:>6} {:>6} {:>9} {:>9}  statement",
-            "calls", "errors", "slow", "p99", "max"
-        );
-        for row in &statements {
-            let _ = writeln!(
-                out,
-                "  {:>7} {:>6} {:>6} {:>9} {:>9}  [{} {}] {}",
-                number(&row["calls"]),
-                number(&row["errors"]),
-                number(&row["slow_calls"]),
-                format_duration(number(&row["latency"]["p99_nanos"])),
-                format_duration(number(&row["latency"]["max_nanos"])),
-                text(&row["system"]),
-                text(&row["database"]),
-                text(&row["fingerprint"]),
-            );
-        }
+fn render_database(out: &mut String, database: &weft_api_types::DatabaseReport) {
+    if database.statements.is_empty() {
+        return;
     }
-    let redis = &body["redis"];
-    let commands = redis["commands"].as_array().cloned().unwrap_or_default();
-    if !commands.is_empty() {
-        let _ = writeln!(out, "\nredis commands");
+    let _ = writeln!(
+        out,
+        "\ndatabase statements (slow ≥ {})",
+        format_duration(database.slow_threshold_nanos)
+    );
+    let _ = writeln!(
+        out,
+        "  {:>7} {:>6} {:>6} {:>9} {:>9}  statement",
+        "calls", "errors", "slow", "p99", "max"
+    );
+    for row in &database.statements {
         let _ = writeln!(
             out,
-            "  {:>7} {:>6} {:>6} {:>8} {:>9}  command",
-            "calls", "errors", "slow", "hit rate", "p99"
+            "  {:>7} {:>6} {:>6} {:>9} {:>9}  [{} {}] {}",
+            row.calls,
+            row.errors,
+            row.slow_calls,
+            format_duration(row.latency.p99_nanos),
+            format_duration(row.latency.max_nanos),
+            row.system,
+            row.database,
+            row.fingerprint,
         );
-        for row in &commands {
-            let _ = writeln!(
-                out,
-                "  {:>7} {:>6} {:>6} {:>8} {:>9}  {} {}",
-                number(&row["calls"]),
-                number(&row["errors"]),
-                number(&row["slow_calls"]),
-                row["hit_rate"]
-                    .as_f64()
-                    .map_or("-".to_owned(), |rate| format!("{:.0} %", rate * 100.0)),
-                format_duration(number(&row["latency"]["p99_nanos"])),
-                text(&row["command"]),
-                text(&row["key_pattern"]),
-            );
-        }
-        let hot: Vec<String> = redis["hot_keys"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .take(5)
-            .map(|row| format!("{} ({})", text(&row["key"]), number(&row["calls"])))
-            .collect();
-        if !hot.is_empty() {
-            let _ = writeln!(out, "  hot keys: {}", hot.join(", "));
-        }
     }
-    let operations = &body["operations"];
-    let slowest = operations["slowest"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !slowest.is_empty() {
+}
+
+fn render_redis(out: &mut String, redis: &weft_api_types::RedisReport) {
+    if redis.commands.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nredis commands");
+    let _ = writeln!(
+        out,
+        "  {:>7} {:>6} {:>6} {:>8} {:>9}  command",
+        "calls", "errors", "slow", "hit rate", "p99"
+    );
+    for row in &redis.commands {
+        let _ = writeln!(
+            out,
+            "  {:>7} {:>6} {:>6} {:>8} {:>9}  {} {}",
+            row.calls,
+            row.errors,
+            row.slow_calls,
+            row.hit_rate
+                .map_or("-".to_owned(), |rate| format!("{:.0} %", rate * 100.0)),
+            format_duration(row.latency.p99_nanos),
+            row.command,
+            row.key_pattern,
+        );
+    }
+    let hot: Vec<String> = redis
+        .hot_keys
+        .iter()
+        .take(5)
+        .map(|row| format!("{} ({})", row.key, row.calls))
+        .collect();
+    if !hot.is_empty() {
+        let _ = writeln!(out, "  hot keys: {}", hot.join(", "));
+    }
+}
+
+fn render_operations(out: &mut String, operations: &weft_api_types::OperationsReport) {
+    if !operations.slowest.is_empty() {
         let _ = writeln!(out, "\nslowest operations");
-        for row in &slowest {
+        for row in &operations.slowest {
             let _ = writeln!(
                 out,
                 "  {:>9} max {:>9} p99  {} {:?}, e.g. {}",
-                format_duration(number(&row["latency"]["max_nanos"])),
-                format_duration(number(&row["latency"]["p99_nanos"])),
-                text(&row["service"]),
-                text(&row["operation"]),
-                first_example(&row["slowest"]),
+                format_duration(row.latency.max_nanos),
+                format_duration(row.latency.p99_nanos),
+                row.service,
+                row.operation,
+                row.slowest
+                    .first()
+                    .map_or("-", |example| example.trace_id.as_str()),
             );
         }
     }
-    let failures = operations["failures"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !failures.is_empty() {
+    if !operations.failures.is_empty() {
         let _ = writeln!(out, "\nfailures");
-        for row in &failures {
+        for row in &operations.failures {
             let _ = writeln!(
                 out,
                 "  {:>6}× {} {:?}: {}, e.g. {}",
-                number(&row["count"]),
-                text(&row["service"]),
-                text(&row["operation"]),
-                text(&row["status_message"]),
-                first_example(&row["example_trace_ids"]),
+                row.count,
+                row.service,
+                row.operation,
+                row.status_message,
+                first_example(&row.example_trace_ids),
             );
         }
     }
-    let exceptions = operations["exceptions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !exceptions.is_empty() {
+    if !operations.exceptions.is_empty() {
         let _ = writeln!(out, "\nrecent exceptions");
-        for row in exceptions.iter().take(5) {
+        for row in operations.exceptions.iter().take(5) {
             let _ = writeln!(
                 out,
                 "  {} {} {}: {} {}, trace {}",
-                format_time(nanos_of(&row["time_unix_nanos"])),
-                text(&row["service"]),
-                text(&row["operation"]),
-                text(&row["exception_type"]),
-                text(&row["message"]),
-                text(&row["trace_id"]),
+                format_time(row.time_unix_nanos),
+                row.service,
+                row.operation,
+                row.exception_type,
+                row.message,
+                row.trace_id,
             );
         }
     }
-    out
 }
 
 pub async fn run_diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
@@ -678,11 +653,12 @@ pub async fn run_diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
     if let Some(service) = &args.service {
         query.push(("service", service.clone()));
     }
-    let body: serde_json::Value = get(&format!("{server}/api/v1/diagnostics"), &query)
-        .await?
-        .json()
-        .await
-        .context("decoding the diagnostics answer")?;
-    print!("{}", render_diagnosis(&body));
+    let overview: weft_api_types::DiagnosticsOverview =
+        get(&format!("{server}/api/v1/diagnostics"), &query)
+            .await?
+            .json()
+            .await
+            .context("decoding the diagnostics answer")?;
+    print!("{}", render_diagnosis(&overview));
     Ok(())
 }

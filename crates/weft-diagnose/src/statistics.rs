@@ -164,7 +164,7 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub mean_nanos: u64,
     pub p50_nanos: u64,
@@ -513,10 +513,10 @@ impl StatisticsFilter {
 
 // ---- rows the queries return ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingRow {
     pub kind: FindingKind,
-    pub title: &'static str,
+    pub title: String,
     pub service: String,
     pub operation: String,
     pub detail: String,
@@ -527,7 +527,7 @@ pub struct FindingRow {
     pub example_trace_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterruptionRow {
     pub service: String,
     pub traces: u64,
@@ -537,7 +537,7 @@ pub struct InterruptionRow {
     pub example_trace_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterruptionPoint {
     pub bucket_start_unix_nanos: u64,
     pub traces: u64,
@@ -545,7 +545,7 @@ pub struct InterruptionPoint {
     pub interruption_rate: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterruptionReport {
     pub traces: u64,
     pub broken_traces: u64,
@@ -556,7 +556,7 @@ pub struct InterruptionReport {
     pub series: Vec<InterruptionPoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphCycle {
     /// The services of one strongly connected component of the service graph, sorted.
     pub services: Vec<String>,
@@ -564,7 +564,7 @@ pub struct GraphCycle {
     pub edges: Vec<GraphEdge>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphEdge {
     pub caller: String,
     pub callee: String,
@@ -572,26 +572,26 @@ pub struct GraphEdge {
     pub example_trace_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExampleCall {
     pub trace_id: String,
     pub span_id: String,
     pub start_unix_nanos: u64,
     pub duration_nanos: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_size_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointCalls {
     pub service: String,
     pub operation: String,
     pub calls: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementRow {
     pub service: String,
     pub system: String,
@@ -607,7 +607,7 @@ pub struct StatementRow {
     pub slowest: Vec<ExampleCall>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableRow {
     pub system: String,
     pub database: String,
@@ -618,14 +618,14 @@ pub struct TableRow {
     pub statements: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseReport {
     pub slow_threshold_nanos: u64,
     pub statements: Vec<StatementRow>,
     pub tables: Vec<TableRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedisRow {
     pub service: String,
     pub command: String,
@@ -642,7 +642,7 @@ pub struct RedisRow {
     pub slowest: Vec<ExampleCall>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HotKeyRow {
     pub service: String,
     pub key: String,
@@ -651,7 +651,7 @@ pub struct HotKeyRow {
     pub error: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedisReport {
     pub slow_threshold_nanos: u64,
     pub commands: Vec<RedisRow>,
@@ -659,7 +659,7 @@ pub struct RedisReport {
     pub big_keys: Vec<ExampleCall>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperationRow {
     pub service: String,
     pub operation: String,
@@ -669,7 +669,7 @@ pub struct OperationRow {
     pub slowest: Vec<ExampleCall>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureRow {
     pub service: String,
     pub operation: String,
@@ -679,7 +679,7 @@ pub struct FailureRow {
     pub example_trace_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRow {
     pub time_unix_nanos: u64,
     pub service: String,
@@ -690,7 +690,7 @@ pub struct ExceptionRow {
     pub span_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperationsReport {
     /// Entry operations (server, consumer and root spans), slowest first.
     pub slowest: Vec<OperationRow>,
@@ -987,7 +987,7 @@ impl Statistics {
             .into_values()
             .map(|stats| FindingRow {
                 kind: stats.kind,
-                title: stats.kind.title(),
+                title: stats.kind.title().to_owned(),
                 service: stats.service,
                 operation: stats.operation,
                 detail: stats.detail,

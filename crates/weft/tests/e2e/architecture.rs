@@ -446,7 +446,13 @@ fn rust_files(directory: &std::path::Path, found: &mut Vec<std::path::PathBuf>) 
         if path.is_dir() {
             rust_files(&path, found);
         } else if path.extension().is_some_and(|extension| extension == "rs")
-            && path.file_name().is_some_and(|name| name != "tests.rs")
+            && path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .is_some_and(|stem| {
+                    // Test modules: `tests.rs` and `<topic>_tests.rs`.
+                    stem != "tests" && !stem.ends_with("_tests")
+                })
         {
             found.push(path);
         }
