@@ -77,6 +77,68 @@ pub struct Operation {
     pub last_seen_unix_nano: String,
 }
 
+/// `GET /api/v1/attributes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeKeysAnswer {
+    pub keys: Vec<AttributeKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeKey {
+    pub key: String,
+    /// `span` or `resource`.
+    pub scope: String,
+}
+
+/// `GET /api/v1/attributes/{key}/values`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeValuesAnswer {
+    pub values: Vec<String>,
+}
+
+/// `GET /api/v1/catalog`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogAnswer {
+    pub services: Vec<CatalogService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogService {
+    pub name: String,
+    pub first_seen_unix_nano: String,
+    pub last_seen_unix_nano: String,
+    pub operations: Vec<CatalogOperation>,
+    pub attributes: Vec<CatalogAttribute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogOperation {
+    pub name: String,
+    pub span_kind: String,
+    pub first_seen_unix_nano: String,
+    pub last_seen_unix_nano: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogAttribute {
+    pub key: String,
+    pub scope: String,
+    pub first_seen_unix_nano: String,
+    pub last_seen_unix_nano: String,
+    /// Most frequent first.
+    pub top_values: Vec<ValueCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueCount {
+    pub value: String,
+    /// Spans seen with the value since the key was first seen.
+    pub count: u64,
+}
+
 /// `GET /api/v1/storage`: what `weft status` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

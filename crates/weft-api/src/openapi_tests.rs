@@ -142,6 +142,33 @@ fn summary() -> TraceSummary {
     }
 }
 
+fn catalog() -> CatalogAnswer {
+    let seen = || "1795255200000000000".to_owned();
+    CatalogAnswer {
+        services: vec![CatalogService {
+            name: "frontend".into(),
+            first_seen_unix_nano: seen(),
+            last_seen_unix_nano: seen(),
+            operations: vec![CatalogOperation {
+                name: "GET /".into(),
+                span_kind: "server".into(),
+                first_seen_unix_nano: seen(),
+                last_seen_unix_nano: seen(),
+            }],
+            attributes: vec![CatalogAttribute {
+                key: "http.request.method".into(),
+                scope: "span".into(),
+                first_seen_unix_nano: seen(),
+                last_seen_unix_nano: seen(),
+                top_values: vec![ValueCount {
+                    value: "GET".into(),
+                    count: 12,
+                }],
+            }],
+        }],
+    }
+}
+
 fn tier() -> TierStorage {
     TierStorage {
         retention_seconds: 259_200,
@@ -449,6 +476,24 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             })
             .unwrap(),
         ),
+        (
+            "/api/v1/attributes",
+            serde_json::to_value(AttributeKeysAnswer {
+                keys: vec![AttributeKey {
+                    key: "http.route".into(),
+                    scope: "span".into(),
+                }],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/attributes/{key}/values",
+            serde_json::to_value(AttributeValuesAnswer {
+                values: vec!["GET".into()],
+            })
+            .unwrap(),
+        ),
+        ("/api/v1/catalog", serde_json::to_value(catalog()).unwrap()),
         (
             "/api/v1/storage",
             serde_json::to_value(storage(true)).unwrap(),

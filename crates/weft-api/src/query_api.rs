@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use prost::Message;
-use serde_json::{json, Value};
+use serde_json::Value;
 use weft_model::SpanKind;
 use weft_storage::{SearchQuery, StatusFilter, TraceQuery, TraceSummary};
 
@@ -331,7 +331,8 @@ async fn operations(
 async fn catalog(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::CatalogAnswer>, ApiError> {
+    use weft_api_types::{CatalogAnswer, CatalogAttribute, CatalogOperation, CatalogService};
     let params = Params::parse(raw.as_deref(), &["service", "topValues"])?;
     let service = params.single("service")?.map(str::to_owned);
     let top_values = params
@@ -339,51 +340,72 @@ async fn catalog(
         .unwrap_or(10)
         .min(100) as usize;
     let services = blocking(move || Ok(store.catalog(service.as_deref(), top_values)?)).await?;
-    Ok(Json(json!({
-        "services": services.iter().map(|service| json!({
-            "name": service.name,
-            "firstSeenUnixNano": service.first_seen_unix_nanos.to_string(),
-            "lastSeenUnixNano": service.last_seen_unix_nanos.to_string(),
-            "operations": service.operations.iter().map(|operation| json!({
-                "name": operation.name,
-                "spanKind": operation.span_kind.as_str(),
-                "firstSeenUnixNano": operation.first_seen_unix_nanos.to_string(),
-                "lastSeenUnixNano": operation.last_seen_unix_nanos.to_string(),
-            })).collect::<Vec<_>>(),
-            "attributes": service.attributes.iter().map(|attribute| json!({
-                "key": attribute.key,
-                "scope": attribute.scope,
-                "firstSeenUnixNano": attribute.first_seen_unix_nanos.to_string(),
-                "lastSeenUnixNano": attribute.last_seen_unix_nanos.to_string(),
-                "topValues": attribute.top_values.iter().map(|(value, count)| json!({
-                    "value": value,
-                    "count": count,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>()
-    })))
+    let nanos = |unix_nanos: u64| unix_nanos.to_string();
+    Ok(Json(CatalogAnswer {
+        services: services
+            .iter()
+            .map(|service| CatalogService {
+                name: service.name.clone(),
+                first_seen_unix_nano: nanos(service.first_seen_unix_nanos),
+                last_seen_unix_nano: nanos(service.last_seen_unix_nanos),
+                operations: service
+                    .operations
+                    .iter()
+                    .map(|operation| CatalogOperation {
+                        name: operation.name.clone(),
+                        span_kind: operation.span_kind.as_str().to_owned(),
+                        first_seen_unix_nano: nanos(operation.first_seen_unix_nanos),
+                        last_seen_unix_nano: nanos(operation.last_seen_unix_nanos),
+                    })
+                    .collect(),
+                attributes: service
+                    .attributes
+                    .iter()
+                    .map(|attribute| CatalogAttribute {
+                        key: attribute.key.clone(),
+                        scope: attribute.scope.to_owned(),
+                        first_seen_unix_nano: nanos(attribute.first_seen_unix_nanos),
+                        last_seen_unix_nano: nanos(attribute.last_seen_unix_nanos),
+                        top_values: attribute
+                            .top_values
+                            .iter()
+                            .map(|(value, count)| weft_api_types::ValueCount {
+                                value: value.clone(),
+                                count: *count,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
 }
 
 async fn attribute_keys(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::AttributeKeysAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["service"])?;
     let service = params.single("service")?.map(str::to_owned);
     let keys = blocking(move || Ok(store.attribute_keys(service.as_deref())?)).await?;
-    Ok(Json(json!({
-        "keys": keys.iter().map(|key| json!({ "key": key.key, "scope": key.scope }))
-            .collect::<Vec<_>>()
-    })))
+    Ok(Json(weft_api_types::AttributeKeysAnswer {
+        keys: keys
+            .iter()
+            .map(|key| weft_api_types::AttributeKey {
+                key: key.key.clone(),
+                scope: key.scope.to_owned(),
+            })
+            .collect(),
+    }))
 }
 
 async fn attribute_values(
     State(store): State<Store>,
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<weft_api_types::AttributeValuesAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["prefix"])?;
     let prefix = params.single("prefix")?.unwrap_or("").to_owned();
     let values = blocking(move || Ok(store.attribute_values(&key, &prefix)?)).await?;
-    Ok(Json(json!({ "values": values })))
+    Ok(Json(weft_api_types::AttributeValuesAnswer { values }))
 }
