@@ -288,6 +288,30 @@ pub struct DiagnosticsOverview {
     pub operations: OperationsReport,
 }
 
+/// `GET /api/v1/diagnostics/findings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingsAnswer {
+    pub range: TimeRangeAnswer,
+    pub findings: Vec<FindingRow>,
+}
+
+/// `GET /api/v1/diagnostics/cycles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CyclesAnswer {
+    pub range: TimeRangeAnswer,
+    pub cycles: Vec<GraphCycle>,
+}
+
+/// A statistics report with the range it covers beside its fields:
+/// `/api/v1/diagnostics/interruptions` (`InterruptionReport`), `/api/v1/statistics/database`
+/// (`DatabaseReport`), `/redis` (`RedisReport`) and `/operations` (`OperationsReport`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangedReport<T> {
+    pub range: TimeRangeAnswer,
+    #[serde(flatten)]
+    pub report: T,
+}
+
 /// A time range, Unix nanoseconds as decimal strings, start inclusive, end exclusive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeRangeAnswer {

@@ -7,7 +7,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use weft_api_types::{AssemblerStatus, DiagnosticsOverview, SummaryStoreStatus, TimeRangeAnswer};
+use weft_api_types::{
+    AssemblerStatus, CyclesAnswer, DatabaseReport, DiagnosticsOverview, FindingsAnswer,
+    InterruptionReport, OperationsReport, RangedReport, RedisReport, SummaryStoreStatus,
+    TimeRangeAnswer,
+};
 use weft_diagnose::{
     analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
     TimeRange,
@@ -86,8 +90,15 @@ fn parse_kind(text: &str) -> Result<FindingKind, String> {
     })
 }
 
+fn range_answer(range: TimeRange) -> TimeRangeAnswer {
+    TimeRangeAnswer {
+        start: range.start_unix_nanos.to_string(),
+        end: range.end_unix_nanos.to_string(),
+    }
+}
+
 fn range_json(range: TimeRange) -> Value {
-    json!({ "start": range.start_unix_nanos.to_string(), "end": range.end_unix_nanos.to_string() })
+    to_value(range_answer(range))
 }
 
 fn to_value(value: impl serde::Serialize) -> Value {
@@ -138,10 +149,7 @@ async fn overview(
         };
         DiagnosticsOverview {
             service: filter.service.clone(),
-            range: TimeRangeAnswer {
-                start: range.start_unix_nanos.to_string(),
-                end: range.end_unix_nanos.to_string(),
-            },
+            range: range_answer(range),
             assembler: assembler_status(view),
             summary_store: summaries.as_ref().map(|summaries| SummaryStoreStatus {
                 files: summaries.files as u64,
@@ -164,74 +172,72 @@ async fn overview(
 async fn findings(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FindingsAnswer>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
-    let rows = from_view(&state, move |view| {
-        to_value(view.statistics.findings(range, &filter))
-    })
-    .await?;
-    Ok(Json(
-        json!({ "range": range_json(range), "findings": rows }),
-    ))
+    let findings = from_view(&state, move |view| view.statistics.findings(range, &filter)).await?;
+    Ok(Json(FindingsAnswer {
+        range: range_answer(range),
+        findings,
+    }))
 }
 
 /// The parameters of the report endpoints: no `kind`.
 const REPORT_PARAMETERS: [&str; 5] = ["service", "start", "end", "lookback", "limit"];
 
 /// A statistics report for the range and filter of the query, with the range beside it.
-async fn report<T: serde::Serialize + 'static>(
+async fn report<T: Send + 'static>(
     state: &DiagnosticsApiState,
     raw: Option<&str>,
     read: fn(&Statistics, TimeRange, &StatisticsFilter) -> T,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RangedReport<T>>, ApiError> {
     let (range, filter) = list_query(raw, &REPORT_PARAMETERS)?;
-    let mut value = from_view(state, move |view| {
-        to_value(read(&view.statistics, range, &filter))
-    })
-    .await?;
-    value["range"] = range_json(range);
-    Ok(Json(value))
+    let report = from_view(state, move |view| read(&view.statistics, range, &filter)).await?;
+    Ok(Json(RangedReport {
+        range: range_answer(range),
+        report,
+    }))
 }
 
 async fn interruptions(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RangedReport<InterruptionReport>>, ApiError> {
     report(&state, raw.as_deref(), Statistics::interruptions).await
 }
 
 async fn cycles(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CyclesAnswer>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &["service", "start", "end", "lookback"])?;
     let cycles = from_view(&state, move |view| {
-        to_value(view.statistics.graph_cycles(range, &filter))
+        view.statistics.graph_cycles(range, &filter)
     })
     .await?;
-    Ok(Json(
-        json!({ "range": range_json(range), "cycles": cycles }),
-    ))
+    Ok(Json(CyclesAnswer {
+        range: range_answer(range),
+        cycles,
+    }))
 }
 
 async fn database(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RangedReport<DatabaseReport>>, ApiError> {
     report(&state, raw.as_deref(), Statistics::database).await
 }
 
 async fn redis(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RangedReport<RedisReport>>, ApiError> {
     report(&state, raw.as_deref(), Statistics::redis).await
 }
 
 async fn operations(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RangedReport<OperationsReport>>, ApiError> {
     report(&state, raw.as_deref(), Statistics::operations).await
 }
 

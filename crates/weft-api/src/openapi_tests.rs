@@ -444,9 +444,18 @@ fn sampling_status() -> SamplingStatus {
     }
 }
 
+fn ranged<T: serde::Serialize>(overview: &DiagnosticsOverview, report: T) -> Value {
+    serde_json::to_value(RangedReport {
+        range: overview.range.clone(),
+        report,
+    })
+    .unwrap()
+}
+
 #[test]
 fn the_openapi_file_describes_every_field_of_the_typed_answers() {
     let spec = spec();
+    let overview = diagnostics_overview();
     let search = SearchAnswer {
         traces: vec![FoundTrace {
             summary: summary(),
@@ -509,6 +518,38 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
         (
             "/api/v1/diagnostics",
             serde_json::to_value(diagnostics_overview()).unwrap(),
+        ),
+        (
+            "/api/v1/diagnostics/findings",
+            serde_json::to_value(FindingsAnswer {
+                range: overview.range.clone(),
+                findings: overview.findings.clone(),
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/diagnostics/cycles",
+            serde_json::to_value(CyclesAnswer {
+                range: overview.range.clone(),
+                cycles: overview.cycles.clone(),
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/diagnostics/interruptions",
+            ranged(&overview, overview.interruptions.clone()),
+        ),
+        (
+            "/api/v1/statistics/database",
+            ranged(&overview, overview.database.clone()),
+        ),
+        (
+            "/api/v1/statistics/redis",
+            ranged(&overview, overview.redis.clone()),
+        ),
+        (
+            "/api/v1/statistics/operations",
+            ranged(&overview, overview.operations.clone()),
         ),
         (
             "/api/v1/diagnostics",
