@@ -214,6 +214,78 @@ pub struct SamplingStorage {
     pub closed_shards: u64,
 }
 
+/// `GET` and `PUT /api/v1/sampling/rules`: the rules in force and where they came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplingRulesAnswer {
+    /// The `[sampling]` table as JSON (schema `SamplingRules`).
+    pub rules: serde_json::Value,
+    /// `configuration` or `api`.
+    pub source: String,
+}
+
+/// `GET /api/v1/sampling/explain/{traceId}`: why a trace is (or is not) in the cold tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingExplanation {
+    pub trace_id: String,
+    /// `kept`, `not_kept` or `pending`.
+    pub decision: String,
+    /// The decision in a sentence.
+    pub summary: String,
+    pub rules: Vec<RuleMatchAnswer>,
+    pub default_share: DefaultShare,
+    pub shards: Vec<ShardState>,
+    pub tiers: TierSpans,
+    pub cold_writer: ColdWriterPassed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleMatchAnswer {
+    pub rule: String,
+    pub span_id: String,
+    pub service: String,
+    pub operation: String,
+    /// The rule has a rate limit, so the match may not have kept the trace.
+    pub rate_limited: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefaultShare {
+    pub share: f64,
+    pub in_share: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardState {
+    /// Unix seconds.
+    pub start: u64,
+    pub end: u64,
+    /// `open`, `closed` or `missing` (closed, nothing kept in it).
+    pub state: String,
+    pub contains_trace: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierSpans {
+    pub hot: SpanCount,
+    pub cold: SpanCount,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanCount {
+    pub spans: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColdWriterPassed {
+    /// Unix seconds up to which the cold writer has copied; `None` before its first pass.
+    pub passed_through: Option<u64>,
+}
+
 /// `GET /api/v1/sampling`: the sampler's status, what `weft status` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -444,6 +444,38 @@ fn sampling_status() -> SamplingStatus {
     }
 }
 
+fn explanation(copied: bool) -> SamplingExplanation {
+    SamplingExplanation {
+        trace_id: "5b8efff798038103d269b633813fc60c".into(),
+        decision: "kept".into(),
+        summary: "Kept for the cold tier: rule errors holds on 1 span.".into(),
+        rules: vec![RuleMatchAnswer {
+            rule: "errors".into(),
+            span_id: "eee19b7ec3c1b174".into(),
+            service: "checkout".into(),
+            operation: "POST /cart".into(),
+            rate_limited: false,
+        }],
+        default_share: DefaultShare {
+            share: 0.001,
+            in_share: false,
+        },
+        shards: vec![ShardState {
+            start: 1_795_255_200,
+            end: 1_795_255_800,
+            state: "closed".into(),
+            contains_trace: true,
+        }],
+        tiers: TierSpans {
+            hot: SpanCount { spans: 3 },
+            cold: SpanCount { spans: 3 },
+        },
+        cold_writer: ColdWriterPassed {
+            passed_through: copied.then_some(1_795_256_400),
+        },
+    }
+}
+
 fn ranged<T: serde::Serialize>(overview: &DiagnosticsOverview, report: T) -> Value {
     serde_json::to_value(RangedReport {
         range: overview.range.clone(),
@@ -514,6 +546,22 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
         (
             "/api/v1/sampling",
             serde_json::to_value(sampling_status()).unwrap(),
+        ),
+        (
+            "/api/v1/sampling/rules",
+            serde_json::to_value(SamplingRulesAnswer {
+                rules: sampling_status().rules,
+                source: "api".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/sampling/explain/{traceId}",
+            serde_json::to_value(explanation(true)).unwrap(),
+        ),
+        (
+            "/api/v1/sampling/explain/{traceId}",
+            serde_json::to_value(explanation(false)).unwrap(),
         ),
         (
             "/api/v1/diagnostics",

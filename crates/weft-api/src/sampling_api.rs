@@ -10,10 +10,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 use weft_api_types::{
-    ColdToHot, ColdWriterProgress, FilterSizing, LogTierStorage, LogsStorage, OpenShard,
-    RuleCounters, SamplingStatus, SamplingStorage, StorageAnswer, TierStorage,
+    ColdToHot, ColdWriterPassed, ColdWriterProgress, DefaultShare, FilterSizing, LogTierStorage,
+    LogsStorage, OpenShard, RuleCounters, RuleMatchAnswer, SamplingExplanation,
+    SamplingRulesAnswer, SamplingStatus, SamplingStorage, ShardState, SpanCount, StorageAnswer,
+    TierSpans, TierStorage,
 };
 use weft_model::Span;
 use weft_sampling::{shard_window_of, ShardWindow};
@@ -47,19 +48,23 @@ pub fn router(state: SamplingApiState) -> Router {
 async fn rules(
     State(state): State<SamplingApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SamplingRulesAnswer>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
+    Ok(Json(rules_answer(&state)))
+}
+
+fn rules_answer(state: &SamplingApiState) -> SamplingRulesAnswer {
     let (rules, source) = state.hub.rules();
-    Ok(Json(json!({
-        "rules": rules,
-        "source": source.as_str(),
-    })))
+    SamplingRulesAnswer {
+        rules: serde_json::to_value(rules).expect("rules serialize"),
+        source: source.as_str().to_owned(),
+    }
 }
 
 async fn set_rules(
     State(state): State<SamplingApiState>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SamplingRulesAnswer>, ApiError> {
     let rules: weft_sampling::SamplingConfig = serde_json::from_slice(&body)
         .map_err(|error| ApiError::invalid(format!("invalid sampling rules: {error}")))?;
     let hub = Arc::clone(&state.hub);
@@ -73,11 +78,7 @@ async fn set_rules(
         })
     })
     .await?;
-    let (rules, source) = state.hub.rules();
-    Ok(Json(json!({
-        "rules": rules,
-        "source": source.as_str(),
-    })))
+    Ok(Json(rules_answer(&state)))
 }
 
 async fn status(
@@ -286,7 +287,7 @@ async fn explain(
     State(state): State<SamplingApiState>,
     Path(trace_id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SamplingExplanation>, ApiError> {
     Params::parse(raw.as_deref(), &[])?;
     let trace_id = parse_trace_id(&trace_id)?;
     blocking(move || {
@@ -311,38 +312,49 @@ async fn explain(
         let explanation = state.hub.with_sampler(|sampler| sampler.explain(spans));
         let (decision, summary) = decision_of(&state, &windows, &explanation);
         let passed_through = state.progress.passed_through.load(Ordering::Acquire);
-        Ok(Json(json!({
-            "traceId": trace_id.to_hex(),
-            "decision": decision,
-            "summary": summary,
-            "rules": explanation.matches.iter().map(|found| {
-                let span = &spans[found.span_index];
-                json!({
-                    "rule": found.rule,
-                    "spanId": span.span_id.to_hex(),
-                    "service": span.service_name,
-                    "operation": span.name,
-                    "rateLimited": found.rate_limited,
+        Ok(Json(SamplingExplanation {
+            trace_id: trace_id.to_hex(),
+            decision: decision.to_owned(),
+            summary,
+            rules: explanation
+                .matches
+                .iter()
+                .map(|found| {
+                    let span = &spans[found.span_index];
+                    RuleMatchAnswer {
+                        rule: found.rule.clone(),
+                        span_id: span.span_id.to_hex(),
+                        service: span.service_name.to_string(),
+                        operation: span.name.to_string(),
+                        rate_limited: found.rate_limited,
+                    }
                 })
-            }).collect::<Vec<_>>(),
-            "defaultShare": {
-                "share": explanation.default_share,
-                "inShare": explanation.in_default_share,
+                .collect(),
+            default_share: DefaultShare {
+                share: explanation.default_share,
+                in_share: explanation.in_default_share,
             },
-            "shards": windows.iter().map(|window| json!({
-                "start": window.window.start_unix_seconds,
-                "end": window.window.end_unix_seconds(),
-                "state": window.state,
-                "containsTrace": window.contains,
-            })).collect::<Vec<_>>(),
-            "tiers": {
-                "hot": { "spans": hot_spans.len() },
-                "cold": { "spans": cold_spans.len() },
+            shards: windows
+                .iter()
+                .map(|window| ShardState {
+                    start: window.window.start_unix_seconds,
+                    end: window.window.end_unix_seconds(),
+                    state: window.state.to_owned(),
+                    contains_trace: window.contains,
+                })
+                .collect(),
+            tiers: TierSpans {
+                hot: SpanCount {
+                    spans: hot_spans.len() as u64,
+                },
+                cold: SpanCount {
+                    spans: cold_spans.len() as u64,
+                },
             },
-            "coldWriter": {
-                "passedThrough": (passed_through > 0).then_some(passed_through),
+            cold_writer: ColdWriterPassed {
+                passed_through: (passed_through > 0).then_some(passed_through),
             },
-        })))
+        }))
     })
     .await
 }
