@@ -360,6 +360,84 @@ pub struct DiagnosticsOverview {
     pub operations: OperationsReport,
 }
 
+/// `GET /api/v1/diagnostics/traces`: trace summary rows, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosedTracesAnswer {
+    pub range: TimeRangeAnswer,
+    pub traces: Vec<DiagnosedTrace>,
+}
+
+/// One analyzed trace's summary row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosedTrace {
+    pub trace_id: String,
+    pub root_service: String,
+    pub root_operation: String,
+    pub start_time_unix_nano: String,
+    /// Decimal string, as every nanosecond quantity of this row.
+    pub duration_nanos: String,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub service_count: u64,
+    pub orphan_span_count: u64,
+    pub dropped_span_count: u64,
+    pub truncated: bool,
+    /// `inactive`, `max_age`, `evicted` or `shutdown`.
+    pub completion: String,
+    /// Finding kinds.
+    pub findings: Vec<String>,
+    pub services: Vec<String>,
+}
+
+/// `GET /api/v1/traces/{traceId}/diagnosis`: one trace's findings and critical path, from its
+/// stored spans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceDiagnosisAnswer {
+    pub trace_id: String,
+    /// The tier its spans came from.
+    pub tier: String,
+    pub summary: TraceDiagnosisSummary,
+    pub findings: Vec<TraceFinding>,
+    /// Span IDs from the root down the path that decides the trace's duration.
+    pub critical_path: Vec<String>,
+    pub settings: AnalysisSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceDiagnosisSummary {
+    pub root_service: String,
+    pub root_operation: String,
+    pub start_time_unix_nano: String,
+    pub duration_nanos: String,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub service_count: u64,
+    pub orphan_span_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceFinding {
+    pub kind: String,
+    pub title: String,
+    pub service: String,
+    pub operation: String,
+    pub detail: String,
+    pub message: String,
+    pub value: u64,
+    pub span_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisSettings {
+    pub bottleneck_share: f64,
+    pub repeated_call_threshold: u64,
+}
+
 /// `GET /api/v1/diagnostics/findings`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingsAnswer {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 use weft_api_types::{
-    AssemblerStatus, CyclesAnswer, DatabaseReport, DiagnosticsOverview, FindingsAnswer,
-    InterruptionReport, OperationsReport, RangedReport, RedisReport, SummaryStoreStatus,
-    TimeRangeAnswer,
+    AnalysisSettings, AssemblerStatus, CyclesAnswer, DatabaseReport, DiagnosedTrace,
+    DiagnosedTracesAnswer, DiagnosticsOverview, FindingsAnswer, InterruptionReport,
+    OperationsReport, RangedReport, RedisReport, SummaryStoreStatus, TimeRangeAnswer,
+    TraceDiagnosisAnswer, TraceDiagnosisSummary, TraceFinding,
 };
 use weft_diagnose::{
     analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
@@ -95,14 +95,6 @@ fn range_answer(range: TimeRange) -> TimeRangeAnswer {
         start: range.start_unix_nanos.to_string(),
         end: range.end_unix_nanos.to_string(),
     }
-}
-
-fn range_json(range: TimeRange) -> Value {
-    to_value(range_answer(range))
-}
-
-fn to_value(value: impl serde::Serialize) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 fn assembler_status(view: &DiagnoserView) -> AssemblerStatus {
@@ -241,30 +233,36 @@ async fn operations(
     report(&state, raw.as_deref(), Statistics::operations).await
 }
 
-fn summary_json(row: &TraceSummaryRow) -> Value {
-    json!({
-        "traceId": weft_model::TraceId::from_bytes(row.trace_id).to_hex(),
-        "rootService": row.root_service,
-        "rootOperation": row.root_operation,
-        "startTimeUnixNano": row.start_unix_nanos.to_string(),
-        "durationNanos": row.duration_nanos.to_string(),
-        "spanCount": row.span_count,
-        "errorCount": row.error_count,
-        "serviceCount": row.service_count,
-        "orphanSpanCount": row.orphan_span_count,
-        "droppedSpanCount": row.dropped_span_count,
-        "truncated": row.truncated,
-        "completion": row.completion,
-        "findings": row.findings.split(',').filter(|name| !name.is_empty()).collect::<Vec<_>>(),
-        "services": row.services.split(',').filter(|name| !name.is_empty()).collect::<Vec<_>>(),
-    })
+fn diagnosed_trace(row: &TraceSummaryRow) -> DiagnosedTrace {
+    let names = |list: &str| {
+        list.split(',')
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    DiagnosedTrace {
+        trace_id: weft_model::TraceId::from_bytes(row.trace_id).to_hex(),
+        root_service: row.root_service.clone(),
+        root_operation: row.root_operation.clone(),
+        start_time_unix_nano: row.start_unix_nanos.to_string(),
+        duration_nanos: row.duration_nanos.to_string(),
+        span_count: u64::from(row.span_count),
+        error_count: u64::from(row.error_count),
+        service_count: u64::from(row.service_count),
+        orphan_span_count: u64::from(row.orphan_span_count),
+        dropped_span_count: row.dropped_span_count,
+        truncated: row.truncated,
+        completion: row.completion.clone(),
+        findings: names(&row.findings),
+        services: names(&row.services),
+    }
 }
 
 /// Trace summary rows, newest first: traces with a finding of the kinds asked for.
 async fn traces(
     State(state): State<DiagnosticsApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DiagnosedTracesAnswer>, ApiError> {
     let params = Params::parse(
         raw.as_deref(),
         &[
@@ -301,10 +299,13 @@ async fn traces(
     };
     let hub = Arc::clone(&state.hub);
     let rows = blocking(move || hub.search_summaries(&query).map_err(ApiError::from)).await?;
-    Ok(Json(json!({
-        "range": range_json(TimeRange { start_unix_nanos: start, end_unix_nanos: end }),
-        "traces": rows.iter().map(summary_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(DiagnosedTracesAnswer {
+        range: range_answer(TimeRange {
+            start_unix_nanos: start,
+            end_unix_nanos: end,
+        }),
+        traces: rows.iter().map(diagnosed_trace).collect(),
+    }))
 }
 
 /// One trace's diagnosis, computed from its stored spans (either tier), so it is there for any
@@ -313,7 +314,7 @@ async fn trace_diagnosis(
     State(state): State<DiagnosticsApiState>,
     Path(trace_id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TraceDiagnosisAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["tier"])?;
     let choice = tier_choice(&params)?;
     let trace_id = parse_trace_id(&trace_id)?;
@@ -335,33 +336,41 @@ async fn trace_diagnosis(
         .collect();
     let diagnosis = analyze_spans(trace_id, &facts, 0, Completion::Inactive, &config);
     let summary = &diagnosis.summary;
-    Ok(Json(json!({
-        "traceId": trace_id.to_hex(),
-        "tier": tier.as_str(),
-        "summary": {
-            "rootService": &*summary.root_service,
-            "rootOperation": &*summary.root_operation,
-            "startTimeUnixNano": summary.start_unix_nanos.to_string(),
-            "durationNanos": summary.duration_nanos.to_string(),
-            "spanCount": summary.span_count,
-            "errorCount": summary.error_count,
-            "serviceCount": summary.service_count,
-            "orphanSpanCount": summary.orphan_span_count,
+    Ok(Json(TraceDiagnosisAnswer {
+        trace_id: trace_id.to_hex(),
+        tier: tier.as_str().to_owned(),
+        summary: TraceDiagnosisSummary {
+            root_service: summary.root_service.to_string(),
+            root_operation: summary.root_operation.to_string(),
+            start_time_unix_nano: summary.start_unix_nanos.to_string(),
+            duration_nanos: summary.duration_nanos.to_string(),
+            span_count: u64::from(summary.span_count),
+            error_count: u64::from(summary.error_count),
+            service_count: u64::from(summary.service_count),
+            orphan_span_count: u64::from(summary.orphan_span_count),
         },
-        "findings": diagnosis.findings.iter().map(|finding| json!({
-            "kind": finding.kind.as_str(),
-            "title": finding.kind.title(),
-            "service": &*finding.service,
-            "operation": &*finding.operation,
-            "detail": finding.detail,
-            "message": finding.message,
-            "value": finding.value,
-            "spanIds": finding.span_ids.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "criticalPath": diagnosis.critical_path.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
-        "settings": {
-            "bottleneckShare": config.bottleneck_share,
-            "repeatedCallThreshold": config.repeated_call_threshold,
+        findings: diagnosis
+            .findings
+            .iter()
+            .map(|finding| TraceFinding {
+                kind: finding.kind.as_str().to_owned(),
+                title: finding.kind.title().to_owned(),
+                service: finding.service.to_string(),
+                operation: finding.operation.to_string(),
+                detail: finding.detail.clone(),
+                message: finding.message.clone(),
+                value: finding.value,
+                span_ids: finding.span_ids.iter().map(|id| id.to_hex()).collect(),
+            })
+            .collect(),
+        critical_path: diagnosis
+            .critical_path
+            .iter()
+            .map(|id| id.to_hex())
+            .collect(),
+        settings: AnalysisSettings {
+            bottleneck_share: config.bottleneck_share,
+            repeated_call_threshold: config.repeated_call_threshold as u64,
         },
-    })))
+    }))
 }

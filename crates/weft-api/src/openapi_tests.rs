@@ -576,6 +576,62 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             .unwrap(),
         ),
         (
+            "/api/v1/diagnostics/traces",
+            serde_json::to_value(DiagnosedTracesAnswer {
+                range: overview.range.clone(),
+                traces: vec![DiagnosedTrace {
+                    trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                    root_service: "frontend".into(),
+                    root_operation: "GET /".into(),
+                    start_time_unix_nano: "1795255200000000000".into(),
+                    duration_nanos: "250000000".into(),
+                    span_count: 3,
+                    error_count: 1,
+                    service_count: 2,
+                    orphan_span_count: 0,
+                    dropped_span_count: 0,
+                    truncated: false,
+                    completion: "inactive".into(),
+                    findings: vec!["bottleneck".into()],
+                    services: vec!["frontend".into(), "cart".into()],
+                }],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/traces/{traceId}/diagnosis",
+            serde_json::to_value(TraceDiagnosisAnswer {
+                trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                tier: "hot".into(),
+                summary: TraceDiagnosisSummary {
+                    root_service: "frontend".into(),
+                    root_operation: "GET /".into(),
+                    start_time_unix_nano: "1795255200000000000".into(),
+                    duration_nanos: "250000000".into(),
+                    span_count: 3,
+                    error_count: 1,
+                    service_count: 2,
+                    orphan_span_count: 0,
+                },
+                findings: vec![TraceFinding {
+                    kind: "bottleneck".into(),
+                    title: "bottleneck".into(),
+                    service: "cart".into(),
+                    operation: "SELECT".into(),
+                    detail: String::new(),
+                    message: "60 % of the trace's time".into(),
+                    value: 600,
+                    span_ids: vec!["eee19b7ec3c1b174".into()],
+                }],
+                critical_path: vec!["eee19b7ec3c1b174".into()],
+                settings: AnalysisSettings {
+                    bottleneck_share: 0.48,
+                    repeated_call_threshold: 5,
+                },
+            })
+            .unwrap(),
+        ),
+        (
             "/api/v1/diagnostics/cycles",
             serde_json::to_value(CyclesAnswer {
                 range: overview.range.clone(),
