@@ -495,3 +495,50 @@ pub struct SummaryStoreStatus {
     pub bytes: u64,
     pub committed_position: u64,
 }
+
+/// One log record: IDs in hex, times as decimal strings, the body as text, attributes as an
+/// object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRecordAnswer {
+    pub time_unix_nano: String,
+    pub observed_time_unix_nano: String,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub severity_number: u8,
+    /// The source's own level name.
+    pub severity_text: String,
+    /// `severityText`, or the name of `severityNumber`'s range.
+    pub severity: String,
+    pub service_name: String,
+    pub body: String,
+    pub attributes: serde_json::Value,
+    pub resource: serde_json::Value,
+    pub scope: LogScope,
+    pub event_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogScope {
+    pub name: String,
+    pub version: String,
+}
+
+/// `GET /api/v1/traces/{traceId}/logs`: a trace's records, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceLogsAnswer {
+    pub trace_id: String,
+    pub tier: String,
+    pub logs: Vec<LogRecordAnswer>,
+}
+
+/// `GET /api/v1/logs`: records found, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSearchAnswer {
+    pub tier: String,
+    pub logs: Vec<LogRecordAnswer>,
+    pub scanned_records: u64,
+    pub limit: u64,
+}

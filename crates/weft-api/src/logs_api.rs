@@ -4,7 +4,8 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
+use weft_api_types::{LogRecordAnswer, LogScope, LogSearchAnswer, TraceLogsAnswer};
 use weft_model::{severity_floor_of, AttributeValue, KeyValue, LogRecord, TraceId};
 use weft_storage::LogQuery;
 
@@ -28,7 +29,7 @@ async fn trace_logs(
     State(store): State<Store>,
     Path(trace_id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TraceLogsAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["tier"])?;
     let choice = tier_choice(&params)?;
     let trace_id = parse_trace_id(&trace_id)?;
@@ -50,11 +51,11 @@ async fn trace_logs(
         Ok(store.trace_logs(&trace_id, time_range, tier)?)
     })
     .await?;
-    Ok(Json(json!({
-        "traceId": trace_id.to_hex(),
-        "tier": tier.as_str(),
-        "logs": records.iter().map(log_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(TraceLogsAnswer {
+        trace_id: trace_id.to_hex(),
+        tier: tier.as_str().to_owned(),
+        logs: records.iter().map(log_record_answer).collect(),
+    }))
 }
 
 const SEARCH_PARAMETERS: [&str; 10] = [
@@ -101,7 +102,7 @@ fn log_query(params: &Params) -> Result<LogQuery, ApiError> {
 async fn search_logs(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogSearchAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &SEARCH_PARAMETERS)?;
     let query = log_query(&params)?;
     let tier = match tier_choice(&params)? {
@@ -122,35 +123,35 @@ async fn search_logs(
         Ok(log_store.search(&query)?)
     })
     .await?;
-    Ok(Json(json!({
-        "tier": tier.as_str(),
-        "logs": result.records.iter().map(log_json).collect::<Vec<_>>(),
-        "scannedRecords": result.scanned_records,
-        "limit": limit,
-    })))
+    Ok(Json(LogSearchAnswer {
+        tier: tier.as_str().to_owned(),
+        logs: result.records.iter().map(log_record_answer).collect(),
+        scanned_records: result.scanned_records,
+        limit: limit as u64,
+    }))
 }
 
 /// One record in the API's JSON: IDs in hex, times as decimal strings (64-bit), the body
 /// as text, attributes as an object.
-pub fn log_json(record: &LogRecord) -> Value {
-    json!({
-        "timeUnixNano": record.time_unix_nanos.to_string(),
-        "observedTimeUnixNano": record.observed_time_unix_nanos.to_string(),
-        "traceId": record.trace_id.map(|id| id.to_hex()),
-        "spanId": record.span_id.map(|id| id.to_hex()),
-        "severityNumber": record.severity_number,
-        "severityText": record.severity_text,
-        "severity": record.severity_name(),
-        "serviceName": record.service_name,
-        "body": record.body_text(),
-        "attributes": attributes_json(&record.attributes),
-        "resource": attributes_json(&record.resource.attributes),
-        "scope": {
-            "name": record.scope.name,
-            "version": record.scope.version,
+pub fn log_record_answer(record: &LogRecord) -> LogRecordAnswer {
+    LogRecordAnswer {
+        time_unix_nano: record.time_unix_nanos.to_string(),
+        observed_time_unix_nano: record.observed_time_unix_nanos.to_string(),
+        trace_id: record.trace_id.map(|id| id.to_hex()),
+        span_id: record.span_id.map(|id| id.to_hex()),
+        severity_number: record.severity_number,
+        severity_text: record.severity_text.clone(),
+        severity: record.severity_name().to_owned(),
+        service_name: record.service_name.to_string(),
+        body: record.body_text().to_string(),
+        attributes: attributes_json(&record.attributes),
+        resource: attributes_json(&record.resource.attributes),
+        scope: LogScope {
+            name: record.scope.name.to_string(),
+            version: record.scope.version.to_string(),
         },
-        "eventName": record.event_name,
-    })
+        event_name: record.event_name.clone(),
+    }
 }
 
 /// Attributes as a JSON object (a repeated key keeps its last value, as OTLP's own JSON

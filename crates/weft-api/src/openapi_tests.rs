@@ -169,6 +169,28 @@ fn catalog() -> CatalogAnswer {
     }
 }
 
+/// A log record on a span, or (`on_span` false) outside any trace.
+fn log_record(on_span: bool) -> LogRecordAnswer {
+    LogRecordAnswer {
+        time_unix_nano: "1795255200015000000".into(),
+        observed_time_unix_nano: "1795255200015001000".into(),
+        trace_id: on_span.then(|| "5b8efff798038103d269b633813fc60c".into()),
+        span_id: on_span.then(|| "eee19b7ec3c1b174".into()),
+        severity_number: 13,
+        severity_text: "WARN".into(),
+        severity: "WARN".into(),
+        service_name: "orders".into(),
+        body: "slow query took 120 ms".into(),
+        attributes: serde_json::json!({ "db.statement": "SELECT 1" }),
+        resource: serde_json::json!({ "service.name": "orders" }),
+        scope: LogScope {
+            name: "orders.http".into(),
+            version: "2.1.0".into(),
+        },
+        event_name: String::new(),
+    }
+}
+
 fn tier() -> TierStorage {
     TierStorage {
         retention_seconds: 259_200,
@@ -535,6 +557,25 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             .unwrap(),
         ),
         ("/api/v1/catalog", serde_json::to_value(catalog()).unwrap()),
+        (
+            "/api/v1/logs",
+            serde_json::to_value(LogSearchAnswer {
+                tier: "hot".into(),
+                logs: vec![log_record(true), log_record(false)],
+                scanned_records: 10,
+                limit: 100,
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/traces/{traceId}/logs",
+            serde_json::to_value(TraceLogsAnswer {
+                trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                tier: "hot".into(),
+                logs: vec![log_record(true)],
+            })
+            .unwrap(),
+        ),
         (
             "/api/v1/storage",
             serde_json::to_value(storage(true)).unwrap(),
