@@ -542,3 +542,106 @@ pub struct LogSearchAnswer {
     pub scanned_records: u64,
     pub limit: u64,
 }
+
+/// Calls, errors and latency of a bucket (or a merge of buckets); latencies in milliseconds,
+/// `None` when there were no calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedStats {
+    pub calls: u64,
+    pub calls_per_second: f64,
+    pub errors: u64,
+    pub error_rate: Option<f64>,
+    pub p50_millis: Option<f64>,
+    pub p90_millis: Option<f64>,
+    pub p95_millis: Option<f64>,
+    pub p99_millis: Option<f64>,
+    pub mean_millis: Option<f64>,
+    pub min_millis: Option<f64>,
+    pub max_millis: Option<f64>,
+}
+
+/// The buckets a metric answer covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricWindow {
+    /// `30s`, `10m` or `1h`.
+    pub resolution: String,
+    pub step_seconds: u64,
+    /// The first bucket's start.
+    pub start_unix_seconds: u64,
+    pub end_unix_seconds: u64,
+}
+
+/// `GET /api/v1/metrics/series`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesAnswer {
+    #[serde(flatten)]
+    pub window: MetricWindow,
+    pub series: Vec<MetricSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSeries {
+    pub service_name: String,
+    /// `None` for the whole service.
+    pub operation: Option<String>,
+    pub span_kind: Option<String>,
+    pub totals: RedStats,
+    pub points: Vec<SeriesPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesPoint {
+    #[serde(flatten)]
+    pub stats: RedStats,
+    pub time_unix_seconds: u64,
+    /// Exemplars the bucket holds.
+    pub exemplars: u64,
+}
+
+/// `GET /api/v1/metrics/operations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopOperationsAnswer {
+    #[serde(flatten)]
+    pub window: MetricWindow,
+    pub sort_by: String,
+    pub operations: Vec<OperationStats>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStats {
+    #[serde(flatten)]
+    pub stats: RedStats,
+    pub operation: String,
+    pub span_kind: String,
+}
+
+/// `GET /api/v1/metrics/exemplars`: traces linked to a series' buckets, newest bucket first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExemplarsAnswer {
+    #[serde(flatten)]
+    pub window: MetricWindow,
+    pub exemplars: Vec<Exemplar>,
+    /// More matched than the limit.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exemplar {
+    pub trace_id: String,
+    pub span_id: String,
+    /// `slowest`, `sampled`, `keyword` or `error_increase`.
+    pub reason: String,
+    pub operation: String,
+    pub span_kind: String,
+    pub bucket_start_unix_seconds: u64,
+    pub start_time_unix_nano: String,
+    pub duration_millis: f64,
+    pub is_error: bool,
+}

@@ -10,6 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use weft_api_types::{
+    Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationStats, RedStats, SeriesAnswer,
+    SeriesPoint, TopOperationsAnswer,
+};
 use weft_metrics::topology::EdgeKey;
 use weft_metrics::{Bucket, ExemplarReason, SeriesKey};
 use weft_model::SpanKind;
@@ -193,34 +197,42 @@ fn span_rows(
         .collect())
 }
 
-fn millis(nanos: Option<u64>) -> Value {
-    nanos.map_or(Value::Null, |nanos| json!(nanos as f64 / 1e6))
+fn millis(nanos: Option<u64>) -> Option<f64> {
+    nanos.map(|nanos| nanos as f64 / 1e6)
 }
 
 /// Calls, errors and latency of a bucket (or a merge of buckets) over `seconds`.
+fn red_stats(bucket: &Bucket, seconds: u64) -> RedStats {
+    RedStats {
+        calls: bucket.calls,
+        calls_per_second: bucket.calls as f64 / seconds.max(1) as f64,
+        errors: bucket.errors,
+        error_rate: (bucket.calls > 0).then(|| bucket.errors as f64 / bucket.calls as f64),
+        p50_millis: millis(bucket.quantile_nanos(0.5)),
+        p90_millis: millis(bucket.quantile_nanos(0.9)),
+        p95_millis: millis(bucket.quantile_nanos(0.95)),
+        p99_millis: millis(bucket.quantile_nanos(0.99)),
+        mean_millis: millis(bucket.mean_nanos()),
+        min_millis: millis((bucket.calls > 0).then_some(bucket.duration_min_nanos)),
+        max_millis: millis((bucket.calls > 0).then_some(bucket.duration_max_nanos)),
+    }
+}
+
 fn stats_json(bucket: &Bucket, seconds: u64) -> Value {
-    json!({
-        "calls": bucket.calls,
-        "callsPerSecond": bucket.calls as f64 / seconds.max(1) as f64,
-        "errors": bucket.errors,
-        "errorRate": if bucket.calls == 0 { Value::Null } else { json!(bucket.errors as f64 / bucket.calls as f64) },
-        "p50Millis": millis(bucket.quantile_nanos(0.5)),
-        "p90Millis": millis(bucket.quantile_nanos(0.9)),
-        "p95Millis": millis(bucket.quantile_nanos(0.95)),
-        "p99Millis": millis(bucket.quantile_nanos(0.99)),
-        "meanMillis": millis(bucket.mean_nanos()),
-        "minMillis": millis((bucket.calls > 0).then_some(bucket.duration_min_nanos)),
-        "maxMillis": millis((bucket.calls > 0).then_some(bucket.duration_max_nanos)),
-    })
+    serde_json::to_value(red_stats(bucket, seconds)).expect("stats serialize")
+}
+
+fn metric_window(window: Window) -> MetricWindow {
+    MetricWindow {
+        resolution: window.resolution.name().to_owned(),
+        step_seconds: window.step(),
+        start_unix_seconds: window.bucket_range().start,
+        end_unix_seconds: window.end_secs,
+    }
 }
 
 fn window_json(window: Window) -> Value {
-    json!({
-        "resolution": window.resolution.name(),
-        "stepSeconds": window.step(),
-        "startUnixSeconds": window.bucket_range().start,
-        "endUnixSeconds": window.end_secs,
-    })
+    serde_json::to_value(metric_window(window)).expect("a window serializes")
 }
 
 const SERIES_PARAMETERS: [&str; 8] = [
@@ -234,7 +246,10 @@ const SERIES_PARAMETERS: [&str; 8] = [
     "groupBy",
 ];
 
-async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn series(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<SeriesAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &SERIES_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
     let filter = series_filter(&params)?;
@@ -262,36 +277,40 @@ async fn series(State(hub): State<Hub>, RawQuery(raw): RawQuery) -> Result<Json<
     }
     let step = window.step();
     let empty = Bucket::default();
-    let series: Vec<Value> = groups
+    let series: Vec<MetricSeries> = groups
         .into_iter()
         .map(|(group, buckets)| {
             let mut total = Bucket::default();
             for bucket in buckets.values() {
                 total.merge(bucket);
             }
-            let points: Vec<Value> = window
+            let points: Vec<SeriesPoint> = window
                 .bucket_range()
                 .step_by(step as usize)
                 .map(|start| {
                     let bucket = buckets.get(&start).unwrap_or(&empty);
-                    let mut point = stats_json(bucket, step);
-                    point["timeUnixSeconds"] = json!(start);
-                    point["exemplars"] = json!(bucket.exemplars.len());
-                    point
+                    SeriesPoint {
+                        stats: red_stats(bucket, step),
+                        time_unix_seconds: start,
+                        exemplars: bucket.exemplars.len() as u64,
+                    }
                 })
                 .collect();
-            json!({
-                "serviceName": service,
-                "operation": group.as_ref().map(|(name, _)| name.clone()),
-                "spanKind": group.as_ref().map(|(_, kind)| SpanKind::from_otlp(*kind).as_str()),
-                "totals": stats_json(&total, window.seconds()),
-                "points": points,
-            })
+            MetricSeries {
+                service_name: service.clone().unwrap_or_default(),
+                operation: group.as_ref().map(|(name, _)| name.clone()),
+                span_kind: group
+                    .as_ref()
+                    .map(|(_, kind)| SpanKind::from_otlp(*kind).as_str().to_owned()),
+                totals: red_stats(&total, window.seconds()),
+                points,
+            }
         })
         .collect();
-    let mut answer = window_json(window);
-    answer["series"] = json!(series);
-    Ok(Json(answer))
+    Ok(Json(SeriesAnswer {
+        window: metric_window(window),
+        series,
+    }))
 }
 
 const TOP_OPERATION_PARAMETERS: [&str; 8] = [
@@ -308,7 +327,7 @@ const TOP_OPERATION_PARAMETERS: [&str; 8] = [
 async fn top_operations(
     State(hub): State<Hub>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TopOperationsAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &TOP_OPERATION_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
     let filter = series_filter(&params)?;
@@ -351,20 +370,20 @@ async fn top_operations(
             .then_with(|| left_key.cmp(right_key))
     });
     let seconds = window.seconds();
-    let operations: Vec<Value> = ranked
+    let operations: Vec<OperationStats> = ranked
         .into_iter()
         .take(limit)
-        .map(|((name, kind), bucket)| {
-            let mut entry = stats_json(&bucket, seconds);
-            entry["operation"] = json!(name);
-            entry["spanKind"] = json!(SpanKind::from_otlp(kind).as_str());
-            entry
+        .map(|((name, kind), bucket)| OperationStats {
+            stats: red_stats(&bucket, seconds),
+            operation: name,
+            span_kind: SpanKind::from_otlp(kind).as_str().to_owned(),
         })
         .collect();
-    let mut answer = window_json(window);
-    answer["sortBy"] = json!(sort_by);
-    answer["operations"] = json!(operations);
-    Ok(Json(answer))
+    Ok(Json(TopOperationsAnswer {
+        window: metric_window(window),
+        sort_by,
+        operations,
+    }))
 }
 
 const EXEMPLAR_PARAMETERS: [&str; 9] = [
@@ -382,7 +401,7 @@ const EXEMPLAR_PARAMETERS: [&str; 9] = [
 async fn exemplars(
     State(hub): State<Hub>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExemplarsAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &EXEMPLAR_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
     let filter = series_filter(&params)?;
@@ -397,32 +416,33 @@ async fn exemplars(
         .unwrap_or(100)
         .clamp(1, 10_000) as usize;
     let rows = blocking(move || span_rows(&hub, window, &filter)).await?;
-    let mut found: Vec<Value> = Vec::new();
+    let mut found: Vec<Exemplar> = Vec::new();
     // Newest buckets first: the most recent evidence is what an investigation wants.
     for (start, key, bucket) in rows.iter().rev() {
         for exemplar in bucket.exemplars.sorted() {
             if reason.is_some_and(|wanted| wanted != exemplar.reason) {
                 continue;
             }
-            found.push(json!({
-                "traceId": exemplar.trace_id().to_hex(),
-                "spanId": exemplar.span_id().to_hex(),
-                "reason": exemplar.reason.as_str(),
-                "operation": key.span_name,
-                "spanKind": key.span_kind().as_str(),
-                "bucketStartUnixSeconds": start,
-                "startTimeUnixNano": exemplar.start_unix_nanos.to_string(),
-                "durationMillis": exemplar.duration_nanos as f64 / 1e6,
-                "isError": exemplar.is_error,
-            }));
+            found.push(Exemplar {
+                trace_id: exemplar.trace_id().to_hex(),
+                span_id: exemplar.span_id().to_hex(),
+                reason: exemplar.reason.as_str().to_owned(),
+                operation: key.span_name.clone(),
+                span_kind: key.span_kind().as_str().to_owned(),
+                bucket_start_unix_seconds: *start,
+                start_time_unix_nano: exemplar.start_unix_nanos.to_string(),
+                duration_millis: exemplar.duration_nanos as f64 / 1e6,
+                is_error: exemplar.is_error,
+            });
         }
     }
     let truncated = found.len() > limit;
     found.truncate(limit);
-    let mut answer = window_json(window);
-    answer["exemplars"] = json!(found);
-    answer["truncated"] = json!(truncated);
-    Ok(Json(answer))
+    Ok(Json(ExemplarsAnswer {
+        window: metric_window(window),
+        exemplars: found,
+        truncated,
+    }))
 }
 
 /// Service-level edges (caller, callee, callee is an uninstrumented peer) of edge rows.

@@ -191,6 +191,33 @@ fn log_record(on_span: bool) -> LogRecordAnswer {
     }
 }
 
+fn metric_window() -> MetricWindow {
+    MetricWindow {
+        resolution: "30s".into(),
+        step_seconds: 30,
+        start_unix_seconds: 1_795_255_200,
+        end_unix_seconds: 1_795_258_800,
+    }
+}
+
+/// A bucket's stats, with calls (every latency set) or without (latencies null).
+fn red_stats(with_calls: bool) -> RedStats {
+    let latency = with_calls.then_some(1.5);
+    RedStats {
+        calls: u64::from(with_calls),
+        calls_per_second: 0.1,
+        errors: 0,
+        error_rate: with_calls.then_some(0.0),
+        p50_millis: latency,
+        p90_millis: latency,
+        p95_millis: latency,
+        p99_millis: latency,
+        mean_millis: latency,
+        min_millis: latency,
+        max_millis: latency,
+    }
+}
+
 fn tier() -> TierStorage {
     TierStorage {
         retention_seconds: 259_200,
@@ -557,6 +584,65 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             .unwrap(),
         ),
         ("/api/v1/catalog", serde_json::to_value(catalog()).unwrap()),
+        (
+            "/api/v1/metrics/series",
+            serde_json::to_value(SeriesAnswer {
+                window: metric_window(),
+                series: vec![
+                    MetricSeries {
+                        service_name: "checkout".into(),
+                        operation: Some("POST /cart".into()),
+                        span_kind: Some("server".into()),
+                        totals: red_stats(true),
+                        points: vec![SeriesPoint {
+                            stats: red_stats(false),
+                            time_unix_seconds: 1_795_255_200,
+                            exemplars: 0,
+                        }],
+                    },
+                    MetricSeries {
+                        service_name: "checkout".into(),
+                        operation: None,
+                        span_kind: None,
+                        totals: red_stats(true),
+                        points: Vec::new(),
+                    },
+                ],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/metrics/operations",
+            serde_json::to_value(TopOperationsAnswer {
+                window: metric_window(),
+                sort_by: "calls".into(),
+                operations: vec![OperationStats {
+                    stats: red_stats(true),
+                    operation: "POST /cart".into(),
+                    span_kind: "server".into(),
+                }],
+            })
+            .unwrap(),
+        ),
+        (
+            "/api/v1/metrics/exemplars",
+            serde_json::to_value(ExemplarsAnswer {
+                window: metric_window(),
+                exemplars: vec![Exemplar {
+                    trace_id: "5b8efff798038103d269b633813fc60c".into(),
+                    span_id: "eee19b7ec3c1b174".into(),
+                    reason: "slowest".into(),
+                    operation: "POST /cart".into(),
+                    span_kind: "server".into(),
+                    bucket_start_unix_seconds: 1_795_255_200,
+                    start_time_unix_nano: "1795255200010000000".into(),
+                    duration_millis: 50.0,
+                    is_error: false,
+                }],
+                truncated: false,
+            })
+            .unwrap(),
+        ),
         (
             "/api/v1/logs",
             serde_json::to_value(LogSearchAnswer {
