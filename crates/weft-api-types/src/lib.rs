@@ -645,3 +645,48 @@ pub struct Exemplar {
     pub duration_millis: f64,
     pub is_error: bool,
 }
+
+/// `GET /api/v1/topology`: services and the calls between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologyAnswer {
+    #[serde(flatten)]
+    pub window: MetricWindow,
+    pub nodes: Vec<TopologyNode>,
+    pub edges: Vec<TopologyEdge>,
+    /// With `operations=true` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_edges: Option<Vec<OperationEdge>>,
+}
+
+/// A service, with the calls it served (for an uninstrumented peer: the calls made to it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopologyNode {
+    #[serde(flatten)]
+    pub stats: RedStats,
+    pub service: String,
+    pub uninstrumented: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologyEdge {
+    #[serde(flatten)]
+    pub stats: RedStats,
+    pub caller: String,
+    pub callee: String,
+    pub callee_uninstrumented: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationEdge {
+    #[serde(flatten)]
+    pub stats: RedStats,
+    pub caller: String,
+    pub caller_operation: String,
+    pub callee: String,
+    /// Empty for an uninstrumented peer.
+    pub callee_operation: String,
+    pub callee_uninstrumented: bool,
+}

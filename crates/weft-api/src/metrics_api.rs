@@ -11,8 +11,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use weft_api_types::{
-    Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationStats, RedStats, SeriesAnswer,
-    SeriesPoint, TopOperationsAnswer,
+    Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationEdge, OperationStats, RedStats,
+    SeriesAnswer, SeriesPoint, TopOperationsAnswer, TopologyAnswer, TopologyEdge, TopologyNode,
 };
 use weft_metrics::topology::EdgeKey;
 use weft_metrics::{Bucket, ExemplarReason, SeriesKey};
@@ -218,10 +218,6 @@ fn red_stats(bucket: &Bucket, seconds: u64) -> RedStats {
     }
 }
 
-fn stats_json(bucket: &Bucket, seconds: u64) -> Value {
-    serde_json::to_value(red_stats(bucket, seconds)).expect("stats serialize")
-}
-
 fn metric_window(window: Window) -> MetricWindow {
     MetricWindow {
         resolution: window.resolution.name().to_owned(),
@@ -229,10 +225,6 @@ fn metric_window(window: Window) -> MetricWindow {
         start_unix_seconds: window.bucket_range().start,
         end_unix_seconds: window.end_secs,
     }
-}
-
-fn window_json(window: Window) -> Value {
-    serde_json::to_value(metric_window(window)).expect("a window serializes")
 }
 
 const SERIES_PARAMETERS: [&str; 8] = [
@@ -507,7 +499,7 @@ const TOPOLOGY_PARAMETERS: [&str; 7] = [
 async fn topology(
     State(hub): State<Hub>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TopologyAnswer>, ApiError> {
     let params = Params::parse(raw.as_deref(), &TOPOLOGY_PARAMETERS)?;
     let window = window_of(&params, &hub)?;
     let center = params.single("service")?.map(str::to_owned);
@@ -562,24 +554,27 @@ async fn topology(
             callee_node.0 = true;
             callee_node.1.merge(bucket);
         }
-        let mut entry = stats_json(bucket, seconds);
-        entry["caller"] = json!(caller);
-        entry["callee"] = json!(callee);
-        entry["calleeUninstrumented"] = json!(uninstrumented);
-        edge_list.push(entry);
+        edge_list.push(TopologyEdge {
+            stats: red_stats(bucket, seconds),
+            caller: caller.clone(),
+            callee: callee.clone(),
+            callee_uninstrumented: *uninstrumented,
+        });
     }
-    let node_list: Vec<Value> = nodes
+    let node_list: Vec<TopologyNode> = nodes
         .iter()
-        .map(|(name, (uninstrumented, served))| {
-            let mut entry = stats_json(served, seconds);
-            entry["service"] = json!(name);
-            entry["uninstrumented"] = json!(uninstrumented);
-            entry
+        .map(|(name, (uninstrumented, served))| TopologyNode {
+            stats: red_stats(served, seconds),
+            service: name.clone(),
+            uninstrumented: *uninstrumented,
         })
         .collect();
-    let mut answer = window_json(window);
-    answer["nodes"] = json!(node_list);
-    answer["edges"] = json!(edge_list);
+    let mut answer = TopologyAnswer {
+        window: metric_window(window),
+        nodes: node_list,
+        edges: edge_list,
+        operation_edges: None,
+    };
     if with_operations {
         let mut operation_edges: BTreeMap<&EdgeKey, Bucket> = BTreeMap::new();
         for row in &rows {
@@ -589,18 +584,19 @@ async fn topology(
                 }
             }
         }
-        answer["operationEdges"] = json!(operation_edges
-            .into_iter()
-            .map(|(edge, bucket)| {
-                let mut entry = stats_json(&bucket, seconds);
-                entry["caller"] = json!(edge.client_service);
-                entry["callerOperation"] = json!(edge.client_operation);
-                entry["callee"] = json!(edge.server_service);
-                entry["calleeOperation"] = json!(edge.server_operation);
-                entry["calleeUninstrumented"] = json!(edge.uninstrumented);
-                entry
-            })
-            .collect::<Vec<_>>());
+        answer.operation_edges = Some(
+            operation_edges
+                .into_iter()
+                .map(|(edge, bucket)| OperationEdge {
+                    stats: red_stats(&bucket, seconds),
+                    caller: edge.client_service.clone(),
+                    caller_operation: edge.client_operation.clone(),
+                    callee: edge.server_service.clone(),
+                    callee_operation: edge.server_operation.clone(),
+                    callee_uninstrumented: edge.uninstrumented,
+                })
+                .collect(),
+        );
     }
     Ok(Json(answer))
 }

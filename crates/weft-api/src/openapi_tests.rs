@@ -625,6 +625,32 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             .unwrap(),
         ),
         (
+            "/api/v1/topology",
+            serde_json::to_value(TopologyAnswer {
+                window: metric_window(),
+                nodes: vec![TopologyNode {
+                    stats: red_stats(true),
+                    service: "checkout".into(),
+                    uninstrumented: false,
+                }],
+                edges: vec![TopologyEdge {
+                    stats: red_stats(true),
+                    caller: "checkout".into(),
+                    callee: "payments".into(),
+                    callee_uninstrumented: true,
+                }],
+                operation_edges: Some(vec![OperationEdge {
+                    stats: red_stats(true),
+                    caller: "checkout".into(),
+                    caller_operation: "POST /cart".into(),
+                    callee: "payments".into(),
+                    callee_operation: String::new(),
+                    callee_uninstrumented: true,
+                }]),
+            })
+            .unwrap(),
+        ),
+        (
             "/api/v1/metrics/exemplars",
             serde_json::to_value(ExemplarsAnswer {
                 window: metric_window(),
