@@ -690,3 +690,61 @@ pub struct OperationEdge {
     pub callee_operation: String,
     pub callee_uninstrumented: bool,
 }
+
+/// `GET /health`: the process is up; the bus, the pipeline and the local stores' state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthAnswer {
+    /// `ok`.
+    pub status: String,
+    pub wal: BusHealth,
+    pub pipeline: PipelineHealth,
+    /// The hot span store's sizes; `None` for a store not on local disk.
+    pub store: Option<SpanStoreHealth>,
+    /// The metric store's; `None` with the stream metrics off or a remote store.
+    pub metrics: Option<MetricStoreHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusHealth {
+    pub bytes: u64,
+    pub segments: u64,
+    pub written_lsn: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineHealth {
+    pub position: u64,
+    /// Bus records written and not processed yet.
+    pub queue_depth_records: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanStoreHealth {
+    pub partitions: u64,
+    pub segments: u64,
+    pub segment_spans: u64,
+    pub segment_bytes: u64,
+    pub memtable_spans: u64,
+    pub frozen_memtables: u64,
+    pub flushed_position: u64,
+    pub flushes: u64,
+    pub compactions: u64,
+    pub partitions_dropped: u64,
+    pub maintenance_errors: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricStoreHealth {
+    pub files: u64,
+    pub bytes: u64,
+    pub rows: u64,
+    pub commits: u64,
+    pub compactions: u64,
+    pub windows_dropped: u64,
+    pub maintenance_errors: u64,
+    pub committed_position: u64,
+}

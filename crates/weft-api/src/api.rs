@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use weft_api_types::{BusHealth, HealthAnswer, MetricStoreHealth, PipelineHealth, SpanStoreHealth};
 use weft_bus::BusBacklog;
 use weft_pipeline::PositionReader;
 use weft_storage::StoreStats;
@@ -205,54 +206,58 @@ pub async fn ui_or_not_found(method: axum::http::Method, uri: axum::http::Uri) -
         .into_response()
 }
 
-async fn health(State(state): State<ApiState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "status": "ok",
-        "wal": {
-            "bytes": state.bus.local_bytes(),
-            "segments": state.bus.local_segments(),
-            "writtenLsn": state.bus.written_position(),
+async fn health(State(state): State<ApiState>) -> Json<HealthAnswer> {
+    Json(HealthAnswer {
+        status: "ok".to_owned(),
+        wal: BusHealth {
+            bytes: state.bus.local_bytes(),
+            segments: state.bus.local_segments(),
+            written_lsn: state.bus.written_position(),
         },
-        "pipeline": {
-            "position": state.pipeline_position.get(),
-            "queueDepthRecords": state.queue_depth(),
+        pipeline: PipelineHealth {
+            position: state.pipeline_position.get(),
+            queue_depth_records: state.queue_depth(),
         },
-        "store": state.store.hot_local_stats().as_ref().map(store_json),
-        "metrics": state
+        store: state
+            .store
+            .hot_local_stats()
+            .as_ref()
+            .map(span_store_health),
+        metrics: state
             .metrics
             .as_ref()
             .and_then(|hub| hub.store.local_stats())
-            .map(|stats| metric_store_json(&stats)),
-    }))
-}
-
-fn store_json(stats: &StoreStats) -> serde_json::Value {
-    serde_json::json!({
-        "partitions": stats.partitions,
-        "segments": stats.segments,
-        "segmentSpans": stats.segment_rows,
-        "segmentBytes": stats.segment_bytes,
-        "memtableSpans": stats.memtable_spans,
-        "frozenMemtables": stats.frozen_memtables,
-        "flushedPosition": stats.flushed_position,
-        "flushes": stats.flushes,
-        "compactions": stats.compactions,
-        "partitionsDropped": stats.partitions_dropped,
-        "maintenanceErrors": stats.maintenance_errors,
+            .map(|stats| metric_store_health(&stats)),
     })
 }
 
-fn metric_store_json(stats: &weft_storage::metrics::MetricStoreStats) -> serde_json::Value {
-    serde_json::json!({
-        "files": stats.files,
-        "bytes": stats.bytes,
-        "rows": stats.rows,
-        "commits": stats.commits,
-        "compactions": stats.compactions,
-        "windowsDropped": stats.windows_dropped,
-        "maintenanceErrors": stats.maintenance_errors,
-        "committedPosition": stats.position,
-    })
+fn span_store_health(stats: &StoreStats) -> SpanStoreHealth {
+    SpanStoreHealth {
+        partitions: stats.partitions,
+        segments: stats.segments,
+        segment_spans: stats.segment_rows,
+        segment_bytes: stats.segment_bytes,
+        memtable_spans: stats.memtable_spans,
+        frozen_memtables: stats.frozen_memtables,
+        flushed_position: stats.flushed_position,
+        flushes: stats.flushes,
+        compactions: stats.compactions,
+        partitions_dropped: stats.partitions_dropped,
+        maintenance_errors: stats.maintenance_errors,
+    }
+}
+
+fn metric_store_health(stats: &weft_storage::metrics::MetricStoreStats) -> MetricStoreHealth {
+    MetricStoreHealth {
+        files: stats.files,
+        bytes: stats.bytes,
+        rows: stats.rows,
+        commits: stats.commits,
+        compactions: stats.compactions,
+        windows_dropped: stats.windows_dropped,
+        maintenance_errors: stats.maintenance_errors,
+        committed_position: stats.position,
+    }
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

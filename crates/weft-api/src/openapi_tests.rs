@@ -218,6 +218,44 @@ fn red_stats(with_calls: bool) -> RedStats {
     }
 }
 
+fn health(local: bool) -> HealthAnswer {
+    HealthAnswer {
+        status: "ok".into(),
+        wal: BusHealth {
+            bytes: 1_024,
+            segments: 1,
+            written_lsn: 7,
+        },
+        pipeline: PipelineHealth {
+            position: 7,
+            queue_depth_records: 0,
+        },
+        store: local.then_some(SpanStoreHealth {
+            partitions: 1,
+            segments: 2,
+            segment_spans: 100,
+            segment_bytes: 4_096,
+            memtable_spans: 3,
+            frozen_memtables: 0,
+            flushed_position: 6,
+            flushes: 2,
+            compactions: 0,
+            partitions_dropped: 0,
+            maintenance_errors: 0,
+        }),
+        metrics: local.then_some(MetricStoreHealth {
+            files: 1,
+            bytes: 2_048,
+            rows: 10,
+            commits: 3,
+            compactions: 0,
+            windows_dropped: 0,
+            maintenance_errors: 0,
+            committed_position: 6,
+        }),
+    }
+}
+
 fn tier() -> TierStorage {
     TierStorage {
         retention_seconds: 259_200,
@@ -548,6 +586,8 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
     };
     let answers: Vec<(&str, Value)> = vec![
         ("/api/v1/search", serde_json::to_value(&search).unwrap()),
+        ("/health", serde_json::to_value(health(true)).unwrap()),
+        ("/health", serde_json::to_value(health(false)).unwrap()),
         (
             "/api/v1/services",
             serde_json::to_value(ServicesAnswer {
