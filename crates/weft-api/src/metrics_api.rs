@@ -437,6 +437,33 @@ async fn exemplars(
     }))
 }
 
+/// The operation-level edges between included services, merged over the window.
+fn operation_edges(
+    rows: &[MetricRow],
+    included: &dyn Fn(&str) -> bool,
+    seconds: u64,
+) -> Vec<OperationEdge> {
+    let mut merged: BTreeMap<&EdgeKey, Bucket> = BTreeMap::new();
+    for row in rows {
+        if let MetricKey::Edge(edge) = &row.key {
+            if included(&edge.client_service) && included(&edge.server_service) {
+                merged.entry(edge).or_default().merge(&row.bucket);
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(edge, bucket)| OperationEdge {
+            stats: red_stats(&bucket, seconds),
+            caller: edge.client_service.clone(),
+            caller_operation: edge.client_operation.clone(),
+            callee: edge.server_service.clone(),
+            callee_operation: edge.server_operation.clone(),
+            callee_uninstrumented: edge.uninstrumented,
+        })
+        .collect()
+}
+
 /// Service-level edges (caller, callee, callee is an uninstrumented peer) of edge rows.
 fn service_edges(rows: &[MetricRow]) -> BTreeMap<(String, String, bool), Bucket> {
     let mut edges: BTreeMap<(String, String, bool), Bucket> = BTreeMap::new();
@@ -576,27 +603,7 @@ async fn topology(
         operation_edges: None,
     };
     if with_operations {
-        let mut operation_edges: BTreeMap<&EdgeKey, Bucket> = BTreeMap::new();
-        for row in &rows {
-            if let MetricKey::Edge(edge) = &row.key {
-                if included(&edge.client_service) && included(&edge.server_service) {
-                    operation_edges.entry(edge).or_default().merge(&row.bucket);
-                }
-            }
-        }
-        answer.operation_edges = Some(
-            operation_edges
-                .into_iter()
-                .map(|(edge, bucket)| OperationEdge {
-                    stats: red_stats(&bucket, seconds),
-                    caller: edge.client_service.clone(),
-                    caller_operation: edge.client_operation.clone(),
-                    callee: edge.server_service.clone(),
-                    callee_operation: edge.server_operation.clone(),
-                    callee_uninstrumented: edge.uninstrumented,
-                })
-                .collect(),
-        );
+        answer.operation_edges = Some(operation_edges(&rows, &included, seconds));
     }
     Ok(Json(answer))
 }
