@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod jaeger_v3;
+
 /// One trace's summary: `/api/v1/search` lists them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -748,3 +750,6 @@ pub struct MetricStoreHealth {
     pub maintenance_errors: u64,
     pub committed_position: u64,
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use weft_api_types::jaeger_v3 as v3;
 
 use weft_model::{SpanKind, TraceId};
 use weft_storage::{SearchQuery, TraceQuery, TraceSummary, MAX_SEARCH_LIMIT};
@@ -46,7 +47,12 @@ impl From<weft_storage::StoreError> for V3Error {
 impl IntoResponse for V3Error {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        let body = json!({ "error": { "httpCode": status.as_u16(), "message": self.0.message } });
+        let body = v3::ErrorAnswer {
+            error: v3::ErrorBody {
+                http_code: status.as_u16(),
+                message: self.0.message,
+            },
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -126,10 +132,10 @@ const DEFAULT_SEARCH_DEPTH: usize = 100;
 async fn services(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, V3Error> {
+) -> Result<Json<v3::Services>, V3Error> {
     V3Params::parse(raw.as_deref(), &[])?;
     let services = blocking(move || Ok(store.services()?)).await?;
-    Ok(Json(json!({ "services": services })))
+    Ok(Json(v3::Services { services }))
 }
 
 /// A span kind as Jaeger's storage names it; Jaeger stores an unset kind as `internal`.
@@ -143,7 +149,7 @@ fn jaeger_kind_name(kind: SpanKind) -> &'static str {
 async fn operations(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, V3Error> {
+) -> Result<Json<v3::Operations>, V3Error> {
     let params = V3Params::parse(
         raw.as_deref(),
         &[("service", ""), ("spanKind", "span_kind")],
@@ -165,11 +171,14 @@ async fn operations(
         .collect();
     // An unset kind and `internal` are one kind here: list such a name once.
     listed.dedup();
-    let operations: Vec<Value> = listed
+    let operations = listed
         .into_iter()
-        .map(|(name, kind)| json!({ "name": name, "spanKind": kind }))
+        .map(|(name, kind)| v3::Operation {
+            name,
+            span_kind: kind.to_owned(),
+        })
         .collect();
-    Ok(Json(json!({ "operations": operations })))
+    Ok(Json(v3::Operations { operations }))
 }
 
 /// An RFC 3339 time (nanoseconds allowed), as Go's `time.RFC3339Nano` parses it.
@@ -270,72 +279,56 @@ fn find_query(params: &V3Params) -> Result<SearchQuery, ApiError> {
 
 /// A trace summary as jaeger-query's `TraceSummary` message in proto3 JSON: zero values are
 /// left out, 64-bit times are decimal strings.
-fn summary_json(summary: &TraceSummary) -> Value {
-    let mut object = Map::new();
-    object.insert("traceId".into(), json!(summary.trace_id.to_hex()));
+fn trace_summary(summary: &TraceSummary) -> v3::TraceSummary {
     // The root is the span without a parent; a trace whose root never arrived has none.
-    if summary.root_span_found {
-        insert_nonempty(&mut object, "rootServiceName", &summary.root_service_name);
-        insert_nonempty(&mut object, "rootOperationName", &summary.root_span_name);
-    }
-    if summary.start_unix_nanos > 0 {
-        object.insert(
-            "minStartTimeUnixNano".into(),
-            json!(summary.start_unix_nanos.to_string()),
-        );
-        object.insert(
-            "maxEndTimeUnixNano".into(),
-            json!((summary.start_unix_nanos + summary.duration_nanos).to_string()),
-        );
-    }
-    insert_nonzero(&mut object, "spanCount", summary.span_count);
-    insert_nonzero(&mut object, "errorSpanCount", summary.error_count);
-    let services: Vec<Value> = summary
-        .services
-        .iter()
-        .map(|service| {
-            let mut entry = Map::new();
-            entry.insert("name".into(), json!(service.service_name));
-            insert_nonzero(&mut entry, "spanCount", service.span_count);
-            insert_nonzero(&mut entry, "errorSpanCount", service.error_count);
-            Value::Object(entry)
-        })
-        .collect();
-    object.insert("services".into(), Value::Array(services));
-    Value::Object(object)
-}
-
-fn insert_nonempty(object: &mut Map<String, Value>, key: &str, text: &str) {
-    if !text.is_empty() {
-        object.insert(key.into(), json!(text));
-    }
-}
-
-fn insert_nonzero(object: &mut Map<String, Value>, key: &str, count: usize) {
-    if count > 0 {
-        object.insert(key.into(), json!(count));
+    let root = |text: &str| {
+        if summary.root_span_found {
+            text.to_owned()
+        } else {
+            String::new()
+        }
+    };
+    let started = summary.start_unix_nanos > 0;
+    v3::TraceSummary {
+        trace_id: summary.trace_id.to_hex(),
+        root_service_name: root(&summary.root_service_name),
+        root_operation_name: root(&summary.root_span_name),
+        min_start_time_unix_nano: started.then(|| summary.start_unix_nanos.to_string()),
+        max_end_time_unix_nano: started
+            .then(|| (summary.start_unix_nanos + summary.duration_nanos).to_string()),
+        span_count: summary.span_count as u64,
+        error_span_count: summary.error_count as u64,
+        services: summary
+            .services
+            .iter()
+            .map(|service| v3::ServiceSummary {
+                name: service.service_name.clone(),
+                span_count: service.span_count as u64,
+                error_span_count: service.error_count as u64,
+            })
+            .collect(),
     }
 }
 
 async fn trace_summaries(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, V3Error> {
+) -> Result<Json<v3::TraceSummaries>, V3Error> {
     let params = V3Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
     let query = find_query(&params)?;
     let found = blocking(move || Ok(store.search(&query, TierChoice::Auto)?)).await?;
-    let summaries: Vec<Value> = found
+    let summaries = found
         .traces
         .iter()
-        .map(|found| summary_json(&found.summary))
+        .map(|found| trace_summary(&found.summary))
         .collect();
-    Ok(Json(json!({ "summaries": summaries })))
+    Ok(Json(v3::TraceSummaries { summaries }))
 }
 
 async fn find_traces(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, V3Error> {
+) -> Result<Json<v3::Traces>, V3Error> {
     let params = V3Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
     let query = find_query(&params)?;
     let traces = blocking(move || {
@@ -353,7 +346,9 @@ async fn find_traces(
     if traces.is_empty() {
         return Err(ApiError::not_found("No traces found").into());
     }
-    Ok(Json(json!({ "result": otlp_traces_data(traces) })))
+    Ok(Json(v3::Traces {
+        result: otlp_traces_data(traces),
+    }))
 }
 
 const TRACE_PARAMETERS: [(&str, &str); 3] = [
@@ -366,7 +361,7 @@ async fn trace_by_id(
     State(store): State<Store>,
     Path(trace_id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, V3Error> {
+) -> Result<Json<v3::Traces>, V3Error> {
     let params = V3Params::parse(raw.as_deref(), &TRACE_PARAMETERS)?;
     let trace_id: TraceId = parse_trace_id(&trace_id).map_err(|error| {
         ApiError::invalid(format!("malformed parameter trace_id: {}", error.message))
@@ -383,5 +378,7 @@ async fn trace_by_id(
         return Err(ApiError::not_found("trace not found").into());
     }
     spans.truncate(max_spans);
-    Ok(Json(json!({ "result": otlp_traces_data(spans) })))
+    Ok(Json(v3::Traces {
+        result: otlp_traces_data(spans),
+    }))
 }
