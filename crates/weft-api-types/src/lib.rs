@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod jaeger_v1;
 pub mod jaeger_v3;
 
 /// One trace's summary: `/api/v1/search` lists them.

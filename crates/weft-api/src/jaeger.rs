@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use weft_api_types::jaeger_v1 as v1;
 
 use weft_model::{
     AttributeValue, KeyValue, LogRecord, Span, SpanId, SpanKind, StatusCode as SpanStatus,
@@ -61,25 +62,20 @@ impl From<weft_storage::StoreError> for JaegerError {
 impl IntoResponse for JaegerError {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        let body = json!({
-            "data": null,
-            "total": 0,
-            "limit": 0,
-            "offset": 0,
-            "errors": [{ "code": status.as_u16(), "msg": self.0.message }],
-        });
+        let body = v1::Envelope {
+            errors: Some(vec![v1::StructuredError {
+                code: Some(status.as_u16()),
+                msg: self.0.message,
+                trace_id: None,
+            }]),
+            ..v1::Envelope::of((), 0)
+        };
         (status, Json(body)).into_response()
     }
 }
 
-pub fn envelope(data: Value, total: usize) -> Json<Value> {
-    Json(json!({
-        "data": data,
-        "total": total,
-        "limit": 0,
-        "offset": 0,
-        "errors": null,
-    }))
+pub fn envelope<T>(data: T, total: usize) -> Json<v1::Envelope<T>> {
+    Json(v1::Envelope::of(data, total))
 }
 
 fn micros(nanos: u64) -> u64 {
@@ -93,30 +89,30 @@ fn parse_micros_as_nanos(text: &str) -> Result<u64, String> {
 async fn services(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<v1::Envelope<Vec<String>>>, JaegerError> {
     Params::parse(raw.as_deref(), &[])?;
     let services = blocking(move || Ok(store.services()?)).await?;
     let total = services.len();
-    Ok(envelope(json!(services), total))
+    Ok(envelope(services, total))
 }
 
 async fn service_operations(
     State(store): State<Store>,
     Path(service): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<v1::Envelope<Vec<String>>>, JaegerError> {
     Params::parse(raw.as_deref(), &[])?;
     let operations = blocking(move || Ok(store.operations(&service, None)?)).await?;
     let mut names: Vec<String> = operations.into_iter().map(|op| op.name).collect();
     names.dedup();
     let total = names.len();
-    Ok(envelope(json!(names), total))
+    Ok(envelope(names, total))
 }
 
 async fn operations(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<v1::Envelope<Vec<v1::Operation>>>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &["service", "spanKind"])?;
     let service = params
         .single("service")?
@@ -124,21 +120,22 @@ async fn operations(
         .to_owned();
     let kind = params.parsed("spanKind", parse_span_kind)?;
     let operations = blocking(move || Ok(store.operations(&service, kind)?)).await?;
-    let data: Vec<Value> = operations
+    let data: Vec<v1::Operation> = operations
         .iter()
-        .map(
-            |operation| json!({ "name": operation.name, "spanKind": operation.span_kind.as_str() }),
-        )
+        .map(|operation| v1::Operation {
+            name: operation.name.clone(),
+            span_kind: operation.span_kind.as_str().to_owned(),
+        })
         .collect();
     let total = data.len();
-    Ok(envelope(json!(data), total))
+    Ok(envelope(data, total))
 }
 
 async fn trace_by_id(
     State(store): State<Store>,
     Path(trace_id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<v1::Envelope<Vec<v1::Trace>>>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &["start", "end", "raw", "prettyPrint"])?;
     let query = trace_query(&trace_id, &params, parse_micros_as_nanos)?;
     let max_spans = query.max_spans;
@@ -152,7 +149,7 @@ async fn trace_by_id(
     })
     .await?;
     let trace = trace.ok_or_else(|| ApiError::not_found("trace not found"))?;
-    Ok(envelope(json!([trace]), 1))
+    Ok(envelope(vec![trace], 1))
 }
 
 const FIND_PARAMETERS: [&str; 14] = [
@@ -175,7 +172,7 @@ const FIND_PARAMETERS: [&str; 14] = [
 async fn find_traces(
     State(store): State<Store>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<v1::Envelope<Vec<v1::Trace>>>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &FIND_PARAMETERS)?;
     let trace_ids: Vec<_> = params
         .all("traceID")
@@ -201,14 +198,18 @@ async fn find_traces(
         .await?;
         // jaeger-query names each ID it did not find; the UI's compare view waits for every
         // ID it asked for until it sees either the trace or this.
-        let errors: Vec<Value> = missing
+        let errors: Vec<v1::StructuredError> = missing
             .iter()
-            .map(|trace_id| json!({ "msg": "trace not found", "traceID": trace_id.to_hex() }))
+            .map(|trace_id| v1::StructuredError {
+                code: None,
+                msg: "trace not found".to_owned(),
+                trace_id: Some(trace_id.to_hex()),
+            })
             .collect();
         let total = traces.len();
-        let mut answer = envelope(json!(traces), total);
+        let mut answer = envelope(traces, total);
         if !errors.is_empty() {
-            answer.0["errors"] = Value::Array(errors);
+            answer.0.errors = Some(errors);
         }
         return Ok(answer);
     }
@@ -231,7 +232,7 @@ async fn find_traces(
     })
     .await?;
     let total = traces.len();
-    Ok(envelope(json!(traces), total))
+    Ok(envelope(traces, total))
 }
 
 /// The traces with these IDs as Jaeger JSON (each cut at the span cap), and the IDs not found.
@@ -289,7 +290,9 @@ pub fn take_span_kind_tag(tags: &mut Vec<(String, String)>) -> Result<Option<Spa
 }
 
 /// `POST /api/transform`: an OTLP/JSON file (the UI's upload) as Jaeger JSON traces.
-async fn transform(body: axum::body::Bytes) -> Result<Json<Value>, JaegerError> {
+async fn transform(
+    body: axum::body::Bytes,
+) -> Result<Json<v1::Envelope<Vec<v1::Trace>>>, JaegerError> {
     let request = weft_codec::decode_otlp_json(&body)
         .map_err(|error| ApiError::invalid(format!("cannot unmarshal OTLP: {error}")))?;
     let traces = blocking(move || {
@@ -313,7 +316,7 @@ async fn transform(body: axum::body::Bytes) -> Result<Json<Value>, JaegerError> 
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(envelope(json!(traces), 0))
+    Ok(envelope(traces, 0))
 }
 
 fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use weft_api_types::jaeger_v1::{DependencyLink, Envelope};
 use weft_api_types::{
     Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationEdge, OperationStats, RedStats,
     SeriesAnswer, SeriesPoint, TopOperationsAnswer, TopologyAnswer, TopologyEdge, TopologyNode,
@@ -653,29 +654,30 @@ fn jaeger_range(
 async fn jaeger_dependencies(
     State(hub): State<Hub>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, JaegerError> {
+) -> Result<Json<Envelope<Vec<DependencyLink>>>, JaegerError> {
     let params = Params::parse(raw.as_deref(), &["endTs", "lookback", "service"])?;
     let window = jaeger_range(&hub, &params, 24 * 3_600_000)?.window;
     let service = params.single("service")?.map(str::to_owned);
     let rows = blocking(move || edge_rows(&hub, window)).await?;
-    let links: Vec<Value> = service_edges(&rows)
+    let links: Vec<DependencyLink> = service_edges(&rows)
         .into_iter()
         .filter(|((caller, callee, _), _)| {
-            service.as_ref().is_none_or(|service| service == caller || service == callee)
+            service
+                .as_ref()
+                .is_none_or(|service| service == caller || service == callee)
         })
-        .map(|((caller, callee, _), bucket)| {
-            json!({ "parent": caller, "child": callee, "callCount": bucket.calls })
+        .map(|((caller, callee, _), bucket)| DependencyLink {
+            parent: caller,
+            child: callee,
+            call_count: bucket.calls,
         })
         .collect();
-    Ok(envelope(json!(links), 0))
+    Ok(envelope(links, 0))
 }
 
-async fn jaeger_min_step(RawQuery(raw): RawQuery) -> Result<Json<Value>, JaegerError> {
+async fn jaeger_min_step(RawQuery(raw): RawQuery) -> Result<Json<Envelope<u64>>, JaegerError> {
     Params::parse(raw.as_deref(), &[])?;
-    Ok(envelope(
-        json!(Resolution::ThirtySeconds.seconds() * 1_000),
-        0,
-    ))
+    Ok(envelope(Resolution::ThirtySeconds.seconds() * 1_000, 0))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,60 @@
+//! The answers of Jaeger's original query API (`/api`), as jaeger-query's HTTP handlers shape
+//! them: every answer is an envelope `{data, total, limit, offset, errors}`. The trace model
+//! inside `data` (spans, processes, references, tags, logs) is Jaeger's UI model, built by
+//! `weft-api` and pinned by the golden files; it travels here as JSON values.
+
+use serde::{Deserialize, Serialize};
+
+/// jaeger-query's envelope. `limit` and `offset` are always 0, as jaeger-query sends them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub data: T,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+    /// `None` (JSON `null`) when nothing went wrong.
+    pub errors: Option<Vec<StructuredError>>,
+}
+
+impl<T> Envelope<T> {
+    pub fn of(data: T, total: usize) -> Self {
+        Envelope {
+            data,
+            total: total as u64,
+            limit: 0,
+            offset: 0,
+            errors: None,
+        }
+    }
+}
+
+/// An error of the envelope: a failed request's (with its HTTP `code`), or a trace ID asked
+/// for and not found (with its `traceID`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructuredError {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    pub msg: String,
+    #[serde(rename = "traceID", default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+/// `GET /api/operations`: one entry per operation and kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub name: String,
+    pub span_kind: String,
+}
+
+/// `GET /api/dependencies`: a service-graph link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DependencyLink {
+    pub parent: String,
+    pub child: String,
+    pub call_count: u64,
+}
+
+/// A trace in Jaeger's UI model (`traceID`, `spans`, `processes`, `warnings`).
+pub type Trace = serde_json::Value;
