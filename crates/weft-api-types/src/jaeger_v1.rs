@@ -58,3 +58,43 @@ pub struct DependencyLink {
 
 /// A trace in Jaeger's UI model (`traceID`, `spans`, `processes`, `warnings`).
 pub type Trace = serde_json::Value;
+
+/// `GET /api/metrics/{latencies,calls,errors}`: a bare `MetricFamily`, as jaeger-query's
+/// metrics reader answers (no envelope).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricFamily {
+    pub name: String,
+    /// `GAUGE`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub help: String,
+    pub metrics: Vec<Metric>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metric {
+    pub labels: Vec<Label>,
+    pub metric_points: Vec<MetricPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricPoint {
+    pub gauge_value: GaugeValue,
+    /// RFC 3339 with milliseconds.
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GaugeValue {
+    /// A number, or the string `"NaN"` for a point without data (as protobuf JSON writes it).
+    pub double_value: serde_json::Value,
+}

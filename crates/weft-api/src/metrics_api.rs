@@ -9,8 +9,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
-use weft_api_types::jaeger_v1::{DependencyLink, Envelope};
+use serde_json::json;
+use weft_api_types::jaeger_v1::{
+    DependencyLink, Envelope, GaugeValue, Label, Metric, MetricFamily, MetricPoint,
+};
 use weft_api_types::{
     Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationEdge, OperationStats, RedStats,
     SeriesAnswer, SeriesPoint, TopOperationsAnswer, TopologyAnswer, TopologyEdge, TopologyNode,
@@ -758,22 +760,34 @@ async fn jaeger_metrics(
         ))
         .into());
     }
-    let metrics: Vec<Value> = groups
+    let metrics: Vec<Metric> = groups
         .into_iter()
         .map(|((service, operation), buckets)| {
             let mut labels = Vec::new();
             if let Some(operation) = operation {
-                labels.push(json!({ "name": "operation", "value": operation }));
+                labels.push(Label {
+                    name: "operation".to_owned(),
+                    value: operation,
+                });
             }
-            labels.push(json!({ "name": "service_name", "value": service }));
-            json!({ "labels": labels, "metricPoints": jaeger_points(&query, &buckets) })
+            labels.push(Label {
+                name: "service_name".to_owned(),
+                value: service,
+            });
+            Metric {
+                labels,
+                metric_points: jaeger_points(&query, &buckets),
+            }
         })
         .collect();
     let (name, help) = jaeger_family_name_and_help(&query);
-    Ok(
-        Json(json!({ "name": name, "type": "GAUGE", "help": help, "metrics": metrics }))
-            .into_response(),
-    )
+    Ok(Json(MetricFamily {
+        name,
+        kind: "GAUGE".to_owned(),
+        help,
+        metrics,
+    })
+    .into_response())
 }
 
 fn jaeger_metrics_query(
@@ -898,7 +912,7 @@ fn jaeger_groups(rows: Vec<(u64, SeriesKey, Bucket)>, by_operation: bool) -> Jae
 }
 
 /// One series' points: one per step, each over the `ratePer` window ending at it.
-fn jaeger_points(query: &JaegerMetricsQuery, buckets: &BTreeMap<u64, Bucket>) -> Vec<Value> {
+fn jaeger_points(query: &JaegerMetricsQuery, buckets: &BTreeMap<u64, Bucket>) -> Vec<MetricPoint> {
     let mut points = Vec::new();
     let mut point_ms = query.end_ms.saturating_sub(query.lookback_ms);
     while point_ms <= query.end_ms {
@@ -919,10 +933,12 @@ fn jaeger_points(query: &JaegerMetricsQuery, buckets: &BTreeMap<u64, Bucket>) ->
                 (merged.calls > 0).then(|| merged.errors as f64 / merged.calls as f64)
             }
         };
-        points.push(json!({
-            "gaugeValue": { "doubleValue": value.map_or(json!("NaN"), |value| json!(value)) },
-            "timestamp": rfc3339_millis(point_ms),
-        }));
+        points.push(MetricPoint {
+            gauge_value: GaugeValue {
+                double_value: value.map_or(json!("NaN"), |value| json!(value)),
+            },
+            timestamp: rfc3339_millis(point_ms),
+        });
         point_ms += query.step_ms;
     }
     points
