@@ -1,7 +1,6 @@
 //! The answers of Jaeger's original query API (`/api`), as jaeger-query's HTTP handlers shape
-//! them: every answer is an envelope `{data, total, limit, offset, errors}`. The trace model
-//! inside `data` (spans, processes, references, tags, logs) is Jaeger's UI model, built by
-//! `weft-api` and pinned by the golden files; it travels here as JSON values.
+//! them: every answer is an envelope `{data, total, limit, offset, errors}`, traces in Jaeger's
+//! UI model (spans, processes, references, tags, logs). The golden files pin the shapes.
 
 use serde::{Deserialize, Serialize};
 
@@ -56,8 +55,73 @@ pub struct DependencyLink {
     pub call_count: u64,
 }
 
-/// A trace in Jaeger's UI model (`traceID`, `spans`, `processes`, `warnings`).
-pub type Trace = serde_json::Value;
+/// A trace in Jaeger's UI model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    pub spans: Vec<Span>,
+    /// By process ID (`p1`, `p2`, …): one per distinct resource.
+    pub processes: std::collections::BTreeMap<String, Process>,
+    /// `None` (JSON `null`) unless the trace was cut.
+    pub warnings: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    pub service_name: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    #[serde(rename = "spanID")]
+    pub span_id: String,
+    /// The W3C trace flags.
+    pub flags: u32,
+    pub operation_name: String,
+    pub references: Vec<Reference>,
+    /// Microseconds since the epoch.
+    pub start_time: u64,
+    /// Microseconds.
+    pub duration: u64,
+    pub tags: Vec<Tag>,
+    pub logs: Vec<Log>,
+    #[serde(rename = "processID")]
+    pub process_id: String,
+    pub warnings: Option<Vec<String>>,
+}
+
+/// `CHILD_OF` (the parent) or `FOLLOWS_FROM` (a link).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reference {
+    pub ref_type: String,
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    #[serde(rename = "spanID")]
+    pub span_id: String,
+}
+
+/// A typed key-value: `type` is `string`, `bool`, `int64`, `float64` or `binary` (base64).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: serde_json::Value,
+}
+
+/// A span log (an event, or a log record of the span): microseconds and fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Log {
+    pub timestamp: u64,
+    pub fields: Vec<Tag>,
+}
 
 /// `GET /api/metrics/{latencies,calls,errors}`: a bare `MetricFamily`, as jaeger-query's
 /// metrics reader answers (no envelope).

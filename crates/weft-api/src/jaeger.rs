@@ -239,7 +239,7 @@ async fn find_traces(
 fn jaeger_traces(
     store: &Store,
     trace_ids: impl IntoIterator<Item = (weft_model::TraceId, TierChoice)>,
-) -> Result<(Vec<Value>, Vec<weft_model::TraceId>), ApiError> {
+) -> Result<(Vec<v1::Trace>, Vec<weft_model::TraceId>), ApiError> {
     let mut traces = Vec::new();
     let mut missing = Vec::new();
     for (trace_id, tier) in trace_ids {
@@ -380,38 +380,46 @@ fn find_query(params: &Params) -> Result<SearchQuery, ApiError> {
 
 /// The trace as Jaeger JSON, cut at `max_spans` with a trace-level warning saying so (the
 /// store returns one span more than the cap when there were more).
-pub fn capped_jaeger_trace(mut spans: Vec<Span>, logs: &[LogRecord], max_spans: usize) -> Value {
+pub fn capped_jaeger_trace(
+    mut spans: Vec<Span>,
+    logs: &[LogRecord],
+    max_spans: usize,
+) -> v1::Trace {
     let truncated = spans.len() > max_spans;
     spans.truncate(max_spans);
     let mut trace = jaeger_trace(&spans, logs);
     if truncated {
-        trace["warnings"] = json!([format!(
+        trace.warnings = Some(vec![format!(
             "trace has more than {max_spans} spans; only {max_spans} are shown"
         )]);
     }
     trace
 }
 
-fn tag(key: &str, value: &AttributeValue) -> Value {
+fn typed_tag(key: &str, kind: &str, value: Value) -> v1::Tag {
+    v1::Tag {
+        key: key.to_owned(),
+        kind: kind.to_owned(),
+        value,
+    }
+}
+
+fn tag(key: &str, value: &AttributeValue) -> v1::Tag {
     match value {
-        AttributeValue::String(text) => json!({ "key": key, "type": "string", "value": text }),
-        AttributeValue::Bool(flag) => json!({ "key": key, "type": "bool", "value": flag }),
-        AttributeValue::Int(number) => json!({ "key": key, "type": "int64", "value": number }),
-        AttributeValue::Double(number) => {
-            json!({ "key": key, "type": "float64", "value": number })
-        }
-        AttributeValue::Bytes(bytes) => json!({
-            "key": key,
-            "type": "binary",
-            "value": base64::engine::general_purpose::STANDARD.encode(bytes),
-        }),
-        AttributeValue::Empty => json!({ "key": key, "type": "string", "value": "" }),
+        AttributeValue::String(text) => typed_tag(key, "string", json!(text)),
+        AttributeValue::Bool(flag) => typed_tag(key, "bool", json!(flag)),
+        AttributeValue::Int(number) => typed_tag(key, "int64", json!(number)),
+        AttributeValue::Double(number) => typed_tag(key, "float64", json!(number)),
+        AttributeValue::Bytes(bytes) => typed_tag(
+            key,
+            "binary",
+            json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
+        AttributeValue::Empty => typed_tag(key, "string", json!("")),
         // Jaeger has no list or map tags; its OTLP translator writes them as JSON text.
-        AttributeValue::Array(_) | AttributeValue::Map(_) => json!({
-            "key": key,
-            "type": "string",
-            "value": attribute_json(value).to_string(),
-        }),
+        AttributeValue::Array(_) | AttributeValue::Map(_) => {
+            typed_tag(key, "string", json!(attribute_json(value).to_string()))
+        }
     }
 }
 
@@ -436,32 +444,32 @@ pub fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
-fn tags_of(attributes: &[KeyValue]) -> Vec<Value> {
+fn tags_of(attributes: &[KeyValue]) -> Vec<v1::Tag> {
     attributes
         .iter()
         .map(|attribute| tag(&attribute.key, &attribute.value))
         .collect()
 }
 
-fn string_tag(key: &str, value: &str) -> Value {
-    json!({ "key": key, "type": "string", "value": value })
+fn string_tag(key: &str, value: &str) -> v1::Tag {
+    typed_tag(key, "string", json!(value))
 }
 
 /// One trace in Jaeger's JSON model, as its OTLP translator would write it: span kind, status
 /// and scope become tags, events become logs, links become FOLLOWS_FROM references. The
 /// trace's log records become span logs too: of the span whose ID they carry, else of the
 /// root span (named by a `span.id` field when they carried another one), so none is lost.
-pub fn jaeger_trace(spans: &[Span], logs: &[LogRecord]) -> Value {
+pub fn jaeger_trace(spans: &[Span], logs: &[LogRecord]) -> v1::Trace {
     let logs_by_span = logs_by_span(spans, logs);
     // Equal resources from different batches share one process entry.
     let mut resources = DistinctValues::new();
-    let mut processes = serde_json::Map::new();
+    let mut processes = std::collections::BTreeMap::new();
     let mut json_spans = Vec::with_capacity(spans.len());
     for span in spans {
         let (index, first_appearance) = resources.index_of(&span.resource);
         let process_id = format!("p{}", index + 1);
         if first_appearance {
-            let tags: Vec<Value> = span
+            let tags: Vec<v1::Tag> = span
                 .resource
                 .attributes
                 .iter()
@@ -470,7 +478,10 @@ pub fn jaeger_trace(spans: &[Span], logs: &[LogRecord]) -> Value {
                 .collect();
             processes.insert(
                 process_id.clone(),
-                json!({ "serviceName": span.service_name, "tags": tags }),
+                v1::Process {
+                    service_name: span.service_name.to_string(),
+                    tags,
+                },
             );
         }
         let span_logs = logs_by_span
@@ -479,12 +490,15 @@ pub fn jaeger_trace(spans: &[Span], logs: &[LogRecord]) -> Value {
             .unwrap_or_default();
         json_spans.push(jaeger_span(span, span_logs, &process_id));
     }
-    json!({
-        "traceID": spans.first().map(|span| span.trace_id.to_hex()).unwrap_or_default(),
-        "spans": json_spans,
-        "processes": processes,
-        "warnings": null,
-    })
+    v1::Trace {
+        trace_id: spans
+            .first()
+            .map(|span| span.trace_id.to_hex())
+            .unwrap_or_default(),
+        spans: json_spans,
+        processes,
+        warnings: None,
+    }
 }
 
 /// The log records of each span: by their span ID when the trace has that span, else on the
@@ -512,7 +526,7 @@ fn logs_by_span<'a>(spans: &[Span], logs: &'a [LogRecord]) -> HashMap<SpanId, Ve
 }
 
 /// A log record as a Jaeger span log: `message` (the body) and `level`, then its attributes.
-fn jaeger_log(record: &LogRecord, owner: SpanId) -> Value {
+fn jaeger_log(record: &LogRecord, owner: SpanId) -> v1::Log {
     let mut fields = vec![
         string_tag("message", &record.body_text()),
         string_tag("level", record.severity_name()),
@@ -524,24 +538,27 @@ fn jaeger_log(record: &LogRecord, owner: SpanId) -> Value {
         fields.push(string_tag("span.id", &span_id.to_hex()));
     }
     fields.extend(tags_of(&record.attributes));
-    json!({ "timestamp": micros(record.time_unix_nanos), "fields": fields })
+    v1::Log {
+        timestamp: micros(record.time_unix_nanos),
+        fields,
+    }
 }
 
-fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value {
+fn reference(ref_type: &str, trace_id: weft_model::TraceId, span_id: SpanId) -> v1::Reference {
+    v1::Reference {
+        ref_type: ref_type.to_owned(),
+        trace_id: trace_id.to_hex(),
+        span_id: span_id.to_hex(),
+    }
+}
+
+fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> v1::Span {
     let mut references = Vec::new();
     if let Some(parent) = span.parent_span_id {
-        references.push(json!({
-            "refType": "CHILD_OF",
-            "traceID": span.trace_id.to_hex(),
-            "spanID": parent.to_hex(),
-        }));
+        references.push(reference("CHILD_OF", span.trace_id, parent));
     }
     for link in &span.links {
-        references.push(json!({
-            "refType": "FOLLOWS_FROM",
-            "traceID": link.trace_id.to_hex(),
-            "spanID": link.span_id.to_hex(),
-        }));
+        references.push(reference("FOLLOWS_FROM", link.trace_id, link.span_id));
     }
     let mut tags = tags_of(&span.attributes);
     if !matches!(span.kind, SpanKind::Unspecified) {
@@ -549,7 +566,7 @@ fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value
     }
     match span.status.code {
         SpanStatus::Error => {
-            tags.push(json!({ "key": "error", "type": "bool", "value": true }));
+            tags.push(typed_tag("error", "bool", json!(true)));
             tags.push(string_tag("otel.status_code", "ERROR"));
         }
         SpanStatus::Ok => tags.push(string_tag("otel.status_code", "OK")),
@@ -567,7 +584,7 @@ fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value
     if !span.trace_state.is_empty() {
         tags.push(string_tag("w3c.tracestate", &span.trace_state));
     }
-    let mut timed_logs: Vec<(u64, Value)> = span
+    let mut timed_logs: Vec<(u64, v1::Log)> = span
         .events
         .iter()
         .map(|event| {
@@ -575,7 +592,10 @@ fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value
             fields.extend(tags_of(&event.attributes));
             (
                 event.time_unix_nanos,
-                json!({ "timestamp": micros(event.time_unix_nanos), "fields": fields }),
+                v1::Log {
+                    timestamp: micros(event.time_unix_nanos),
+                    fields,
+                },
             )
         })
         .chain(
@@ -588,22 +608,23 @@ fn jaeger_span(span: &Span, span_logs: &[&LogRecord], process_id: &str) -> Value
         // Events and records interleave by time (events alone stay as sent).
         timed_logs.sort_by_key(|(time, _)| *time);
     }
-    let logs: Vec<Value> = timed_logs.into_iter().map(|(_, log)| log).collect();
-    let mut warnings = Vec::new();
-    if span.end_time_unix_nanos < span.start_time_unix_nanos {
-        warnings.push(json!("span ends before it starts; duration shown as 0"));
+    let logs: Vec<v1::Log> = timed_logs.into_iter().map(|(_, log)| log).collect();
+    let warnings = (span.end_time_unix_nanos < span.start_time_unix_nanos)
+        .then(|| vec!["span ends before it starts; duration shown as 0".to_owned()]);
+    v1::Span {
+        trace_id: span.trace_id.to_hex(),
+        span_id: span.span_id.to_hex(),
+        flags: span.flags & 0xff,
+        operation_name: span.name.to_string(),
+        references,
+        start_time: micros(span.start_time_unix_nanos),
+        duration: micros(
+            span.end_time_unix_nanos
+                .saturating_sub(span.start_time_unix_nanos),
+        ),
+        tags,
+        logs,
+        process_id: process_id.to_owned(),
+        warnings,
     }
-    json!({
-        "traceID": span.trace_id.to_hex(),
-        "spanID": span.span_id.to_hex(),
-        "flags": span.flags & 0xff,
-        "operationName": span.name,
-        "references": references,
-        "startTime": micros(span.start_time_unix_nanos),
-        "duration": micros(span.end_time_unix_nanos.saturating_sub(span.start_time_unix_nanos)),
-        "tags": tags,
-        "logs": logs,
-        "processID": process_id,
-        "warnings": if warnings.is_empty() { Value::Null } else { Value::Array(warnings) },
-    })
 }

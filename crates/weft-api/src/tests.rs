@@ -412,14 +412,14 @@ fn a_jaeger_trace_past_the_span_cap_is_cut_with_a_warning() {
         weft_codec::spans_from_otlp(fixture(), &weft_codec::ConversionOptions::default()).spans;
     assert_eq!(spans.len(), 3);
     let cut = crate::jaeger::capped_jaeger_trace(spans.clone(), &[], 2);
-    assert_eq!(cut["spans"].as_array().unwrap().len(), 2);
+    assert_eq!(cut.spans.len(), 2);
     assert_eq!(
-        cut["warnings"][0],
+        cut.warnings.unwrap()[0],
         "trace has more than 2 spans; only 2 are shown"
     );
     let whole = crate::jaeger::capped_jaeger_trace(spans, &[], 3);
-    assert_eq!(whole["spans"].as_array().unwrap().len(), 3);
-    assert!(whole["warnings"].is_null());
+    assert_eq!(whole.spans.len(), 3);
+    assert!(whole.warnings.is_none());
 }
 
 /// Queries past `--max-concurrent-queries` wait a short while for a turn, then are shed with
