@@ -10,7 +10,7 @@ use prometheus_client::registry::Registry;
 use weft_api::api::{self, ApiState, StoreGauges};
 use weft_api::sampling_api::SamplingApiState;
 use weft_bus::BusBacklog;
-use weft_query::tiers::Tiers;
+use weft_query::tiers::{LogTiers, Tiers};
 
 use crate::processor::ProcessorState;
 use crate::servers::Servers;
@@ -39,11 +39,15 @@ impl QueryRole {
             "Batches in the durable queue the pipeline has not processed yet",
             queue_depth.clone(),
         );
+        let logs = Arc::new(LogTiers {
+            hot: Arc::clone(&storage.hot_logs) as _,
+            cold: Arc::clone(&storage.cold_logs) as _,
+        });
         let tiers: weft_api::query_api::Store = Arc::new(Tiers {
             hot: storage.hot.clone(),
             cold: storage.cold.clone(),
             hot_retention: config.store.retention,
-            logs: Arc::clone(&storage.logs),
+            logs: Arc::clone(&logs),
         });
         let query_admission = weft_api::query_admission::QueryAdmission::new(
             weft_api::query_admission::QueryAdmissionConfig::with_max_running(
@@ -71,7 +75,7 @@ impl QueryRole {
                 progress: processors.cold_progress,
                 hot_retention: config.store.retention,
                 cold_retention: config.cold.retention,
-                logs: Arc::clone(&storage.logs),
+                logs,
             },
         };
         let listener = tokio::net::TcpListener::bind(config.api.http_listen)

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use weft_query::tiers::LogTiers;
 use weft_store::{EmbeddedStore, LogStore, LogStoreConfig};
 
 use crate::ServeConfig;
@@ -19,7 +18,6 @@ const LOG_MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) struct EmbeddedStorage {
     pub hot: Arc<EmbeddedStore>,
     pub cold: Arc<EmbeddedStore>,
-    pub logs: Arc<LogTiers>,
     /// The log stores' retention and compaction (the span stores run their own).
     log_maintenance: StoppableThread,
     pub hot_logs: Arc<LogStore>,
@@ -75,10 +73,6 @@ impl EmbeddedStorage {
         Ok(EmbeddedStorage {
             hot: Arc::new(hot),
             cold: Arc::new(cold),
-            logs: Arc::new(LogTiers {
-                hot: Arc::clone(&hot_logs) as _,
-                cold: Arc::clone(&cold_logs) as _,
-            }),
             log_maintenance,
             hot_logs,
             cold_logs,
