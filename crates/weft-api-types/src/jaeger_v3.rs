@@ -65,6 +65,21 @@ pub struct ServiceSummary {
     pub error_span_count: u64,
 }
 
+/// `GET /api/v3/dependencies`: the service calls in a time range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dependencies {
+    pub dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub parent: String,
+    pub child: String,
+    /// A uint64, so a decimal string in proto3 JSON.
+    pub call_count: String,
+}
+
 /// `GET /api/v3/traces` and `/api/v3/traces/{id}`: OTLP/JSON `TracesData` under `result`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Traces {

@@ -60,12 +60,15 @@ impl IntoResponse for V3Error {
 /// A query parameter under its canonical name, else its older snake_case spelling (v2.19
 /// renamed them; both are accepted, the canonical one winning, as jaeger-query does). Errors
 /// name the spelling the client used.
-struct V3Params {
+pub(crate) struct V3Params {
     params: Params,
 }
 
 impl V3Params {
-    fn parse(raw: Option<&str>, names: &[(&'static str, &'static str)]) -> Result<Self, ApiError> {
+    pub(crate) fn parse(
+        raw: Option<&str>,
+        names: &[(&'static str, &'static str)],
+    ) -> Result<Self, ApiError> {
         let allowed: Vec<&str> = names
             .iter()
             .flat_map(|(canonical, alias)| [*canonical, *alias])
@@ -78,14 +81,18 @@ impl V3Params {
 
     /// The value and the name it came under. Like `url.Values.Get`, a repeated parameter
     /// counts once (its first value).
-    fn get<'a>(&'a self, canonical: &'a str, alias: &'a str) -> Option<(&'a str, &'a str)> {
+    pub(crate) fn get<'a>(
+        &'a self,
+        canonical: &'a str,
+        alias: &'a str,
+    ) -> Option<(&'a str, &'a str)> {
         [canonical, alias]
             .into_iter()
             .filter(|name| !name.is_empty())
             .find_map(|name| self.params.all(name).next().map(|value| (value, name)))
     }
 
-    fn parsed<T>(
+    pub(crate) fn parsed<T>(
         &self,
         canonical: &str,
         alias: &str,
@@ -182,7 +189,7 @@ async fn operations(
 }
 
 /// An RFC 3339 time (nanoseconds allowed), as Go's `time.RFC3339Nano` parses it.
-fn parse_rfc3339_nanos(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_rfc3339_nanos(text: &str) -> Result<u64, String> {
     rfc3339_unix_nanos(text)
         .map_err(|error| {
             format!(
@@ -347,7 +354,7 @@ async fn find_traces(
         return Err(ApiError::not_found("No traces found").into());
     }
     Ok(Json(v3::Traces {
-        result: otlp_traces_data(traces),
+        result: proto3_traces_data(traces),
     }))
 }
 
@@ -379,6 +386,64 @@ async fn trace_by_id(
     }
     spans.truncate(max_spans);
     Ok(Json(v3::Traces {
-        result: otlp_traces_data(spans),
+        result: proto3_traces_data(spans),
     }))
+}
+
+/// OTLP/JSON `TracesData` as jaeger-query writes it (Go's `jsonpb`): fields holding their
+/// zero value are left out. The Jaeger UI's schemas insist on it — a root span's
+/// `parentSpanId: ""` fails its span-ID pattern and `status: null` its status object, and
+/// the UI then refuses the whole trace.
+fn proto3_traces_data(spans: Vec<weft_model::Span>) -> Value {
+    let mut data = otlp_traces_data(spans);
+    leave_out_zero_values(&mut data);
+    data
+}
+
+fn is_zero_value(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(flag) => !flag,
+        Value::Number(number) => number.as_f64() == Some(0.0),
+        Value::String(text) => text.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(_) => false,
+    }
+}
+
+/// Drops zero-valued fields of every message, recursively. An `AnyValue` (the `value` of a
+/// `KeyValue`, or an element of an array value) keeps its one field whatever it holds —
+/// `{"boolValue": false}` is a value, not an unset message — as `jsonpb` keeps a set oneof.
+pub(crate) fn leave_out_zero_values(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|_, field| !is_zero_value(field));
+            for (name, field) in fields.iter_mut() {
+                if name == "value" {
+                    leave_out_zero_values_in_any_value(field);
+                } else {
+                    leave_out_zero_values(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(leave_out_zero_values),
+        _ => {}
+    }
+}
+
+fn leave_out_zero_values_in_any_value(value: &mut Value) {
+    let Value::Object(one_of) = value else {
+        return;
+    };
+    if let Some(Value::Object(array)) = one_of.get_mut("arrayValue") {
+        array.retain(|_, values| !is_zero_value(values));
+        if let Some(Value::Array(values)) = array.get_mut("values") {
+            values
+                .iter_mut()
+                .for_each(leave_out_zero_values_in_any_value);
+        }
+    }
+    if let Some(list) = one_of.get_mut("kvlistValue") {
+        leave_out_zero_values(list);
+    }
 }

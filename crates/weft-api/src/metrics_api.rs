@@ -13,6 +13,7 @@ use serde_json::json;
 use weft_api_types::jaeger_v1::{
     DependencyLink, Envelope, GaugeValue, Label, Metric, MetricFamily, MetricPoint,
 };
+use weft_api_types::jaeger_v3 as v3;
 use weft_api_types::{
     Exemplar, ExemplarsAnswer, MetricSeries, MetricWindow, OperationEdge, OperationStats, RedStats,
     SeriesAnswer, SeriesPoint, TopOperationsAnswer, TopologyAnswer, TopologyEdge, TopologyNode,
@@ -23,6 +24,7 @@ use weft_model::SpanKind;
 use weft_storage::metrics::{MetricKey, MetricRow, Resolution};
 
 use crate::jaeger::{envelope, JaegerError};
+use crate::jaeger_v3::{parse_rfc3339_nanos, V3Error, V3Params};
 use crate::params::{now_unix_nanos, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, parse_span_kind};
 use weft_processors::metrics_hub::MetricsHub;
@@ -46,6 +48,7 @@ pub fn router() -> Router<Hub> {
         .route("/api/v1/metrics/exemplars", get(exemplars))
         .route("/api/v1/topology", get(topology))
         .route("/api/dependencies", get(jaeger_dependencies))
+        .route("/api/v3/dependencies", get(jaeger_v3_dependencies))
         .route("/api/metrics/minstep", get(jaeger_min_step))
         .route("/api/metrics/{kind}", get(jaeger_metrics))
         .route("/metrics/spans", get(span_exposition))
@@ -58,12 +61,14 @@ pub fn disabled_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     const MESSAGE: &str = "stream metrics are disabled on this node (--no-stream-metrics)";
     let weft = || async { ApiError::unimplemented(MESSAGE) };
     let jaeger = || async { JaegerError(ApiError::unimplemented(MESSAGE)) };
+    let jaeger_v3 = || async { V3Error(ApiError::unimplemented(MESSAGE)) };
     Router::new()
         .route("/api/v1/metrics/series", get(weft))
         .route("/api/v1/metrics/operations", get(weft))
         .route("/api/v1/metrics/exemplars", get(weft))
         .route("/api/v1/topology", get(weft))
         .route("/api/dependencies", get(jaeger))
+        .route("/api/v3/dependencies", get(jaeger_v3))
         .route("/api/metrics/minstep", get(jaeger))
         .route("/api/metrics/{kind}", get(jaeger))
         .route("/metrics/spans", get(weft))
@@ -675,6 +680,58 @@ async fn jaeger_dependencies(
         })
         .collect();
     Ok(envelope(links, 0))
+}
+
+/// jaeger-query's `GET /api/v3/dependencies?startTime=…&endTime=…` (RFC 3339, both required;
+/// the snake_case spellings too): every service-to-service call in the range.
+async fn jaeger_v3_dependencies(
+    State(hub): State<Hub>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<v3::Dependencies>, V3Error> {
+    const START: (&str, &str) = ("startTime", "start_time");
+    const END: (&str, &str) = ("endTime", "end_time");
+    let params = V3Params::parse(raw.as_deref(), &[START, END])?;
+    let start = params.parsed(START.0, START.1, parse_rfc3339_nanos)?;
+    let end = params.parsed(END.0, END.1, parse_rfc3339_nanos)?;
+    let (start, end) = match (start, end) {
+        (None, _) => return Err(missing_parameter(START.0)),
+        (_, None) => return Err(missing_parameter(END.0)),
+        (Some(start), Some(end)) => (start, end),
+    };
+    if end <= start {
+        return Err(ApiError::invalid(format!("{} must be after {}", END.0, START.0)).into());
+    }
+    let (start_secs, end_secs) = (start / NANOS_PER_SECOND, end.div_ceil(NANOS_PER_SECOND));
+    let window = Window {
+        start_secs,
+        end_secs,
+        resolution: auto_resolution(
+            &hub,
+            start_secs,
+            end_secs,
+            now_unix_nanos() / NANOS_PER_SECOND,
+        ),
+    };
+    let rows = blocking(move || edge_rows(&hub, window)).await?;
+    // One link per service pair, as Jaeger lists them: a callee seen both instrumented and as
+    // an uninstrumented peer is one child.
+    let mut calls: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((caller, callee, _), bucket) in service_edges(&rows) {
+        *calls.entry((caller, callee)).or_default() += bucket.calls;
+    }
+    let dependencies = calls
+        .into_iter()
+        .map(|((parent, child), count)| v3::Dependency {
+            parent,
+            child,
+            call_count: count.to_string(),
+        })
+        .collect();
+    Ok(Json(v3::Dependencies { dependencies }))
+}
+
+fn missing_parameter(name: &str) -> V3Error {
+    ApiError::invalid(format!("missing required parameter: {name}")).into()
 }
 
 async fn jaeger_min_step(RawQuery(raw): RawQuery) -> Result<Json<Envelope<u64>>, JaegerError> {

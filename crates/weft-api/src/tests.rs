@@ -132,12 +132,6 @@ mod query_apis {
         let directory = tempfile::tempdir().unwrap();
         let (_embedded, store) = store_with_fixture(directory.path()).await;
         let minute = 60_000_000_000;
-        let rfc3339 = |nanos: u64| {
-            humantime::format_rfc3339_millis(
-                std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos),
-            )
-            .to_string()
-        };
         let (from, to) = (rfc3339(BASE - minute), rfc3339(BASE + minute));
         let window = format!("query.startTimeMin={from}&query.startTimeMax={to}");
         let snake_window = format!("query.start_time_min={from}&query.start_time_max={to}");
@@ -198,6 +192,14 @@ mod query_apis {
             ));
         }
         expect_test::expect_file!["golden/jaeger_v3_answers.txt"].assert_eq(&answers);
+    }
+
+    /// An RFC 3339 time in milliseconds, as the Jaeger UI writes one.
+    fn rfc3339(unix_nanos: u64) -> String {
+        humantime::format_rfc3339_millis(
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(unix_nanos),
+        )
+        .to_string()
     }
 
     /// One Jaeger answer for a golden file. Traces are pinned by the trace golden file; for a
@@ -338,6 +340,10 @@ mod query_apis {
         );
         let end_ms = BASE / 1_000_000 + 60_000;
         let jaeger = format!("endTs={end_ms}&lookback=120000&step=30000&ratePer=60000");
+        let (from, to) = (
+            rfc3339(BASE - 60_000_000_000),
+            rfc3339(BASE + 60_000_000_000),
+        );
         for uri in [
             format!("/api/v1/metrics/series?service=orders&{window}"),
             format!("/api/v1/metrics/series?service=orders&groupBy=operation&{window}"),
@@ -352,6 +358,11 @@ mod query_apis {
             format!("/api/v1/topology?{window}"),
             format!("/api/v1/topology?{window}&service=orders-db&hops=1&operations=true"),
             format!("/api/dependencies?endTs={end_ms}&lookback=120000"),
+            format!("/api/v3/dependencies?startTime={from}&endTime={to}"),
+            format!("/api/v3/dependencies?start_time={from}&end_time={to}"),
+            format!("/api/v3/dependencies?endTime={to}"),
+            format!("/api/v3/dependencies?startTime={to}&endTime={from}"),
+            format!("/api/v3/dependencies?startTime={from}&endTime=tomorrow"),
             format!("/api/metrics/calls?service=orders&{jaeger}"),
             format!("/api/metrics/errors?service=orders&{jaeger}&groupByOperation=true"),
             format!("/api/metrics/latencies?service=orders&quantile=0.95&spanKind=server&spanKind=client&{jaeger}"),
@@ -501,4 +512,56 @@ async fn queries_past_the_admission_limit_are_shed_with_retry_after() {
     assert_eq!(slow.await.unwrap().0, StatusCode::OK);
     let (status, _, body) = waiting.await.unwrap();
     assert_eq!((status, body.as_str()), (StatusCode::OK, "fast"));
+}
+
+/// The Jaeger UI refuses a v3 trace whose root span has `parentSpanId: ""` or whose span has
+/// `status: null`; `jsonpb` leaves zero values out but keeps an `AnyValue`'s one field.
+#[test]
+fn jaeger_v3_traces_leave_out_zero_values_but_keep_false_and_empty_attribute_values() {
+    let mut data = serde_json::json!({
+        "resourceSpans": [{
+            "schemaUrl": "",
+            "resource": {"attributes": [], "droppedAttributesCount": 0},
+            "scopeSpans": [{"spans": [{
+                "traceId": "692037a00102030405060708090a0b0c",
+                "spanId": "0000000000000001",
+                "parentSpanId": "",
+                "status": null,
+                "kind": 2,
+                "flags": 0,
+                "attributes": [
+                    {"key": "cached", "value": {"boolValue": false}},
+                    {"key": "empty", "value": {"stringValue": ""}},
+                    {"key": "zero", "value": {"intValue": "0"}},
+                    {"key": "list", "value": {"arrayValue": {"values": [{"doubleValue": 0.0}]}}},
+                    {"key": "map", "value": {"kvlistValue": {"values": [
+                        {"key": "inner", "value": {"boolValue": false}}
+                    ]}}}
+                ]
+            }]}]
+        }]
+    });
+    crate::jaeger_v3::leave_out_zero_values(&mut data);
+    assert_eq!(
+        data,
+        serde_json::json!({
+            "resourceSpans": [{
+                "resource": {},
+                "scopeSpans": [{"spans": [{
+                    "traceId": "692037a00102030405060708090a0b0c",
+                    "spanId": "0000000000000001",
+                    "kind": 2,
+                    "attributes": [
+                        {"key": "cached", "value": {"boolValue": false}},
+                        {"key": "empty", "value": {"stringValue": ""}},
+                        {"key": "zero", "value": {"intValue": "0"}},
+                        {"key": "list", "value": {"arrayValue": {"values": [{"doubleValue": 0.0}]}}},
+                        {"key": "map", "value": {"kvlistValue": {"values": [
+                            {"key": "inner", "value": {"boolValue": false}}
+                        ]}}}
+                    ]
+                }]}]
+            }]
+        })
+    );
 }
