@@ -175,6 +175,9 @@ mod query_apis {
             "/api/traces?service=orders&lookback=2fortnights".to_owned(),
         ] {
             let (status, body) = get(&store, &uri).await;
+            if uri.starts_with("/api/v3/traces") && status == StatusCode::OK {
+                assert_the_jaeger_ui_accepts_span_ids_and_statuses(&body);
+            }
             answers.push_str(&jaeger_answer(&uri, status, &body));
         }
         let upload = weft_codec::encode_otlp_json(&fixture());
@@ -192,6 +195,40 @@ mod query_apis {
             ));
         }
         expect_test::expect_file!["golden/jaeger_v3_answers.txt"].assert_eq(&answers);
+    }
+
+    /// What the Jaeger UI's v3 trace schema checks beyond the shape: span IDs are 16 hex digits
+    /// (not all zero) wherever they appear, a status is an object, and nothing is `null`.
+    fn assert_the_jaeger_ui_accepts_span_ids_and_statuses(body: &str) {
+        fn walk(value: &serde_json::Value, path: &str) {
+            match value {
+                serde_json::Value::Null => panic!("null at {path}"),
+                serde_json::Value::Object(fields) => {
+                    for (name, field) in fields {
+                        if name == "spanId" || name == "parentSpanId" {
+                            let id = field.as_str().unwrap_or_default();
+                            assert!(
+                                id.len() == 16
+                                    && id.bytes().all(|byte| byte.is_ascii_hexdigit())
+                                    && id.bytes().any(|byte| byte != b'0'),
+                                "{path}.{name} is not a span ID: {field}"
+                            );
+                        }
+                        if name == "status" {
+                            assert!(field.is_object(), "{path}.status is {field}");
+                        }
+                        walk(field, &format!("{path}.{name}"));
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        walk(item, &format!("{path}[{index}]"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&serde_json::from_str(body).unwrap(), "");
     }
 
     /// An RFC 3339 time in milliseconds, as the Jaeger UI writes one.
