@@ -533,7 +533,8 @@ export interface OperationsReport {
 export interface DiagnosticsOverview {
   service: string | null;
   range: DiagnosticsRange;
-  assembler: AssemblerStatus;
+  /** `null` when the query process reads committed statistics and runs no assembler. */
+  assembler: AssemblerStatus | null;
   findings: FindingRow[];
   interruptions: InterruptionReport;
   cycles: GraphCycle[];

@@ -352,7 +352,8 @@ pub struct DiagnosticsOverview {
     /// `None` for all services.
     pub service: Option<String>,
     pub range: TimeRangeAnswer,
-    pub assembler: AssemblerStatus,
+    /// `None` when the query process reads committed statistics and runs no assembler.
+    pub assembler: Option<AssemblerStatus>,
     /// `None` for a summary store not on local disk.
     pub summary_store: Option<SummaryStoreStatus>,
     pub findings: Vec<FindingRow>,

@@ -226,7 +226,7 @@ async fn health(State(state): State<ApiState>) -> Json<HealthAnswer> {
         metrics: state
             .metrics
             .as_ref()
-            .and_then(|hub| hub.store.local_stats())
+            .and_then(|hub| hub.rows.local_stats())
             .map(|stats| metric_store_health(&stats)),
     })
 }

@@ -13,21 +13,26 @@ use weft_api_types::{
     TraceDiagnosisAnswer, TraceDiagnosisSummary, TraceFinding,
 };
 use weft_diagnose::{
-    analyze_spans, span_facts, Completion, FindingKind, Interner, Statistics, StatisticsFilter,
-    TimeRange,
+    analyze_spans, span_facts, AnalysisConfig, AssemblerSnapshot, Completion, DiagnosticsSnapshot,
+    DiagnosticsSource, FindingKind, Interner, Statistics, StatisticsFilter, TimeRange,
 };
-use weft_storage::summaries::{SummaryQuery, TraceSummaryRow};
+use weft_storage::summaries::{SummaryQuery, SummaryReader, TraceSummaryRow};
 use weft_storage::TraceQuery;
 
 use crate::params::{parse_go_duration_nanos, parse_trace_id, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, tier_choice, Store};
-use weft_processors::diagnostics::{DiagnoserView, DiagnosticsHub};
 
 const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * 1_000_000_000;
 
+/// What the diagnostics API reads: statistics snapshots from a source (the live diagnoser
+/// beside the pipeline, or the summary store's committed deltas), the trace summary rows, and
+/// the spans (for one trace's diagnosis) — no processor.
 #[derive(Clone)]
 pub struct DiagnosticsApiState {
-    pub hub: Arc<DiagnosticsHub>,
+    pub source: Arc<dyn DiagnosticsSource>,
+    pub summaries: Arc<dyn SummaryReader>,
+    /// How one trace's diagnosis is computed: as the processor analyzes a trace.
+    pub analysis: AnalysisConfig,
     pub store: Store,
 }
 
@@ -97,9 +102,9 @@ fn range_answer(range: TimeRange) -> TimeRangeAnswer {
     }
 }
 
-fn assembler_status(view: &DiagnoserView) -> AssemblerStatus {
+fn assembler_status(view: &AssemblerSnapshot) -> AssemblerStatus {
     let counters = &view.counters;
-    let config = &view.assembler_config;
+    let config = &view.config;
     AssemblerStatus {
         open_traces: view.open_traces as u64,
         open_spans: view.open_spans as u64,
@@ -116,14 +121,21 @@ fn assembler_status(view: &DiagnoserView) -> AssemblerStatus {
     }
 }
 
-/// Computes an answer from the diagnoser's view on a blocking thread: reports sort and merge
-/// bucket tables, which neither the async runtime nor the pipeline's lock should wait for.
+/// Computes an answer from a snapshot on a blocking thread: taking one may read the store,
+/// and reports sort and merge bucket tables, which neither the async runtime nor the
+/// pipeline's lock should wait for.
 async fn from_view<T: Send + 'static>(
     state: &DiagnosticsApiState,
-    compute: impl FnOnce(&DiagnoserView) -> T + Send + 'static,
+    compute: impl FnOnce(&DiagnosticsSnapshot) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let hub = Arc::clone(&state.hub);
-    blocking(move || Ok(compute(&hub.view()))).await
+    let source = Arc::clone(&state.source);
+    blocking(move || {
+        let snapshot = source
+            .snapshot()
+            .map_err(|error| ApiError::internal(error.to_string()))?;
+        Ok(compute(&snapshot))
+    })
+    .await
 }
 
 /// Everything about one service (or all): what `weft diagnose` prints.
@@ -132,7 +144,7 @@ async fn overview(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<DiagnosticsOverview>, ApiError> {
     let (range, filter) = list_query(raw.as_deref(), &LIST_PARAMETERS)?;
-    let summaries = state.hub.store_stats();
+    let summaries = state.summaries.local_stats();
     from_view(&state, move |view| {
         let statistics = &view.statistics;
         let top = |limit: usize| StatisticsFilter {
@@ -142,7 +154,7 @@ async fn overview(
         DiagnosticsOverview {
             service: filter.service.clone(),
             range: range_answer(range),
-            assembler: assembler_status(view),
+            assembler: view.assembler.as_ref().map(assembler_status),
             summary_store: summaries.as_ref().map(|summaries| SummaryStoreStatus {
                 files: summaries.files as u64,
                 rows: summaries.rows,
@@ -297,8 +309,8 @@ async fn traces(
         min_duration_nanos: params.parsed("minDuration", parse_go_duration_nanos)?,
         limit: limit as usize,
     };
-    let hub = Arc::clone(&state.hub);
-    let rows = blocking(move || hub.search_summaries(&query).map_err(ApiError::from)).await?;
+    let summaries = Arc::clone(&state.summaries);
+    let rows = blocking(move || summaries.search(&query).map_err(ApiError::from)).await?;
     Ok(Json(DiagnosedTracesAnswer {
         range: range_answer(TimeRange {
             start_unix_nanos: start,
@@ -328,7 +340,7 @@ async fn trace_diagnosis(
     if spans.is_empty() {
         return Err(ApiError::not_found(format!("trace {trace_id} not found")));
     }
-    let config = state.hub.settings().config.analysis.clone();
+    let config = state.analysis.clone();
     let mut interner = Interner::new(10_000);
     let facts: Vec<_> = spans
         .iter()

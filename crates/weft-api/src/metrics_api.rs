@@ -27,9 +27,32 @@ use crate::jaeger::{envelope, JaegerError};
 use crate::jaeger_v3::{parse_rfc3339_nanos, V3Error, V3Params};
 use crate::params::{now_unix_nanos, parse_u64, ApiError, Params};
 use crate::query_api::{blocking, parse_span_kind};
-use weft_processors::metrics_hub::MetricsHub;
+use weft_storage::metrics::MetricRowsReader;
 
-pub type Hub = Arc<MetricsHub>;
+/// What the metrics API reads: metric rows (beside the pipeline, the metrics processor's,
+/// open buckets included; in a query process of its own, the metric store's) and, beside the
+/// pipeline, the span metrics' OpenMetrics exposition.
+pub struct MetricsApiState {
+    pub rows: Arc<dyn MetricRowsReader>,
+    /// Writes the exposition of `/metrics/spans`; `None` where no metrics processor runs.
+    pub span_exposition: Option<SpanExposition>,
+}
+
+/// Encodes an OpenMetrics exposition into the string.
+pub type SpanExposition = Arc<dyn Fn(&mut String) -> std::fmt::Result + Send + Sync>;
+
+impl MetricsApiState {
+    fn rows(
+        &self,
+        resolution: Resolution,
+        range_secs: std::ops::Range<u64>,
+        keep: &dyn Fn(&MetricKey) -> bool,
+    ) -> Result<Vec<MetricRow>, weft_storage::StoreError> {
+        self.rows.rows(resolution, range_secs, keep)
+    }
+}
+
+pub type Hub = Arc<MetricsApiState>;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 const DEFAULT_LOOKBACK_NANOS: u64 = 3_600 * NANOS_PER_SECOND;
@@ -101,10 +124,15 @@ impl Window {
 
 /// The finest resolution that keeps the answer under ~1,500 points and still holds the start of
 /// the range (each resolution has its own retention).
-fn auto_resolution(hub: &MetricsHub, start_secs: u64, end_secs: u64, now_secs: u64) -> Resolution {
+fn auto_resolution(
+    hub: &MetricsApiState,
+    start_secs: u64,
+    end_secs: u64,
+    now_secs: u64,
+) -> Resolution {
     let span = end_secs.saturating_sub(start_secs);
     for resolution in Resolution::ALL {
-        let retained_from = now_secs.saturating_sub(hub.store.retention_of(resolution).as_secs());
+        let retained_from = now_secs.saturating_sub(hub.rows.retention_of(resolution).as_secs());
         if span / resolution.seconds() <= 1_500 && start_secs >= retained_from {
             return resolution;
         }
@@ -112,7 +140,7 @@ fn auto_resolution(hub: &MetricsHub, start_secs: u64, end_secs: u64, now_secs: u
     Resolution::OneHour
 }
 
-fn window_of(params: &Params, hub: &MetricsHub) -> Result<Window, ApiError> {
+fn window_of(params: &Params, hub: &MetricsApiState) -> Result<Window, ApiError> {
     let (start, end) = params.time_range(DEFAULT_LOOKBACK_NANOS)?;
     if start >= end {
         return Err(ApiError::invalid(
@@ -181,7 +209,7 @@ fn series_filter(params: &Params) -> Result<SeriesFilter, ApiError> {
 }
 
 fn span_rows(
-    hub: &MetricsHub,
+    hub: &MetricsApiState,
     window: Window,
     filter: &SeriesFilter,
 ) -> Result<Vec<(u64, SeriesKey, Bucket)>, ApiError> {
@@ -490,7 +518,7 @@ fn service_edges(rows: &[MetricRow]) -> BTreeMap<(String, String, bool), Bucket>
     edges
 }
 
-fn edge_rows(hub: &MetricsHub, window: Window) -> Result<Vec<MetricRow>, ApiError> {
+fn edge_rows(hub: &MetricsApiState, window: Window) -> Result<Vec<MetricRow>, ApiError> {
     Ok(hub.rows(window.resolution, window.bucket_range(), &|key| {
         matches!(key, MetricKey::Edge(_))
     })?)
@@ -629,7 +657,7 @@ struct JaegerRange {
 }
 
 fn jaeger_range(
-    hub: &MetricsHub,
+    hub: &MetricsApiState,
     params: &Params,
     default_lookback_ms: u64,
 ) -> Result<JaegerRange, ApiError> {
@@ -1029,9 +1057,16 @@ fn jaeger_family_name_and_help(query: &JaegerMetricsQuery) -> (String, String) {
     }
 }
 
-/// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars.
+/// `GET /metrics/spans`: span metrics for Prometheus, with trace-ID exemplars. The metrics
+/// processor keeps them: a node without one answers 501.
 async fn span_exposition(State(hub): State<Hub>) -> Response {
-    openmetrics_response(&hub.exposition.registry, "span metrics")
+    match &hub.span_exposition {
+        Some(encode) => encoded_openmetrics_response(|text| encode(text), "span metrics"),
+        None => ApiError::unimplemented(
+            "span metrics are exposed by the nodes that run the metrics processor",
+        )
+        .into_response(),
+    }
 }
 
 /// A registry as an OpenMetrics response (`what` names it in the error).
@@ -1039,8 +1074,18 @@ pub fn openmetrics_response(
     registry: &prometheus_client::registry::Registry,
     what: &str,
 ) -> Response {
+    encoded_openmetrics_response(
+        |text| prometheus_client::encoding::text::encode(text, registry),
+        what,
+    )
+}
+
+fn encoded_openmetrics_response(
+    encode: impl FnOnce(&mut String) -> std::fmt::Result,
+    what: &str,
+) -> Response {
     let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, registry) {
+    match encode(&mut text) {
         Ok(()) => (
             [(
                 axum::http::header::CONTENT_TYPE,

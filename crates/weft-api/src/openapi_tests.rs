@@ -347,7 +347,7 @@ fn diagnostics_overview() -> DiagnosticsOverview {
             start: "1795255200000000000".into(),
             end: "1795258800000000000".into(),
         },
-        assembler: AssemblerStatus {
+        assembler: Some(AssemblerStatus {
             open_traces: 1,
             open_spans: 2,
             traces_analyzed: 3,
@@ -360,7 +360,7 @@ fn diagnostics_overview() -> DiagnosticsOverview {
             max_open_traces: 100_000,
             max_open_spans: 1_000_000,
             max_spans_per_trace: 5_000,
-        },
+        }),
         summary_store: Some(SummaryStoreStatus {
             files: 1,
             rows: 3,
@@ -852,6 +852,7 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
             "/api/v1/diagnostics",
             serde_json::to_value(DiagnosticsOverview {
                 service: None,
+                assembler: None,
                 summary_store: None,
                 ..diagnostics_overview()
             })

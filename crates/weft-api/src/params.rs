@@ -33,6 +33,13 @@ impl ApiError {
         }
     }
 
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            code: ErrorCode::Internal,
+            message: message.into(),
+        }
+    }
+
     pub fn unimplemented(message: impl Into<String>) -> Self {
         ApiError {
             code: ErrorCode::Unimplemented,

@@ -24,6 +24,9 @@ mod query_apis {
     pub(super) struct Apis {
         store: Store,
         hub: crate::metrics_api::Hub,
+        /// The same metrics read from the metric store alone, as a query process of its own
+        /// reads them.
+        committed_metrics: crate::metrics_api::Hub,
     }
 
     fn hub_settings() -> MetricsSettings {
@@ -101,9 +104,26 @@ mod query_apis {
             store,
             Apis {
                 store: dynamic,
-                hub,
+                committed_metrics: Arc::new(crate::metrics_api::MetricsApiState {
+                    rows: Arc::new(weft_storage::metrics::CommittedMetricRows(
+                        Arc::clone(&hub.store) as _,
+                    )),
+                    span_exposition: None,
+                }),
+                hub: live_metrics_api(hub),
             },
         )
+    }
+
+    /// The metrics API beside the metrics processor, as `weft serve` wires it.
+    fn live_metrics_api(hub: Arc<MetricsHub>) -> crate::metrics_api::Hub {
+        let exposed = Arc::clone(&hub);
+        Arc::new(crate::metrics_api::MetricsApiState {
+            rows: hub,
+            span_exposition: Some(Arc::new(move |text: &mut String| {
+                prometheus_client::encoding::text::encode(text, &exposed.exposition.registry)
+            })),
+        })
     }
 
     async fn get(apis: &Apis, uri: &str) -> (StatusCode, String) {
@@ -421,11 +441,28 @@ mod query_apis {
             format!("/api/metrics/latencies?service=orders&quantile=0.5&endTs={end_ms}&lookback=3600000&step=1000&ratePer=86400000"),
         ] {
             let (status, body) = get(&apis, &uri).await;
+            // Everything was committed: the metric store alone answers the same.
+            let committed = Apis {
+                store: Arc::clone(&apis.store),
+                hub: Arc::clone(&apis.committed_metrics),
+                committed_metrics: Arc::clone(&apis.committed_metrics),
+            };
+            assert_eq!(get(&committed, &uri).await, (status, body.clone()), "{uri}");
             answers.push_str(&format!("GET {uri}\n{} {body}\n\n", status.as_u16()));
         }
         expect_test::expect_file!["golden/metrics_answers.txt"].assert_eq(&answers);
         let (status, exposition) = get(&apis, "/metrics/spans").await;
         assert_eq!(status, StatusCode::OK);
+        let without_processor = Apis {
+            store: Arc::clone(&apis.store),
+            hub: Arc::clone(&apis.committed_metrics),
+            committed_metrics: Arc::clone(&apis.committed_metrics),
+        };
+        assert_eq!(
+            get(&without_processor, "/metrics/spans").await.0,
+            StatusCode::NOT_IMPLEMENTED,
+            "only a node running the metrics processor exposes span metrics"
+        );
         // Series come out in hash order; the golden file pins names, labels, values and
         // exemplars, not that order.
         let mut lines: Vec<&str> = exposition.lines().collect();

@@ -8,8 +8,10 @@ use anyhow::Context;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_api::api::{self, ApiState, StoreGauges};
+use weft_api::metrics_api::MetricsApiState;
 use weft_api::sampling_api::SamplingApiState;
 use weft_bus::BusBacklog;
+use weft_processors::metrics_hub::MetricsHub;
 use weft_query::tiers::{LogTiers, Tiers};
 
 use crate::processor::ProcessorState;
@@ -63,11 +65,14 @@ impl QueryRole {
             queue_depth,
             store: Arc::clone(&tiers),
             diagnostics: weft_api::diagnostics_api::DiagnosticsApiState {
-                hub: processors.diagnostics,
+                summaries: processors.diagnostics.summaries(),
+                // Beside the pipeline, the live diagnoser is fresher than the committed deltas.
+                source: processors.diagnostics,
+                analysis: config.diagnostics.diagnoser_config().analysis,
                 store: tiers,
             },
             store_gauges,
-            metrics: processors.metrics,
+            metrics: processors.metrics.map(metrics_api_state),
             sampling: SamplingApiState {
                 hub: processors.sampling,
                 hot: storage.hot.clone(),
@@ -93,4 +98,16 @@ impl QueryRole {
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
         servers.spawn("http_api", async move { served.await });
     }
+}
+
+/// The metrics API beside the metrics processor: its rows (open buckets included) and its span
+/// metrics exposition.
+fn metrics_api_state(hub: Arc<MetricsHub>) -> Arc<MetricsApiState> {
+    let exposed = Arc::clone(&hub);
+    Arc::new(MetricsApiState {
+        rows: hub,
+        span_exposition: Some(Arc::new(move |text: &mut String| {
+            prometheus_client::encoding::text::encode(text, &exposed.exposition.registry)
+        })),
+    })
 }

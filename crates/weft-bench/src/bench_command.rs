@@ -496,7 +496,12 @@ fn bench_metrics(args: MetricsBenchArgs) -> anyhow::Result<()> {
         stats.bytes as f64 / stats.rows.max(1) as f64
     );
 
-    let router = weft_api::metrics_api::router().with_state(Arc::clone(&hub));
+    let router = weft_api::metrics_api::router().with_state(Arc::new(
+        weft_api::metrics_api::MetricsApiState {
+            rows: Arc::clone(&hub) as _,
+            span_exposition: None,
+        },
+    ));
     let runtime = tokio::runtime::Handle::current();
     let end_ms = end / 1_000_000;
     let queries = [

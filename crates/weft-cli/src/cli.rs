@@ -464,17 +464,23 @@ pub fn render_diagnosis(overview: &weft_api_types::DiagnosticsOverview) -> Strin
     let mut out = String::new();
     let service = overview.service.as_deref().unwrap_or("all services");
     let _ = writeln!(out, "diagnosis of {service}");
-    let assembler = &overview.assembler;
-    let _ = writeln!(
-        out,
-        "  {} traces analyzed, {} open ({} spans); {} late spans, {} traces evicted early, {} cut at max age",
-        assembler.traces_analyzed,
-        assembler.open_traces,
-        assembler.open_spans,
-        assembler.late_spans,
-        assembler.evicted_traces,
-        assembler.cut_traces,
-    );
+    match &overview.assembler {
+        Some(assembler) => {
+            let _ = writeln!(
+                out,
+                "  {} traces analyzed, {} open ({} spans); {} late spans, {} traces evicted early, {} cut at max age",
+                assembler.traces_analyzed,
+                assembler.open_traces,
+                assembler.open_spans,
+                assembler.late_spans,
+                assembler.evicted_traces,
+                assembler.cut_traces,
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  statistics as committed (no assembler on this node)");
+        }
+    }
     render_findings(&mut out, overview);
     render_database(&mut out, &overview.database);
     render_redis(&mut out, &overview.redis);

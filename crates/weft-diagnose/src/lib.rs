@@ -15,6 +15,7 @@ mod analysis;
 mod assembler;
 mod facts;
 pub mod redis;
+mod snapshot;
 pub mod sql;
 mod statistics;
 mod top_k;
@@ -33,6 +34,9 @@ pub use assembler::{
 pub use facts::{
     configured_timeout_nanos, parse_grpc_timeout_nanos, span_facts, DatabaseFacts, ExceptionFacts,
     Interner, RedisFacts, SpanFacts, TIMEOUT_ATTRIBUTES,
+};
+pub use snapshot::{
+    AssemblerSnapshot, DiagnosticsSnapshot, DiagnosticsSource, SnapshotUnavailable,
 };
 pub use statistics::{
     strongly_connected_components, DatabaseReport, EndpointCalls, ExampleCall, ExceptionRow,

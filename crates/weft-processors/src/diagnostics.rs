@@ -20,13 +20,12 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use weft_diagnose::{
-    Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters, FindingKind, Statistics,
+    AssemblerSnapshot, Diagnoser, DiagnoserCheckpoint, DiagnoserConfig, DiagnoserCounters,
+    DiagnosticsSnapshot, DiagnosticsSource, FindingKind, SnapshotUnavailable, Statistics,
     TraceSummary,
 };
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
-use weft_storage::summaries::{
-    StatisticsDelta, SummaryQuery, SummaryStorage, SummaryStoreStats, TraceSummaryRow,
-};
+use weft_storage::summaries::{StatisticsDelta, SummaryReader, SummaryStorage, TraceSummaryRow};
 
 const STATE_MAGIC: &[u8; 8] = b"WEFTDIAG";
 /// Version 2: the statistics are committed as delta rows beside the state, not inside it.
@@ -150,18 +149,10 @@ pub struct DiagnosticsHub {
     /// Changes of the diagnoser since start, and what the API last copied out of it (at
     /// which count).
     changes: AtomicU64,
-    view: Mutex<Option<(u64, Arc<DiagnoserView>)>>,
-}
-
-/// A copy of what the diagnostics API reads of the diagnoser. The API computes its reports
-/// from this, off the async runtime, so the pipeline's lock is held only for the copy, and
-/// concurrent requests between two changes share one copy.
-pub struct DiagnoserView {
-    pub statistics: weft_diagnose::Statistics,
-    pub counters: DiagnoserCounters,
-    pub assembler_config: weft_diagnose::AssemblerConfig,
-    pub open_traces: usize,
-    pub open_spans: usize,
+    /// A copy of what the diagnostics API reads of the diagnoser. The API computes its reports
+    /// from it, off the async runtime, so the pipeline's lock is held only for the copy, and
+    /// concurrent requests between two changes share one copy.
+    view: Mutex<Option<(u64, Arc<DiagnosticsSnapshot>)>>,
 }
 
 /// postcard + zstd behind a magic and a version; the uncompressed length bounds the decoder.
@@ -244,6 +235,61 @@ fn decode_statistics(
         statistics.merge(&delta);
     }
     Ok(statistics)
+}
+
+/// The live diagnoser: statistics up to the last batch, and the assembler's state.
+impl DiagnosticsSource for DiagnosticsHub {
+    fn snapshot(&self) -> Result<Arc<DiagnosticsSnapshot>, SnapshotUnavailable> {
+        Ok(self.view())
+    }
+}
+
+/// The diagnostics statistics as committed to the summary store, for a query process that
+/// does not run the pipeline: every delta row merged, as a restarting processor merges them.
+/// It lags the live diagnoser by up to one checkpoint interval and has no assembler.
+pub struct CommittedDiagnostics {
+    store: Arc<dyn SummaryReader>,
+    config: weft_diagnose::StatisticsConfig,
+    /// Merging every delta costs a read of each: one merge serves the requests of `reuse_for`.
+    reuse_for: Duration,
+    cached: Mutex<Option<(std::time::Instant, Arc<DiagnosticsSnapshot>)>>,
+}
+
+impl CommittedDiagnostics {
+    pub fn new(
+        store: Arc<dyn SummaryReader>,
+        config: weft_diagnose::StatisticsConfig,
+        reuse_for: Duration,
+    ) -> Self {
+        CommittedDiagnostics {
+            store,
+            config,
+            reuse_for,
+            cached: Mutex::new(None),
+        }
+    }
+}
+
+impl DiagnosticsSource for CommittedDiagnostics {
+    fn snapshot(&self) -> Result<Arc<DiagnosticsSnapshot>, SnapshotUnavailable> {
+        let mut cached = self.cached.lock();
+        if let Some((taken_at, snapshot)) = cached.as_ref() {
+            if taken_at.elapsed() < self.reuse_for {
+                return Ok(Arc::clone(snapshot));
+            }
+        }
+        let deltas = self
+            .store
+            .statistics_deltas()
+            .map_err(|error| SnapshotUnavailable(error.to_string()))?;
+        let statistics = decode_statistics(&self.config, &deltas).map_err(SnapshotUnavailable)?;
+        let snapshot = Arc::new(DiagnosticsSnapshot {
+            statistics,
+            assembler: None,
+        });
+        *cached = Some((std::time::Instant::now(), Arc::clone(&snapshot)));
+        Ok(snapshot)
+    }
 }
 
 /// A summary row as stored (the store crate does not know the diagnose crate's types).
@@ -340,7 +386,7 @@ impl DiagnosticsHub {
 
     /// The diagnoser's statistics and counters now. Requests share one copy until the
     /// diagnoser changes; a new copy holds the pipeline's lock only while it is taken.
-    pub fn view(&self) -> Arc<DiagnoserView> {
+    pub fn view(&self) -> Arc<DiagnosticsSnapshot> {
         let mut cached = self.view.lock();
         let changes = self.changes.load(Ordering::Acquire);
         if let Some((taken_at, view)) = cached.as_ref() {
@@ -350,12 +396,14 @@ impl DiagnosticsHub {
         }
         let view = {
             let diagnoser = self.diagnoser.lock();
-            Arc::new(DiagnoserView {
+            Arc::new(DiagnosticsSnapshot {
                 statistics: diagnoser.statistics_now(),
-                counters: diagnoser.counters(),
-                assembler_config: diagnoser.config().assembler.clone(),
-                open_traces: diagnoser.assembler().open_traces(),
-                open_spans: diagnoser.assembler().open_spans(),
+                assembler: Some(AssemblerSnapshot {
+                    counters: diagnoser.counters(),
+                    config: diagnoser.config().assembler.clone(),
+                    open_traces: diagnoser.assembler().open_traces(),
+                    open_spans: diagnoser.assembler().open_spans(),
+                }),
             })
         };
         // Taken after the changes were read: a change since makes the next request copy again.
@@ -368,16 +416,9 @@ impl DiagnosticsHub {
         self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
-    pub fn search_summaries(
-        &self,
-        query: &SummaryQuery,
-    ) -> Result<Vec<TraceSummaryRow>, weft_storage::StoreError> {
-        self.store.search(query)
-    }
-
-    /// The summary store's sizes, when it is on local disk.
-    pub fn store_stats(&self) -> Option<SummaryStoreStats> {
-        self.store.local_stats()
+    /// The summary store the processor commits to, for the query side to read.
+    pub fn summaries(&self) -> Arc<dyn SummaryReader> {
+        Arc::clone(&self.store) as Arc<dyn SummaryReader>
     }
 
     fn offer(&self, batch: &SpanBatch) {

@@ -20,7 +20,7 @@ use weft_metrics::{sampling_hash, SeriesKey, SpanMetrics, SpanMetricsConfig, Spa
 use weft_model::{Span, StatusCode};
 use weft_pipeline::{PipelineError, Position, Processor, SpanBatch, Tick};
 use weft_storage::metrics::{
-    merge_rows, MetricCheckpoint, MetricKey, MetricRow, MetricStorage, Resolution,
+    merge_rows, MetricCheckpoint, MetricKey, MetricRow, MetricRowsReader, MetricStorage, Resolution,
 };
 use weft_storage::StoreError;
 
@@ -460,6 +460,25 @@ impl MetricsHub {
             drop(live);
             return Ok(merge_rows(rows, step));
         }
+    }
+}
+
+impl MetricRowsReader for MetricsHub {
+    fn rows(
+        &self,
+        resolution: Resolution,
+        range_secs: Range<u64>,
+        keep: &dyn Fn(&MetricKey) -> bool,
+    ) -> Result<Vec<MetricRow>, StoreError> {
+        MetricsHub::rows(self, resolution, range_secs, keep)
+    }
+
+    fn retention_of(&self, resolution: Resolution) -> Duration {
+        self.store.retention_of(resolution)
+    }
+
+    fn local_stats(&self) -> Option<weft_storage::metrics::MetricStoreStats> {
+        self.store.local_stats()
     }
 }
 

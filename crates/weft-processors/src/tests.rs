@@ -307,11 +307,70 @@ mod processor_clocks {
         let mut processor = DiagnosticsProcessor::new(Arc::clone(&hub));
         processor.process(&fixture_batch(BASE)).unwrap();
         processor.tick(&tick(BASE + 29 * SECOND, true)).unwrap();
-        let view = hub.view();
-        assert_eq!((view.open_traces, view.counters.traces_analyzed), (1, 0));
+        let assembler = |hub: &crate::diagnostics::DiagnosticsHub| {
+            let view = hub.view();
+            let assembler = view.assembler.as_ref().unwrap();
+            (assembler.open_traces, assembler.counters.traces_analyzed)
+        };
+        assert_eq!(assembler(&hub), (1, 0));
         processor.tick(&tick(BASE + 30 * SECOND, true)).unwrap();
-        let view = hub.view();
-        assert_eq!((view.open_traces, view.counters.traces_analyzed), (0, 1));
+        assert_eq!(assembler(&hub), (0, 1));
+    }
+
+    /// A query process without the pipeline reads the statistics the processor committed: once
+    /// a commit is made, its reports are the live diagnoser's; before, it has none.
+    #[test]
+    fn committed_statistics_answer_as_the_live_diagnoser_once_committed() {
+        use crate::diagnostics::{CommittedDiagnostics, DiagnosticsProcessor, DiagnosticsSettings};
+        use weft_diagnose::{DiagnosticsSource, StatisticsFilter, TimeRange};
+
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = weft_diagnose::DiagnoserConfig::default();
+        config.assembler.inactivity_timeout = Duration::from_secs(30);
+        let statistics_config = config.statistics.clone();
+        let hub = super::open_diagnostics_hub(
+            directory.path(),
+            DiagnosticsSettings {
+                config,
+                checkpoint_interval: Duration::from_secs(60),
+            },
+            &mut prometheus_client::registry::Registry::default(),
+        )
+        .unwrap();
+        let committed =
+            CommittedDiagnostics::new(hub.summaries(), statistics_config, Duration::ZERO);
+        let everything = (
+            TimeRange {
+                start_unix_nanos: 0,
+                end_unix_nanos: u64::MAX,
+            },
+            StatisticsFilter::default(),
+        );
+        let operations = |source: &dyn DiagnosticsSource| {
+            let snapshot = source.snapshot().unwrap();
+            (
+                snapshot.statistics.operations(everything.0, &everything.1),
+                snapshot.statistics.findings(everything.0, &everything.1),
+                snapshot.statistics.database(everything.0, &everything.1),
+            )
+        };
+        let mut processor = DiagnosticsProcessor::new(Arc::clone(&hub));
+        processor.tick(&tick(BASE, true)).unwrap();
+        processor.process(&fixture_batch(BASE)).unwrap();
+        processor.tick(&tick(BASE + 30 * SECOND, true)).unwrap();
+        let live = operations(hub.as_ref());
+        assert!(
+            !live.0.slowest.is_empty(),
+            "the live diagnoser analyzed the trace"
+        );
+        assert!(
+            operations(&committed).0.slowest.is_empty(),
+            "nothing is committed before the checkpoint interval"
+        );
+        processor.tick(&tick(BASE + 61 * SECOND, true)).unwrap();
+        assert_eq!(operations(&committed), live);
+        assert!(committed.snapshot().unwrap().assembler.is_none());
+        assert!(hub.snapshot().unwrap().assembler.is_some());
     }
 
     #[test]

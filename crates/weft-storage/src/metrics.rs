@@ -151,6 +151,48 @@ pub trait MetricReader: Send + Sync {
     }
 }
 
+/// What the metrics API reads rows through: beside the pipeline, the metrics processor's rows
+/// (committed, closed and still open); in a query process of its own, the metric store alone
+/// ([`CommittedMetricRows`], without the buckets not yet committed).
+pub trait MetricRowsReader: Send + Sync {
+    /// Every row at `resolution` whose bucket starts in `range_secs` and whose key `keep`
+    /// accepts, merged per key and bucket.
+    fn rows(
+        &self,
+        resolution: Resolution,
+        range_secs: Range<u64>,
+        keep: &dyn Fn(&MetricKey) -> bool,
+    ) -> Result<Vec<MetricRow>, StoreError>;
+
+    /// How long `resolution` is kept.
+    fn retention_of(&self, resolution: Resolution) -> Duration;
+
+    /// Files, rows and bytes of a store on local disk; `None` for a remote store.
+    fn local_stats(&self) -> Option<MetricStoreStats>;
+}
+
+/// The rows committed to a metric store.
+pub struct CommittedMetricRows(pub std::sync::Arc<dyn MetricReader>);
+
+impl MetricRowsReader for CommittedMetricRows {
+    fn rows(
+        &self,
+        resolution: Resolution,
+        range_secs: Range<u64>,
+        keep: &dyn Fn(&MetricKey) -> bool,
+    ) -> Result<Vec<MetricRow>, StoreError> {
+        Ok(self.0.read(resolution, range_secs, keep)?.rows)
+    }
+
+    fn retention_of(&self, resolution: Resolution) -> Duration {
+        self.0.retention_of(resolution)
+    }
+
+    fn local_stats(&self) -> Option<MetricStoreStats> {
+        self.0.local_stats()
+    }
+}
+
 /// Both sides, as the metrics processor (which reads its own commits back) holds them.
 pub trait MetricStorage: MetricWriter + MetricReader {}
 

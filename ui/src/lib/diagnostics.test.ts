@@ -276,6 +276,11 @@ describe('the assembler', () => {
     expect(analysisState({ tracesAnalyzed: 0 }, 4)).toBe('ready');
   });
 
+  it('goes by the range alone when the query process runs no assembler', () => {
+    expect(analysisState(null, 0)).toBe('nothing-in-range');
+    expect(analysisState(null, 4)).toBe('ready');
+  });
+
   it('says what was analyzed and what waits', () => {
     const described = describeAssembler(assembler());
     expect(described.summary).toBe('1,200 traces analyzed since the diagnostics state was created');

@@ -292,8 +292,9 @@ export type AnalysisState = 'nothing-analyzed' | 'nothing-in-range' | 'ready';
  * Whether there is anything to show: nothing analyzed since the server started keeping state,
  * nothing analyzed in the range (`tracesInRange`, every service), or data.
  */
-export function analysisState(assembler: Pick<AssemblerStatus, 'tracesAnalyzed'>, tracesInRange: number): AnalysisState {
-  if (assembler.tracesAnalyzed === 0 && tracesInRange === 0) return 'nothing-analyzed';
+export function analysisState(assembler: Pick<AssemblerStatus, 'tracesAnalyzed'> | null, tracesInRange: number): AnalysisState {
+  // Without an assembler (a query process reading committed statistics) only the range tells.
+  if (assembler !== null && assembler.tracesAnalyzed === 0 && tracesInRange === 0) return 'nothing-analyzed';
   if (tracesInRange === 0) return 'nothing-in-range';
   return 'ready';
 }

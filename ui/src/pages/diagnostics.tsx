@@ -126,7 +126,7 @@ export function DiagnosticsPage({ search }: { search: URLSearchParams }) {
       {services.status === 'failed' && <ErrorBanner error={services.error} title="The services could not be loaded" />}
       {overview.status === 'failed' && <ErrorBanner error={overview.error} title="The diagnostics could not be loaded" />}
       {overview.status === 'loading' && <Loading what="Loading the diagnostics" />}
-      {overview.data && <AssemblerLine assembler={overview.data.assembler} />}
+      {overview.data?.assembler && <AssemblerLine assembler={overview.data.assembler} />}
       {overview.data && state !== null && state !== 'ready' && (
         <NothingAnalyzed
           state={state}
