@@ -56,8 +56,41 @@ fn nullable(spec: &Yaml, schema: &Yaml) -> bool {
         || resolve(spec, schema)["nullable"].as_bool() == Some(true)
 }
 
+/// A schema that allows any JSON value: it names no type, properties, items or parts (only
+/// words such as a description).
+fn allows_any_value(schema: &Yaml) -> bool {
+    schema.as_hash().is_some_and(|fields| {
+        fields
+            .keys()
+            .all(|key| matches!(key.as_str(), Some("description" | "nullable" | "example")))
+    })
+}
+
+/// The properties an answer must send: those in `required` where the schema has that list (a
+/// message whose zero values are left out, as protobuf JSON does), else every one.
+fn required_properties(spec: &Yaml, schema: &Yaml) -> Option<Vec<String>> {
+    let schema = resolve(spec, schema);
+    let mut lists = vec![schema];
+    if let Some(parts) = schema["allOf"].as_vec() {
+        lists = parts.iter().map(|part| resolve(spec, part)).collect();
+    }
+    let mut required = Vec::new();
+    for part in lists {
+        let names = part["required"].as_vec()?;
+        required.extend(
+            names
+                .iter()
+                .filter_map(|name| name.as_str().map(str::to_owned)),
+        );
+    }
+    Some(required)
+}
+
 fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<String>) {
     let resolved = resolve(spec, schema);
+    if allows_any_value(resolved) && !value.is_null() {
+        return;
+    }
     let declared = resolved["type"]
         .as_str()
         .unwrap_or(if resolved["allOf"].is_badvalue() {
@@ -77,7 +110,13 @@ fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<S
                 return;
             }
             let Some(properties) = properties(spec, schema) else {
-                if resolved["additionalProperties"].as_bool() != Some(true) {
+                let values = &resolved["additionalProperties"];
+                if values.as_hash().is_some() {
+                    // A map: every value follows the one schema.
+                    for (name, field) in fields {
+                        check(spec, values, field, &format!("{at}.{name}"), errors);
+                    }
+                } else if values.as_bool() != Some(true) {
                     errors.push(format!("{at}: an object whose schema lists no properties"));
                 }
                 return;
@@ -88,8 +127,10 @@ fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<S
                     None => errors.push(format!("{at}.{name}: sent, but not in the schema")),
                 }
             }
-            for name in properties.keys() {
-                if !fields.contains_key(name) {
+            let required = required_properties(spec, schema)
+                .unwrap_or_else(|| properties.keys().cloned().collect());
+            for name in required {
+                if !fields.contains_key(&name) {
                     errors.push(format!("{at}.{name}: in the schema, but not sent"));
                 }
             }
@@ -116,11 +157,18 @@ fn check(spec: &Yaml, schema: &Yaml, value: &Value, at: &str, errors: &mut Vec<S
     }
 }
 
-/// The schema of `GET path`'s 200 answer.
+/// The schema of `GET path`'s 200 answer (`POST path` for a path written so).
 fn answer_schema<'a>(spec: &'a Yaml, path: &str) -> &'a Yaml {
+    let (method, path) = match path.strip_prefix("POST ") {
+        Some(path) => ("post", path),
+        None => ("get", path),
+    };
     let schema =
-        &spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
-    assert!(!schema.is_badvalue(), "no 200 JSON answer for GET {path}");
+        &spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert!(
+        !schema.is_badvalue(),
+        "no 200 JSON answer for {method} {path}"
+    );
     schema
 }
 
@@ -870,6 +918,269 @@ fn the_openapi_file_describes_every_field_of_the_typed_answers() {
     );
 }
 
+/// A Jaeger trace with every optional part: two processes, a reference, a log, each tag type,
+/// warnings.
+fn jaeger_trace(cut: bool) -> jaeger_v1::Trace {
+    use jaeger_v1::{Log, Process, Reference, Span, Tag, Trace};
+    let tag = |key: &str, kind: &str, value: Value| Tag {
+        key: key.into(),
+        kind: kind.into(),
+        value,
+    };
+    let warnings = cut.then(|| vec!["trace has more than 2 spans; only 2 are shown".to_owned()]);
+    let span = |span_id: &str, process_id: &str| Span {
+        trace_id: "692037a00102030405060708090a0b0c".into(),
+        span_id: span_id.into(),
+        flags: 1,
+        operation_name: "GET /orders/{id}".into(),
+        references: vec![Reference {
+            ref_type: "CHILD_OF".into(),
+            trace_id: "692037a00102030405060708090a0b0c".into(),
+            span_id: "0000000000000001".into(),
+        }],
+        start_time: 1_795_255_200_000_000,
+        duration: 250_000,
+        tags: vec![
+            tag("http.request.method", "string", "GET".into()),
+            tag("error", "bool", true.into()),
+            tag("http.response.status_code", "int64", 500.into()),
+            tag("weft.ratio", "float64", 0.25.into()),
+            tag("weft.raw", "binary", "3q0=".into()),
+        ],
+        logs: vec![Log {
+            timestamp: 1_795_255_200_200_000,
+            fields: vec![tag("event", "string", "exception".into())],
+        }],
+        process_id: process_id.into(),
+        warnings: warnings.clone(),
+    };
+    let process = |service: &str| Process {
+        service_name: service.into(),
+        tags: vec![tag("host.name", "string", "host-1".into())],
+    };
+    Trace {
+        trace_id: "692037a00102030405060708090a0b0c".into(),
+        spans: vec![
+            span("0000000000000002", "p1"),
+            span("0000000000000003", "p2"),
+        ],
+        processes: [
+            ("p1".to_owned(), process("orders")),
+            ("p2".to_owned(), process("orders-db")),
+        ]
+        .into_iter()
+        .collect(),
+        warnings,
+    }
+}
+
+/// Jaeger's answers (v1 envelopes and models, v3 proto3 JSON), full and sparse, against the
+/// paths tagged `jaeger`.
+#[test]
+fn the_openapi_file_describes_the_jaeger_answers() {
+    use jaeger_v1::{
+        DependencyLink, Envelope, GaugeValue, Label, Metric, MetricFamily, MetricPoint,
+    };
+    let spec = spec();
+    let missing = Envelope {
+        errors: Some(vec![jaeger_v1::StructuredError {
+            code: None,
+            msg: "trace not found".into(),
+            trace_id: Some("ffffffffffffffffffffffffffffffff".into()),
+        }]),
+        ..Envelope::of(vec![jaeger_trace(true)], 1)
+    };
+    let refused: Envelope<Option<()>> = Envelope {
+        errors: Some(vec![jaeger_v1::StructuredError {
+            code: Some(400),
+            msg: "malformed parameter".into(),
+            trace_id: None,
+        }]),
+        ..Envelope::of(None, 0)
+    };
+    let family = |value: Value| MetricFamily {
+        name: "service_call_rate".into(),
+        kind: "GAUGE".into(),
+        help: "calls/sec, grouped by service".into(),
+        metrics: vec![Metric {
+            labels: vec![Label {
+                name: "service_name".into(),
+                value: "orders".into(),
+            }],
+            metric_points: vec![MetricPoint {
+                gauge_value: GaugeValue {
+                    double_value: value,
+                },
+                timestamp: "2026-11-21T09:59:00.000Z".into(),
+            }],
+        }],
+    };
+    let summary = |full: bool| jaeger_v3::TraceSummary {
+        trace_id: "692037a00102030405060708090a0b0c".into(),
+        root_service_name: if full { "orders".into() } else { String::new() },
+        root_operation_name: if full {
+            "GET /orders/{id}".into()
+        } else {
+            String::new()
+        },
+        min_start_time_unix_nano: full.then(|| "1795255200000000000".into()),
+        max_end_time_unix_nano: full.then(|| "1795255200250000000".into()),
+        span_count: u64::from(full) * 3,
+        error_span_count: u64::from(full),
+        services: vec![jaeger_v3::ServiceSummary {
+            name: "orders".into(),
+            span_count: u64::from(full) * 2,
+            error_span_count: u64::from(full),
+        }],
+    };
+    let to_value = |answer: &dyn erased::Answer| answer.value();
+    let answers: Vec<(&str, Value)> = vec![
+        (
+            "/api/services",
+            to_value(&Envelope::of(vec!["orders".to_owned()], 1)),
+        ),
+        (
+            "/api/services/{service}/operations",
+            to_value(&Envelope::of(vec!["GET /".to_owned()], 1)),
+        ),
+        (
+            "/api/operations",
+            to_value(&Envelope::of(
+                vec![jaeger_v1::Operation {
+                    name: "GET /".into(),
+                    span_kind: "server".into(),
+                }],
+                1,
+            )),
+        ),
+        (
+            "/api/traces",
+            to_value(&Envelope::of(vec![jaeger_trace(false)], 1)),
+        ),
+        ("/api/traces", to_value(&missing)),
+        (
+            "/api/traces/{traceId}",
+            to_value(&Envelope::of(vec![jaeger_trace(true)], 1)),
+        ),
+        (
+            "POST /api/transform",
+            to_value(&Envelope::of(vec![jaeger_trace(false)], 1)),
+        ),
+        (
+            "/api/dependencies",
+            to_value(&Envelope::of(
+                vec![DependencyLink {
+                    parent: "orders".into(),
+                    child: "orders-db".into(),
+                    call_count: 3,
+                }],
+                1,
+            )),
+        ),
+        (
+            "/api/metrics/minstep",
+            to_value(&Envelope::of(30_000u64, 0)),
+        ),
+        ("/api/metrics/{kind}", to_value(&family(0.25.into()))),
+        ("/api/metrics/{kind}", to_value(&family("NaN".into()))),
+        (
+            "/api/v3/services",
+            to_value(&jaeger_v3::Services {
+                services: vec!["orders".into()],
+            }),
+        ),
+        (
+            "/api/v3/operations",
+            to_value(&jaeger_v3::Operations {
+                operations: vec![jaeger_v3::Operation {
+                    name: "GET /".into(),
+                    span_kind: "server".into(),
+                }],
+            }),
+        ),
+        (
+            "/api/v3/trace-summaries",
+            to_value(&jaeger_v3::TraceSummaries {
+                summaries: vec![summary(true), summary(false)],
+            }),
+        ),
+        (
+            "/api/v3/traces",
+            to_value(&jaeger_v3::Traces {
+                result: serde_json::json!({"resourceSpans": []}),
+            }),
+        ),
+        (
+            "/api/v3/traces/{traceId}",
+            to_value(&jaeger_v3::Traces {
+                result: serde_json::json!({"resourceSpans": []}),
+            }),
+        ),
+        (
+            "/api/v3/dependencies",
+            to_value(&jaeger_v3::Dependencies {
+                dependencies: vec![jaeger_v3::Dependency {
+                    parent: "orders".into(),
+                    child: "orders-db".into(),
+                    call_count: "3".into(),
+                }],
+            }),
+        ),
+    ];
+    let mut errors = Vec::new();
+    for (path, answer) in &answers {
+        check(&spec, answer_schema(&spec, path), answer, path, &mut errors);
+    }
+    let error_schema = |path: &str, status: &str| {
+        let response = &spec["paths"][path]["get"]["responses"][status];
+        let response = match response["$ref"].as_str() {
+            Some(reference) => {
+                &spec["components"]["responses"]
+                    [reference.strip_prefix("#/components/responses/").unwrap()]
+            }
+            None => response,
+        };
+        &response["content"]["application/json"]["schema"]
+    };
+    check(
+        &spec,
+        error_schema("/api/traces", "400"),
+        &to_value(&refused),
+        "/api/traces 400",
+        &mut errors,
+    );
+    check(
+        &spec,
+        error_schema("/api/v3/trace-summaries", "400"),
+        &to_value(&jaeger_v3::ErrorAnswer {
+            error: jaeger_v3::ErrorBody {
+                http_code: 400,
+                message: "query.startTimeMin and query.startTimeMax are required".into(),
+            },
+        }),
+        "/api/v3/trace-summaries 400",
+        &mut errors,
+    );
+    assert!(
+        errors.is_empty(),
+        "docs/openapi.yaml disagrees:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Serializes answers of different types from one list.
+mod erased {
+    pub trait Answer {
+        fn value(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Answer for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}
+
 /// The check itself: a field the schema lacks, one the answer lacks, a wrong type and a null
 /// where the schema does not allow one are each reported.
 #[test]
@@ -893,6 +1204,36 @@ fn the_openapi_check_reports_missing_extra_mistyped_and_null_fields() {
             "thing.b: in the schema, but not sent",
             "thing.c: null, but the schema is not nullable",
             "thing.d: sent, but not in the schema",
+        ]
+    );
+}
+
+/// Where a schema lists `required`, only those must be sent; a map's values are each checked;
+/// a schema naming no type takes any value but null.
+#[test]
+fn the_openapi_check_honours_required_maps_and_any_values() {
+    let spec = YamlLoader::load_from_str(
+        "components: { schemas: { Thing: { type: object, required: [a], properties: { a: { type: integer }, b: { type: string }, any: { description: anything } } } } }",
+    )
+    .unwrap()
+    .remove(0);
+    let schema = YamlLoader::load_from_str(
+        "{ type: object, additionalProperties: { $ref: \"#/components/schemas/Thing\" } }",
+    )
+    .unwrap()
+    .remove(0);
+    let mut errors = Vec::new();
+    let answer = serde_json::json!({
+        "p1": { "a": 1, "any": [true] },
+        "p2": { "b": "x", "any": null },
+    });
+    check(&spec, &schema, &answer, "map", &mut errors);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            "map.p2.a: in the schema, but not sent",
+            "map.p2.any: null, but the schema is not nullable",
         ]
     );
 }
