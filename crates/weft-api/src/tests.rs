@@ -592,6 +592,16 @@ async fn queries_past_the_admission_limit_are_shed_with_retry_after() {
 /// `status: null`; `jsonpb` leaves zero values out but keeps an `AnyValue`'s one field.
 #[test]
 fn jaeger_v3_traces_leave_out_zero_values_but_keep_false_and_empty_attribute_values() {
+    // Attribute values holding zero values, each kept as it is.
+    let attributes = serde_json::json!([
+        {"key": "cached", "value": {"boolValue": false}},
+        {"key": "empty", "value": {"stringValue": ""}},
+        {"key": "zero", "value": {"intValue": "0"}},
+        {"key": "list", "value": {"arrayValue": {"values": [{"doubleValue": 0.0}]}}},
+        {"key": "map", "value": {"kvlistValue": {"values": [
+            {"key": "inner", "value": {"boolValue": false}}
+        ]}}}
+    ]);
     let mut data = serde_json::json!({
         "resourceSpans": [{
             "schemaUrl": "",
@@ -603,15 +613,7 @@ fn jaeger_v3_traces_leave_out_zero_values_but_keep_false_and_empty_attribute_val
                 "status": null,
                 "kind": 2,
                 "flags": 0,
-                "attributes": [
-                    {"key": "cached", "value": {"boolValue": false}},
-                    {"key": "empty", "value": {"stringValue": ""}},
-                    {"key": "zero", "value": {"intValue": "0"}},
-                    {"key": "list", "value": {"arrayValue": {"values": [{"doubleValue": 0.0}]}}},
-                    {"key": "map", "value": {"kvlistValue": {"values": [
-                        {"key": "inner", "value": {"boolValue": false}}
-                    ]}}}
-                ]
+                "attributes": attributes
             }]}]
         }]
     });
@@ -625,15 +627,7 @@ fn jaeger_v3_traces_leave_out_zero_values_but_keep_false_and_empty_attribute_val
                     "traceId": "692037a00102030405060708090a0b0c",
                     "spanId": "0000000000000001",
                     "kind": 2,
-                    "attributes": [
-                        {"key": "cached", "value": {"boolValue": false}},
-                        {"key": "empty", "value": {"stringValue": ""}},
-                        {"key": "zero", "value": {"intValue": "0"}},
-                        {"key": "list", "value": {"arrayValue": {"values": [{"doubleValue": 0.0}]}}},
-                        {"key": "map", "value": {"kvlistValue": {"values": [
-                            {"key": "inner", "value": {"boolValue": false}}
-                        ]}}}
-                    ]
+                    "attributes": attributes
                 }]}]
             }]
         })
