@@ -4,6 +4,8 @@
 #   * tests/sdk/node/node_modules via `npm ci` (from package-lock.json)
 # and the browser the web UI's end-to-end tests drive:
 #   * Debian's `chromium` at /usr/bin/chromium, via apt-get when missing (needs root or sudo)
+# and the ClickHouse server the ClickHouse store's tests start on loopback:
+#   * Debian's `clickhouse-server` (18.16) at /usr/sbin/clickhouse-server, likewise
 # Idempotent: each step is skipped when its lock/requirements file is unchanged
 # since the last successful install (a sha256 stamp is kept next to the install).
 #
@@ -70,4 +72,20 @@ else
     log "chromium: installed $("$chromium" --version 2>/dev/null | head -1)"
 fi
 
-log "done: python=$venv/bin/python node_sdk=$node_dir chromium=$chromium"
+# ------------------------------------------------------------ ClickHouse ----
+# Debian's server (18.16): the ClickHouse store's tests start their own on loopback.
+clickhouse="${WEFT_CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}"
+if [[ -x "$clickhouse" ]]; then
+    log "clickhouse: $clickhouse"
+else
+    command -v apt-get >/dev/null || { log "error: $clickhouse missing and no apt-get to install it; install clickhouse-server and set WEFT_CLICKHOUSE_SERVER"; exit 1; }
+    sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    log "clickhouse: apt-get install clickhouse-server"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clickhouse-server >/dev/null
+    # The package starts a system server on :8123/:9000 where it can; the tests start their own.
+    log "clickhouse: installed $clickhouse"
+fi
+
+log "done: python=$venv/bin/python node_sdk=$node_dir chromium=$chromium clickhouse=$clickhouse"

@@ -56,6 +56,12 @@ pub enum StoreError {
     InvalidQuery(String),
     #[error("store is closed")]
     Closed,
+    /// A store on another server failed the request or could not be reached.
+    #[error("{store} unavailable: {message}")]
+    Unavailable {
+        store: &'static str,
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -81,7 +87,7 @@ impl StoreError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
-            StoreError::Closed => ErrorCode::Unavailable,
+            StoreError::Closed | StoreError::Unavailable { .. } => ErrorCode::Unavailable,
             StoreError::Io { .. } | StoreError::Encoding { .. } | StoreError::Corrupt(_) => {
                 ErrorCode::Internal
             }

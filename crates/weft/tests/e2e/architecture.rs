@@ -169,7 +169,7 @@ const RULES: &[Rule] = &[
         why: "receivers (the collector role) write to the bus seam, not to the WAL",
     },
     Rule {
-        crates: &["weft-store"],
+        crates: &["weft-store", "weft-clickhouse"],
         forbidden: &[
             "weft-pipeline",
             "weft-ingest",
@@ -179,13 +179,14 @@ const RULES: &[Rule] = &[
             "weft-query",
             "weft-api",
         ],
-        why: "the store knows neither the pipeline nor the bus nor who reads it",
+        why: "the stores (embedded, ClickHouse) know neither the pipeline nor the bus nor who reads them",
     },
     Rule {
         crates: &["weft-processors"],
         forbidden: &[
             "weft-wal",
             "weft-store",
+            "weft-clickhouse",
             "weft-ingest",
             "weft-query",
             "weft-api",
@@ -197,6 +198,7 @@ const RULES: &[Rule] = &[
         crates: &["weft-query"],
         forbidden: &[
             "weft-store",
+            "weft-clickhouse",
             "weft-wal",
             "weft-bus",
             "weft-ingest",

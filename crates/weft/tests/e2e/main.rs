@@ -4,6 +4,7 @@
 mod architecture;
 mod backpressure;
 mod bad_input;
+mod clickhouse;
 mod clients;
 mod crash;
 mod diagnostics;

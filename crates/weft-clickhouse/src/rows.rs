@@ -1,0 +1,219 @@
+//! A span as a row of the `spans` table and back, losing nothing: typed attributes in parallel
+//! arrays (arrays and maps as OTLP `AnyValue` bytes), the rest as OTLP protobuf parts.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use weft_codec::ConversionOptions;
+use weft_model::{AttributeValue, KeyValue, Span, SpanId, SpanKind, Status, StatusCode, TraceId};
+
+const VALUE_EMPTY: i8 = 0;
+const VALUE_STRING: i8 = 1;
+const VALUE_BOOL: i8 = 2;
+const VALUE_INT: i8 = 3;
+const VALUE_DOUBLE: i8 = 4;
+const VALUE_BYTES: i8 = 5;
+const VALUE_ARRAY: i8 = 6;
+const VALUE_MAP: i8 = 7;
+
+/// One row of `spans`, its fields in [`crate::schema::SPAN_COLUMNS`] order.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct SpanRow {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    /// All zeros for a root span.
+    pub parent_span_id: [u8; 8],
+    /// Unix nanoseconds (`DateTime64(9)` or `Int64`: both an `i64` on the wire).
+    pub start_time: i64,
+    pub duration_nanos: u64,
+    pub service_name: String,
+    pub name: String,
+    pub kind: i8,
+    pub status_code: i8,
+    pub status_message: String,
+    pub trace_state: String,
+    pub flags: u32,
+    pub dropped_attributes_count: u32,
+    #[serde(rename = "attributes.key")]
+    pub attribute_keys: Vec<String>,
+    #[serde(rename = "attributes.type")]
+    pub attribute_types: Vec<i8>,
+    #[serde(rename = "attributes.str")]
+    pub attribute_strings: Vec<String>,
+    #[serde(rename = "attributes.int")]
+    pub attribute_ints: Vec<i64>,
+    #[serde(rename = "attributes.double")]
+    pub attribute_doubles: Vec<f64>,
+    #[serde(rename = "attributes.bool")]
+    pub attribute_bools: Vec<u8>,
+    #[serde(rename = "attributes.bytes")]
+    pub attribute_bytes: Vec<serde_bytes::ByteBuf>,
+    /// Events and links as an OTLP `Span` holding only those; empty when there are none.
+    #[serde(with = "serde_bytes")]
+    pub detail: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub resource: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub scope: Vec<u8>,
+}
+
+impl SpanRow {
+    pub fn from_span(span: &Span) -> Self {
+        let mut row = SpanRow {
+            trace_id: *span.trace_id.as_bytes(),
+            span_id: *span.span_id.as_bytes(),
+            parent_span_id: span
+                .parent_span_id
+                .map(|parent| *parent.as_bytes())
+                .unwrap_or_default(),
+            start_time: i64::try_from(span.start_time_unix_nanos).unwrap_or(i64::MAX),
+            duration_nanos: span.duration_nanos(),
+            service_name: span.service_name.clone(),
+            name: span.name.clone(),
+            kind: i8::try_from(span.kind.to_otlp()).unwrap_or(0),
+            status_code: i8::try_from(span.status.code.to_otlp()).unwrap_or(0),
+            status_message: span.status.message.clone(),
+            trace_state: span.trace_state.clone(),
+            flags: span.flags,
+            dropped_attributes_count: span.dropped_attributes_count,
+            attribute_keys: Vec::with_capacity(span.attributes.len()),
+            attribute_types: Vec::with_capacity(span.attributes.len()),
+            attribute_strings: Vec::with_capacity(span.attributes.len()),
+            attribute_ints: Vec::with_capacity(span.attributes.len()),
+            attribute_doubles: Vec::with_capacity(span.attributes.len()),
+            attribute_bools: Vec::with_capacity(span.attributes.len()),
+            attribute_bytes: Vec::with_capacity(span.attributes.len()),
+            detail: weft_codec::encode_span_detail(span).unwrap_or_default(),
+            resource: weft_codec::encode_resource(&span.resource),
+            scope: weft_codec::encode_scope(&span.scope),
+        };
+        for attribute in &span.attributes {
+            row.push_attribute(attribute);
+        }
+        row
+    }
+
+    fn push_attribute(&mut self, attribute: &KeyValue) {
+        let (kind, string, int, double, boolean, bytes) = match &attribute.value {
+            AttributeValue::Empty => (VALUE_EMPTY, "", 0, 0.0, false, Vec::new()),
+            AttributeValue::String(text) => {
+                (VALUE_STRING, text.as_str(), 0, 0.0, false, Vec::new())
+            }
+            AttributeValue::Bool(flag) => (VALUE_BOOL, "", 0, 0.0, *flag, Vec::new()),
+            AttributeValue::Int(number) => (VALUE_INT, "", *number, 0.0, false, Vec::new()),
+            AttributeValue::Double(number) => (VALUE_DOUBLE, "", 0, *number, false, Vec::new()),
+            AttributeValue::Bytes(bytes) => (VALUE_BYTES, "", 0, 0.0, false, bytes.clone()),
+            value @ AttributeValue::Array(_) => (
+                VALUE_ARRAY,
+                "",
+                0,
+                0.0,
+                false,
+                weft_codec::encode_any_value(value),
+            ),
+            value @ AttributeValue::Map(_) => (
+                VALUE_MAP,
+                "",
+                0,
+                0.0,
+                false,
+                weft_codec::encode_any_value(value),
+            ),
+        };
+        self.attribute_keys.push(attribute.key.clone());
+        self.attribute_types.push(kind);
+        self.attribute_strings.push(string.to_owned());
+        self.attribute_ints.push(int);
+        self.attribute_doubles.push(double);
+        self.attribute_bools.push(u8::from(boolean));
+        self.attribute_bytes.push(serde_bytes::ByteBuf::from(bytes));
+    }
+
+    /// The span, without the fields derived from its resource and attributes (service name,
+    /// host, business keys): [`spans_from_rows`] fills those for a whole answer at once.
+    fn into_span(self) -> Result<Span, String> {
+        let attribute_count = self.attribute_keys.len();
+        let lengths = [
+            self.attribute_types.len(),
+            self.attribute_strings.len(),
+            self.attribute_ints.len(),
+            self.attribute_doubles.len(),
+            self.attribute_bools.len(),
+            self.attribute_bytes.len(),
+        ];
+        if lengths.iter().any(|length| *length != attribute_count) {
+            return Err("attribute columns of different lengths".into());
+        }
+        let mut attributes = Vec::with_capacity(attribute_count);
+        for index in 0..attribute_count {
+            let value = match self.attribute_types[index] {
+                VALUE_EMPTY => AttributeValue::Empty,
+                VALUE_STRING => AttributeValue::String(self.attribute_strings[index].clone()),
+                VALUE_BOOL => AttributeValue::Bool(self.attribute_bools[index] != 0),
+                VALUE_INT => AttributeValue::Int(self.attribute_ints[index]),
+                VALUE_DOUBLE => AttributeValue::Double(self.attribute_doubles[index]),
+                VALUE_BYTES => AttributeValue::Bytes(self.attribute_bytes[index].to_vec()),
+                VALUE_ARRAY | VALUE_MAP => {
+                    weft_codec::decode_any_value(&self.attribute_bytes[index])
+                        .map_err(|error| format!("attribute value: {error}"))?
+                }
+                other => return Err(format!("unknown attribute value type {other}")),
+            };
+            attributes.push(KeyValue::new(self.attribute_keys[index].clone(), value));
+        }
+        let start = u64::try_from(self.start_time)
+            .map_err(|_| format!("negative start time {}", self.start_time))?;
+        let mut span = Span {
+            trace_id: TraceId::from_bytes(self.trace_id),
+            span_id: SpanId::from_bytes(self.span_id),
+            parent_span_id: (self.parent_span_id != [0; 8])
+                .then(|| SpanId::from_bytes(self.parent_span_id)),
+            trace_state: self.trace_state,
+            flags: self.flags,
+            name: self.name,
+            kind: SpanKind::from_otlp(i32::from(self.kind)),
+            start_time_unix_nanos: start,
+            end_time_unix_nanos: start.saturating_add(self.duration_nanos),
+            attributes,
+            dropped_attributes_count: self.dropped_attributes_count,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: Status {
+                code: StatusCode::from_otlp(i32::from(self.status_code)),
+                message: self.status_message,
+            },
+            resource: Arc::new(
+                weft_codec::decode_resource(&self.resource)
+                    .map_err(|error| format!("resource: {error}"))?,
+            ),
+            scope: Arc::new(
+                weft_codec::decode_scope(&self.scope).map_err(|error| format!("scope: {error}"))?,
+            ),
+            service_name: String::new(),
+            host_name: None,
+            environment: None,
+            region: None,
+            business_keys: Vec::new(),
+        };
+        if !self.detail.is_empty() {
+            weft_codec::decode_span_detail(&self.detail, &mut span)
+                .map_err(|error| format!("span detail: {error}"))?;
+        }
+        Ok(span)
+    }
+}
+
+/// Rows read back as spans, with the derived fields filled as ingest fills them.
+pub fn spans_from_rows(
+    rows: Vec<SpanRow>,
+    options: &ConversionOptions,
+) -> Result<Vec<Span>, String> {
+    let mut spans = rows
+        .into_iter()
+        .map(SpanRow::into_span)
+        .collect::<Result<Vec<_>, _>>()?;
+    weft_codec::fill_derived_fields(&mut spans, options);
+    Ok(spans)
+}

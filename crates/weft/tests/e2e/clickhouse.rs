@@ -1,0 +1,229 @@
+//! The ClickHouse store against real servers: Debian's ClickHouse 18.16 (the legacy profile),
+//! started on loopback for each test, and a modern ClickHouse in-process (chdb) for the modern
+//! profile's statements.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use weft_clickhouse::{ClickHouseConfig, ClickHouseSpanStore, Schema, SchemaProfile};
+
+use crate::sandbox::{python, repo_root};
+
+/// A ClickHouse server of its own: a data directory, loopback ports, killed on drop.
+struct ClickHouseServer {
+    child: Child,
+    http_port: u16,
+    _directory: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ClickHouseServer {
+    fn start() -> Self {
+        let binary = std::env::var("WEFT_CLICKHOUSE_SERVER")
+            .unwrap_or_else(|_| "/usr/sbin/clickhouse-server".into());
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().to_path_buf();
+        let path = path.as_path();
+        let (http_port, tcp_port) = (free_port(), free_port());
+        let config = format!(
+            r#"<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><console>1</console></logger>
+    <http_port>{http_port}</http_port>
+    <tcp_port>{tcp_port}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>{root}/data/</path>
+    <tmp_path>{root}/tmp/</tmp_path>
+    <user_files_path>{root}/user_files/</user_files_path>
+    <format_schema_path>{root}/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>268435456</mark_cache_size>
+</yandex>
+"#,
+            root = path.display()
+        );
+        let users = r#"<?xml version="1.0"?>
+<yandex>
+    <profiles><default></default></profiles>
+    <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+    <quotas><default></default></quotas>
+</yandex>
+"#;
+        std::fs::write(path.join("config.xml"), config).unwrap();
+        std::fs::write(path.join("users.xml"), users).unwrap();
+        let log = std::fs::File::create(path.join("server.log")).unwrap();
+        let child = Command::new(&binary)
+            .arg(format!(
+                "--config-file={}",
+                path.join("config.xml").display()
+            ))
+            .current_dir(path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("starting {binary} (scripts/install-test-deps.sh installs it): {error}")
+            });
+        let server = ClickHouseServer {
+            child,
+            http_port,
+            _directory: directory,
+        };
+        server.wait_until_ready(path);
+        server
+    }
+
+    fn wait_until_ready(&self, path: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_ok();
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clickhouse did not start: {}",
+                std::fs::read_to_string(path.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+}
+
+impl Drop for ClickHouseServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fixture_spans() -> Vec<weft_model::Span> {
+    weft_codec::spans_from_otlp(
+        weft_test_fixtures::fixture(),
+        &weft_codec::ConversionOptions::default(),
+    )
+    .spans
+}
+
+/// On ClickHouse 18.16 the store chooses the legacy profile, migrates, and returns a trace
+/// exactly as it was sent — once, even when a restarted processor inserts its batch again —
+/// and a second store on the same database finds the schema in place.
+#[tokio::test]
+async fn the_clickhouse_store_on_18_16_returns_each_trace_as_sent_and_once_after_a_replay() {
+    let server = ClickHouseServer::start();
+    let config = ClickHouseConfig::new(server.url(), "weft_test");
+    let store = ClickHouseSpanStore::open(config.clone()).await.unwrap();
+    assert_eq!(store.server_version().major, 18);
+    assert_eq!(store.schema().profile, SchemaProfile::Legacy);
+
+    let spans = fixture_spans();
+    let trace_id = spans[0].trace_id;
+    store.insert(&spans).await.unwrap();
+    // A replay: the same batch again, as after a crash before the offset commit.
+    store.insert(&spans).await.unwrap();
+    let mut expected = spans.clone();
+    expected.sort_by_key(|span| (span.start_time_unix_nanos, span.span_id));
+    assert_eq!(store.trace(trace_id, None, None).await.unwrap(), expected);
+
+    let start = spans
+        .iter()
+        .map(|span| span.start_time_unix_nanos)
+        .min()
+        .unwrap();
+    let in_range = store
+        .trace(trace_id, Some(start), Some(start + 60_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(in_range.len(), spans.len());
+    let before = store
+        .trace(
+            trace_id,
+            Some(start - 120_000_000_000),
+            Some(start - 60_000_000_000),
+        )
+        .await
+        .unwrap();
+    assert!(
+        before.is_empty(),
+        "a range before the trace holds none of it"
+    );
+    let unknown = weft_model::TraceId::from_bytes([0xff; 16]);
+    assert!(store.trace(unknown, None, None).await.unwrap().is_empty());
+
+    let reopened = ClickHouseSpanStore::open(config).await.unwrap();
+    assert_eq!(
+        reopened.trace(trace_id, None, None).await.unwrap(),
+        expected
+    );
+}
+
+/// A server that is not there is a clear, retryable error naming the store.
+#[tokio::test]
+async fn an_unreachable_clickhouse_is_an_unavailable_store_error() {
+    let config = ClickHouseConfig::new(format!("http://127.0.0.1:{}", free_port()), "weft");
+    let error = ClickHouseSpanStore::open(config).await.err().unwrap();
+    assert_eq!(error.error_code(), weft_model::ErrorCode::Unavailable);
+    assert!(
+        error.to_string().starts_with("clickhouse unavailable: "),
+        "{error}"
+    );
+}
+
+/// Every statement either profile issues (migrations, their record, the reads) runs on a
+/// modern ClickHouse (chdb, in-process): the modern profile is what users' servers get, and a
+/// forced legacy profile must work there too.
+#[test]
+fn the_statements_of_both_profiles_run_on_a_modern_clickhouse() {
+    for profile in [SchemaProfile::Modern, SchemaProfile::Legacy] {
+        let schema = Schema::new("weft", profile, Duration::from_secs(3 * 86_400)).unwrap();
+        let statements: Vec<(&str, String)> = schema.statements_for_checks();
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/clickhouse/run_statements.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running chdb (scripts/install-test-deps.sh installs it)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(serde_json::to_string(&statements).unwrap().as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{} profile on chdb: {stdout}{}",
+            profile.as_str(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            stdout
+                .lines()
+                .filter(|line| line.starts_with("ok "))
+                .count(),
+            statements.len() + 1,
+            "{stdout}"
+        );
+        assert!(
+            stdout.starts_with("ok version \"2"),
+            "not a modern clickhouse: {stdout}"
+        );
+    }
+}
