@@ -26,6 +26,14 @@ log() { echo "[install-test-deps] $*"; }
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
+# Debian packages, as root or through sudo.
+apt_install() {
+    local sudo=""
+    [[ "$(id -u)" == 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # ---------------------------------------------------------------- Python ----
 py_stamp="$venv/.weft-requirements.sha256"
 py_want="$(sha_of "$py_req")"
@@ -64,11 +72,8 @@ if [[ -x "$chromium" ]]; then
     log "chromium: $("$chromium" --version 2>/dev/null | head -1) at $chromium"
 else
     command -v apt-get >/dev/null || { log "error: $chromium missing and no apt-get to install it; install Chromium and set WEFT_CHROMIUM"; exit 1; }
-    sudo=""
-    [[ "$(id -u)" == 0 ]] || sudo="sudo"
     log "chromium: apt-get install chromium"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    apt_install chromium fonts-dejavu-core
     log "chromium: installed $("$chromium" --version 2>/dev/null | head -1)"
 fi
 
@@ -79,11 +84,8 @@ if [[ -x "$clickhouse" ]]; then
     log "clickhouse: $clickhouse"
 else
     command -v apt-get >/dev/null || { log "error: $clickhouse missing and no apt-get to install it; install clickhouse-server and set WEFT_CLICKHOUSE_SERVER"; exit 1; }
-    sudo=""
-    [[ "$(id -u)" == 0 ]] || sudo="sudo"
     log "clickhouse: apt-get install clickhouse-server"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends clickhouse-server >/dev/null
+    apt_install clickhouse-server
     # The package starts a system server on :8123/:9000 where it can; the tests start their own.
     log "clickhouse: installed $clickhouse"
 fi

@@ -7,14 +7,10 @@ use serde::{Deserialize, Serialize};
 use weft_codec::ConversionOptions;
 use weft_model::{AttributeValue, KeyValue, Span, SpanId, SpanKind, Status, StatusCode, TraceId};
 
-const VALUE_EMPTY: i8 = 0;
-const VALUE_STRING: i8 = 1;
-const VALUE_BOOL: i8 = 2;
-const VALUE_INT: i8 = 3;
-const VALUE_DOUBLE: i8 = 4;
-const VALUE_BYTES: i8 = 5;
-const VALUE_ARRAY: i8 = 6;
-const VALUE_MAP: i8 = 7;
+use weft_codec::attribute_value_type::{
+    ARRAY as VALUE_ARRAY, BOOL as VALUE_BOOL, BYTES as VALUE_BYTES, DOUBLE as VALUE_DOUBLE,
+    EMPTY as VALUE_EMPTY, INT as VALUE_INT, MAP as VALUE_MAP, STRING as VALUE_STRING,
+};
 
 /// One row of `spans`, its fields in [`crate::schema::SPAN_COLUMNS`] order.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]

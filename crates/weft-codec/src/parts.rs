@@ -124,3 +124,17 @@ pub fn fill_derived_fields(spans: &mut [Span], options: &ConversionOptions) {
             .collect();
     }
 }
+
+/// How the stores tag an attribute value's type in their columns (Parquet segments, ClickHouse
+/// rows): one numbering, so both read each other's documentation the same way.
+pub mod attribute_value_type {
+    pub const EMPTY: i8 = 0;
+    pub const STRING: i8 = 1;
+    pub const BOOL: i8 = 2;
+    pub const INT: i8 = 3;
+    pub const DOUBLE: i8 = 4;
+    pub const BYTES: i8 = 5;
+    /// Arrays and maps: the value's bytes are an OTLP `AnyValue`.
+    pub const ARRAY: i8 = 6;
+    pub const MAP: i8 = 7;
+}

@@ -46,15 +46,10 @@ pub(crate) const SCOPE: &str = "scope";
 pub(crate) const BUSINESS_KEYS: &str = "business_keys";
 
 /// Attribute value types in the `attributes.type` column.
-const VALUE_EMPTY: i8 = 0;
-const VALUE_STRING: i8 = 1;
-const VALUE_BOOL: i8 = 2;
-const VALUE_INT: i8 = 3;
-const VALUE_DOUBLE: i8 = 4;
-const VALUE_BYTES: i8 = 5;
-/// Arrays and maps: `bytes` holds the value as an OTLP `AnyValue`.
-const VALUE_ARRAY: i8 = 6;
-const VALUE_MAP: i8 = 7;
+use weft_codec::attribute_value_type::{
+    ARRAY as VALUE_ARRAY, BOOL as VALUE_BOOL, BYTES as VALUE_BYTES, DOUBLE as VALUE_DOUBLE,
+    EMPTY as VALUE_EMPTY, INT as VALUE_INT, MAP as VALUE_MAP, STRING as VALUE_STRING,
+};
 
 fn attribute_fields() -> Fields {
     Fields::from(vec![
