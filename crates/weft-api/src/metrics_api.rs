@@ -106,6 +106,20 @@ struct Window {
 }
 
 impl Window {
+    /// `[start_secs, end_secs)` at the resolution [`auto_resolution`] picks for it now.
+    fn automatic(hub: &MetricsApiState, start_secs: u64, end_secs: u64) -> Self {
+        Window {
+            start_secs,
+            end_secs,
+            resolution: auto_resolution(
+                hub,
+                start_secs,
+                end_secs,
+                now_unix_nanos() / NANOS_PER_SECOND,
+            ),
+        }
+    }
+
     fn step(&self) -> u64 {
         self.resolution.seconds()
     }
@@ -149,12 +163,7 @@ fn window_of(params: &Params, hub: &MetricsApiState) -> Result<Window, ApiError>
     }
     let (start_secs, end_secs) = (start / NANOS_PER_SECOND, end.div_ceil(NANOS_PER_SECOND));
     let resolution = match params.single("resolution")? {
-        None | Some("auto") => auto_resolution(
-            hub,
-            start_secs,
-            end_secs,
-            now_unix_nanos() / NANOS_PER_SECOND,
-        ),
+        None | Some("auto") => Window::automatic(hub, start_secs, end_secs).resolution,
         Some(text) => Resolution::parse(text).ok_or_else(|| {
             ApiError::invalid(format!(
                 "invalid resolution {text:?}: expected auto, 30s, 10m or 1h"
@@ -678,11 +687,7 @@ fn jaeger_range(
     Ok(JaegerRange {
         end_ms,
         lookback_ms,
-        window: Window {
-            start_secs,
-            end_secs,
-            resolution: auto_resolution(hub, start_secs, end_secs, now_ms / 1_000),
-        },
+        window: Window::automatic(hub, start_secs, end_secs),
     })
 }
 
@@ -730,16 +735,7 @@ async fn jaeger_v3_dependencies(
         return Err(ApiError::invalid(format!("{} must be after {}", END.0, START.0)).into());
     }
     let (start_secs, end_secs) = (start / NANOS_PER_SECOND, end.div_ceil(NANOS_PER_SECOND));
-    let window = Window {
-        start_secs,
-        end_secs,
-        resolution: auto_resolution(
-            &hub,
-            start_secs,
-            end_secs,
-            now_unix_nanos() / NANOS_PER_SECOND,
-        ),
-    };
+    let window = Window::automatic(&hub, start_secs, end_secs);
     let rows = blocking(move || edge_rows(&hub, window)).await?;
     // One link per service pair, as Jaeger lists them: a callee seen both instrumented and as
     // an uninstrumented peer is one child.

@@ -115,13 +115,25 @@ mod query_apis {
         )
     }
 
+    impl Apis {
+        /// The same APIs with metrics read from the metric store alone, as a query process
+        /// without the metrics processor reads them.
+        fn with_committed_metrics_only(&self) -> Apis {
+            Apis {
+                store: Arc::clone(&self.store),
+                hub: Arc::clone(&self.committed_metrics),
+                committed_metrics: Arc::clone(&self.committed_metrics),
+            }
+        }
+    }
+
     /// The metrics API beside the metrics processor, as `weft serve` wires it.
     fn live_metrics_api(hub: Arc<MetricsHub>) -> crate::metrics_api::Hub {
         let exposed = Arc::clone(&hub);
         Arc::new(crate::metrics_api::MetricsApiState {
             rows: hub,
             span_exposition: Some(Arc::new(move |text: &mut String| {
-                prometheus_client::encoding::text::encode(text, &exposed.exposition.registry)
+                exposed.encode_span_exposition(text)
             })),
         })
     }
@@ -442,22 +454,14 @@ mod query_apis {
         ] {
             let (status, body) = get(&apis, &uri).await;
             // Everything was committed: the metric store alone answers the same.
-            let committed = Apis {
-                store: Arc::clone(&apis.store),
-                hub: Arc::clone(&apis.committed_metrics),
-                committed_metrics: Arc::clone(&apis.committed_metrics),
-            };
+            let committed = apis.with_committed_metrics_only();
             assert_eq!(get(&committed, &uri).await, (status, body.clone()), "{uri}");
             answers.push_str(&format!("GET {uri}\n{} {body}\n\n", status.as_u16()));
         }
         expect_test::expect_file!["golden/metrics_answers.txt"].assert_eq(&answers);
         let (status, exposition) = get(&apis, "/metrics/spans").await;
         assert_eq!(status, StatusCode::OK);
-        let without_processor = Apis {
-            store: Arc::clone(&apis.store),
-            hub: Arc::clone(&apis.committed_metrics),
-            committed_metrics: Arc::clone(&apis.committed_metrics),
-        };
+        let without_processor = apis.with_committed_metrics_only();
         assert_eq!(
             get(&without_processor, "/metrics/spans").await.0,
             StatusCode::NOT_IMPLEMENTED,

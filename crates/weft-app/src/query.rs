@@ -107,7 +107,7 @@ fn metrics_api_state(hub: Arc<MetricsHub>) -> Arc<MetricsApiState> {
     Arc::new(MetricsApiState {
         rows: hub,
         span_exposition: Some(Arc::new(move |text: &mut String| {
-            prometheus_client::encoding::text::encode(text, &exposed.exposition.registry)
+            exposed.encode_span_exposition(text)
         })),
     })
 }

@@ -463,6 +463,13 @@ impl MetricsHub {
     }
 }
 
+impl MetricsHub {
+    /// The span metrics' OpenMetrics exposition (`/metrics/spans`), written into `text`.
+    pub fn encode_span_exposition(&self, text: &mut String) -> std::fmt::Result {
+        prometheus_client::encoding::text::encode(text, &self.exposition.registry)
+    }
+}
+
 impl MetricRowsReader for MetricsHub {
     fn rows(
         &self,
