@@ -89,36 +89,45 @@ impl SpanRow {
         row
     }
 
+    /// Appends one attribute: its type, and its value in that type's column (the other
+    /// columns hold their zero value, as the arrays stay parallel).
     fn push_attribute(&mut self, attribute: &KeyValue) {
-        let (kind, string, int, double, boolean, bytes) = match &attribute.value {
-            AttributeValue::Empty => (VALUE_EMPTY, "", 0, 0.0, false, Vec::new()),
+        let (mut string, mut int, mut double, mut boolean, mut bytes) =
+            (String::new(), 0, 0.0, false, Vec::new());
+        let kind = match &attribute.value {
+            AttributeValue::Empty => VALUE_EMPTY,
             AttributeValue::String(text) => {
-                (VALUE_STRING, text.as_str(), 0, 0.0, false, Vec::new())
+                string = text.clone();
+                VALUE_STRING
             }
-            AttributeValue::Bool(flag) => (VALUE_BOOL, "", 0, 0.0, *flag, Vec::new()),
-            AttributeValue::Int(number) => (VALUE_INT, "", *number, 0.0, false, Vec::new()),
-            AttributeValue::Double(number) => (VALUE_DOUBLE, "", 0, *number, false, Vec::new()),
-            AttributeValue::Bytes(bytes) => (VALUE_BYTES, "", 0, 0.0, false, bytes.clone()),
-            value @ AttributeValue::Array(_) => (
-                VALUE_ARRAY,
-                "",
-                0,
-                0.0,
-                false,
-                weft_codec::encode_any_value(value),
-            ),
-            value @ AttributeValue::Map(_) => (
-                VALUE_MAP,
-                "",
-                0,
-                0.0,
-                false,
-                weft_codec::encode_any_value(value),
-            ),
+            AttributeValue::Bool(flag) => {
+                boolean = *flag;
+                VALUE_BOOL
+            }
+            AttributeValue::Int(number) => {
+                int = *number;
+                VALUE_INT
+            }
+            AttributeValue::Double(number) => {
+                double = *number;
+                VALUE_DOUBLE
+            }
+            AttributeValue::Bytes(value) => {
+                bytes = value.clone();
+                VALUE_BYTES
+            }
+            AttributeValue::Array(_) => {
+                bytes = weft_codec::encode_any_value(&attribute.value);
+                VALUE_ARRAY
+            }
+            AttributeValue::Map(_) => {
+                bytes = weft_codec::encode_any_value(&attribute.value);
+                VALUE_MAP
+            }
         };
         self.attribute_keys.push(attribute.key.clone());
         self.attribute_types.push(kind);
-        self.attribute_strings.push(string.to_owned());
+        self.attribute_strings.push(string);
         self.attribute_ints.push(int);
         self.attribute_doubles.push(double);
         self.attribute_bools.push(u8::from(boolean));

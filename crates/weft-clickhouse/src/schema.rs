@@ -97,6 +97,40 @@ pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, start_time, d
      dropped_attributes_count, attributes.key, attributes.type, attributes.str, attributes.int, \
      attributes.double, attributes.bool, attributes.bytes, detail, resource, scope";
 
+/// The columns of `spans`: name, modern type, legacy type. One table, two spellings: the
+/// modern profile adds codecs and `LowCardinality`, and keeps times as `DateTime64(9)` where
+/// the legacy one has `Int64` nanoseconds (both an `i64` on the wire).
+const SPAN_TABLE_COLUMNS: [(&str, &str, &str); 17] = [
+    ("trace_id", "FixedString(16)", "FixedString(16)"),
+    ("span_id", "FixedString(8)", "FixedString(8)"),
+    ("parent_span_id", "FixedString(8)", "FixedString(8)"),
+    ("start_time", "DateTime64(9) CODEC(Delta, ZSTD(1))", "Int64"),
+    ("duration_nanos", "UInt64 CODEC(T64, ZSTD(1))", "UInt64"),
+    ("service_name", "LowCardinality(String)", "String"),
+    ("name", "LowCardinality(String)", "String"),
+    ("kind", "Int8", "Int8"),
+    ("status_code", "Int8", "Int8"),
+    ("status_message", "String CODEC(ZSTD(1))", "String"),
+    ("trace_state", "String CODEC(ZSTD(1))", "String"),
+    ("flags", "UInt32", "UInt32"),
+    ("dropped_attributes_count", "UInt32", "UInt32"),
+    (
+        "attributes",
+        "Nested(key LowCardinality(String), type Int8, str String, int Int64, double Float64, bool UInt8, bytes String)",
+        "Nested(key String, type Int8, str String, int Int64, double Float64, bool UInt8, bytes String)",
+    ),
+    ("detail", "String CODEC(ZSTD(1))", "String"),
+    ("resource", "String CODEC(ZSTD(3))", "String"),
+    ("scope", "String CODEC(ZSTD(3))", "String"),
+];
+
+/// The modern profile's skip indexes: trace-by-ID, duration and attribute-key pruning.
+const MODERN_SPAN_INDEXES: [&str; 3] = [
+    "INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
+    "INDEX duration_minmax duration_nanos TYPE minmax GRANULARITY 1",
+    "INDEX attribute_keys_bloom attributes.key TYPE bloom_filter(0.01) GRANULARITY 1",
+];
+
 impl Schema {
     /// A database name is an identifier written into every statement: letters, digits and `_`.
     pub fn new(
@@ -157,60 +191,33 @@ impl Schema {
     }
 
     fn spans_table_statement(&self) -> String {
-        let table = self.spans_table();
-        match self.profile {
-            SchemaProfile::Modern => format!(
-                "CREATE TABLE IF NOT EXISTS {table} (
-    trace_id FixedString(16),
-    span_id FixedString(8),
-    parent_span_id FixedString(8),
-    start_time DateTime64(9) CODEC(Delta, ZSTD(1)),
-    duration_nanos UInt64 CODEC(T64, ZSTD(1)),
-    service_name LowCardinality(String),
-    name LowCardinality(String),
-    kind Int8,
-    status_code Int8,
-    status_message String CODEC(ZSTD(1)),
-    trace_state String CODEC(ZSTD(1)),
-    flags UInt32,
-    dropped_attributes_count UInt32,
-    attributes Nested(key LowCardinality(String), type Int8, str String, int Int64, double Float64, bool UInt8, bytes String),
-    detail String CODEC(ZSTD(1)),
-    resource String CODEC(ZSTD(3)),
-    scope String CODEC(ZSTD(3)),
-    INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX duration_minmax duration_nanos TYPE minmax GRANULARITY 1,
-    INDEX attribute_keys_bloom attributes.key TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = ReplacingMergeTree
-PARTITION BY toDate(start_time)
-ORDER BY (service_name, name, start_time, trace_id, span_id)
-TTL toDateTime(start_time) + INTERVAL {} SECOND",
-                self.span_retention.as_secs().max(1)
-            ),
-            SchemaProfile::Legacy => format!(
-                "CREATE TABLE IF NOT EXISTS {table} (
-    trace_id FixedString(16),
-    span_id FixedString(8),
-    parent_span_id FixedString(8),
-    start_time Int64,
-    duration_nanos UInt64,
-    service_name String,
-    name String,
-    kind Int8,
-    status_code Int8,
-    status_message String,
-    trace_state String,
-    flags UInt32,
-    dropped_attributes_count UInt32,
-    attributes Nested(key String, type Int8, str String, int Int64, double Float64, bool UInt8, bytes String),
-    detail String,
-    resource String,
-    scope String
-) ENGINE = ReplacingMergeTree
-PARTITION BY toDate(toDateTime(intDiv(start_time, 1000000000)))
-ORDER BY (service_name, name, start_time, trace_id, span_id)"
-            ),
-        }
+        let modern = self.profile == SchemaProfile::Modern;
+        let mut definitions: Vec<String> = SPAN_TABLE_COLUMNS
+            .iter()
+            .map(|(name, modern_type, legacy_type)| {
+                format!("{name} {}", if modern { modern_type } else { legacy_type })
+            })
+            .collect();
+        let (partition, ttl) = if modern {
+            definitions.extend(MODERN_SPAN_INDEXES.iter().map(|index| index.to_string()));
+            (
+                "toDate(start_time)".to_owned(),
+                format!(
+                    "\nTTL toDateTime(start_time) + INTERVAL {} SECOND",
+                    self.span_retention.as_secs().max(1)
+                ),
+            )
+        } else {
+            (
+                "toDate(toDateTime(intDiv(start_time, 1000000000)))".to_owned(),
+                String::new(),
+            )
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\n    {columns}\n) ENGINE = ReplacingMergeTree\nPARTITION BY {partition}\nORDER BY (service_name, name, start_time, trace_id, span_id){ttl}",
+            table = self.spans_table(),
+            columns = definitions.join(",\n    "),
+        )
     }
 
     /// A time in Unix nanoseconds as the `start_time` column compares it.
