@@ -26,11 +26,33 @@ pub struct ApiState {
     pub queue_depth: Gauge,
     pub store: Store,
     pub store_gauges: StoreGauges,
-    /// `None` with `--no-stream-metrics`.
+    /// `None` with `--no-stream-metrics`, and on a query node until metrics are distributed.
     pub metrics: Option<crate::metrics_api::Hub>,
-    pub sampling: crate::sampling_api::SamplingApiState,
-    pub diagnostics: crate::diagnostics_api::DiagnosticsApiState,
+    /// `None` where this node has no sampling state to show.
+    pub sampling: Option<crate::sampling_api::SamplingApiState>,
+    /// `None` where this node has no diagnostics to read.
+    pub diagnostics: Option<crate::diagnostics_api::DiagnosticsApiState>,
+    /// What the routes of each missing part answer (501), naming why it is missing.
+    pub unavailable: UnavailableFeatures,
     pub query_admission: crate::query_admission::QueryAdmission,
+}
+
+/// The 501 message of each optional part of the API when its state is missing.
+#[derive(Clone, Copy, Debug)]
+pub struct UnavailableFeatures {
+    pub metrics: &'static str,
+    pub sampling: &'static str,
+    pub diagnostics: &'static str,
+}
+
+impl Default for UnavailableFeatures {
+    fn default() -> Self {
+        UnavailableFeatures {
+            metrics: "stream metrics are disabled on this node (--no-stream-metrics)",
+            sampling: "tail sampling is not available on this node",
+            diagnostics: "diagnostics are not available on this node",
+        }
+    }
 }
 
 /// Store sizes, refreshed from the hot store's local stats when metrics are scraped.
@@ -131,10 +153,16 @@ pub fn router(state: ApiState) -> Router {
         .with_state(Arc::clone(&state.store))
         .merge(match &state.metrics {
             Some(hub) => crate::metrics_api::router().with_state(Arc::clone(hub)),
-            None => crate::metrics_api::disabled_router(),
+            None => crate::metrics_api::disabled_router(state.unavailable.metrics),
         })
-        .merge(crate::sampling_api::router(state.sampling.clone()))
-        .merge(crate::diagnostics_api::router(state.diagnostics.clone()))
+        .merge(match &state.sampling {
+            Some(sampling) => crate::sampling_api::router(sampling.clone()),
+            None => crate::sampling_api::disabled_router(state.unavailable.sampling),
+        })
+        .merge(match &state.diagnostics {
+            Some(diagnostics) => crate::diagnostics_api::router(diagnostics.clone()),
+            None => crate::diagnostics_api::disabled_router(state.unavailable.diagnostics),
+        })
         .layer(axum::middleware::from_fn_with_state(
             state.query_admission.clone(),
             crate::query_admission::admit,

@@ -36,6 +36,21 @@ pub struct DiagnosticsApiState {
     pub store: Store,
 }
 
+/// The same routes answering 501 with `message`, on a node without diagnostics.
+pub fn disabled_router(message: &'static str) -> Router {
+    let answer = move || async move { ApiError::unimplemented(message) };
+    Router::new()
+        .route("/api/v1/diagnostics", get(answer))
+        .route("/api/v1/diagnostics/findings", get(answer))
+        .route("/api/v1/diagnostics/interruptions", get(answer))
+        .route("/api/v1/diagnostics/cycles", get(answer))
+        .route("/api/v1/diagnostics/traces", get(answer))
+        .route("/api/v1/statistics/database", get(answer))
+        .route("/api/v1/statistics/redis", get(answer))
+        .route("/api/v1/statistics/operations", get(answer))
+        .route("/api/v1/traces/{trace_id}/diagnosis", get(answer))
+}
+
 pub fn router(state: DiagnosticsApiState) -> Router {
     Router::new()
         .route("/api/v1/diagnostics", get(overview))

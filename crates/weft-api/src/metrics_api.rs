@@ -80,11 +80,10 @@ pub fn router() -> Router<Hub> {
 /// The same endpoints on a node started with `--no-stream-metrics`: each answers 501 in its
 /// API's envelope (Jaeger's own query service answers its metric endpoints the same way when
 /// its metrics storage is off), so a dashboard shows why it is empty instead of an empty chart.
-pub fn disabled_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    const MESSAGE: &str = "stream metrics are disabled on this node (--no-stream-metrics)";
-    let weft = || async { ApiError::unimplemented(MESSAGE) };
-    let jaeger = || async { JaegerError(ApiError::unimplemented(MESSAGE)) };
-    let jaeger_v3 = || async { V3Error(ApiError::unimplemented(MESSAGE)) };
+pub fn disabled_router<S: Clone + Send + Sync + 'static>(message: &'static str) -> Router<S> {
+    let weft = move || async move { ApiError::unimplemented(message) };
+    let jaeger = move || async move { JaegerError(ApiError::unimplemented(message)) };
+    let jaeger_v3 = move || async move { V3Error(ApiError::unimplemented(message)) };
     Router::new()
         .route("/api/v1/metrics/series", get(weft))
         .route("/api/v1/metrics/operations", get(weft))

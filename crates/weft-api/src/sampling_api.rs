@@ -45,6 +45,16 @@ pub fn router(state: SamplingApiState) -> Router {
         .with_state(state)
 }
 
+/// The same routes answering 501 with `message`, on a node without sampling state.
+pub fn disabled_router(message: &'static str) -> Router {
+    let answer = move || async move { ApiError::unimplemented(message) };
+    Router::new()
+        .route("/api/v1/sampling", get(answer))
+        .route("/api/v1/sampling/rules", get(answer).put(answer))
+        .route("/api/v1/sampling/explain/{trace_id}", get(answer))
+        .route("/api/v1/storage", get(answer))
+}
+
 async fn rules(
     State(state): State<SamplingApiState>,
     RawQuery(raw): RawQuery,

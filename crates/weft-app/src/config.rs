@@ -740,6 +740,201 @@ impl Default for CaptureSection {
     }
 }
 
+/// `[kafka]`: the distributed shape's bus (`weft collector` produces, `weft processor`
+/// consumes). Unused by `weft serve`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSection {
+    /// `bootstrap.servers`; required by the collector and processor roles.
+    pub brokers: Option<String>,
+    pub topic: String,
+    /// Service name → topic (Dewu routes by application); other services use `topic`.
+    pub service_topics: std::collections::BTreeMap<String, String>,
+    pub logs_topic: Option<String>,
+    pub group: String,
+    #[serde(deserialize_with = "text::duration")]
+    pub session_timeout: Duration,
+    #[serde(deserialize_with = "text::duration")]
+    pub delivery_timeout: Duration,
+    #[serde(deserialize_with = "text::byte_size")]
+    pub producer_queue_size: u64,
+    /// Further librdkafka settings.
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: None,
+            topic: "weft-spans".into(),
+            service_topics: Default::default(),
+            logs_topic: None,
+            group: "weft-processors".into(),
+            session_timeout: Duration::from_secs(10),
+            delivery_timeout: Duration::from_secs(10),
+            producer_queue_size: 256 << 20,
+            settings: Default::default(),
+        }
+    }
+}
+
+fn key_value_pairs(pairs: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+                .filter(|(key, value)| !key.is_empty() && !value.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("{flag} takes KEY=VALUE, got {pair:?}"))
+        })
+        .collect()
+}
+
+impl KafkaSection {
+    fn apply_flags(&mut self, args: &ServeArgs) -> anyhow::Result<()> {
+        if args.kafka_brokers.is_some() {
+            self.brokers.clone_from(&args.kafka_brokers);
+        }
+        overlay(&mut self.topic, &args.kafka_topic);
+        if args.kafka_logs_topic.is_some() {
+            self.logs_topic.clone_from(&args.kafka_logs_topic);
+        }
+        overlay(&mut self.group, &args.kafka_group);
+        overlay(&mut self.session_timeout, &args.kafka_session_timeout);
+        overlay(&mut self.delivery_timeout, &args.kafka_delivery_timeout);
+        overlay(
+            &mut self.producer_queue_size,
+            &args.kafka_producer_queue_size,
+        );
+        self.service_topics.extend(key_value_pairs(
+            &args.kafka_service_topics,
+            "--kafka-service-topic",
+        )?);
+        self.settings
+            .extend(key_value_pairs(&args.kafka_settings, "--kafka-setting")?);
+        Ok(())
+    }
+
+    /// The bus configuration of a role; an error names the missing flag.
+    pub fn bus_config(&self, client_id: &str) -> anyhow::Result<weft_kafka::KafkaConfig> {
+        let brokers = self.brokers.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "the distributed roles need a kafka bus: set --kafka-brokers (or [kafka] brokers)"
+            )
+        })?;
+        let mut config = weft_kafka::KafkaConfig::new(brokers, self.topic.clone());
+        config.client_id = client_id.to_owned();
+        config.routes.service_topics = self.service_topics.clone();
+        config.logs_topic.clone_from(&self.logs_topic);
+        config.session_timeout = self.session_timeout;
+        config.delivery_timeout = self.delivery_timeout;
+        config.producer_queue_kbytes = (self.producer_queue_size / 1024).max(1);
+        config.extra_settings = self
+            .settings
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        Ok(config)
+    }
+}
+
+/// `[clickhouse]`: the distributed shape's store (`weft processor` writes, `weft query`
+/// reads). Unused by `weft serve`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClickHouseSection {
+    /// The HTTP URL of each shard, in a fixed order (a trace's shard is its ID's hash).
+    pub urls: Vec<String>,
+    pub database: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// `modern` or `legacy`; chosen from the server's version when unset.
+    pub profile: Option<String>,
+    pub batch_spans: usize,
+    #[serde(deserialize_with = "text::duration")]
+    pub batch_age: Duration,
+}
+
+impl Default for ClickHouseSection {
+    fn default() -> Self {
+        ClickHouseSection {
+            urls: Vec::new(),
+            database: "weft".into(),
+            user: None,
+            password: None,
+            profile: None,
+            batch_spans: 50_000,
+            batch_age: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ClickHouseSection {
+    fn apply_flags(&mut self, args: &ServeArgs) {
+        if !args.clickhouse_urls.is_empty() {
+            self.urls.clone_from(&args.clickhouse_urls);
+        }
+        overlay(&mut self.database, &args.clickhouse_database);
+        if args.clickhouse_user.is_some() {
+            self.user.clone_from(&args.clickhouse_user);
+        }
+        if args.clickhouse_password.is_some() {
+            self.password.clone_from(&args.clickhouse_password);
+        }
+        if args.clickhouse_profile.is_some() {
+            self.profile.clone_from(&args.clickhouse_profile);
+        }
+        overlay(&mut self.batch_spans, &args.clickhouse_batch_spans);
+        overlay(&mut self.batch_age, &args.clickhouse_batch_age);
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(profile) = &self.profile {
+            anyhow::ensure!(
+                profile == "modern" || profile == "legacy",
+                "--clickhouse-profile is modern or legacy, got {profile:?}"
+            );
+        }
+        anyhow::ensure!(
+            self.batch_spans > 0,
+            "--clickhouse-batch-spans must be at least 1"
+        );
+        Ok(())
+    }
+
+    /// The store configuration of a role; an error names the missing flag.
+    pub fn store_config(
+        &self,
+        store: &StoreSection,
+    ) -> anyhow::Result<weft_clickhouse::ClickHouseConfig> {
+        anyhow::ensure!(
+            !self.urls.is_empty(),
+            "the distributed roles need a clickhouse store: set --clickhouse-url (or [clickhouse] urls)"
+        );
+        let mut config =
+            weft_clickhouse::ClickHouseConfig::new(self.urls[0].clone(), self.database.clone());
+        config.shard_urls.clone_from(&self.urls);
+        config.user.clone_from(&self.user);
+        config.password.clone_from(&self.password);
+        config.span_retention = store.retention;
+        config.conversion = store.conversion();
+        config.profile = match self.profile.as_deref() {
+            Some("modern") => Some(weft_clickhouse::SchemaProfile::Modern),
+            Some("legacy") => Some(weft_clickhouse::SchemaProfile::Legacy),
+            _ => None,
+        };
+        Ok(config)
+    }
+
+    pub fn writer_settings(&self) -> weft_clickhouse::PartitionWriterSettings {
+        weft_clickhouse::PartitionWriterSettings {
+            batch_spans: self.batch_spans,
+            batch_age: self.batch_age,
+            ..weft_clickhouse::PartitionWriterSettings::default()
+        }
+    }
+}
+
 /// Every setting resolved: the file's sections (or their defaults) with the flags laid over.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -755,6 +950,8 @@ pub struct ServeConfig {
     pub api: ApiSection,
     pub demo: DemoSection,
     pub capture: CaptureSection,
+    pub kafka: KafkaSection,
+    pub clickhouse: ClickHouseSection,
 }
 
 impl Default for ServeConfig {
@@ -771,6 +968,8 @@ impl Default for ServeConfig {
             api: ApiSection::default(),
             demo: DemoSection::default(),
             capture: CaptureSection::default(),
+            kafka: KafkaSection::default(),
+            clickhouse: ClickHouseSection::default(),
         }
     }
 }
@@ -790,6 +989,7 @@ impl ServeConfig {
             None => ServeConfig::default(),
         };
         config.apply_flags(&args);
+        config.kafka.apply_flags(&args)?;
         config.validate()?;
         Ok(config)
     }
@@ -804,6 +1004,7 @@ impl ServeConfig {
         self.cold.apply_flags(args);
         self.diagnostics.apply_flags(args);
         self.api.apply_flags(args);
+        self.clickhouse.apply_flags(args);
         self.demo.enabled |= args.demo;
         overlay(&mut self.demo.rate, &args.demo_rate);
         if args.capture_file.is_some() {
@@ -817,6 +1018,7 @@ impl ServeConfig {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.sampling.validate()?;
+        self.clickhouse.validate()?;
         self.diagnostics.validate()?;
         // The cold writer reads a window from the hot tier after the delay and one more
         // window; the hot tier must still have it then.
@@ -1122,6 +1324,88 @@ pub struct ServeArgs {
     /// How often the capture file is made durable. [default: 1s]
     #[arg(long, env = "WEFT_CAPTURE_FLUSH_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub capture_flush_interval: Option<Duration>,
+
+    /// Kafka `bootstrap.servers` of the distributed shape's bus (collector and processor
+    /// roles), e.g. 127.0.0.1:9092. [default: none]
+    #[arg(long, env = "WEFT_KAFKA_BROKERS", value_name = "HOST:PORT,...")]
+    pub kafka_brokers: Option<String>,
+
+    /// The topic spans go to (and processors read) unless --kafka-service-topic names another.
+    /// [default: weft-spans]
+    #[arg(long, env = "WEFT_KAFKA_TOPIC", value_name = "TOPIC")]
+    pub kafka_topic: Option<String>,
+
+    /// A service's own topic, SERVICE=TOPIC; repeat for more services.
+    #[arg(long = "kafka-service-topic", value_name = "SERVICE=TOPIC")]
+    pub kafka_service_topics: Vec<String>,
+
+    /// The topic OTLP logs go to; without one a collector refuses logs (503). [default: none]
+    #[arg(long, env = "WEFT_KAFKA_LOGS_TOPIC", value_name = "TOPIC")]
+    pub kafka_logs_topic: Option<String>,
+
+    /// The processors' consumer group. [default: weft-processors]
+    #[arg(long, env = "WEFT_KAFKA_GROUP", value_name = "GROUP")]
+    pub kafka_group: Option<String>,
+
+    /// How long a silent processor keeps its partitions before the group moves them.
+    /// [default: 10s]
+    #[arg(long, env = "WEFT_KAFKA_SESSION_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub kafka_session_timeout: Option<Duration>,
+
+    /// How long a collector waits for Kafka to take a request's records before answering 503.
+    /// [default: 10s]
+    #[arg(long, env = "WEFT_KAFKA_DELIVERY_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub kafka_delivery_timeout: Option<Duration>,
+
+    /// A collector's buffer of records Kafka has not acknowledged yet; when full, requests are
+    /// shed with 429 / RESOURCE_EXHAUSTED. [default: 256MiB]
+    #[arg(long, env = "WEFT_KAFKA_PRODUCER_QUEUE_SIZE", value_name = "SIZE", value_parser = parse_byte_size)]
+    pub kafka_producer_queue_size: Option<u64>,
+
+    /// A librdkafka setting, KEY=VALUE (e.g. security.protocol=SSL); repeat for more.
+    #[arg(long = "kafka-setting", value_name = "KEY=VALUE")]
+    pub kafka_settings: Vec<String>,
+
+    /// HTTP URL of a ClickHouse shard of the distributed shape's store (processor and query
+    /// roles); repeat for more shards, always in the same order. [default: none]
+    #[arg(
+        long = "clickhouse-url",
+        env = "WEFT_CLICKHOUSE_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub clickhouse_urls: Vec<String>,
+
+    /// The ClickHouse database Weft's tables are in (created if missing). [default: weft]
+    #[arg(long, env = "WEFT_CLICKHOUSE_DATABASE", value_name = "NAME")]
+    pub clickhouse_database: Option<String>,
+
+    /// ClickHouse user. [default: none]
+    #[arg(long, env = "WEFT_CLICKHOUSE_USER", value_name = "USER")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password (better set by its environment variable). [default: none]
+    #[arg(
+        long,
+        env = "WEFT_CLICKHOUSE_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub clickhouse_password: Option<String>,
+
+    /// The DDL profile, modern or legacy, instead of the one the server's version picks.
+    /// [default: none]
+    #[arg(long, env = "WEFT_CLICKHOUSE_PROFILE", value_name = "PROFILE")]
+    pub clickhouse_profile: Option<String>,
+
+    /// A processor inserts a partition's spans once this many wait. [default: 50000]
+    #[arg(long, env = "WEFT_CLICKHOUSE_BATCH_SPANS", value_name = "N")]
+    pub clickhouse_batch_spans: Option<usize>,
+
+    /// ...or once the oldest waiting span is this old: how soon spans are queryable.
+    /// [default: 1s]
+    #[arg(long, env = "WEFT_CLICKHOUSE_BATCH_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub clickhouse_batch_age: Option<Duration>,
 }
 
 /// A store crash point, one of the store's steps.

@@ -32,15 +32,8 @@ impl QueryRole {
         storage: &EmbeddedStorage,
         processors: ProcessorState,
         bus: Arc<dyn BusBacklog>,
-        mut registry: Registry,
+        registry: Registry,
     ) -> anyhow::Result<Self> {
-        let store_gauges = StoreGauges::register(&mut registry);
-        let queue_depth = Gauge::default();
-        registry.register(
-            "weft_queue_depth_records",
-            "Batches in the durable queue the pipeline has not processed yet",
-            queue_depth.clone(),
-        );
         let logs = Arc::new(LogTiers {
             hot: Arc::clone(&storage.hot_logs) as _,
             cold: Arc::clone(&storage.cold_logs) as _,
@@ -51,6 +44,81 @@ impl QueryRole {
             hot_retention: config.store.retention,
             logs: Arc::clone(&logs),
         });
+        let parts = ApiParts {
+            bus,
+            pipeline_position: processors.pipeline_position,
+            metrics: processors.metrics.map(metrics_api_state),
+            diagnostics: Some(weft_api::diagnostics_api::DiagnosticsApiState {
+                summaries: processors.diagnostics.summaries(),
+                // Beside the pipeline, the live diagnoser is fresher than the committed deltas.
+                source: processors.diagnostics,
+                analysis: config.diagnostics.diagnoser_config().analysis,
+                store: Arc::clone(&tiers),
+            }),
+            sampling: Some(SamplingApiState {
+                hub: processors.sampling,
+                hot: storage.hot.clone(),
+                cold: storage.cold.clone(),
+                progress: processors.cold_progress,
+                hot_retention: config.store.retention,
+                cold_retention: config.cold.retention,
+                logs,
+            }),
+            unavailable: weft_api::api::UnavailableFeatures::default(),
+        };
+        Self::bind_over(config, tiers, parts, registry).await
+    }
+
+    /// The query role of the distributed shape: the API over the ClickHouse store, with no
+    /// processor state in memory. Spans, traces, search, catalog and the Jaeger APIs answer
+    /// from ClickHouse; the parts whose state the processors do not commit there yet answer
+    /// 501 saying so.
+    pub(crate) async fn bind_distributed(
+        config: &ServeConfig,
+        store: Arc<dyn weft_storage::SpanReader>,
+        registry: Registry,
+    ) -> anyhow::Result<Self> {
+        let logs = Arc::new(LogTiers {
+            hot: Arc::new(weft_storage::EmptyTier),
+            cold: Arc::new(weft_storage::EmptyTier),
+        });
+        let tiers: weft_api::query_api::Store = Arc::new(Tiers {
+            hot: store,
+            cold: Arc::new(weft_storage::EmptyTier),
+            hot_retention: config.store.retention,
+            logs,
+        });
+        let parts = ApiParts {
+            bus: Arc::new(RemoteBus),
+            pipeline_position: weft_pipeline::PositionReader::default(),
+            metrics: None,
+            diagnostics: None,
+            sampling: None,
+            unavailable: weft_api::api::UnavailableFeatures {
+                metrics: "stream metrics are not available from a query node yet: the \
+                          processors of this build do not commit them to ClickHouse",
+                sampling: "tail sampling is not available in the distributed shape yet: the \
+                           processors of this build do not run it",
+                diagnostics: "diagnostics are not available from a query node yet: the \
+                              processors of this build do not commit them to ClickHouse",
+            },
+        };
+        Self::bind_over(config, tiers, parts, registry).await
+    }
+
+    async fn bind_over(
+        config: &ServeConfig,
+        tiers: weft_api::query_api::Store,
+        parts: ApiParts,
+        mut registry: Registry,
+    ) -> anyhow::Result<Self> {
+        let store_gauges = StoreGauges::register(&mut registry);
+        let queue_depth = Gauge::default();
+        registry.register(
+            "weft_queue_depth_records",
+            "Batches in the durable queue the pipeline has not processed yet",
+            queue_depth.clone(),
+        );
         let query_admission = weft_api::query_admission::QueryAdmission::new(
             weft_api::query_admission::QueryAdmissionConfig::with_max_running(
                 config.api.max_concurrent_queries,
@@ -60,28 +128,15 @@ impl QueryRole {
         let state = ApiState {
             query_admission,
             registry: Arc::new(registry),
-            bus,
-            pipeline_position: processors.pipeline_position,
+            bus: parts.bus,
+            pipeline_position: parts.pipeline_position,
             queue_depth,
-            store: Arc::clone(&tiers),
-            diagnostics: weft_api::diagnostics_api::DiagnosticsApiState {
-                summaries: processors.diagnostics.summaries(),
-                // Beside the pipeline, the live diagnoser is fresher than the committed deltas.
-                source: processors.diagnostics,
-                analysis: config.diagnostics.diagnoser_config().analysis,
-                store: tiers,
-            },
+            store: tiers,
+            diagnostics: parts.diagnostics,
             store_gauges,
-            metrics: processors.metrics.map(metrics_api_state),
-            sampling: SamplingApiState {
-                hub: processors.sampling,
-                hot: storage.hot.clone(),
-                cold: storage.cold.clone(),
-                progress: processors.cold_progress,
-                hot_retention: config.store.retention,
-                cold_retention: config.cold.retention,
-                logs,
-            },
+            metrics: parts.metrics,
+            sampling: parts.sampling,
+            unavailable: parts.unavailable,
         };
         let listener = tokio::net::TcpListener::bind(config.api.http_listen)
             .await
@@ -97,6 +152,33 @@ impl QueryRole {
         let shutdown = servers.shutdown_signal();
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
         servers.spawn("http_api", async move { served.await });
+    }
+}
+
+/// What the API reads besides the span tiers.
+struct ApiParts {
+    bus: Arc<dyn BusBacklog>,
+    pipeline_position: weft_pipeline::PositionReader,
+    metrics: Option<Arc<MetricsApiState>>,
+    diagnostics: Option<weft_api::diagnostics_api::DiagnosticsApiState>,
+    sampling: Option<SamplingApiState>,
+    unavailable: weft_api::api::UnavailableFeatures,
+}
+
+/// A query node's bus: remote, and not its concern (the processors report lag).
+struct RemoteBus;
+
+impl BusBacklog for RemoteBus {
+    fn written_position(&self) -> weft_bus::Position {
+        0
+    }
+
+    fn local_bytes(&self) -> u64 {
+        0
+    }
+
+    fn local_segments(&self) -> u64 {
+        0
     }
 }
 

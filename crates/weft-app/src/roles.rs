@@ -1,7 +1,35 @@
-//! `weft collector`, `weft processor` and `weft query`: one role per process, for the
-//! distributed shape. Each needs a bus and a store that several processes share (Kafka and
-//! ClickHouse), which this build does not have yet, so they refuse to start and say so; the
-//! builders they will run are the ones `weft serve` composes.
+//! `weft collector`, `weft processor` and `weft query`: one role per process, the distributed
+//! shape. The collector's receivers append to Kafka ([`weft_kafka::KafkaBusWriter`]); each
+//! processor joins the consumer group and runs one pipeline per assigned partition, writing
+//! spans to ClickHouse ([`weft_clickhouse::ClickHousePartitionWriter`]); the query node serves
+//! the API and UI over ClickHouse ([`weft_clickhouse::ClickHouseStore`]). The builders are the
+//! ones `weft serve` composes, over the other bus and store.
+//!
+//! Each role also serves `/health` and `/metrics` on `--http-listen` (the query node's API has
+//! them already).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use parking_lot::Mutex;
+use prometheus_client::registry::Registry;
+use weft_clickhouse::{ClickHousePartitionWriter, ClickHouseStore};
+use weft_kafka::{KafkaBusWriter, KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler};
+use weft_observe::ComponentMetricFamilies;
+use weft_pipeline::{Pipeline, PipelineHandle, PipelineOptions};
+use weft_processors::store_writer::SpanStoreWriter;
+
+use crate::collector::CollectorRole;
+use crate::query::QueryRole;
+use crate::serve::termination_signal;
+use crate::servers::Servers;
+use crate::ServeConfig;
 
 /// A role of the distributed shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,25 +47,226 @@ impl Role {
             Role::Query => "query",
         }
     }
+}
 
-    /// What the role needs from the outside that the all-in-one shape keeps in process.
-    fn needs(self) -> &'static str {
-        match self {
-            Role::Collector => "a shared bus (Kafka) to append to",
-            Role::Processor => "a shared bus (Kafka) to read and a shared store (ClickHouse)",
-            Role::Query => "a shared store (ClickHouse) to read",
+/// Reads the configuration like `weft serve`, then runs the role until SIGINT or SIGTERM.
+pub async fn run_role(role: Role, args: crate::ServeArgs) -> anyhow::Result<()> {
+    let config = crate::ServeConfig::resolve(args)?;
+    match role {
+        Role::Collector => run_collector(config).await,
+        Role::Processor => run_processor(config).await,
+        Role::Query => run_query(config).await,
+    }
+}
+
+/// A role's own `/health` and `/metrics`.
+fn role_router(role: Role, registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(move || async move {
+                Json(serde_json::json!({ "status": "ok", "role": role.name() }))
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|State(registry): State<Arc<Registry>>| async move {
+                weft_api::metrics_api::openmetrics_response(&registry, "metrics")
+            }),
+        )
+        .with_state(registry)
+}
+
+async fn serve_role_http(
+    config: &ServeConfig,
+    role: Role,
+    registry: Registry,
+    servers: &mut Servers,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(config.api.http_listen)
+        .await
+        .with_context(|| format!("binding the http port on {}", config.api.http_listen))?;
+    let address = listener.local_addr()?;
+    let shutdown = servers.shutdown_signal();
+    let served = axum::serve(listener, role_router(role, Arc::new(registry)))
+        .with_graceful_shutdown(shutdown);
+    servers.spawn("http", async move { served.await });
+    Ok(address)
+}
+
+/// `weft collector`: the receivers of `weft serve`, acknowledging a request once Kafka has
+/// every record of it. Stateless: no data directory.
+async fn run_collector(config: ServeConfig) -> anyhow::Result<()> {
+    let bus_config = config.kafka.bus_config("weft-collector")?;
+    let bus = tokio::task::spawn_blocking(move || KafkaBusWriter::connect(&bus_config))
+        .await
+        .context("joining the kafka connect")??;
+    let mut registry = Registry::default();
+    let families = ComponentMetricFamilies::register(&mut registry);
+    let collector =
+        CollectorRole::bind(&config, Arc::clone(&bus) as _, &mut registry, families).await?;
+    let addresses = collector.addresses;
+    let mut servers = Servers::new();
+    collector.serve(&mut servers);
+    let http = serve_role_http(&config, Role::Collector, registry, &mut servers).await?;
+    println!(
+        "weft listening role=collector otlp_grpc={} otlp_http={} zipkin={} http={http}",
+        addresses.otlp_grpc, addresses.otlp_http, addresses.zipkin
+    );
+    tracing::info!(brokers = ?config.kafka.brokers, topic = %config.kafka.topic, "weft collector is ready");
+    termination_signal().await;
+    tracing::info!("shutting down");
+    servers.stop().await;
+    tokio::task::spawn_blocking(move || bus.flush(Duration::from_secs(10)))
+        .await
+        .context("flushing the kafka producer")?;
+    Ok(())
+}
+
+/// One partition's running pipeline.
+struct PartitionPipeline {
+    pipeline: PipelineHandle,
+    /// Tells the partition's writer to stop retrying a failing insert: the partition is being
+    /// handed over, and its next owner replays what was not committed.
+    closing: Arc<AtomicBool>,
+}
+
+/// The processor role's answer to the group: a pipeline per assigned partition.
+struct ProcessorPartitions {
+    config: ServeConfig,
+    store: Arc<ClickHouseStore>,
+    families: ComponentMetricFamilies,
+    running: Mutex<HashMap<(String, u32), PartitionPipeline>>,
+}
+
+impl ProcessorPartitions {
+    fn start_pipeline(&self, reader: KafkaPartitionReader) -> anyhow::Result<PartitionPipeline> {
+        let closing = Arc::new(AtomicBool::new(false));
+        let writer = ClickHousePartitionWriter::open(
+            Arc::clone(&self.store),
+            reader.topic(),
+            reader.partition_number(),
+            self.config.clickhouse.writer_settings(),
+            Arc::clone(&closing),
+        )
+        .context("reading the partition's checkpoint from clickhouse")?;
+        // Per-partition pipeline gauges stay in a registry of their own; the component
+        // counters (received, sent, dropped, errors) are the process's.
+        let mut pipeline_registry = Registry::default();
+        let mut pipeline = Pipeline::new(
+            PipelineOptions {
+                conversion: self.config.store.conversion(),
+                ..PipelineOptions::default()
+            },
+            self.families.clone(),
+            &mut pipeline_registry,
+        );
+        pipeline.add(Box::new(SpanStoreWriter::new(Arc::new(writer))));
+        let pipeline = pipeline
+            .start(Box::new(reader))
+            .context("starting the partition's pipeline")?;
+        Ok(PartitionPipeline { pipeline, closing })
+    }
+
+    fn stop_all(&self) {
+        let running: Vec<_> = self.running.lock().drain().collect();
+        for ((topic, partition), running) in running {
+            stop_pipeline(&topic, partition, running);
         }
     }
 }
 
-/// Reads the configuration like `weft serve` (so its errors show), then refuses: the role has
-/// no shared bus or store to run on yet.
-pub fn run_role(role: Role, args: crate::ServeArgs) -> anyhow::Result<()> {
-    crate::ServeConfig::resolve(args)?;
-    anyhow::bail!(
-        "weft {} needs {}, which this build cannot connect to yet; `weft serve` runs the \
-         collector, processor and query roles in one process over the WAL and the embedded store",
-        role.name(),
-        role.needs()
-    )
+fn stop_pipeline(topic: &str, partition: u32, running: PartitionPipeline) {
+    running
+        .closing
+        .store(true, std::sync::atomic::Ordering::Release);
+    if let Err(error) = running.pipeline.shutdown() {
+        tracing::error!(topic, partition, %error, "the partition's pipeline stopped with an error");
+    }
+}
+
+impl PartitionHandler for ProcessorPartitions {
+    fn assigned(&self, reader: KafkaPartitionReader) {
+        let key = (reader.topic().to_owned(), reader.partition_number());
+        match self.start_pipeline(reader) {
+            Ok(running) => {
+                self.running.lock().insert(key, running);
+            }
+            // The partition stays unread here; its lag shows it, and the next rebalance (or a
+            // restart) tries again.
+            Err(error) => tracing::error!(
+                topic = %key.0,
+                partition = key.1,
+                error = format!("{error:#}"),
+                "starting a partition's pipeline failed"
+            ),
+        }
+    }
+
+    fn revoked(&self, topic: &str, partition: u32) {
+        let running = self.running.lock().remove(&(topic.to_owned(), partition));
+        if let Some(running) = running {
+            stop_pipeline(topic, partition, running);
+        }
+    }
+}
+
+/// `weft processor`: a member of the consumer group running a pipeline per assigned partition,
+/// committing a partition's offset only once its spans are durable in ClickHouse.
+async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
+    let bus_config = config.kafka.bus_config("weft-processor")?;
+    let store_config = config.clickhouse.store_config(&config.store)?;
+    let store = tokio::task::spawn_blocking(move || ClickHouseStore::connect(&store_config))
+        .await
+        .context("joining the clickhouse connect")?
+        .context("connecting to clickhouse")?;
+    let mut registry = Registry::default();
+    let families = ComponentMetricFamilies::register(&mut registry);
+    let partitions = Arc::new(ProcessorPartitions {
+        config: config.clone(),
+        store,
+        families,
+        running: Mutex::new(HashMap::new()),
+    });
+    let group = config.kafka.group.clone();
+    let handler = Arc::clone(&partitions);
+    let consumer = tokio::task::spawn_blocking(move || {
+        KafkaGroupConsumer::start(&bus_config, &group, handler as _)
+    })
+    .await
+    .context("joining the kafka consumer start")??;
+    let mut servers = Servers::new();
+    let http = serve_role_http(&config, Role::Processor, registry, &mut servers).await?;
+    println!("weft listening role=processor http={http}");
+    tracing::info!(group = %config.kafka.group, "weft processor is ready");
+    termination_signal().await;
+    tracing::info!("shutting down: leaving the group");
+    tokio::task::spawn_blocking(move || {
+        // Leaving the group revokes every partition: each pipeline flushes and commits.
+        consumer.stop();
+        partitions.stop_all();
+    })
+    .await
+    .context("leaving the consumer group")?;
+    servers.stop().await;
+    Ok(())
+}
+
+/// `weft query`: the HTTP API and UI over ClickHouse, holding no processor state.
+async fn run_query(config: ServeConfig) -> anyhow::Result<()> {
+    let store_config = config.clickhouse.store_config(&config.store)?;
+    let store = tokio::task::spawn_blocking(move || ClickHouseStore::connect(&store_config))
+        .await
+        .context("joining the clickhouse connect")?
+        .context("connecting to clickhouse")?;
+    let query = QueryRole::bind_distributed(&config, store, Registry::default()).await?;
+    let mut servers = Servers::new();
+    let http = query.http_addr;
+    query.serve(&mut servers);
+    println!("weft listening role=query http={http}");
+    tracing::info!("weft query is ready");
+    termination_signal().await;
+    tracing::info!("shutting down");
+    servers.stop().await;
+    Ok(())
 }

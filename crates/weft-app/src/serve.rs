@@ -195,7 +195,7 @@ impl Demo {
     }
 }
 
-async fn termination_signal() {
+pub(crate) async fn termination_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -155,27 +155,30 @@ fn unknown_crash_points_are_refused_when_the_command_line_is_parsed() {
     assert_eq!(known.store_crash_point.as_deref(), Some(store_step));
 }
 
-/// The distributed roles read the configuration (a bad one is reported as such), then refuse
-/// to start, naming what they lack and pointing at `weft serve`.
-#[test]
-fn a_distributed_role_refuses_to_start_and_names_what_it_lacks() {
-    for (role, lacks) in [
-        (Role::Collector, "shared bus"),
-        (Role::Processor, "shared store"),
-        (Role::Query, "shared store"),
+/// A distributed role without its bus or store refuses to start, naming the flag it needs; a
+/// bad configuration file is reported as such.
+#[tokio::test]
+async fn a_distributed_role_without_its_bus_or_store_names_the_flag_it_needs() {
+    for (role, flag) in [
+        (Role::Collector, "--kafka-brokers"),
+        (Role::Processor, "--kafka-brokers"),
+        (Role::Query, "--clickhouse-url"),
     ] {
         let error = run_role(role, ServeArgs::default())
+            .await
             .unwrap_err()
             .to_string();
-        assert!(
-            error.starts_with(&format!("weft {} needs", role.name())),
-            "{error}"
-        );
-        assert!(
-            error.contains(lacks) && error.contains("weft serve"),
-            "{error}"
-        );
+        assert!(error.contains(flag), "{}: {error}", role.name());
     }
+    let processor_with_bus = ServeArgs {
+        kafka_brokers: Some("127.0.0.1:9".into()),
+        ..ServeArgs::default()
+    };
+    let error = run_role(Role::Processor, processor_with_bus)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("--clickhouse-url"), "{error}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("weft.toml");
     std::fs::write(&file, "no_such_key = 1\n").unwrap();
@@ -186,8 +189,45 @@ fn a_distributed_role_refuses_to_start_and_names_what_it_lacks() {
             ..ServeArgs::default()
         },
     )
+    .await
     .unwrap_err();
     assert!(format!("{error:#}").contains("no_such_key"), "{error:#}");
+}
+
+/// `--kafka-service-topic` and `--kafka-setting` take KEY=VALUE and say so otherwise.
+#[test]
+fn kafka_key_value_flags_are_parsed_and_a_malformed_one_is_named() {
+    let config = ServeConfig::resolve(ServeArgs {
+        kafka_service_topics: vec!["checkout=weft-checkout".into()],
+        kafka_settings: vec!["socket.keepalive.enable=true".into()],
+        ..ServeArgs::default()
+    })
+    .unwrap();
+    assert_eq!(
+        config
+            .kafka
+            .service_topics
+            .get("checkout")
+            .map(String::as_str),
+        Some("weft-checkout")
+    );
+    assert_eq!(
+        config
+            .kafka
+            .settings
+            .get("socket.keepalive.enable")
+            .map(String::as_str),
+        Some("true")
+    );
+    let error = ServeConfig::resolve(ServeArgs {
+        kafka_service_topics: vec!["checkout".into()],
+        ..ServeArgs::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "--kafka-service-topic takes KEY=VALUE, got \"checkout\""
+    );
 }
 
 /// `--help` states each default in words; the sections hold them. Giving a flag the default

@@ -44,6 +44,13 @@ pub struct SpanRow {
     pub attribute_bools: Vec<u8>,
     #[serde(rename = "attributes.bytes")]
     pub attribute_bytes: Vec<serde_bytes::ByteBuf>,
+    /// The resource's scalar attributes as text, for search (see [`search_text`]).
+    #[serde(rename = "resource_attributes.key")]
+    pub resource_attribute_keys: Vec<String>,
+    #[serde(rename = "resource_attributes.value")]
+    pub resource_attribute_values: Vec<String>,
+    /// The values of the span's business keys (derived at ingest).
+    pub business_keys: Vec<String>,
     /// Events and links as an OTLP `Span` holding only those; empty when there are none.
     #[serde(with = "serde_bytes")]
     pub detail: Vec<u8>,
@@ -79,12 +86,25 @@ impl SpanRow {
             attribute_doubles: Vec::with_capacity(span.attributes.len()),
             attribute_bools: Vec::with_capacity(span.attributes.len()),
             attribute_bytes: Vec::with_capacity(span.attributes.len()),
+            resource_attribute_keys: Vec::new(),
+            resource_attribute_values: Vec::new(),
+            business_keys: span
+                .business_keys
+                .iter()
+                .map(|key| key.value.clone())
+                .collect(),
             detail: weft_codec::encode_span_detail(span).unwrap_or_default(),
             resource: weft_codec::encode_resource(&span.resource),
             scope: weft_codec::encode_scope(&span.scope),
         };
         for attribute in &span.attributes {
             row.push_attribute(attribute);
+        }
+        for attribute in &span.resource.attributes {
+            if let Some(text) = search_text(&attribute.value) {
+                row.resource_attribute_keys.push(attribute.key.clone());
+                row.resource_attribute_values.push(text);
+            }
         }
         row
     }
@@ -207,6 +227,19 @@ impl SpanRow {
                 .map_err(|error| format!("span detail: {error}"))?;
         }
         Ok(span)
+    }
+}
+
+/// A scalar attribute value as the text a search compares with what the user typed (the
+/// spelling `weft_storage::attribute_value_matches` accepts for it); `None` for bytes, arrays,
+/// maps and empty values, which searches never match.
+pub fn search_text(value: &AttributeValue) -> Option<String> {
+    match value {
+        AttributeValue::String(text) => Some(text.clone()),
+        AttributeValue::Bool(flag) => Some(flag.to_string()),
+        AttributeValue::Int(number) => Some(number.to_string()),
+        AttributeValue::Double(number) if number.is_finite() => Some(number.to_string()),
+        _ => None,
     }
 }
 

@@ -95,12 +95,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, start_time, duration_nanos, \
      service_name, name, kind, status_code, status_message, trace_state, flags, \
      dropped_attributes_count, attributes.key, attributes.type, attributes.str, attributes.int, \
-     attributes.double, attributes.bool, attributes.bytes, detail, resource, scope";
+     attributes.double, attributes.bool, attributes.bytes, resource_attributes.key, \
+     resource_attributes.value, business_keys, detail, resource, scope";
 
 /// The columns of `spans`: name, modern type, legacy type. One table, two spellings: the
 /// modern profile adds codecs and `LowCardinality`, and keeps times as `DateTime64(9)` where
 /// the legacy one has `Int64` nanoseconds (both an `i64` on the wire).
-const SPAN_TABLE_COLUMNS: [(&str, &str, &str); 17] = [
+const SPAN_TABLE_COLUMNS: [(&str, &str, &str); 19] = [
     ("trace_id", "FixedString(16)", "FixedString(16)"),
     ("span_id", "FixedString(8)", "FixedString(8)"),
     ("parent_span_id", "FixedString(8)", "FixedString(8)"),
@@ -119,16 +120,26 @@ const SPAN_TABLE_COLUMNS: [(&str, &str, &str); 17] = [
         "Nested(key LowCardinality(String), type Int8, str String, int Int64, double Float64, bool UInt8, bytes String)",
         "Nested(key String, type Int8, str String, int Int64, double Float64, bool UInt8, bytes String)",
     ),
+    // The resource's attributes again, values as text, for search only: the span answers come
+    // from `resource`, which keeps their types.
+    (
+        "resource_attributes",
+        "Nested(key LowCardinality(String), value String)",
+        "Nested(key String, value String)",
+    ),
+    // The values of the configured business keys (`--business-key`), for search by order ID.
+    ("business_keys", "Array(String) CODEC(ZSTD(1))", "Array(String)"),
     ("detail", "String CODEC(ZSTD(1))", "String"),
     ("resource", "String CODEC(ZSTD(3))", "String"),
     ("scope", "String CODEC(ZSTD(3))", "String"),
 ];
 
 /// The modern profile's skip indexes: trace-by-ID, duration and attribute-key pruning.
-const MODERN_SPAN_INDEXES: [&str; 3] = [
+const MODERN_SPAN_INDEXES: [&str; 4] = [
     "INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
     "INDEX duration_minmax duration_nanos TYPE minmax GRANULARITY 1",
     "INDEX attribute_keys_bloom attributes.key TYPE bloom_filter(0.01) GRANULARITY 1",
+    "INDEX business_keys_bloom business_keys TYPE bloom_filter(0.01) GRANULARITY 1",
 ];
 
 impl Schema {
@@ -170,7 +181,53 @@ impl Schema {
                 self.database
             ),
             self.spans_table_statement(),
+            self.trace_times_table_statement(),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} (topic String, partition UInt32, position UInt64, \
+                 written_unix_nanos UInt64) ENGINE = ReplacingMergeTree(written_unix_nanos) \
+                 ORDER BY (topic, partition)",
+                self.checkpoints_table()
+            ),
         ]
+    }
+
+    /// Where each trace's spans start and end, keyed by trace ID: a trace whose ID carries no
+    /// time (foreign IDs) is found through it without scanning every partition of `spans`.
+    /// One row per trace and insert, so a trace written in several batches has several rows
+    /// (reads take their min and max; replays only repeat a row).
+    pub fn trace_times_table(&self) -> String {
+        format!("{}.trace_times", self.database)
+    }
+
+    /// The span writers' positions, one row per bus topic and partition: a processor that takes
+    /// a partition over resumes after it.
+    pub fn checkpoints_table(&self) -> String {
+        format!("{}.span_writer_checkpoints", self.database)
+    }
+
+    fn trace_times_table_statement(&self) -> String {
+        let modern = self.profile == SchemaProfile::Modern;
+        let (time_type, partition, ttl) = if modern {
+            (
+                "DateTime64(9)",
+                "toDate(start_time)".to_owned(),
+                format!(
+                    " TTL toDateTime(start_time) + INTERVAL {} SECOND",
+                    self.span_retention.as_secs().max(1)
+                ),
+            )
+        } else {
+            (
+                "Int64",
+                "toDate(toDateTime(intDiv(start_time, 1000000000)))".to_owned(),
+                String::new(),
+            )
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} (trace_id FixedString(16), start_time {time_type}, \
+             end_time {time_type}) ENGINE = MergeTree PARTITION BY {partition} ORDER BY trace_id{ttl}",
+            table = self.trace_times_table(),
+        )
     }
 
     /// Records that the migrations of [`SCHEMA_VERSION`] ran.
@@ -220,15 +277,6 @@ impl Schema {
         )
     }
 
-    /// A time in Unix nanoseconds as the `start_time` column compares it.
-    fn start_time_literal(&self, unix_nanos: u64) -> String {
-        let nanos = i64::try_from(unix_nanos).unwrap_or(i64::MAX);
-        match self.profile {
-            SchemaProfile::Modern => format!("fromUnixTimestamp64Nano(toInt64({nanos}))"),
-            SchemaProfile::Legacy => nanos.to_string(),
-        }
-    }
-
     /// One trace's spans, each once (replays not yet merged away are dropped by `LIMIT 1 BY`),
     /// optionally within a start-time range (which prunes partitions).
     pub fn trace_query(
@@ -236,16 +284,17 @@ impl Schema {
         trace_id: TraceId,
         start_unix_nanos: Option<u64>,
         end_unix_nanos: Option<u64>,
+        max_spans: usize,
     ) -> String {
         let mut conditions = vec![format!("trace_id = unhex('{}')", trace_id.to_hex())];
         if let Some(start) = start_unix_nanos {
-            conditions.push(format!("start_time >= {}", self.start_time_literal(start)));
+            conditions.push(format!("start_time >= {}", self.time_literal(start)));
         }
         if let Some(end) = end_unix_nanos {
-            conditions.push(format!("start_time <= {}", self.start_time_literal(end)));
+            conditions.push(format!("start_time <= {}", self.time_literal(end)));
         }
         format!(
-            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY start_time, span_id LIMIT 1 BY span_id",
+            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY start_time, span_id LIMIT 1 BY span_id LIMIT {max_spans}",
             columns = self.span_select_columns(),
             table = self.spans_table(),
             conditions = conditions.join(" AND "),
@@ -254,7 +303,7 @@ impl Schema {
 
     /// The columns of a span read, as [`crate::SpanRow`] decodes them: `start_time` as
     /// nanoseconds on either profile.
-    fn span_select_columns(&self) -> String {
+    pub(crate) fn span_select_columns(&self) -> String {
         match self.profile {
             SchemaProfile::Modern => {
                 SPAN_COLUMNS.replacen("start_time", "toUnixTimestamp64Nano(start_time)", 1)
@@ -276,15 +325,20 @@ impl Schema {
             .collect();
         statements.push(("record migration", self.record_migration_statement(1)));
         statements.push(("applied version", self.applied_version_query()));
-        statements.push(("trace by id", self.trace_query(trace_id, None, None)));
+        statements.push((
+            "trace by id",
+            self.trace_query(trace_id, None, None, 500_001),
+        ));
         statements.push((
             "trace by id in a range",
             self.trace_query(
                 trace_id,
                 Some(1_795_255_140_000_000_000),
                 Some(1_795_255_260_000_000_000),
+                1_001,
             ),
         ));
+        self.push_read_statements(&mut statements, trace_id);
         statements
     }
 }

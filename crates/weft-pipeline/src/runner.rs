@@ -171,8 +171,9 @@ impl Pipeline {
     }
 }
 
-/// Reads the pipeline's position.
-#[derive(Clone)]
+/// Reads the pipeline's position (always 0 from `PositionReader::default()`, for a node
+/// without a pipeline of its own).
+#[derive(Clone, Default)]
 pub struct PositionReader(Arc<AtomicU64>);
 
 impl PositionReader {

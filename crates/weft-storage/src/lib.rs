@@ -240,5 +240,90 @@ pub trait LogReader: Send + Sync {
     }
 }
 
+/// A tier a node does not have (a query node's cold tier before the distributed shape keeps
+/// one, its logs): it holds nothing, so every read answers empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyTier;
+
+impl SpanReader for EmptyTier {
+    fn trace(&self, _query: &TraceQuery) -> Result<Vec<Span>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn trace_summary(&self, _trace_id: TraceId) -> Result<Option<TraceSummary>, StoreError> {
+        Ok(None)
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResult, StoreError> {
+        query.validate()?;
+        Ok(SearchResult::default())
+    }
+
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn operations(
+        &self,
+        _service: &str,
+        _kind: Option<SpanKind>,
+    ) -> Result<Vec<OperationInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn attribute_keys(&self, _service: Option<&str>) -> Result<Vec<AttributeKeyInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn attribute_values(&self, _key: &str, _prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn catalog(
+        &self,
+        _service: Option<&str>,
+        _top_values: usize,
+    ) -> Result<Vec<ServiceCatalog>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn scan_spans(
+        &self,
+        _start_unix_nanos: u64,
+        _end_unix_nanos: u64,
+        _wanted: &mut dyn FnMut(&TraceId, u64) -> bool,
+        _sink: &mut dyn FnMut(Vec<Span>) -> Result<(), StoreError>,
+    ) -> Result<ScanReport, StoreError> {
+        Ok(ScanReport::default())
+    }
+
+    fn oldest_span_start_unix_nanos(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+}
+
+impl LogReader for EmptyTier {
+    fn logs_of_trace(
+        &self,
+        _trace_id: &TraceId,
+        _time_hint: Option<(u64, u64)>,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn scan(
+        &self,
+        _start_unix_nanos: u64,
+        _end_unix_nanos: u64,
+        _wanted: &mut dyn FnMut(&LogRecord) -> bool,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn search(&self, _query: &LogQuery) -> Result<LogSearchResult, StoreError> {
+        Ok(LogSearchResult::default())
+    }
+}
+
 #[cfg(test)]
 mod tests;

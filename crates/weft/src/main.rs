@@ -21,12 +21,12 @@ struct Cli {
 enum Command {
     /// Run the all-in-one server: receivers, durable queue, pipeline, API.
     Serve(Box<weft_app::ServeArgs>),
-    /// Run the collector role alone (distributed shape; needs a shared bus, not yet available).
+    /// Run the collector role alone (distributed shape): receivers appending to Kafka.
     Collector(Box<weft_app::ServeArgs>),
-    /// Run the processor role alone (distributed shape; needs a shared bus and store, not yet
-    /// available).
+    /// Run the processor role alone (distributed shape): a Kafka consumer-group member writing
+    /// to ClickHouse.
     Processor(Box<weft_app::ServeArgs>),
-    /// Run the query role alone (distributed shape; needs a shared store, not yet available).
+    /// Run the query role alone (distributed shape): the API and UI over ClickHouse.
     Query(Box<weft_app::ServeArgs>),
     /// Send realistic synthetic traces to a server (load generator).
     Gen(weft_cli::GenArgs),
@@ -62,9 +62,9 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => weft_app::serve(weft_app::ServeConfig::resolve(*args)?).await,
-            Command::Collector(args) => weft_app::run_role(weft_app::Role::Collector, *args),
-            Command::Processor(args) => weft_app::run_role(weft_app::Role::Processor, *args),
-            Command::Query(args) => weft_app::run_role(weft_app::Role::Query, *args),
+            Command::Collector(args) => weft_app::run_role(weft_app::Role::Collector, *args).await,
+            Command::Processor(args) => weft_app::run_role(weft_app::Role::Processor, *args).await,
+            Command::Query(args) => weft_app::run_role(weft_app::Role::Query, *args).await,
             Command::Gen(args) => weft_cli::run_gen(args).await,
             Command::Trace(args) => weft_cli::run_trace(args).await,
             Command::Search(args) => weft_cli::run_search(*args).await,

@@ -84,6 +84,10 @@ const IO_CRATES: &[&str] = &[
     "reqwest",
     "weft-wal",
     "weft-store",
+    "weft-clickhouse",
+    "weft-kafka",
+    "rdkafka",
+    "clickhouse",
     "weft-ingest",
     "weft-pipeline",
     "weft-processors",
@@ -158,6 +162,28 @@ const RULES: &[Rule] = &[
         why: "the pipeline knows neither the WAL nor a store nor its processors, only traits",
     },
     Rule {
+        crates: &["weft-pipeline", "weft-processors", "weft-query", "weft-ingest", "weft-api"],
+        forbidden: &["weft-kafka", "rdkafka", "weft-clickhouse", "clickhouse"],
+        why: "only weft-kafka knows Kafka and only weft-clickhouse knows ClickHouse; the roles see the seams",
+    },
+    Rule {
+        crates: &["weft-kafka"],
+        forbidden: &[
+            "weft-wal",
+            "weft-store",
+            "weft-clickhouse",
+            "weft-storage",
+            "weft-pipeline",
+            "weft-processors",
+            "weft-ingest",
+            "weft-query",
+            "weft-api",
+            "axum",
+            "tonic",
+        ],
+        why: "the kafka bus knows the bus seam and the OTLP format, not the stores, the pipeline or the servers",
+    },
+    Rule {
         crates: &["weft-ingest"],
         forbidden: &[
             "weft-wal",
@@ -171,6 +197,7 @@ const RULES: &[Rule] = &[
     Rule {
         crates: &["weft-store", "weft-clickhouse"],
         forbidden: &[
+            "weft-kafka",
             "weft-pipeline",
             "weft-ingest",
             "weft-wal",

@@ -7,18 +7,18 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use weft_clickhouse::{ClickHouseConfig, ClickHouseSpanStore, Schema, SchemaProfile};
+use weft_clickhouse::{ClickHouseConfig, ClickHouseShard, Schema, SchemaProfile};
 
 use crate::sandbox::{python, repo_root};
 
 /// A ClickHouse server of its own: a data directory, loopback ports, killed on drop.
-struct ClickHouseServer {
+pub(crate) struct ClickHouseServer {
     child: Child,
     http_port: u16,
     _directory: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 impl ClickHouseServer {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let binary = std::env::var("WEFT_CLICKHOUSE_SERVER")
             .unwrap_or_else(|_| "/usr/sbin/clickhouse-server".into());
         let directory = tempfile::tempdir().unwrap();
@@ -100,7 +100,7 @@ impl ClickHouseServer {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 }
@@ -127,7 +127,7 @@ fn fixture_spans() -> Vec<weft_model::Span> {
 async fn the_clickhouse_store_on_18_16_returns_each_trace_as_sent_and_once_after_a_replay() {
     let server = ClickHouseServer::start();
     let config = ClickHouseConfig::new(server.url(), "weft_test");
-    let store = ClickHouseSpanStore::open(config.clone()).await.unwrap();
+    let store = ClickHouseShard::open(&config, &server.url()).await.unwrap();
     assert_eq!(store.server_version().major, 18);
     assert_eq!(store.schema().profile, SchemaProfile::Legacy);
 
@@ -165,18 +165,47 @@ async fn the_clickhouse_store_on_18_16_returns_each_trace_as_sent_and_once_after
     let unknown = weft_model::TraceId::from_bytes([0xff; 16]);
     assert!(store.trace(unknown, None, None).await.unwrap().is_empty());
 
-    let reopened = ClickHouseSpanStore::open(config).await.unwrap();
+    let reopened = ClickHouseShard::open(&config, &server.url()).await.unwrap();
     assert_eq!(
         reopened.trace(trace_id, None, None).await.unwrap(),
         expected
     );
 }
 
+/// Every statement of the legacy profile (migrations and every read the store issues, with
+/// every search condition) runs on ClickHouse 18.16, the oldest server Weft supports.
+#[tokio::test]
+async fn every_statement_of_the_legacy_profile_runs_on_clickhouse_18_16() {
+    let server = ClickHouseServer::start();
+    let schema = Schema::new(
+        "weft",
+        SchemaProfile::Legacy,
+        Duration::from_secs(3 * 86_400),
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    for (name, statement) in schema.statements_for_checks() {
+        let response = client
+            .post(server.url())
+            .body(statement.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{name} failed on 18.16: {body}\n{statement}"
+        );
+    }
+}
+
 /// A server that is not there is a clear, retryable error naming the store.
 #[tokio::test]
 async fn an_unreachable_clickhouse_is_an_unavailable_store_error() {
-    let config = ClickHouseConfig::new(format!("http://127.0.0.1:{}", free_port()), "weft");
-    let error = ClickHouseSpanStore::open(config).await.err().unwrap();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let config = ClickHouseConfig::new(url.clone(), "weft");
+    let error = ClickHouseShard::open(&config, &url).await.err().unwrap();
     assert_eq!(error.error_code(), weft_model::ErrorCode::Unavailable);
     assert!(
         error.to_string().starts_with("clickhouse unavailable: "),

@@ -42,6 +42,15 @@ fn address_after(line: &str, key: &str) -> SocketAddr {
         .unwrap()
 }
 
+/// A listener a role does not have (a processor has no receivers) reads as port 0.
+fn address_after_if_any(line: &str, key: &str) -> SocketAddr {
+    if line.split_whitespace().any(|part| part.starts_with(key)) {
+        address_after(line, key)
+    } else {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+}
+
 impl Weft {
     /// Starts `weft serve` with its data and capture file in `dir`, every listener on a free
     /// loopback port, plus `extra` flags.
@@ -104,9 +113,9 @@ impl Weft {
             child: Some(child),
             dir: dir.to_owned(),
             args,
-            otlp_grpc: address_after(&line, "otlp_grpc="),
-            otlp_http: address_after(&line, "otlp_http="),
-            zipkin: address_after(&line, "zipkin="),
+            otlp_grpc: address_after_if_any(&line, "otlp_grpc="),
+            otlp_http: address_after_if_any(&line, "otlp_http="),
+            zipkin: address_after_if_any(&line, "zipkin="),
             api: address_after(&line, "http="),
         }
     }
