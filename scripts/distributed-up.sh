@@ -76,7 +76,7 @@ EOF
 wait_for_port 8123 clickhouse
 
 # Tansu resolves a sqlite:// path against its working directory.
-(cd "$cluster/tansu" && start tansu "$tansu" broker \
+(cd "$cluster/tansu" && RUST_LOG="${TANSU_LOG:-warn}" start tansu "$tansu" broker \
     --listener-url tcp://127.0.0.1:9092 \
     --advertised-listener-url tcp://127.0.0.1:9092 \
     --storage-engine sqlite://tansu.db)

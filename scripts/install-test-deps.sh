@@ -6,6 +6,8 @@
 #   * Debian's `chromium` at /usr/bin/chromium, via apt-get when missing (needs root or sudo)
 # and the ClickHouse server the ClickHouse store's tests start on loopback:
 #   * Debian's `clickhouse-server` (18.16) at /usr/sbin/clickhouse-server, likewise
+# and the Kafka-protocol broker the distributed shape's tests start on loopback:
+#   * tansu from crates.io, by scripts/install-tansu.sh, cached in ~/.cache/weft-tools
 # Idempotent: each step is skipped when its lock/requirements file is unchanged
 # since the last successful install (a sha256 stamp is kept next to the install).
 #
@@ -90,4 +92,10 @@ else
     log "clickhouse: installed $clickhouse"
 fi
 
-log "done: python=$venv/bin/python node_sdk=$node_dir chromium=$chromium clickhouse=$clickhouse"
+# ----------------------------------------------------------------- tansu ----
+# The Kafka-protocol broker the distributed shape's tests start on loopback, built from
+# crates.io once and cached outside the clone (the first build takes 15-25 minutes).
+bash "$repo_root/scripts/install-tansu.sh"
+tansu="${WEFT_TANSU:-${WEFT_TOOLS_DIR:-$HOME/.cache/weft-tools}/bin/tansu}"
+
+log "done: python=$venv/bin/python node_sdk=$node_dir chromium=$chromium clickhouse=$clickhouse tansu=$tansu"

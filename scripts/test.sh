@@ -3,6 +3,7 @@
 # spawn (Python from PyPI, Node from npm), then every unit, property and end-to-end test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/install-build-deps.sh
 bash scripts/install-test-deps.sh
 cargo test --workspace --locked "$@"
 # The web UI's pure logic (span tree, critical path, compare) and its types. `cargo test` above

@@ -45,7 +45,15 @@ pub struct GroupContext {
     metadata_timeout: Duration,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        crate::log_to_tracing(level, facility, message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -282,6 +290,16 @@ impl KafkaGroupConsumer {
             .set(
                 "session.timeout.ms",
                 config.session_timeout.as_millis().to_string(),
+            )
+            // Also the rebalance timeout: how long the group waits for a member to rejoin. A
+            // member killed during a rebalance holds the group this long, so keep it short;
+            // this process polls every 100 ms and a revoke only flushes one batch per
+            // partition.
+            .set(
+                "max.poll.interval.ms",
+                (config.session_timeout.as_millis() * 3)
+                    .max(10_000)
+                    .to_string(),
             )
             .set(
                 "heartbeat.interval.ms",

@@ -23,6 +23,38 @@ pub use split::TopicRoutes;
 #[cfg(test)]
 mod tests;
 
+/// librdkafka's own log lines and errors, as tracing events (its default context writes them
+/// to the `log` crate, which this binary does not collect).
+pub(crate) fn log_to_tracing(
+    level: rdkafka::config::RDKafkaLogLevel,
+    facility: &str,
+    message: &str,
+) {
+    use rdkafka::config::RDKafkaLogLevel::*;
+    match level {
+        Emerg | Alert | Critical | Error => {
+            tracing::error!(target: "librdkafka", facility, "{message}")
+        }
+        Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+        Notice | Info => tracing::info!(target: "librdkafka", facility, "{message}"),
+        Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+    }
+}
+
+/// A client context that only sends librdkafka's logs to tracing.
+#[derive(Clone, Copy, Default)]
+pub struct TracingContext;
+
+impl rdkafka::ClientContext for TracingContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        log_to_tracing(level, facility, message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+    }
+}
+
 /// Why the Kafka bus could not start.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum KafkaError {

@@ -33,7 +33,7 @@ use crate::{KafkaConfig, KafkaError as WeftKafkaError};
 type PartitionCounts = Arc<RwLock<HashMap<String, u32>>>;
 
 pub struct KafkaBusWriter {
-    producer: FutureProducer,
+    producer: FutureProducer<crate::TracingContext>,
     routes: Arc<TopicRoutes>,
     logs_topic: Option<String>,
     partitions: PartitionCounts,
@@ -41,7 +41,7 @@ pub struct KafkaBusWriter {
 }
 
 fn partition_counts(
-    producer: &FutureProducer,
+    producer: &FutureProducer<crate::TracingContext>,
     topics: &[String],
     timeout: Duration,
 ) -> Result<HashMap<String, u32>, WeftKafkaError> {
@@ -99,8 +99,8 @@ impl KafkaBusWriter {
         for (key, value) in &config.extra_settings {
             client.set(key, value);
         }
-        let producer: FutureProducer = client
-            .create()
+        let producer: FutureProducer<crate::TracingContext> = client
+            .create_with_context(crate::TracingContext)
             .map_err(|error| WeftKafkaError::Config(format!("kafka producer: {error}")))?;
         let routes = Arc::new(config.routes.clone());
         let topics = routes.topics();

@@ -8,6 +8,7 @@ mod clickhouse;
 mod clients;
 mod crash;
 mod diagnostics;
+mod distributed;
 mod lifecycle;
 mod logs;
 mod metrics;

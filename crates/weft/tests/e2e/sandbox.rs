@@ -358,6 +358,11 @@ pub fn node_sdk_send(
 }
 
 impl Weft {
+    /// Whether the process is still there (false once killed or exited), without asserting.
+    pub fn is_running_quiet(&self) -> bool {
+        self.child.is_some()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }

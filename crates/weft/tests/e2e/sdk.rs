@@ -75,7 +75,7 @@ async fn node_sdk_spans_over_grpc_and_http_are_acknowledged_and_processed_once()
     assert_exactly_once(&weft, &sent);
 }
 
-mod read_back {
+pub(crate) mod read_back {
     use std::collections::BTreeMap;
 
     use serde_json::Value;
@@ -84,7 +84,7 @@ mod read_back {
 
     use crate::sandbox::{sdk_send_multi_service, MultiServiceRun, Weft};
 
-    fn spans_by_trace(
+    pub(crate) fn spans_by_trace(
         request: weft_codec::ExportTraceServiceRequest,
     ) -> BTreeMap<String, Vec<Span>> {
         let mut traces: BTreeMap<String, Vec<Span>> = BTreeMap::new();
@@ -197,9 +197,25 @@ mod read_back {
     async fn round_trip(sdk: &str, protocol: &str) {
         let dir = tempfile::tempdir().unwrap();
         let weft = Weft::start(dir.path(), &[]);
+        round_trip_through(sdk, protocol, &weft, &weft, dir.path()).await;
+    }
+
+    /// What [`round_trip`] checks, with the SDK sending to `sender` (a server or a collector)
+    /// and every read going to `reader` (the same server, or a query node). Returns what the
+    /// SDK sent: its exact OTLP request and the spans by trace.
+    pub(crate) async fn round_trip_through(
+        sdk: &str,
+        protocol: &str,
+        sender: &Weft,
+        weft: &Weft,
+        dump_dir: &std::path::Path,
+    ) -> (
+        weft_codec::ExportTraceServiceRequest,
+        BTreeMap<String, Vec<Span>>,
+    ) {
         let endpoint = match protocol {
-            "grpc" => weft.grpc_endpoint(),
-            _ => weft.otlp_http_url(),
+            "grpc" => sender.grpc_endpoint(),
+            _ => sender.otlp_http_url(),
         };
         let service = format!("{sdk}-{protocol}-orders");
         let downstream = format!("{sdk}-{protocol}-orders-db");
@@ -211,9 +227,9 @@ mod read_back {
             downstream: &downstream,
             traces: 6,
             spans_per_trace: 5,
-            dump_dir: dir.path(),
+            dump_dir,
         });
-        let expected = spans_by_trace(request);
+        let expected = spans_by_trace(request.clone());
         assert_eq!(expected.values().map(Vec::len).sum::<usize>(), sent.len());
         assert_eq!(expected.len(), 6);
         let with_links = expected
@@ -291,6 +307,7 @@ mod read_back {
         assert!(
             services.contains(&Value::from(service)) && services.contains(&Value::from(downstream))
         );
+        (request, expected)
     }
 
     #[tokio::test]
