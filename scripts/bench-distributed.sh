@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The distributed shape's write path on this machine: `weft gen` sends N realistic spans as
+# fast as the collector acknowledges them; the collector produces to Kafka (tansu), P
+# processors in one group insert into ClickHouse. Reports:
+#   * acknowledged spans/s (collector, from weft gen),
+#   * spans/s to stored (first request to the last span's row in ClickHouse),
+#   * CPU per span per role (utime+stime of each process over the run, from /proc),
+#   * bytes per span in ClickHouse (compressed column data of weft.spans after OPTIMIZE FINAL).
+# Everything runs on this one machine (broker, ClickHouse, generator and the Weft roles share
+# its cores), with a cluster of its own in a temporary directory and loopback ports.
+#
+#   scripts/bench-distributed.sh [processors] [spans] [partitions]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+processors="${1:-1}"; spans="${2:-300000}"; partitions="${3:-4}"
+cargo build --release --locked -p weft >/dev/null 2>&1 || cargo build --release --locked -p weft
+target="${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')}"
+weft="$target/release/weft"
+tansu="${WEFT_TANSU:-$HOME/.cache/weft-tools/bin/tansu}"
+clickhouse_server="${WEFT_CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+
+ch_port="$(free_port)"; ch_tcp="$(free_port)"; kafka_port="$(free_port)"
+mkdir -p "$work/ch" "$work/tansu"
+cat >"$work/ch/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><console>1</console></logger>
+    <http_port>$ch_port</http_port><tcp_port>$ch_tcp</tcp_port><listen_host>127.0.0.1</listen_host>
+    <path>$work/ch/data/</path><tmp_path>$work/ch/tmp/</tmp_path>
+    <user_files_path>$work/ch/user_files/</user_files_path><format_schema_path>$work/ch/fs/</format_schema_path>
+    <users_config>users.xml</users_config><default_profile>default</default_profile>
+    <default_database>default</default_database><mark_cache_size>268435456</mark_cache_size>
+</yandex>
+EOF
+cat >"$work/ch/users.xml" <<'EOF'
+<?xml version="1.0"?>
+<yandex><profiles><default></default></profiles>
+<users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+<quotas><default></default></quotas></yandex>
+EOF
+(cd "$work/ch" && "$clickhouse_server" --config-file="$work/ch/config.xml" >"$work/ch.log" 2>&1) &
+pids+=($!); ch_pid=$!
+(cd "$work/tansu" && "$tansu" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
+  --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine sqlite://tansu.db >"$work/tansu.log" 2>&1) &
+pids+=($!)
+wait_port "$ch_port"; wait_port "$kafka_port"
+"$tansu" topic create weft-spans --partitions "$partitions" --broker "tcp://127.0.0.1:$kafka_port" >/dev/null
+ch() { curl -sf "http://127.0.0.1:$ch_port/" --data-binary "$1"; }
+
+common=(--kafka-brokers "127.0.0.1:$kafka_port" --clickhouse-url "http://127.0.0.1:$ch_port" --http-listen 127.0.0.1:0)
+start_role() { # name args...
+  local name="$1"; shift
+  "$weft" "$@" "${common[@]}" >"$work/$name.out" 2>"$work/$name.log" &
+  pids+=($!); eval "${name//-/_}_pid=$!"
+  for _ in $(seq 300); do grep -q "weft listening" "$work/$name.out" 2>/dev/null && return 0; sleep 0.1; done
+  echo "$name did not start:"; cat "$work/$name.log"; exit 1
+}
+start_role collector collector --otlp-grpc-listen 127.0.0.1:0 --otlp-http-listen 127.0.0.1:0 --zipkin-listen 127.0.0.1:0
+grpc="$(sed -n 's/.* otlp_grpc=\([^ ]*\).*/\1/p' "$work/collector.out")"
+processor_pids=()
+for index in $(seq 1 "$processors"); do
+  start_role "processor-$index" processor
+  processor_pids+=("$(eval echo "\$processor_${index}_pid")")
+done
+# Let the group settle before the load (every partition assigned).
+for _ in $(seq 150); do
+  assigned=$(cat "$work"/processor-*.log | grep -c "partition assigned" || true)
+  revoked=$(cat "$work"/processor-*.log | grep -c "partition revoked" || true)
+  (( assigned - revoked == partitions )) && break
+  sleep 0.2
+done
+sleep 2
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz="$(getconf CLK_TCK)"
+collector_before="$(ticks "$collector_pid")"; ch_before="$(ticks "$ch_pid")"
+processors_before=0; for pid in "${processor_pids[@]}"; do processors_before=$(( processors_before + $(ticks "$pid") )); done
+started="$(date +%s.%N)"
+"$weft" gen --endpoint "http://$grpc" --rate 0 --spans "$spans" --concurrency 8 --no-logs --pregenerate 200 >"$work/gen.out" 2>"$work/gen.log"
+acknowledged_at="$(date +%s.%N)"
+sent="$(sed -n 's/^sent \([0-9]*\) spans.*/\1/p' "$work/gen.out")"
+while :; do
+  stored="$(ch "SELECT count() FROM weft.spans")"
+  (( stored >= sent )) && break
+  sleep 0.2
+done
+stored_at="$(date +%s.%N)"
+collector_cpu=$(( $(ticks "$collector_pid") - collector_before )); ch_cpu=$(( $(ticks "$ch_pid") - ch_before ))
+processors_after=0; for pid in "${processor_pids[@]}"; do processors_after=$(( processors_after + $(ticks "$pid") )); done
+processors_cpu=$(( processors_after - processors_before ))
+ch "OPTIMIZE TABLE weft.spans FINAL" >/dev/null
+rows="$(ch "SELECT count() FROM weft.spans")"
+bytes="$(ch "SELECT sum(data_compressed_bytes) FROM system.columns WHERE database = 'weft' AND table = 'spans'")"
+python3 - "$processors" "$partitions" "$sent" "$rows" "$bytes" "$started" "$acknowledged_at" "$stored_at" \
+  "$collector_cpu" "$processors_cpu" "$ch_cpu" "$hz" <<'PY'
+import sys
+processors, partitions, sent, rows, size = (int(v) for v in sys.argv[1:6])
+started, acked, stored = (float(v) for v in sys.argv[6:9])
+collector, processing, clickhouse, hz = (int(v) for v in sys.argv[9:13])
+us = lambda ticks: ticks / hz / sent * 1e6
+print(f"processors={processors} partitions={partitions} spans={sent} stored_rows_after_merge={rows}")
+print(f"acknowledged: {sent / (acked - started):,.0f} spans/s; stored in clickhouse: {sent / (stored - started):,.0f} spans/s ({stored - started:.1f} s)")
+print(f"cpu per span: collector {us(collector):.1f} us, processors {us(processing):.1f} us, clickhouse {us(clickhouse):.1f} us")
+print(f"clickhouse bytes per span (compressed columns, after merge): {size / rows:.1f}")
+PY
