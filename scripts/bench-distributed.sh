@@ -22,6 +22,8 @@ work="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+# A step that fails says which and shows the roles' logs before the work directory goes.
+trap 'echo "[bench-distributed] failed at line $LINENO" >&2; tail -n 20 "$work"/*.log "$work"/*.out >&2 || true' ERR
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 
@@ -84,10 +86,15 @@ processors_before=0; for pid in "${processor_pids[@]}"; do processors_before=$((
 started="$(date +%s.%N)"
 "$weft" gen --endpoint "http://$grpc" --rate 0 --spans "$spans" --concurrency 8 --no-logs --pregenerate 200 >"$work/gen.out" 2>"$work/gen.log"
 acknowledged_at="$(date +%s.%N)"
-sent="$(sed -n 's/^sent \([0-9]*\) spans.*/\1/p' "$work/gen.out")"
+cat "$work/gen.out"
+# Only acknowledged spans are owed a row (a throttled request's spans were not taken).
+sent="$(sed -n 's/.*: accepted \([0-9]*\) (.*/\1/p' "$work/gen.out")"
+[[ -n "$sent" && "$sent" -gt 0 ]] || { echo "[bench-distributed] weft gen accepted nothing" >&2; exit 1; }
+deadline=$(( $(date +%s) + 600 ))
 while :; do
-  stored="$(ch "SELECT count() FROM weft.spans")"
+  stored="$(ch "SELECT count() FROM (SELECT trace_id, span_id FROM weft.spans LIMIT 1 BY trace_id, span_id)")"
   (( stored >= sent )) && break
+  (( $(date +%s) < deadline )) || { echo "[bench-distributed] only $stored of $sent spans stored after 600 s" >&2; exit 1; }
   sleep 0.2
 done
 stored_at="$(date +%s.%N)"

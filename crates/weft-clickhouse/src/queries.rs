@@ -33,6 +33,15 @@ fn unhex(trace_id: &TraceId) -> String {
     format!("unhex('{}')", trace_id.to_hex())
 }
 
+/// The IDs for `trace_id IN (…)`; an empty list matches nothing.
+fn trace_id_list(trace_ids: &[TraceId]) -> String {
+    if trace_ids.is_empty() {
+        return "unhex('')".to_owned();
+    }
+    let ids: Vec<String> = trace_ids.iter().map(unhex).collect();
+    ids.join(", ")
+}
+
 /// Where an attribute key was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttributeScope {
@@ -149,17 +158,12 @@ impl Schema {
 
     /// The heads (IDs, names, times, status) of every span of the given traces, each once.
     pub fn span_heads_query(&self, trace_ids: &[TraceId]) -> String {
-        let ids: Vec<String> = trace_ids.iter().map(unhex).collect();
         format!(
             "SELECT trace_id, span_id, parent_span_id, {start}, duration_nanos, service_name, \
              name, status_code FROM {table} WHERE trace_id IN ({ids}) LIMIT 1 BY trace_id, span_id",
             start = self.start_nanos("start_time"),
             table = self.spans_table(),
-            ids = if ids.is_empty() {
-                "unhex('')".to_owned()
-            } else {
-                ids.join(", ")
-            },
+            ids = trace_id_list(trace_ids),
         )
     }
 
@@ -173,6 +177,18 @@ impl Schema {
             table = self.trace_times_table(),
             id = unhex(trace_id),
         )
+    }
+
+    /// Spans starting at or after `since`, of one service when given.
+    fn since_and_service(&self, since_unix_nanos: u64, service: Option<&str>) -> Vec<String> {
+        let mut conditions = vec![format!(
+            "start_time >= {}",
+            self.time_literal(since_unix_nanos)
+        )];
+        if let Some(service) = service {
+            conditions.push(format!("service_name = {}", quote(service)));
+        }
+        conditions
     }
 
     /// Services with a span starting at or after `since`, sorted.
@@ -192,13 +208,7 @@ impl Schema {
         service: Option<&str>,
         kind: Option<SpanKind>,
     ) -> String {
-        let mut conditions = vec![format!(
-            "start_time >= {}",
-            self.time_literal(since_unix_nanos)
-        )];
-        if let Some(service) = service {
-            conditions.push(format!("service_name = {}", quote(service)));
-        }
+        let mut conditions = self.since_and_service(since_unix_nanos, service);
         if let Some(kind) = kind {
             conditions.push(format!("kind = {}", kind.to_otlp()));
         }
@@ -220,13 +230,7 @@ impl Schema {
         service: Option<&str>,
         scope: AttributeScope,
     ) -> String {
-        let mut conditions = vec![format!(
-            "start_time >= {}",
-            self.time_literal(since_unix_nanos)
-        )];
-        if let Some(service) = service {
-            conditions.push(format!("service_name = {}", quote(service)));
-        }
+        let conditions = self.since_and_service(since_unix_nanos, service);
         format!(
             "SELECT service_name, key, min({start}), max({start}) FROM {table} \
              ARRAY JOIN {column} AS key WHERE {conditions} GROUP BY service_name, key \
@@ -302,7 +306,6 @@ impl Schema {
         end_unix_nanos: u64,
         trace_ids: &[TraceId],
     ) -> String {
-        let ids: Vec<String> = trace_ids.iter().map(unhex).collect();
         format!(
             "SELECT {columns} FROM {table} WHERE start_time >= {start} AND start_time < {end} \
              AND trace_id IN ({ids}) ORDER BY trace_id, start_time LIMIT 1 BY trace_id, span_id",
@@ -310,11 +313,7 @@ impl Schema {
             table = self.spans_table(),
             start = self.time_literal(start_unix_nanos),
             end = self.time_literal(end_unix_nanos),
-            ids = if ids.is_empty() {
-                "unhex('')".to_owned()
-            } else {
-                ids.join(", ")
-            },
+            ids = trace_id_list(trace_ids),
         )
     }
 

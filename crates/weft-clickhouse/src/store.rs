@@ -284,30 +284,15 @@ impl ClickHouseShard {
     }
 
     pub(crate) async fn insert_rows(&self, rows: &[SpanRow]) -> Result<(), StoreError> {
-        let mut insert = self
-            .client
-            .insert_unescaped::<SpanRow>(&self.schema.spans_table())
-            .await
-            .map_err(unavailable)?;
-        for row in rows {
-            insert.write(row).await.map_err(unavailable)?;
-        }
-        insert.end().await.map_err(unavailable)
+        self.insert_all(&self.schema.spans_table(), rows).await
     }
 
     pub(crate) async fn insert_trace_times(
         &self,
         rows: &[TraceTimesInsertRow],
     ) -> Result<(), StoreError> {
-        let mut insert = self
-            .client
-            .insert_unescaped::<TraceTimesInsertRow>(&self.schema.trace_times_table())
+        self.insert_all(&self.schema.trace_times_table(), rows)
             .await
-            .map_err(unavailable)?;
-        for row in rows {
-            insert.write(row).await.map_err(unavailable)?;
-        }
-        insert.end().await.map_err(unavailable)
     }
 
     pub(crate) async fn write_checkpoint(
@@ -316,20 +301,29 @@ impl ClickHouseShard {
         partition: u32,
         position: u64,
     ) -> Result<(), StoreError> {
+        let row = CheckpointInsertRow {
+            topic: topic.to_owned(),
+            partition,
+            position,
+            written_unix_nanos: now_unix_nanos(),
+        };
+        self.insert_all(&self.schema.checkpoints_table(), &[row])
+            .await
+    }
+
+    /// One INSERT of `rows` as RowBinary into `table` (`database.table`).
+    async fn insert_all<T>(&self, table: &str, rows: &[T]) -> Result<(), StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowWrite,
+    {
         let mut insert = self
             .client
-            .insert_unescaped::<CheckpointInsertRow>(&self.schema.checkpoints_table())
+            .insert_unescaped::<T>(table)
             .await
             .map_err(unavailable)?;
-        insert
-            .write(&CheckpointInsertRow {
-                topic: topic.to_owned(),
-                partition,
-                position,
-                written_unix_nanos: now_unix_nanos(),
-            })
-            .await
-            .map_err(unavailable)?;
+        for row in rows {
+            insert.write(row).await.map_err(unavailable)?;
+        }
         insert.end().await.map_err(unavailable)
     }
 
