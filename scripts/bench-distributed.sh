@@ -9,10 +9,17 @@
 # Everything runs on this one machine (broker, ClickHouse, generator and the Weft roles share
 # its cores), with a cluster of its own in a temporary directory and loopback ports.
 #
-#   scripts/bench-distributed.sh [processors] [spans] [partitions]
+#   scripts/bench-distributed.sh [processors] [spans] [partitions] [stream|backlog]
+#
+# stream (default): the processors run while the load is sent; "stored" is first request to
+# last row. backlog: the load is sent into the topic first, then the processors start and drain
+# it; "stored" is processor start to last row (the processors' own rate), and the collector's
+# CPU is not in the drain's figures. PROCESSOR_FLAGS adds flags to each processor (e.g.
+# "--clickhouse-batch-spans 10000").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-processors="${1:-1}"; spans="${2:-300000}"; partitions="${3:-4}"
+processors="${1:-1}"; spans="${2:-300000}"; partitions="${3:-4}"; mode="${4:-stream}"
+[[ "$mode" == stream || "$mode" == backlog ]] || { echo "mode must be stream or backlog, got $mode" >&2; exit 2; }
 cargo build --release --locked -p weft >/dev/null 2>&1 || cargo build --release --locked -p weft
 target="${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')}"
 weft="$target/release/weft"
@@ -23,7 +30,9 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 # A step that fails says which and shows the roles' logs before the work directory goes.
-trap 'echo "[bench-distributed] failed at line $LINENO" >&2; tail -n 20 "$work"/*.log "$work"/*.out >&2 || true' ERR
+show_logs() { tail -n 30 "$work"/*.log "$work"/*.out >&2 || true; }
+trap 'echo "[bench-distributed] failed at line $LINENO" >&2; show_logs' ERR
+fail() { echo "[bench-distributed] $*" >&2; show_logs; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 
@@ -46,11 +55,12 @@ cat >"$work/ch/users.xml" <<'EOF'
 <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
 <quotas><default></default></quotas></yandex>
 EOF
-(cd "$work/ch" && "$clickhouse_server" --config-file="$work/ch/config.xml" >"$work/ch.log" 2>&1) &
+# exec: $! is then the server itself, whose CPU time the report reads.
+(cd "$work/ch" && exec "$clickhouse_server" --config-file="$work/ch/config.xml" >"$work/ch.log" 2>&1) &
 pids+=($!); ch_pid=$!
-(cd "$work/tansu" && "$tansu" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
+(cd "$work/tansu" && exec "$tansu" broker --listener-url "tcp://127.0.0.1:$kafka_port" \
   --advertised-listener-url "tcp://127.0.0.1:$kafka_port" --storage-engine sqlite://tansu.db >"$work/tansu.log" 2>&1) &
-pids+=($!)
+pids+=($!); tansu_pid=$!
 wait_port "$ch_port"; wait_port "$kafka_port"
 "$tansu" topic create weft-spans --partitions "$partitions" --broker "tcp://127.0.0.1:$kafka_port" >/dev/null
 ch() { curl -sf "http://127.0.0.1:$ch_port/" --data-binary "$1"; }
@@ -66,53 +76,70 @@ start_role() { # name args...
 start_role collector collector --otlp-grpc-listen 127.0.0.1:0 --otlp-http-listen 127.0.0.1:0 --zipkin-listen 127.0.0.1:0
 grpc="$(sed -n 's/.* otlp_grpc=\([^ ]*\).*/\1/p' "$work/collector.out")"
 processor_pids=()
-for index in $(seq 1 "$processors"); do
-  start_role "processor-$index" processor
-  processor_pids+=("$(eval echo "\$processor_${index}_pid")")
-done
-# Let the group settle before the load (every partition assigned).
-for _ in $(seq 150); do
-  assigned=$(cat "$work"/processor-*.log | grep -c "partition assigned" || true)
-  revoked=$(cat "$work"/processor-*.log | grep -c "partition revoked" || true)
-  (( assigned - revoked == partitions )) && break
-  sleep 0.2
-done
-sleep 2
-
+start_processors() {
+  for index in $(seq 1 "$processors"); do
+    # shellcheck disable=SC2086 # PROCESSOR_FLAGS is a list of flags
+    start_role "processor-$index" processor ${PROCESSOR_FLAGS:-}
+    processor_pids+=("$(eval echo "\$processor_${index}_pid")")
+  done
+}
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+processor_ticks() { local sum=0; for pid in "${processor_pids[@]}"; do sum=$(( sum + $(ticks "$pid") )); done; echo "$sum"; }
 hz="$(getconf CLK_TCK)"
-collector_before="$(ticks "$collector_pid")"; ch_before="$(ticks "$ch_pid")"
-processors_before=0; for pid in "${processor_pids[@]}"; do processors_before=$(( processors_before + $(ticks "$pid") )); done
-started="$(date +%s.%N)"
-"$weft" gen --endpoint "http://$grpc" --rate 0 --spans "$spans" --concurrency 8 --no-logs --pregenerate 200 >"$work/gen.out" 2>"$work/gen.log"
+if [[ "$mode" == stream ]]; then
+  start_processors
+  # Let the group settle before the load (every partition assigned).
+  for _ in $(seq 150); do
+    assigned=$(cat "$work"/processor-*.log | grep -c "partition assigned" || true)
+    revoked=$(cat "$work"/processor-*.log | grep -c "partition revoked" || true)
+    (( assigned - revoked == partitions )) && break
+    sleep 0.2
+  done
+  sleep 2
+fi
+collector_before="$(ticks "$collector_pid")"; ch_before="$(ticks "$ch_pid")"; tansu_before="$(ticks "$tansu_pid")"
+processors_before="$(processor_ticks)"
+started="$(date +%s.%N)"; load_started="$started"
+# Not --pregenerate: replayed requests repeat span IDs, which the ReplacingMergeTree rightly
+# collapses, so the stored count would never reach the sent one.
+"$weft" gen --endpoint "http://$grpc" --rate 0 --spans "$spans" --concurrency 8 --no-logs >"$work/gen.out" 2>"$work/gen.log"
 acknowledged_at="$(date +%s.%N)"
 cat "$work/gen.out"
 # Only acknowledged spans are owed a row (a throttled request's spans were not taken).
 sent="$(sed -n 's/.*: accepted \([0-9]*\) (.*/\1/p' "$work/gen.out")"
-[[ -n "$sent" && "$sent" -gt 0 ]] || { echo "[bench-distributed] weft gen accepted nothing" >&2; exit 1; }
-deadline=$(( $(date +%s) + 600 ))
+[[ -n "$sent" && "$sent" -gt 0 ]] || fail "weft gen accepted nothing"
+if [[ "$mode" == backlog ]]; then
+  # The whole load waits in the topic; the processors start now and drain it (their group
+  # forming, and with two a rebalance while they drain, included).
+  ch_before="$(ticks "$ch_pid")"; tansu_before="$(ticks "$tansu_pid")"
+  started="$(date +%s.%N)"
+  start_processors
+  processors_before=0
+fi
+deadline=$(( $(date +%s) + ${WAIT_SECONDS:-600} ))
 while :; do
   stored="$(ch "SELECT count() FROM (SELECT trace_id, span_id FROM weft.spans LIMIT 1 BY trace_id, span_id)")"
   (( stored >= sent )) && break
-  (( $(date +%s) < deadline )) || { echo "[bench-distributed] only $stored of $sent spans stored after 600 s" >&2; exit 1; }
+  (( $(date +%s) < deadline )) || fail "only $stored of $sent spans stored after ${WAIT_SECONDS:-600} s"
   sleep 0.2
 done
 stored_at="$(date +%s.%N)"
-collector_cpu=$(( $(ticks "$collector_pid") - collector_before )); ch_cpu=$(( $(ticks "$ch_pid") - ch_before ))
-processors_after=0; for pid in "${processor_pids[@]}"; do processors_after=$(( processors_after + $(ticks "$pid") )); done
-processors_cpu=$(( processors_after - processors_before ))
+collector_cpu=$(( $(ticks "$collector_pid") - collector_before )); ch_cpu=$(( $(ticks "$ch_pid") - ch_before )); tansu_cpu=$(( $(ticks "$tansu_pid") - tansu_before ))
+processors_cpu=$(( $(processor_ticks) - processors_before ))
 ch "OPTIMIZE TABLE weft.spans FINAL" >/dev/null
 rows="$(ch "SELECT count() FROM weft.spans")"
 bytes="$(ch "SELECT sum(data_compressed_bytes) FROM system.columns WHERE database = 'weft' AND table = 'spans'")"
-python3 - "$processors" "$partitions" "$sent" "$rows" "$bytes" "$started" "$acknowledged_at" "$stored_at" \
-  "$collector_cpu" "$processors_cpu" "$ch_cpu" "$hz" <<'PY'
+python3 - "$processors" "$partitions" "$sent" "$rows" "$bytes" "$load_started" "$started" "$acknowledged_at" "$stored_at" \
+  "$collector_cpu" "$processors_cpu" "$ch_cpu" "$tansu_cpu" "$hz" "$mode" <<'PY'
 import sys
 processors, partitions, sent, rows, size = (int(v) for v in sys.argv[1:6])
-started, acked, stored = (float(v) for v in sys.argv[6:9])
-collector, processing, clickhouse, hz = (int(v) for v in sys.argv[9:13])
+load_started, started, acked, stored = (float(v) for v in sys.argv[6:10])
+collector, processing, clickhouse, broker, hz = (int(v) for v in sys.argv[10:15])
 us = lambda ticks: ticks / hz / sent * 1e6
-print(f"processors={processors} partitions={partitions} spans={sent} stored_rows_after_merge={rows}")
-print(f"acknowledged: {sent / (acked - started):,.0f} spans/s; stored in clickhouse: {sent / (stored - started):,.0f} spans/s ({stored - started:.1f} s)")
-print(f"cpu per span: collector {us(collector):.1f} us, processors {us(processing):.1f} us, clickhouse {us(clickhouse):.1f} us")
+print(f"mode={sys.argv[15]} processors={processors} partitions={partitions} spans={sent} stored_rows_after_merge={rows}")
+print(f"acknowledged: {sent / (acked - load_started):,.0f} spans/s; stored in clickhouse: {sent / (stored - started):,.0f} spans/s ({stored - started:.1f} s)")
+print(f"cpu per span: collector {us(collector):.1f} us, processors {us(processing):.1f} us, clickhouse {us(clickhouse):.1f} us, broker (tansu) {us(broker):.1f} us")
 print(f"clickhouse bytes per span (compressed columns, after merge): {size / rows:.1f}")
 PY
+echo "largest columns (compressed bytes per span):"
+ch "SELECT name, round(data_compressed_bytes / $rows, 1) FROM system.columns WHERE database = 'weft' AND table = 'spans' ORDER BY data_compressed_bytes DESC LIMIT 8 FORMAT TSV" | sed 's/^/  /'

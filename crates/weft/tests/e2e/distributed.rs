@@ -463,9 +463,10 @@ async fn sdk_traces_through_kafka_and_clickhouse_read_back_as_weft_serve_returns
 /// collector acknowledged is stored, and reads return each once.
 ///
 /// The replacement is what moves the partitions here because tansu 0.6, the only broker this
-/// machine has, re-forms a group after a missed heartbeat with only the member that noticed it
-/// and hands it its previous assignment (its `Formed` SyncGroup ignores the leader's), so the
-/// surviving processors alone would never get the dead one's partitions. Apache Kafka reassigns
+/// machine has, re-forms a group after a missed heartbeat and hands each survivor its previous
+/// assignment (its `Formed` SyncGroup ignores the leader's), so the surviving processors alone
+/// would never get the dead one's partitions (seen with one survivor and with two, 2026-12-07:
+/// three processors over six partitions, one killed, partitions 0 and 1 unread after 90 s). Apache Kafka reassigns
 /// them to the survivors after the session timeout; the processor relies only on the protocol.
 #[tokio::test]
 async fn killing_a_processor_mid_stream_loses_nothing_and_reads_nothing_twice() {
