@@ -143,3 +143,10 @@ print(f"clickhouse bytes per span (compressed columns, after merge): {size / row
 PY
 echo "largest columns (compressed bytes per span):"
 ch "SELECT name, round(data_compressed_bytes / $rows, 1) FROM system.columns WHERE database = 'weft' AND table = 'spans' ORDER BY data_compressed_bytes DESC LIMIT 8 FORMAT TSV" | sed 's/^/  /'
+# The modern profile on the same rows, when the test venv has chdb (a modern ClickHouse in
+# process): the server here is 18.16, which gets the legacy profile.
+venv_python="${WEFT_TEST_VENV:-$HOME/.cache/weft-test-venv}/bin/python"
+if [[ -x "$venv_python" ]] && "$venv_python" -c 'import chdb' 2>/dev/null; then
+  curl -sf "http://127.0.0.1:$ch_port/" --data-binary "SELECT * FROM weft.spans FORMAT Native" >"$work/spans.native"
+  "$venv_python" tests/clickhouse/modern_bytes.py "$work/spans.native" crates/weft-clickhouse/src/golden/statements.sql
+fi
