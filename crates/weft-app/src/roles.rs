@@ -18,9 +18,16 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use serde::Serialize;
 use weft_clickhouse::{ClickHousePartitionWriter, ClickHouseStore};
-use weft_kafka::{KafkaBusWriter, KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler};
+use weft_kafka::{
+    KafkaBusWriter, KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler, PartitionLag,
+    PartitionProgress,
+};
 use weft_observe::ComponentMetricFamilies;
 use weft_pipeline::{Pipeline, PipelineHandle, PipelineOptions};
 use weft_processors::store_writer::SpanStoreWriter;
@@ -59,28 +66,167 @@ pub async fn run_role(role: Role, args: crate::ServeArgs) -> anyhow::Result<()> 
     }
 }
 
+/// `/health` of a collector or processor.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleHealthAnswer {
+    status: &'static str,
+    role: &'static str,
+    /// A processor's assigned partitions, by topic and partition (empty for a collector).
+    partitions: Vec<PartitionLagAnswer>,
+    /// The sum of the partitions' lag: records written to Kafka whose effects are not durable.
+    lag_records: u64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartitionLagAnswer {
+    topic: String,
+    partition: u32,
+    /// The next Kafka offset to read, to commit and to be written (`o + 1` for a position).
+    read_offset: u64,
+    committed_offset: u64,
+    high_watermark: u64,
+    /// `highWatermark − committedOffset`, Kafka's consumer lag.
+    lag_records: u64,
+    unread_records: u64,
+}
+
+impl From<&PartitionLag> for PartitionLagAnswer {
+    fn from(lag: &PartitionLag) -> Self {
+        PartitionLagAnswer {
+            topic: lag.topic.clone(),
+            partition: lag.partition,
+            read_offset: lag.read_position,
+            committed_offset: lag.committed_position,
+            high_watermark: lag.head_position,
+            lag_records: lag.lag_records(),
+            unread_records: lag.unread_records(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: u32,
+}
+
+/// The processor's per-partition gauges, set from the partitions' progress at every scrape
+/// (and cleared first, so a revoked partition's series goes).
+#[derive(Clone, Default)]
+struct PartitionLagGauges {
+    lag_records: Family<PartitionLabels, Gauge>,
+    unread_records: Family<PartitionLabels, Gauge>,
+    committed_offset: Family<PartitionLabels, Gauge>,
+    high_watermark: Family<PartitionLabels, Gauge>,
+}
+
+impl PartitionLagGauges {
+    fn register(registry: &mut Registry) -> Self {
+        let gauges = PartitionLagGauges::default();
+        registry.register(
+            "weft_kafka_partition_lag_records",
+            "Records of an assigned partition written to Kafka whose effects are not durable yet (high watermark minus committed offset)",
+            gauges.lag_records.clone(),
+        );
+        registry.register(
+            "weft_kafka_partition_unread_records",
+            "Records of an assigned partition written to Kafka and not read yet",
+            gauges.unread_records.clone(),
+        );
+        registry.register(
+            "weft_kafka_partition_committed_offset",
+            "The group's committed offset of an assigned partition",
+            gauges.committed_offset.clone(),
+        );
+        registry.register(
+            "weft_kafka_partition_high_watermark",
+            "An assigned partition's high watermark",
+            gauges.high_watermark.clone(),
+        );
+        gauges
+    }
+
+    fn set(&self, lags: &[PartitionLag]) {
+        let families = [
+            &self.lag_records,
+            &self.unread_records,
+            &self.committed_offset,
+            &self.high_watermark,
+        ];
+        for family in families {
+            family.clear();
+        }
+        for lag in lags {
+            let labels = PartitionLabels {
+                topic: lag.topic.clone(),
+                partition: lag.partition,
+            };
+            let gauge = |family: &Family<PartitionLabels, Gauge>, value: u64| {
+                family
+                    .get_or_create(&labels)
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            };
+            gauge(&self.lag_records, lag.lag_records());
+            gauge(&self.unread_records, lag.unread_records());
+            gauge(&self.committed_offset, lag.committed_position);
+            gauge(&self.high_watermark, lag.head_position);
+        }
+    }
+}
+
+/// What a role's `/health` and `/metrics` read.
+#[derive(Clone)]
+struct RoleHttpState {
+    role: Role,
+    registry: Arc<Registry>,
+    /// A processor's partitions and their gauges.
+    partitions: Option<(Arc<ProcessorPartitions>, PartitionLagGauges)>,
+}
+
+impl RoleHttpState {
+    /// The assigned partitions' lag, asking the broker for high watermarks (blocking).
+    async fn partition_lags(&self) -> Vec<PartitionLag> {
+        let Some((partitions, gauges)) = self.partitions.clone() else {
+            return Vec::new();
+        };
+        tokio::task::spawn_blocking(move || {
+            let lags = partitions.lags();
+            gauges.set(&lags);
+            lags
+        })
+        .await
+        .unwrap_or_default()
+    }
+}
+
+async fn role_health(State(state): State<RoleHttpState>) -> Json<RoleHealthAnswer> {
+    let lags = state.partition_lags().await;
+    Json(RoleHealthAnswer {
+        status: "ok",
+        role: state.role.name(),
+        lag_records: lags.iter().map(PartitionLag::lag_records).sum(),
+        partitions: lags.iter().map(PartitionLagAnswer::from).collect(),
+    })
+}
+
+async fn role_metrics(State(state): State<RoleHttpState>) -> axum::response::Response {
+    state.partition_lags().await;
+    weft_api::metrics_api::openmetrics_response(&state.registry, "metrics")
+}
+
 /// A role's own `/health` and `/metrics`.
-fn role_router(role: Role, registry: Arc<Registry>) -> Router {
+fn role_router(state: RoleHttpState) -> Router {
     Router::new()
-        .route(
-            "/health",
-            get(move || async move {
-                Json(serde_json::json!({ "status": "ok", "role": role.name() }))
-            }),
-        )
-        .route(
-            "/metrics",
-            get(|State(registry): State<Arc<Registry>>| async move {
-                weft_api::metrics_api::openmetrics_response(&registry, "metrics")
-            }),
-        )
-        .with_state(registry)
+        .route("/health", get(role_health))
+        .route("/metrics", get(role_metrics))
+        .with_state(state)
 }
 
 async fn serve_role_http(
     config: &ServeConfig,
-    role: Role,
-    registry: Registry,
+    state: RoleHttpState,
     servers: &mut Servers,
 ) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind(config.api.http_listen)
@@ -88,8 +234,7 @@ async fn serve_role_http(
         .with_context(|| format!("binding the http port on {}", config.api.http_listen))?;
     let address = listener.local_addr()?;
     let shutdown = servers.shutdown_signal();
-    let served = axum::serve(listener, role_router(role, Arc::new(registry)))
-        .with_graceful_shutdown(shutdown);
+    let served = axum::serve(listener, role_router(state)).with_graceful_shutdown(shutdown);
     servers.spawn("http", async move { served.await });
     Ok(address)
 }
@@ -108,7 +253,12 @@ async fn run_collector(config: ServeConfig) -> anyhow::Result<()> {
     let addresses = collector.addresses;
     let mut servers = Servers::new();
     collector.serve(&mut servers);
-    let http = serve_role_http(&config, Role::Collector, registry, &mut servers).await?;
+    let state = RoleHttpState {
+        role: Role::Collector,
+        registry: Arc::new(registry),
+        partitions: None,
+    };
+    let http = serve_role_http(&config, state, &mut servers).await?;
     println!(
         "weft listening role=collector otlp_grpc={} otlp_http={} zipkin={} http={http}",
         addresses.otlp_grpc, addresses.otlp_http, addresses.zipkin
@@ -126,6 +276,7 @@ async fn run_collector(config: ServeConfig) -> anyhow::Result<()> {
 /// One partition's running pipeline.
 struct PartitionPipeline {
     pipeline: PipelineHandle,
+    progress: Arc<PartitionProgress>,
     /// Tells the partition's writer to stop retrying a failing insert: the partition is being
     /// handed over, and its next owner replays what was not committed.
     closing: Arc<AtomicBool>,
@@ -142,6 +293,7 @@ struct ProcessorPartitions {
 impl ProcessorPartitions {
     fn start_pipeline(&self, reader: KafkaPartitionReader) -> anyhow::Result<PartitionPipeline> {
         let closing = Arc::new(AtomicBool::new(false));
+        let progress = reader.progress();
         let writer = ClickHousePartitionWriter::open(
             Arc::clone(&self.store),
             reader.topic(),
@@ -165,7 +317,25 @@ impl ProcessorPartitions {
         let pipeline = pipeline
             .start(Box::new(reader))
             .context("starting the partition's pipeline")?;
-        Ok(PartitionPipeline { pipeline, closing })
+        Ok(PartitionPipeline {
+            pipeline,
+            progress,
+            closing,
+        })
+    }
+
+    /// Every running partition's lag, by topic and partition.
+    fn lags(&self) -> Vec<PartitionLag> {
+        let progress: Vec<Arc<PartitionProgress>> = self
+            .running
+            .lock()
+            .values()
+            .map(|running| Arc::clone(&running.progress))
+            .collect();
+        // Outside the lock: asking the broker blocks, and a rebalance needs the lock.
+        let mut lags: Vec<PartitionLag> = progress.iter().map(|progress| progress.lag()).collect();
+        lags.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        lags
     }
 
     fn stop_all(&self) {
@@ -222,6 +392,7 @@ async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
         .context("connecting to clickhouse")?;
     let mut registry = Registry::default();
     let families = ComponentMetricFamilies::register(&mut registry);
+    let lag_gauges = PartitionLagGauges::register(&mut registry);
     let partitions = Arc::new(ProcessorPartitions {
         config: config.clone(),
         store,
@@ -236,7 +407,12 @@ async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
     .await
     .context("joining the kafka consumer start")??;
     let mut servers = Servers::new();
-    let http = serve_role_http(&config, Role::Processor, registry, &mut servers).await?;
+    let state = RoleHttpState {
+        role: Role::Processor,
+        registry: Arc::new(registry),
+        partitions: Some((Arc::clone(&partitions), lag_gauges)),
+    };
+    let http = serve_role_http(&config, state, &mut servers).await?;
     println!("weft listening role=processor http={http}");
     tracing::info!(group = %config.kafka.group, "weft processor is ready");
     termination_signal().await;

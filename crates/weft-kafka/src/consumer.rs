@@ -88,17 +88,22 @@ impl ConsumerContext for GroupContext {
                 continue;
             };
             tracing::info!(%topic, partition, "kafka partition assigned: starting its pipeline");
-            self.handler.assigned(KafkaPartitionReader {
+            let progress = Arc::new(PartitionProgress {
                 consumer: Arc::clone(&consumer),
-                queue,
-                topic,
+                topic: topic.clone(),
                 partition: partition as u32,
-                pending: None,
-                last_read: 0,
+                read: AtomicU64::new(0),
+                committed: AtomicU64::new(0),
                 head: AtomicU64::new(0),
                 head_checked: Mutex::new(None),
-                committed: 0,
                 metadata_timeout: self.metadata_timeout,
+            });
+            self.handler.assigned(KafkaPartitionReader {
+                queue,
+                pending: None,
+                last_read: 0,
+                committed: 0,
+                progress,
             });
         }
     }
@@ -106,29 +111,124 @@ impl ConsumerContext for GroupContext {
 
 /// One assigned partition, read in order by one pipeline.
 pub struct KafkaPartitionReader {
-    consumer: Arc<BaseConsumer<GroupContext>>,
     queue: PartitionQueue<GroupContext>,
-    topic: String,
-    partition: u32,
     /// A record `wait` received, given by the next `read`.
     pending: Option<BusRecord>,
     last_read: Position,
+    committed: Position,
+    progress: Arc<PartitionProgress>,
+}
+
+/// How often the broker is asked for a partition's high watermark.
+const HEAD_REFRESH: Duration = Duration::from_secs(1);
+
+/// Where one assigned partition stands, shared by its reader (which moves it) and whoever
+/// reports lag (the processor's `/health` and `/metrics`), who may ask the broker for the high
+/// watermark themselves: a pipeline stuck retrying a store that is down does not ask, and that
+/// is when the lag matters.
+pub struct PartitionProgress {
+    consumer: Arc<BaseConsumer<GroupContext>>,
+    topic: String,
+    partition: u32,
+    read: AtomicU64,
+    committed: AtomicU64,
     head: AtomicU64,
     head_checked: Mutex<Option<Instant>>,
-    committed: Position,
     metadata_timeout: Duration,
 }
 
-/// How often a reader asks the broker for its partition's high watermark.
-const HEAD_REFRESH: Duration = Duration::from_secs(1);
+/// A partition's lag, in bus positions (a Kafka offset `o` is position `o + 1`, so a position
+/// is also the number of records through it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: u32,
+    /// Records through the last one read.
+    pub read_position: Position,
+    /// The group's committed offset: records whose effects are durable.
+    pub committed_position: Position,
+    /// The partition's high watermark: records written.
+    pub head_position: Position,
+}
 
-impl KafkaPartitionReader {
+impl PartitionLag {
+    /// Kafka's consumer lag: written and not yet committed.
+    pub fn lag_records(&self) -> u64 {
+        self.head_position.saturating_sub(self.committed_position)
+    }
+
+    /// Written and not yet read.
+    pub fn unread_records(&self) -> u64 {
+        self.head_position.saturating_sub(self.read_position)
+    }
+}
+
+impl PartitionProgress {
     pub fn topic(&self) -> &str {
         &self.topic
     }
 
     pub fn partition_number(&self) -> u32 {
         self.partition
+    }
+
+    /// The high watermark, from the broker at most once per [`HEAD_REFRESH`] (blocks up to the
+    /// metadata timeout then; a failed ask keeps the last answer).
+    pub fn head(&self) -> Position {
+        let mut checked = self.head_checked.lock();
+        if checked.is_none_or(|at| at.elapsed() >= HEAD_REFRESH) {
+            *checked = Some(Instant::now());
+            match self.consumer.fetch_watermarks(
+                &self.topic,
+                self.partition as i32,
+                self.metadata_timeout,
+            ) {
+                Ok((_, high)) => self
+                    .head
+                    .store(u64::try_from(high).unwrap_or(0), Ordering::Release),
+                Err(error) => tracing::debug!(
+                    topic = %self.topic,
+                    partition = self.partition,
+                    %error,
+                    "asking kafka for a high watermark"
+                ),
+            }
+        }
+        self.head
+            .load(Ordering::Acquire)
+            .max(self.read.load(Ordering::Acquire))
+    }
+
+    /// Where the partition stands now (asks the broker for the head when due).
+    pub fn lag(&self) -> PartitionLag {
+        let head_position = self.head();
+        PartitionLag {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            read_position: self.read.load(Ordering::Acquire),
+            committed_position: self.committed.load(Ordering::Acquire),
+            head_position,
+        }
+    }
+}
+
+impl KafkaPartitionReader {
+    pub fn topic(&self) -> &str {
+        &self.progress.topic
+    }
+
+    pub fn partition_number(&self) -> u32 {
+        self.progress.partition
+    }
+
+    /// The partition's progress, for lag reports; it outlives the reader harmlessly.
+    pub fn progress(&self) -> Arc<PartitionProgress> {
+        Arc::clone(&self.progress)
+    }
+
+    fn set_last_read(&mut self, position: Position) {
+        self.last_read = position;
+        self.progress.read.store(position, Ordering::Release);
     }
 }
 
@@ -148,7 +248,7 @@ fn record_of(
 
 impl BusReader for KafkaPartitionReader {
     fn partition(&self) -> PartitionId {
-        PartitionId(self.partition)
+        PartitionId(self.progress.partition)
     }
 
     fn seek_after(&mut self, position: Position) -> Result<(), BusError> {
@@ -158,12 +258,13 @@ impl BusReader for KafkaPartitionReader {
             Offset::Offset(position as i64)
         };
         self.pending = None;
+        let (topic, partition) = (self.progress.topic.clone(), self.progress.partition);
         // The assignment may still be settling: retry briefly before giving up.
         let mut attempts = 0;
         loop {
-            match self.consumer.seek(
-                &self.topic,
-                self.partition as i32,
+            match self.progress.consumer.seek(
+                &topic,
+                partition as i32,
                 offset,
                 Duration::from_secs(5),
             ) {
@@ -175,14 +276,14 @@ impl BusReader for KafkaPartitionReader {
                 }
                 Err(error) => {
                     return Err(BusError(format!(
-                        "seeking kafka {}/{} to offset {position}: {error}",
-                        self.topic, self.partition
+                        "seeking kafka {topic}/{partition} to offset {position}: {error}"
                     )))
                 }
             }
         }
-        self.last_read = position;
+        self.set_last_read(position);
         self.committed = position;
+        self.progress.committed.store(position, Ordering::Release);
         Ok(())
     }
 
@@ -197,8 +298,8 @@ impl BusReader for KafkaPartitionReader {
             let Some(message) = self.queue.poll(Duration::ZERO) else {
                 break;
             };
-            let record = record_of(&self.topic, self.partition, message)?;
-            self.last_read = record.position;
+            let record = record_of(self.topic(), self.partition_number(), message)?;
+            self.set_last_read(record.position);
             bytes += record.payload.len();
             records.push(record);
         }
@@ -206,19 +307,7 @@ impl BusReader for KafkaPartitionReader {
     }
 
     fn head(&self) -> Position {
-        let mut checked = self.head_checked.lock();
-        if checked.is_none_or(|at| at.elapsed() >= HEAD_REFRESH) {
-            *checked = Some(Instant::now());
-            if let Ok((_, high)) = self.consumer.fetch_watermarks(
-                &self.topic,
-                self.partition as i32,
-                self.metadata_timeout,
-            ) {
-                self.head
-                    .store(u64::try_from(high).unwrap_or(0), Ordering::Release);
-            }
-        }
-        self.head.load(Ordering::Acquire).max(self.last_read)
+        self.progress.head().max(self.last_read)
     }
 
     fn wait(&mut self, _after: Position, timeout: Duration) {
@@ -228,10 +317,10 @@ impl BusReader for KafkaPartitionReader {
         let received = self
             .queue
             .poll(timeout)
-            .map(|message| record_of(&self.topic, self.partition, message));
+            .map(|message| record_of(self.topic(), self.partition_number(), message));
         match received {
             Some(Ok(record)) => {
-                self.last_read = record.position;
+                self.set_last_read(record.position);
                 self.pending = Some(record);
             }
             Some(Err(error)) => tracing::warn!(%error, "waiting on kafka"),
@@ -243,23 +332,21 @@ impl BusReader for KafkaPartitionReader {
         if position <= self.committed {
             return Ok(());
         }
+        let (topic, partition) = (self.topic(), self.partition_number());
         let mut offsets = TopicPartitionList::new();
         offsets
-            .add_partition_offset(
-                &self.topic,
-                self.partition as i32,
-                Offset::Offset(position as i64),
-            )
+            .add_partition_offset(topic, partition as i32, Offset::Offset(position as i64))
             .map_err(|error| BusError(error.to_string()))?;
-        self.consumer
+        self.progress
+            .consumer
             .commit(&offsets, CommitMode::Sync)
             .map_err(|error| {
                 BusError(format!(
-                    "committing kafka {}/{} at {position}: {error}",
-                    self.topic, self.partition
+                    "committing kafka {topic}/{partition} at {position}: {error}"
                 ))
             })?;
         self.committed = position;
+        self.progress.committed.store(position, Ordering::Release);
         Ok(())
     }
 }

@@ -16,7 +16,9 @@ pub mod consumer;
 pub mod producer;
 pub mod split;
 
-pub use consumer::{KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler};
+pub use consumer::{
+    KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler, PartitionLag, PartitionProgress,
+};
 pub use producer::KafkaBusWriter;
 pub use split::TopicRoutes;
 

@@ -157,3 +157,23 @@ proptest::proptest! {
         proptest::prop_assert!(partition_for_key(&key, partitions) < partitions);
     }
 }
+
+#[test]
+fn partition_lag_counts_records_written_and_not_committed_or_not_read() {
+    let lag = crate::PartitionLag {
+        topic: "weft-spans".into(),
+        partition: 3,
+        read_position: 90,
+        committed_position: 40,
+        head_position: 100,
+    };
+    assert_eq!(lag.lag_records(), 60);
+    assert_eq!(lag.unread_records(), 10);
+    // A high watermark not refreshed since records were read never makes a negative lag.
+    let stale_head = crate::PartitionLag {
+        head_position: 30,
+        ..lag
+    };
+    assert_eq!(stale_head.lag_records(), 0);
+    assert_eq!(stale_head.unread_records(), 0);
+}

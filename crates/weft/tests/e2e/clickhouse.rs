@@ -13,9 +13,10 @@ use crate::sandbox::{python, repo_root};
 
 /// A ClickHouse server of its own: a data directory, loopback ports, killed on drop.
 pub(crate) struct ClickHouseServer {
-    child: Child,
+    child: Option<Child>,
+    binary: String,
     http_port: u16,
-    _directory: tempfile::TempDir,
+    directory: tempfile::TempDir,
 }
 
 pub(crate) fn free_port() -> u16 {
@@ -62,8 +63,26 @@ impl ClickHouseServer {
 "#;
         std::fs::write(path.join("config.xml"), config).unwrap();
         std::fs::write(path.join("users.xml"), users).unwrap();
-        let log = std::fs::File::create(path.join("server.log")).unwrap();
-        let child = Command::new(&binary)
+        let mut server = ClickHouseServer {
+            child: None,
+            binary,
+            http_port,
+            directory,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts the server on its directory and ports and waits until it listens.
+    fn spawn(&mut self) {
+        let path = self.directory.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path.join("server.log"))
+            .unwrap();
+        let binary = &self.binary;
+        let child = Command::new(binary)
             .arg(format!(
                 "--config-file={}",
                 path.join("config.xml").display()
@@ -75,13 +94,22 @@ impl ClickHouseServer {
             .unwrap_or_else(|error| {
                 panic!("starting {binary} (scripts/install-test-deps.sh installs it): {error}")
             });
-        let server = ClickHouseServer {
-            child,
-            http_port,
-            _directory: directory,
-        };
-        server.wait_until_ready(path);
-        server
+        self.child = Some(child);
+        self.wait_until_ready(path);
+    }
+
+    /// Kills the server (SIGKILL); its data stays for [`Self::restart`].
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the killed server again on the same data and ports.
+    pub(crate) fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart a killed server only");
+        self.spawn();
     }
 
     fn wait_until_ready(&self, path: &Path) {
@@ -107,8 +135,7 @@ impl ClickHouseServer {
 
 impl Drop for ClickHouseServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 

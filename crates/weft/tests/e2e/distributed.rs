@@ -558,6 +558,101 @@ async fn killing_a_processor_mid_stream_loses_nothing_and_reads_nothing_twice() 
     assert_eq!(unique, sent_keys);
 }
 
+/// A processor's `/health` lag, and its lag gauges summed over partitions, once every
+/// assigned partition is reported.
+async fn processor_lag(processor: &Weft, partitions: usize) -> (u64, f64) {
+    let (status, health) = processor.get_json("/health").await;
+    assert_eq!(status, 200, "{health}");
+    let reported = health["partitions"].as_array().map_or(0, Vec::len);
+    if reported != partitions {
+        return (u64::MAX, f64::MAX);
+    }
+    let gauges: f64 = processor
+        .metrics()
+        .await
+        .iter()
+        .filter(|(name, _)| name.starts_with("weft_kafka_partition_lag_records{"))
+        .map(|(_, value)| value)
+        .sum();
+    (health["lagRecords"].as_u64().unwrap(), gauges)
+}
+
+/// Waits until the processor's lag, in `/health` and in its gauges, satisfies `wanted`.
+async fn wait_for_lag(
+    cluster: &Cluster,
+    partitions: usize,
+    what: &str,
+    wanted: impl Fn(u64, f64) -> bool,
+) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (lag, gauges) = processor_lag(&cluster.processors[0], partitions).await;
+        if wanted(lag, gauges) {
+            return lag;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the processor's lag never became {what} (last: /health {lag}, gauges {gauges}):\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// ClickHouse killed while spans keep arriving: the collector goes on acknowledging (Kafka has
+/// the records), the processor cannot make them durable, so it commits nothing and its lag —
+/// in `/health` and as `weft_kafka_partition_lag_records` per partition — grows; with
+/// ClickHouse back it catches up to no lag, and every acknowledged span is stored and read once.
+#[tokio::test]
+async fn with_clickhouse_down_the_processor_reports_growing_lag_and_catches_up_after() {
+    let mut cluster = Cluster::start(1, 4, &[]);
+    cluster.wait_for_stable_group(4).await;
+    let endpoint = cluster.collector.grpc_endpoint();
+    let mut sent = python_sdk_send("grpc", &endpoint, "before-outage", 10, 5, false);
+    cluster.wait_for_rows(&sent).await;
+    wait_for_lag(&cluster, 4, "0", |lag, gauges| lag == 0 && gauges == 0.0).await;
+
+    cluster.clickhouse.kill();
+    let during = python_sdk_send("grpc", &endpoint, "during-outage", 20, 5, false);
+    assert_eq!(
+        during.len(),
+        20 * 5,
+        "the collector acknowledges without clickhouse"
+    );
+    sent.extend(during);
+    let lag_in_outage = wait_for_lag(&cluster, 4, "positive", |lag, gauges| {
+        // The two reads are a moment apart, each with its own high-watermark refresh.
+        lag > 0 && lag != u64::MAX && gauges > 0.0
+    })
+    .await;
+    // It stays: nothing can be committed while ClickHouse is away.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (lag_later, _) = processor_lag(&cluster.processors[0], 4).await;
+    assert!(
+        lag_later >= lag_in_outage,
+        "lag fell from {lag_in_outage} to {lag_later} with clickhouse down"
+    );
+
+    cluster.clickhouse.restart();
+    cluster.wait_for_rows(&sent).await;
+    wait_for_lag(&cluster, 4, "0 again", |lag, gauges| {
+        lag == 0 && gauges == 0.0
+    })
+    .await;
+    let traces: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
+        *traces.entry(span.trace_id.as_str()).or_default() += 1;
+        traces
+    });
+    for (trace_id, span_count) in &traces {
+        let trace = cluster.query.trace(trace_id).await.unwrap();
+        assert_eq!(
+            spans_by_trace(trace)[*trace_id].len(),
+            *span_count,
+            "trace {trace_id}"
+        );
+    }
+}
+
 /// With the broker down the collector answers 503 with a retry hint (its records cannot be
 /// acknowledged), and once the broker is back nothing it had acknowledged is missing.
 #[tokio::test]
