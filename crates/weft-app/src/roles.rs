@@ -381,6 +381,40 @@ impl PartitionHandler for ProcessorPartitions {
     }
 }
 
+/// How often a processor applies retention to ClickHouse. Partitions are days, so a day's
+/// partition goes at most this long after its last span passed the retention.
+const CLICKHOUSE_RETENTION_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// Drops expired day partitions now and every [`CLICKHOUSE_RETENTION_INTERVAL`] until the
+/// role stops. Every processor runs it: dropping a partition is idempotent, and any one
+/// processor alive keeps retention going.
+fn spawn_clickhouse_retention(store: Arc<ClickHouseStore>, servers: &mut Servers) {
+    let mut shutdown = servers.shutdown_signal();
+    servers.spawn("clickhouse-retention", async move {
+        loop {
+            let store = Arc::clone(&store);
+            let applied = tokio::task::spawn_blocking(move || {
+                store.apply_retention(weft_model::now_unix_nanos())
+            })
+            .await;
+            match applied {
+                Ok(Ok(dropped)) if !dropped.is_empty() => {
+                    tracing::info!(?dropped, "clickhouse retention dropped partitions")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "clickhouse retention failed; retrying later")
+                }
+                Err(error) => tracing::error!(%error, "clickhouse retention task failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CLICKHOUSE_RETENTION_INTERVAL) => {}
+                _ = &mut shutdown => return Ok(()),
+            }
+        }
+    });
+}
+
 /// `weft processor`: a member of the consumer group running a pipeline per assigned partition,
 /// committing a partition's offset only once its spans are durable in ClickHouse.
 async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
@@ -395,7 +429,7 @@ async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
     let lag_gauges = PartitionLagGauges::register(&mut registry);
     let partitions = Arc::new(ProcessorPartitions {
         config: config.clone(),
-        store,
+        store: Arc::clone(&store),
         families,
         running: Mutex::new(HashMap::new()),
     });
@@ -413,6 +447,7 @@ async fn run_processor(config: ServeConfig) -> anyhow::Result<()> {
         partitions: Some((Arc::clone(&partitions), lag_gauges)),
     };
     let http = serve_role_http(&config, state, &mut servers).await?;
+    spawn_clickhouse_retention(store, &mut servers);
     println!("weft listening role=processor http={http}");
     tracing::info!(group = %config.kafka.group, "weft processor is ready");
     termination_signal().await;

@@ -326,6 +326,33 @@ impl Schema {
         )
     }
 
+    /// The tables retention drops whole partitions of (both partitioned by day of start).
+    pub fn retained_tables(&self) -> [&'static str; 2] {
+        ["spans", "trace_times"]
+    }
+
+    /// The IDs of `table`'s partitions whose whole day ends at or before `cutoff` (days are
+    /// the server's, as the partition key's `toDate`; a partition ID of a day is `YYYYMMDD`).
+    pub fn expired_partitions_query(&self, table: &str, cutoff_unix_nanos: u64) -> String {
+        format!(
+            "SELECT DISTINCT partition_id FROM system.parts WHERE database = {database} AND \
+             table = {table} AND active AND partition_id < \
+             toString(toYYYYMMDD(toDateTime(intDiv({cutoff_unix_nanos}, 1000000000)))) \
+             ORDER BY partition_id",
+            database = quote(&self.database),
+            table = quote(table),
+        )
+    }
+
+    /// Drops one partition of `table` by its ID (from [`Schema::expired_partitions_query`]).
+    pub fn drop_partition_statement(&self, table: &str, partition_id: &str) -> String {
+        format!(
+            "ALTER TABLE {}.{table} DROP PARTITION ID {}",
+            self.database,
+            quote(partition_id)
+        )
+    }
+
     /// The position a span writer of one bus partition has made durable (0 for none).
     pub fn checkpoint_query(&self, topic: &str, partition: u32) -> String {
         format!(
@@ -426,6 +453,14 @@ impl Schema {
             ("scan spans", self.scan_spans_query(start, end, &[trace_id])),
             ("oldest span", self.oldest_span_query()),
             ("checkpoint", self.checkpoint_query("weft-spans", 3)),
+            (
+                "expired partitions",
+                self.expired_partitions_query("spans", 1_795_255_140_000_000_000),
+            ),
+            (
+                "drop a partition",
+                self.drop_partition_statement("trace_times", "20261201"),
+            ),
         ]);
     }
 }

@@ -327,6 +327,30 @@ impl ClickHouseShard {
         insert.end().await.map_err(unavailable)
     }
 
+    /// Drops every partition of the retained tables whose day ended at or before `cutoff`, and
+    /// names them (`table/partition ID`). Idempotent: several processors may run it.
+    pub async fn drop_expired_partitions(
+        &self,
+        cutoff_unix_nanos: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut dropped = Vec::new();
+        for table in self.schema.retained_tables() {
+            let partitions: Vec<String> = self
+                .fetch_all(
+                    &self
+                        .schema
+                        .expired_partitions_query(table, cutoff_unix_nanos),
+                )
+                .await?;
+            for partition_id in partitions {
+                self.execute(&self.schema.drop_partition_statement(table, &partition_id))
+                    .await?;
+                dropped.push(format!("{table}/{partition_id}"));
+            }
+        }
+        Ok(dropped)
+    }
+
     pub(crate) async fn checkpoint(&self, topic: &str, partition: u32) -> Result<u64, StoreError> {
         self.fetch_one(&self.schema.checkpoint_query(topic, partition))
             .await
@@ -424,6 +448,18 @@ impl ClickHouseStore {
 
     pub fn shards(&self) -> &[ClickHouseShard] {
         &self.shards
+    }
+
+    /// Retention: drops on every shard the day partitions of spans (and trace times) that lie
+    /// wholly before `now − retention`. The modern profile's TTL removes old rows too, but only
+    /// when parts merge; the legacy profile has no TTL, so this is its only retention.
+    pub fn apply_retention(&self, now_unix_nanos: u64) -> Result<Vec<String>, StoreError> {
+        let cutoff = now_unix_nanos
+            .saturating_sub(u64::try_from(self.span_retention.as_nanos()).unwrap_or(u64::MAX));
+        let dropped = self.on_every_shard(move |shard| async move {
+            shard.drop_expired_partitions(cutoff).await
+        })?;
+        Ok(dropped.into_iter().flatten().collect())
     }
 
     /// The shard that keeps a trace.

@@ -100,6 +100,12 @@ SELECT count(), min(toUnixTimestamp64Nano(start_time)) FROM weft.spans;
 -- modern profile: checkpoint
 SELECT max(position) FROM weft.span_writer_checkpoints WHERE topic = 'weft-spans' AND partition = 3;
 
+-- modern profile: expired partitions
+SELECT DISTINCT partition_id FROM system.parts WHERE database = 'weft' AND table = 'spans' AND active AND partition_id < toString(toYYYYMMDD(toDateTime(intDiv(1795255140000000000, 1000000000)))) ORDER BY partition_id;
+
+-- modern profile: drop a partition
+ALTER TABLE weft.trace_times DROP PARTITION ID '20261201';
+
 -- legacy profile: migration
 CREATE DATABASE IF NOT EXISTS weft;
 
@@ -196,4 +202,10 @@ SELECT count(), min(start_time) FROM weft.spans;
 
 -- legacy profile: checkpoint
 SELECT max(position) FROM weft.span_writer_checkpoints WHERE topic = 'weft-spans' AND partition = 3;
+
+-- legacy profile: expired partitions
+SELECT DISTINCT partition_id FROM system.parts WHERE database = 'weft' AND table = 'spans' AND active AND partition_id < toString(toYYYYMMDD(toDateTime(intDiv(1795255140000000000, 1000000000)))) ORDER BY partition_id;
+
+-- legacy profile: drop a partition
+ALTER TABLE weft.trace_times DROP PARTITION ID '20261201';
 

@@ -386,3 +386,60 @@ fn two_clickhouse_shards_behind_the_storage_seam_hold_each_trace_once_on_its_sha
         .unwrap();
     assert_eq!(scanned, all.len(), "every span once");
 }
+
+/// Retention on 18.16, which has no TTL: the day partitions of spans and trace times that lie
+/// wholly before `now − retention` are dropped, the current day's stay, and a second pass (as
+/// another processor's) finds nothing more to drop.
+#[test]
+fn retention_drops_the_day_partitions_older_than_the_retention_and_keeps_the_rest() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use weft_clickhouse::{ClickHousePartitionWriter, ClickHouseStore};
+    use weft_storage::{SpanReader, SpanWriter, TraceQuery};
+
+    const DAY_NANOS: u64 = 86_400_000_000_000;
+    let server = ClickHouseServer::start();
+    let mut config = ClickHouseConfig::new(server.url(), "weft_retention");
+    config.span_retention = Duration::from_secs(86_400);
+    let store = ClickHouseStore::connect(&config).unwrap();
+    let writer = ClickHousePartitionWriter::open(
+        Arc::clone(&store),
+        "weft-spans",
+        0,
+        Default::default(),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let now = weft_model::now_unix_nanos();
+    let mut generator = weft_gen::TraceGenerator::new(11);
+    let mut spans_at = |position: u64, at: u64| {
+        let batch = generator.next_batch(5, at);
+        let spans = weft_codec::spans_from_otlp(batch.request, &Default::default()).spans;
+        writer.write(position, Arc::new(spans.clone())).unwrap();
+        spans
+    };
+    let old = spans_at(1, now - 3 * DAY_NANOS);
+    let recent = spans_at(2, now);
+    writer.flush().unwrap();
+    let old_trace = old[0].trace_id;
+    let recent_trace = recent[0].trace_id;
+    assert!(!store.trace(&TraceQuery::new(old_trace)).unwrap().is_empty());
+
+    let dropped = store.apply_retention(now).unwrap();
+    assert!(
+        dropped.iter().any(|name| name.starts_with("spans/"))
+            && dropped.iter().any(|name| name.starts_with("trace_times/")),
+        "{dropped:?}"
+    );
+    assert!(store.trace(&TraceQuery::new(old_trace)).unwrap().is_empty());
+    let recent_count = recent
+        .iter()
+        .filter(|span| span.trace_id == recent_trace)
+        .count();
+    assert_eq!(
+        store.trace(&TraceQuery::new(recent_trace)).unwrap().len(),
+        recent_count
+    );
+    assert_eq!(store.apply_retention(now).unwrap(), Vec::<String>::new());
+}
