@@ -76,10 +76,11 @@ impl QueryRole {
     pub(crate) async fn bind_distributed(
         config: &ServeConfig,
         store: Arc<dyn weft_storage::SpanReader>,
+        logs: Arc<dyn weft_storage::LogReader>,
         registry: Registry,
     ) -> anyhow::Result<Self> {
         let logs = Arc::new(LogTiers {
-            hot: Arc::new(weft_storage::EmptyTier),
+            hot: logs,
             cold: Arc::new(weft_storage::EmptyTier),
         });
         let tiers: weft_api::query_api::Store = Arc::new(Tiers {

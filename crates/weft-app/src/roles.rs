@@ -23,13 +23,14 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
-use weft_clickhouse::{ClickHousePartitionWriter, ClickHouseStore};
+use weft_clickhouse::{ClickHouseLogWriter, ClickHousePartitionWriter, ClickHouseStore};
 use weft_kafka::{
     KafkaBusWriter, KafkaGroupConsumer, KafkaPartitionReader, PartitionHandler, PartitionLag,
     PartitionProgress,
 };
 use weft_observe::ComponentMetricFamilies;
 use weft_pipeline::{Pipeline, PipelineHandle, PipelineOptions};
+use weft_processors::logs::LogStoreWriter;
 use weft_processors::store_writer::SpanStoreWriter;
 
 use crate::collector::CollectorRole;
@@ -294,14 +295,29 @@ impl ProcessorPartitions {
     fn start_pipeline(&self, reader: KafkaPartitionReader) -> anyhow::Result<PartitionPipeline> {
         let closing = Arc::new(AtomicBool::new(false));
         let progress = reader.progress();
-        let writer = ClickHousePartitionWriter::open(
-            Arc::clone(&self.store),
-            reader.topic(),
-            reader.partition_number(),
-            self.config.clickhouse.writer_settings(),
-            Arc::clone(&closing),
-        )
-        .context("reading the partition's checkpoint from clickhouse")?;
+        let processor: Box<dyn weft_pipeline::Processor> = if reader.carries_logs() {
+            let writer = ClickHouseLogWriter::open(
+                Arc::clone(&self.store),
+                reader.topic(),
+                reader.partition_number(),
+            )
+            .context("reading the logs partition's checkpoint from clickhouse")?;
+            Box::new(LogStoreWriter::new(
+                Arc::new(writer),
+                self.config.clickhouse.writer_settings().batch_age,
+                self.config.clickhouse.writer_settings().batch_spans,
+            ))
+        } else {
+            let writer = ClickHousePartitionWriter::open(
+                Arc::clone(&self.store),
+                reader.topic(),
+                reader.partition_number(),
+                self.config.clickhouse.writer_settings(),
+                Arc::clone(&closing),
+            )
+            .context("reading the partition's checkpoint from clickhouse")?;
+            Box::new(SpanStoreWriter::new(Arc::new(writer)))
+        };
         // Per-partition pipeline gauges stay in a registry of their own; the component
         // counters (received, sent, dropped, errors) are the process's.
         let mut pipeline_registry = Registry::default();
@@ -313,7 +329,7 @@ impl ProcessorPartitions {
             self.families.clone(),
             &mut pipeline_registry,
         );
-        pipeline.add(Box::new(SpanStoreWriter::new(Arc::new(writer))));
+        pipeline.add(processor);
         let pipeline = pipeline
             .start(Box::new(reader))
             .context("starting the partition's pipeline")?;
@@ -470,7 +486,13 @@ async fn run_query(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .context("joining the clickhouse connect")?
         .context("connecting to clickhouse")?;
-    let query = QueryRole::bind_distributed(&config, store, Registry::default()).await?;
+    let query = QueryRole::bind_distributed(
+        &config,
+        Arc::clone(&store) as _,
+        store as _,
+        Registry::default(),
+    )
+    .await?;
     let mut servers = Servers::new();
     let http = query.http_addr;
     query.serve(&mut servers);

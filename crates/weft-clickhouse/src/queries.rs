@@ -326,9 +326,81 @@ impl Schema {
         )
     }
 
-    /// The tables retention drops whole partitions of (both partitioned by day of start).
-    pub fn retained_tables(&self) -> [&'static str; 2] {
-        ["spans", "trace_times"]
+    /// The tables retention drops whole partitions of (all partitioned by day).
+    pub fn retained_tables(&self) -> [&'static str; 3] {
+        ["spans", "trace_times", "logs"]
+    }
+
+    /// The columns of a log record read, as [`crate::LogRow`] decodes them.
+    fn log_select_columns(&self) -> String {
+        match self.profile {
+            SchemaProfile::Modern => crate::schema::LOG_COLUMNS
+                .replacen("observed_time", "toUnixTimestamp64Nano(observed_time)", 1)
+                .replacen("time,", "toUnixTimestamp64Nano(time),", 1),
+            SchemaProfile::Legacy => crate::schema::LOG_COLUMNS.to_owned(),
+        }
+    }
+
+    fn logs_select(&self, conditions: &[String], order: &str, limit: Option<usize>) -> String {
+        format!(
+            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY {order} \
+             LIMIT 1 BY {key}{limit}",
+            columns = self.log_select_columns(),
+            table = self.logs_table(),
+            conditions = conditions.join(" AND "),
+            key = crate::schema::LOG_ORDER_KEY,
+            limit = limit
+                .map(|limit| format!(" LIMIT {limit}"))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Every record of one trace, oldest first, optionally within an inclusive time range.
+    pub fn trace_logs_query(&self, trace_id: &TraceId, time_hint: Option<(u64, u64)>) -> String {
+        let mut conditions = vec![format!("trace_id = {}", unhex(trace_id))];
+        if let Some((first, last)) = time_hint {
+            conditions.push(format!("time >= {}", self.time_literal(first)));
+            conditions.push(format!("time <= {}", self.time_literal(last)));
+        }
+        self.logs_select(&conditions, "time", None)
+    }
+
+    /// Every record with time in `[start, end)`, oldest first.
+    pub fn scan_logs_query(&self, start_unix_nanos: u64, end_unix_nanos: u64) -> String {
+        let conditions = [
+            format!("time >= {}", self.time_literal(start_unix_nanos)),
+            format!("time < {}", self.time_literal(end_unix_nanos)),
+        ];
+        self.logs_select(&conditions, "time", None)
+    }
+
+    /// A log search, newest first: time in `[start, end)`, the service, the severity floor
+    /// (unspecified severities excluded), the trace, and the text as a case-insensitive
+    /// substring of the body or of an attribute's string value.
+    pub fn search_logs_query(&self, query: &weft_storage::LogQuery) -> String {
+        let mut conditions = vec![
+            format!("time >= {}", self.time_literal(query.start_unix_nanos)),
+            format!("time < {}", self.time_literal(query.end_unix_nanos)),
+        ];
+        if let Some(service) = &query.service {
+            conditions.push(format!("service_name = {}", quote(service)));
+        }
+        if let Some(minimum) = query.min_severity {
+            conditions.push(format!(
+                "severity_number != 0 AND severity_number >= {minimum}"
+            ));
+        }
+        if let Some(trace_id) = &query.trace_id {
+            conditions.push(format!("trace_id = {}", unhex(trace_id)));
+        }
+        if let Some(text) = query.text.as_deref().filter(|text| !text.is_empty()) {
+            let needle = quote(text);
+            conditions.push(format!(
+                "(positionCaseInsensitiveUTF8(body_text, {needle}) > 0 OR \
+                 arrayExists(v -> positionCaseInsensitiveUTF8(v, {needle}) > 0, attribute_strings))"
+            ));
+        }
+        self.logs_select(&conditions, "time DESC", Some(query.limit))
     }
 
     /// The IDs of `table`'s partitions whose whole day ends at or before `cutoff` (days are
@@ -456,6 +528,27 @@ impl Schema {
             (
                 "expired partitions",
                 self.expired_partitions_query("spans", 1_795_255_140_000_000_000),
+            ),
+            (
+                "trace logs",
+                self.trace_logs_query(&trace_id, Some((start, end))),
+            ),
+            (
+                "trace logs anywhere",
+                self.trace_logs_query(&trace_id, None),
+            ),
+            ("scan logs", self.scan_logs_query(start, end)),
+            (
+                "search logs by every condition",
+                self.search_logs_query(&weft_storage::LogQuery {
+                    start_unix_nanos: start,
+                    end_unix_nanos: end,
+                    service: Some("checkout".into()),
+                    text: Some("Payment 'declined'".into()),
+                    min_severity: Some(13),
+                    trace_id: Some(trace_id),
+                    limit: 100,
+                }),
             ),
             (
                 "drop a partition",

@@ -1,11 +1,15 @@
 //! A span as a row of the `spans` table and back, losing nothing: typed attributes in parallel
-//! arrays (arrays and maps as OTLP `AnyValue` bytes), the rest as OTLP protobuf parts.
+//! arrays (arrays and maps as OTLP `AnyValue` bytes), the rest as OTLP protobuf parts. A log
+//! record as a row of `logs` likewise: body and attributes as `AnyValue` bytes, resource and
+//! scope as the span rows keep them, plus the text a search looks in.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use weft_codec::ConversionOptions;
-use weft_model::{AttributeValue, KeyValue, Span, SpanId, SpanKind, Status, StatusCode, TraceId};
+use weft_model::{
+    AttributeValue, KeyValue, LogRecord, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+};
 
 use weft_codec::attribute_value_type::{
     ARRAY as VALUE_ARRAY, BOOL as VALUE_BOOL, BYTES as VALUE_BYTES, DOUBLE as VALUE_DOUBLE,
@@ -254,4 +258,123 @@ pub fn spans_from_rows(
         .collect::<Result<Vec<_>, _>>()?;
     weft_codec::fill_derived_fields(&mut spans, options);
     Ok(spans)
+}
+
+/// One row of `logs`, its fields in [`crate::schema::LOG_COLUMNS`] order.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
+pub struct LogRow {
+    pub time: i64,
+    pub observed_time: i64,
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub severity_number: u8,
+    pub severity_text: String,
+    pub service_name: String,
+    pub body_text: String,
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
+    pub attribute_strings: Vec<String>,
+    #[serde(with = "serde_bytes")]
+    pub attributes: Vec<u8>,
+    pub dropped_attributes_count: u32,
+    pub flags: u32,
+    pub event_name: String,
+    #[serde(with = "serde_bytes")]
+    pub resource: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub scope: Vec<u8>,
+    pub record_hash: u64,
+}
+
+impl LogRow {
+    pub fn from_record(record: &LogRecord) -> Self {
+        let attributes =
+            weft_codec::encode_any_value(&AttributeValue::Map(record.attributes.clone()));
+        let body = weft_codec::encode_any_value(&record.body);
+        let mut row = LogRow {
+            time: i64::try_from(record.time_unix_nanos).unwrap_or(i64::MAX),
+            observed_time: i64::try_from(record.observed_time_unix_nanos).unwrap_or(i64::MAX),
+            trace_id: record.trace_id.map(|id| *id.as_bytes()).unwrap_or_default(),
+            span_id: record.span_id.map(|id| *id.as_bytes()).unwrap_or_default(),
+            severity_number: record.severity_number,
+            severity_text: record.severity_text.clone(),
+            service_name: record.service_name.clone(),
+            body_text: record.body_text(),
+            body,
+            attribute_strings: record
+                .attributes
+                .iter()
+                .filter_map(|attribute| match &attribute.value {
+                    AttributeValue::String(text) => Some(text.clone()),
+                    _ => None,
+                })
+                .collect(),
+            attributes,
+            dropped_attributes_count: record.dropped_attributes_count,
+            flags: record.flags,
+            event_name: record.event_name.clone(),
+            resource: weft_codec::encode_resource(&record.resource),
+            scope: weft_codec::encode_scope(&record.scope),
+            record_hash: 0,
+        };
+        row.record_hash = row.content_hash();
+        row
+    }
+
+    /// FNV-1a over the fields that make a record: stable across builds and versions, so a
+    /// replay by a newer processor hashes the same.
+    fn content_hash(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for byte in bytes.iter().chain(&[0xff]) {
+                hash ^= u64::from(*byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        feed(&self.observed_time.to_le_bytes());
+        feed(&[self.severity_number]);
+        feed(self.severity_text.as_bytes());
+        feed(&self.body);
+        feed(&self.attributes);
+        feed(&self.dropped_attributes_count.to_le_bytes());
+        feed(&self.flags.to_le_bytes());
+        feed(self.event_name.as_bytes());
+        feed(&self.resource);
+        feed(&self.scope);
+        hash
+    }
+
+    pub fn into_record(self) -> Result<LogRecord, String> {
+        let attributes = match weft_codec::decode_any_value(&self.attributes)
+            .map_err(|error| format!("log attributes: {error}"))?
+        {
+            AttributeValue::Map(attributes) => attributes,
+            AttributeValue::Empty => Vec::new(),
+            other => return Err(format!("log attributes are not a map: {other:?}")),
+        };
+        let id_or_none = |bytes: &[u8]| bytes.iter().any(|byte| *byte != 0);
+        Ok(LogRecord {
+            time_unix_nanos: u64::try_from(self.time).unwrap_or(0),
+            observed_time_unix_nanos: u64::try_from(self.observed_time).unwrap_or(0),
+            trace_id: id_or_none(&self.trace_id).then(|| TraceId::from_bytes(self.trace_id)),
+            span_id: id_or_none(&self.span_id).then(|| SpanId::from_bytes(self.span_id)),
+            severity_number: self.severity_number,
+            severity_text: self.severity_text,
+            body: weft_codec::decode_any_value(&self.body)
+                .map_err(|error| format!("log body: {error}"))?,
+            attributes,
+            dropped_attributes_count: self.dropped_attributes_count,
+            flags: self.flags,
+            event_name: self.event_name,
+            resource: Arc::new(
+                weft_codec::decode_resource(&self.resource)
+                    .map_err(|error| format!("log resource: {error}"))?,
+            ),
+            scope: Arc::new(
+                weft_codec::decode_scope(&self.scope)
+                    .map_err(|error| format!("log scope: {error}"))?,
+            ),
+            service_name: self.service_name,
+        })
+    }
 }

@@ -98,6 +98,47 @@ pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, start_time, d
      attributes.double, attributes.bool, attributes.bytes, resource_attributes.key, \
      resource_attributes.value, business_keys, detail, resource, scope";
 
+/// The columns of `logs` in the order [`crate::LogRow`] writes them.
+pub const LOG_COLUMNS: &str = "time, observed_time, trace_id, span_id, severity_number, \
+     severity_text, service_name, body_text, body, attribute_strings, attributes, \
+     dropped_attributes_count, flags, event_name, resource, scope, record_hash";
+
+/// What makes two rows of `logs` the same record: the `ReplacingMergeTree`'s order key and
+/// every read's `LIMIT 1 BY`.
+pub const LOG_ORDER_KEY: &str = "service_name, time, trace_id, span_id, record_hash";
+
+/// The columns of `logs`: name, modern type, legacy type (times as for spans).
+const LOG_TABLE_COLUMNS: [(&str, &str, &str); 17] = [
+    ("time", "DateTime64(9) CODEC(Delta, ZSTD(1))", "Int64"),
+    (
+        "observed_time",
+        "DateTime64(9) CODEC(Delta, ZSTD(1))",
+        "Int64",
+    ),
+    // All zeros for a record outside any trace or span.
+    ("trace_id", "FixedString(16)", "FixedString(16)"),
+    ("span_id", "FixedString(8)", "FixedString(8)"),
+    ("severity_number", "UInt8", "UInt8"),
+    ("severity_text", "LowCardinality(String)", "String"),
+    ("service_name", "LowCardinality(String)", "String"),
+    // The body as text and the attributes' string values: what a text search looks in.
+    ("body_text", "String CODEC(ZSTD(1))", "String"),
+    // The body and the attributes as OTLP `AnyValue` bytes (a map for the attributes).
+    ("body", "String CODEC(ZSTD(1))", "String"),
+    (
+        "attribute_strings",
+        "Array(String) CODEC(ZSTD(1))",
+        "Array(String)",
+    ),
+    ("attributes", "String CODEC(ZSTD(1))", "String"),
+    ("dropped_attributes_count", "UInt32", "UInt32"),
+    ("flags", "UInt32", "UInt32"),
+    ("event_name", "LowCardinality(String)", "String"),
+    ("resource", "String CODEC(ZSTD(3))", "String"),
+    ("scope", "String CODEC(ZSTD(3))", "String"),
+    ("record_hash", "UInt64", "UInt64"),
+];
+
 /// The columns of `spans`: name, modern type, legacy type. One table, two spellings: the
 /// modern profile adds codecs and `LowCardinality`, and keeps times as `DateTime64(9)` where
 /// the legacy one has `Int64` nanoseconds (both an `i64` on the wire).
@@ -170,6 +211,44 @@ impl Schema {
         format!("{}.spans", self.database)
     }
 
+    /// Log records, one row each; `record_hash` (of the record's content) is in the order key
+    /// so that a replayed insert collapses like the spans do.
+    pub fn logs_table(&self) -> String {
+        format!("{}.logs", self.database)
+    }
+
+    fn logs_table_statement(&self) -> String {
+        let modern = self.profile == SchemaProfile::Modern;
+        let columns: Vec<String> = LOG_TABLE_COLUMNS
+            .iter()
+            .map(|(name, modern_type, legacy_type)| {
+                format!("{name} {}", if modern { modern_type } else { legacy_type })
+            })
+            .collect();
+        let (partition, index, ttl) = if modern {
+            (
+                "toDate(time)".to_owned(),
+                ", INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
+                format!(
+                    " TTL toDateTime(time) + INTERVAL {} SECOND",
+                    self.span_retention.as_secs().max(1)
+                ),
+            )
+        } else {
+            (
+                "toDate(toDateTime(intDiv(time, 1000000000)))".to_owned(),
+                "",
+                String::new(),
+            )
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {table} ({columns}{index}) ENGINE = ReplacingMergeTree \
+             PARTITION BY {partition} ORDER BY ({LOG_ORDER_KEY}){ttl}",
+            table = self.logs_table(),
+            columns = columns.join(", "),
+        )
+    }
+
     /// Every statement that brings an empty server (or one with an older Weft schema) to this
     /// schema, in order. Each is idempotent (`IF NOT EXISTS`), so running them again is a no-op.
     pub fn migration_statements(&self) -> Vec<String> {
@@ -182,6 +261,7 @@ impl Schema {
             ),
             self.spans_table_statement(),
             self.trace_times_table_statement(),
+            self.logs_table_statement(),
             format!(
                 "CREATE TABLE IF NOT EXISTS {} (topic String, partition UInt32, position UInt64, \
                  written_unix_nanos UInt64) ENGINE = ReplacingMergeTree(written_unix_nanos) \

@@ -287,6 +287,17 @@ impl ClickHouseShard {
         self.insert_all(&self.schema.spans_table(), rows).await
     }
 
+    pub(crate) async fn insert_logs(&self, rows: &[crate::rows::LogRow]) -> Result<(), StoreError> {
+        self.insert_all(&self.schema.logs_table(), rows).await
+    }
+
+    pub(crate) async fn fetch_logs(
+        &self,
+        statement: &str,
+    ) -> Result<Vec<crate::rows::LogRow>, StoreError> {
+        self.fetch_all(statement).await
+    }
+
     pub(crate) async fn insert_trace_times(
         &self,
         rows: &[TraceTimesInsertRow],
@@ -489,7 +500,7 @@ impl ClickHouseStore {
     }
 
     /// Runs one request per shard concurrently and collects their answers in shard order.
-    fn on_every_shard<T, F, Fut>(&self, request: F) -> Result<Vec<T>, StoreError>
+    pub(crate) fn on_every_shard<T, F, Fut>(&self, request: F) -> Result<Vec<T>, StoreError>
     where
         T: Send + 'static,
         F: Fn(ClickHouseShard) -> Fut,

@@ -88,3 +88,23 @@ fn a_row_with_uneven_attribute_columns_is_refused_as_corrupt() {
         "attribute columns of different lengths"
     );
 }
+
+#[test]
+fn a_log_record_survives_its_row_unchanged_and_the_same_record_hashes_the_same() {
+    let records = weft_codec::logs_from_otlp(weft_test_fixtures::log_fixture()).records;
+    assert!(records.len() >= 2, "the fixture has several records");
+    assert!(records.iter().any(|record| record.trace_id.is_some()));
+    for record in &records {
+        let row = crate::LogRow::from_record(record);
+        assert_eq!(
+            row.record_hash,
+            crate::LogRow::from_record(record).record_hash
+        );
+        assert_eq!(&row.clone().into_record().unwrap(), record);
+    }
+    let hashes: std::collections::BTreeSet<u64> = records
+        .iter()
+        .map(|record| crate::LogRow::from_record(record).record_hash)
+        .collect();
+    assert_eq!(hashes.len(), records.len(), "different records hash apart");
+}

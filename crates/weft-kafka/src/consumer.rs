@@ -41,6 +41,8 @@ pub trait PartitionHandler: Send + Sync + 'static {
 
 pub struct GroupContext {
     handler: Arc<dyn PartitionHandler>,
+    /// The topic whose records are OTLP logs requests (`otlp_proto`, unprefixed).
+    logs_topic: Option<String>,
     consumer: OnceLock<Weak<BaseConsumer<GroupContext>>>,
     metadata_timeout: Duration,
 }
@@ -98,7 +100,9 @@ impl ConsumerContext for GroupContext {
                 head_checked: Mutex::new(None),
                 metadata_timeout: self.metadata_timeout,
             });
+            let carries_logs = self.logs_topic.as_deref() == Some(topic.as_str());
             self.handler.assigned(KafkaPartitionReader {
+                carries_logs,
                 queue,
                 pending: None,
                 last_read: 0,
@@ -111,6 +115,8 @@ impl ConsumerContext for GroupContext {
 
 /// One assigned partition, read in order by one pipeline.
 pub struct KafkaPartitionReader {
+    /// A partition of the logs topic: its records become logs bus records.
+    carries_logs: bool,
     queue: PartitionQueue<GroupContext>,
     /// A record `wait` received, given by the next `read`.
     pending: Option<BusRecord>,
@@ -221,6 +227,11 @@ impl KafkaPartitionReader {
         self.progress.partition
     }
 
+    /// Whether this is a partition of the logs topic (its records are logs requests).
+    pub fn carries_logs(&self) -> bool {
+        self.carries_logs
+    }
+
     /// The partition's progress, for lag reports; it outlives the reader harmlessly.
     pub fn progress(&self) -> Arc<PartitionProgress> {
         Arc::clone(&self.progress)
@@ -232,17 +243,25 @@ impl KafkaPartitionReader {
     }
 }
 
-/// A message as a bus record: offset `o` is position `o + 1`.
+/// A message as a bus record: offset `o` is position `o + 1`. A logs topic's record is an
+/// unprefixed `ExportLogsServiceRequest` (the OpenTelemetry Collector's `otlp_proto`), framed
+/// here as the bus frames logs so the pipeline tells it from spans.
 fn record_of(
     topic: &str,
     partition: u32,
+    carries_logs: bool,
     message: rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>,
 ) -> Result<BusRecord, BusError> {
     let message =
         message.map_err(|error| BusError(format!("reading kafka {topic}/{partition}: {error}")))?;
+    let payload = message.payload().unwrap_or_default();
     Ok(BusRecord {
         position: u64::try_from(message.offset()).unwrap_or(0) + 1,
-        payload: message.payload().unwrap_or_default().to_vec(),
+        payload: if carries_logs {
+            weft_bus::logs_bus_record(payload)
+        } else {
+            payload.to_vec()
+        },
     })
 }
 
@@ -298,7 +317,12 @@ impl BusReader for KafkaPartitionReader {
             let Some(message) = self.queue.poll(Duration::ZERO) else {
                 break;
             };
-            let record = record_of(self.topic(), self.partition_number(), message)?;
+            let record = record_of(
+                self.topic(),
+                self.partition_number(),
+                self.carries_logs,
+                message,
+            )?;
             self.set_last_read(record.position);
             bytes += record.payload.len();
             records.push(record);
@@ -314,10 +338,14 @@ impl BusReader for KafkaPartitionReader {
         if self.pending.is_some() {
             return;
         }
-        let received = self
-            .queue
-            .poll(timeout)
-            .map(|message| record_of(self.topic(), self.partition_number(), message));
+        let received = self.queue.poll(timeout).map(|message| {
+            record_of(
+                self.topic(),
+                self.partition_number(),
+                self.carries_logs,
+                message,
+            )
+        });
         match received {
             Some(Ok(record)) => {
                 self.set_last_read(record.position);
@@ -404,6 +432,7 @@ impl KafkaGroupConsumer {
         }
         let context = GroupContext {
             handler,
+            logs_topic: config.logs_topic.clone(),
             consumer: OnceLock::new(),
             metadata_timeout: config.metadata_timeout,
         };
@@ -413,7 +442,12 @@ impl KafkaGroupConsumer {
                 .map_err(|error| KafkaError::Config(format!("kafka consumer: {error}")))?,
         );
         let _ = consumer.context().consumer.set(Arc::downgrade(&consumer));
-        let topics = config.routes.topics();
+        let mut topics = config.routes.topics();
+        if let Some(logs_topic) = &config.logs_topic {
+            if !topics.contains(logs_topic) {
+                topics.push(logs_topic.clone());
+            }
+        }
         let topic_names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer
             .subscribe(&topic_names)

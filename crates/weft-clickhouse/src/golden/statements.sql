@@ -38,6 +38,9 @@ TTL toDateTime(start_time) + INTERVAL 259200 SECOND;
 CREATE TABLE IF NOT EXISTS weft.trace_times (trace_id FixedString(16), start_time DateTime64(9), end_time DateTime64(9)) ENGINE = MergeTree PARTITION BY toDate(start_time) ORDER BY trace_id TTL toDateTime(start_time) + INTERVAL 259200 SECOND;
 
 -- modern profile: migration
+CREATE TABLE IF NOT EXISTS weft.logs (time DateTime64(9) CODEC(Delta, ZSTD(1)), observed_time DateTime64(9) CODEC(Delta, ZSTD(1)), trace_id FixedString(16), span_id FixedString(8), severity_number UInt8, severity_text LowCardinality(String), service_name LowCardinality(String), body_text String CODEC(ZSTD(1)), body String CODEC(ZSTD(1)), attribute_strings Array(String) CODEC(ZSTD(1)), attributes String CODEC(ZSTD(1)), dropped_attributes_count UInt32, flags UInt32, event_name LowCardinality(String), resource String CODEC(ZSTD(3)), scope String CODEC(ZSTD(3)), record_hash UInt64, INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1) ENGINE = ReplacingMergeTree PARTITION BY toDate(time) ORDER BY (service_name, time, trace_id, span_id, record_hash) TTL toDateTime(time) + INTERVAL 259200 SECOND;
+
+-- modern profile: migration
 CREATE TABLE IF NOT EXISTS weft.span_writer_checkpoints (topic String, partition UInt32, position UInt64, written_unix_nanos UInt64) ENGINE = ReplacingMergeTree(written_unix_nanos) ORDER BY (topic, partition);
 
 -- modern profile: record migration
@@ -103,6 +106,18 @@ SELECT max(position) FROM weft.span_writer_checkpoints WHERE topic = 'weft-spans
 -- modern profile: expired partitions
 SELECT DISTINCT partition_id FROM system.parts WHERE database = 'weft' AND table = 'spans' AND active AND partition_id < toString(toYYYYMMDD(toDateTime(intDiv(1795255140000000000, 1000000000)))) ORDER BY partition_id;
 
+-- modern profile: trace logs
+SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE trace_id = unhex('692037a00102030405060708090a0b0c') AND time >= fromUnixTimestamp64Nano(toInt64(1795255140000000000)) AND time <= fromUnixTimestamp64Nano(toInt64(1795255260000000000)) ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- modern profile: trace logs anywhere
+SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE trace_id = unhex('692037a00102030405060708090a0b0c') ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- modern profile: scan logs
+SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= fromUnixTimestamp64Nano(toInt64(1795255140000000000)) AND time < fromUnixTimestamp64Nano(toInt64(1795255260000000000)) ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- modern profile: search logs by every condition
+SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= fromUnixTimestamp64Nano(toInt64(1795255140000000000)) AND time < fromUnixTimestamp64Nano(toInt64(1795255260000000000)) AND service_name = 'checkout' AND severity_number != 0 AND severity_number >= 13 AND trace_id = unhex('692037a00102030405060708090a0b0c') AND (positionCaseInsensitiveUTF8(body_text, 'Payment \'declined\'') > 0 OR arrayExists(v -> positionCaseInsensitiveUTF8(v, 'Payment \'declined\'') > 0, attribute_strings)) ORDER BY time DESC LIMIT 1 BY service_name, time, trace_id, span_id, record_hash LIMIT 100;
+
 -- modern profile: drop a partition
 ALTER TABLE weft.trace_times DROP PARTITION ID '20261201';
 
@@ -139,6 +154,9 @@ ORDER BY (service_name, name, start_time, trace_id, span_id);
 
 -- legacy profile: migration
 CREATE TABLE IF NOT EXISTS weft.trace_times (trace_id FixedString(16), start_time Int64, end_time Int64) ENGINE = MergeTree PARTITION BY toDate(toDateTime(intDiv(start_time, 1000000000))) ORDER BY trace_id;
+
+-- legacy profile: migration
+CREATE TABLE IF NOT EXISTS weft.logs (time Int64, observed_time Int64, trace_id FixedString(16), span_id FixedString(8), severity_number UInt8, severity_text String, service_name String, body_text String, body String, attribute_strings Array(String), attributes String, dropped_attributes_count UInt32, flags UInt32, event_name String, resource String, scope String, record_hash UInt64) ENGINE = ReplacingMergeTree PARTITION BY toDate(toDateTime(intDiv(time, 1000000000))) ORDER BY (service_name, time, trace_id, span_id, record_hash);
 
 -- legacy profile: migration
 CREATE TABLE IF NOT EXISTS weft.span_writer_checkpoints (topic String, partition UInt32, position UInt64, written_unix_nanos UInt64) ENGINE = ReplacingMergeTree(written_unix_nanos) ORDER BY (topic, partition);
@@ -205,6 +223,18 @@ SELECT max(position) FROM weft.span_writer_checkpoints WHERE topic = 'weft-spans
 
 -- legacy profile: expired partitions
 SELECT DISTINCT partition_id FROM system.parts WHERE database = 'weft' AND table = 'spans' AND active AND partition_id < toString(toYYYYMMDD(toDateTime(intDiv(1795255140000000000, 1000000000)))) ORDER BY partition_id;
+
+-- legacy profile: trace logs
+SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE trace_id = unhex('692037a00102030405060708090a0b0c') AND time >= 1795255140000000000 AND time <= 1795255260000000000 ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- legacy profile: trace logs anywhere
+SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE trace_id = unhex('692037a00102030405060708090a0b0c') ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- legacy profile: scan logs
+SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= 1795255140000000000 AND time < 1795255260000000000 ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- legacy profile: search logs by every condition
+SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= 1795255140000000000 AND time < 1795255260000000000 AND service_name = 'checkout' AND severity_number != 0 AND severity_number >= 13 AND trace_id = unhex('692037a00102030405060708090a0b0c') AND (positionCaseInsensitiveUTF8(body_text, 'Payment \'declined\'') > 0 OR arrayExists(v -> positionCaseInsensitiveUTF8(v, 'Payment \'declined\'') > 0, attribute_strings)) ORDER BY time DESC LIMIT 1 BY service_name, time, trace_id, span_id, record_hash LIMIT 100;
 
 -- legacy profile: drop a partition
 ALTER TABLE weft.trace_times DROP PARTITION ID '20261201';

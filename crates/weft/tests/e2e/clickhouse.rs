@@ -443,3 +443,66 @@ fn retention_drops_the_day_partitions_older_than_the_retention_and_keeps_the_res
     );
     assert_eq!(store.apply_retention(now).unwrap(), Vec::<String>::new());
 }
+
+/// The log store on 18.16: a partition's log writer commits records with its checkpoint, a
+/// reopened writer skips what the checkpoint covers, and records inserted twice (a replay after
+/// a crash between the insert and the checkpoint) are read once by trace, scan and search.
+#[test]
+fn the_clickhouse_log_store_reads_each_record_once_after_a_replay() {
+    use std::sync::Arc;
+
+    use weft_clickhouse::{ClickHouseLogWriter, ClickHouseStore};
+    use weft_storage::{LogQuery, LogReader, LogWriter};
+
+    let server = ClickHouseServer::start();
+    let store =
+        ClickHouseStore::connect(&ClickHouseConfig::new(server.url(), "weft_logs")).unwrap();
+    let records = Arc::new(weft_codec::logs_from_otlp(weft_test_fixtures::log_fixture()).records);
+    let writer = ClickHouseLogWriter::open(Arc::clone(&store), "weft-logs", 1).unwrap();
+    assert_eq!(writer.durable_position(), 0);
+    assert!(writer.write(7, Arc::clone(&records)).unwrap());
+    assert_eq!(writer.pending_records(), records.len());
+    writer.flush().unwrap();
+    assert_eq!(
+        (writer.durable_position(), writer.pending_records()),
+        (7, 0)
+    );
+
+    let reopened = ClickHouseLogWriter::open(Arc::clone(&store), "weft-logs", 1).unwrap();
+    assert_eq!(reopened.durable_position(), 7);
+    assert!(
+        !reopened.write(7, Arc::clone(&records)).unwrap(),
+        "a replay is ignored"
+    );
+    // The same records inserted again, as a writer that died before its checkpoint would.
+    let replaying = ClickHouseLogWriter::open(Arc::clone(&store), "weft-logs-replay", 1).unwrap();
+    assert!(replaying.write(1, Arc::clone(&records)).unwrap());
+    replaying.flush().unwrap();
+
+    let trace_id = records.iter().find_map(|record| record.trace_id).unwrap();
+    let mut of_trace: Vec<_> = records
+        .iter()
+        .filter(|record| record.trace_id == Some(trace_id))
+        .cloned()
+        .collect();
+    of_trace.sort_by_key(|record| record.time_unix_nanos);
+    assert_eq!(store.logs_of_trace(&trace_id, None).unwrap(), of_trace);
+    let scanned = store.scan(0, u64::MAX >> 1, &mut |_| true).unwrap();
+    assert_eq!(scanned.len(), records.len());
+    let found = store
+        .search(&LogQuery {
+            start_unix_nanos: 0,
+            end_unix_nanos: u64::MAX >> 1,
+            service: None,
+            text: None,
+            min_severity: None,
+            trace_id: None,
+            limit: 1_000,
+        })
+        .unwrap();
+    assert_eq!(found.records.len(), records.len());
+    assert!(found
+        .records
+        .windows(2)
+        .all(|pair| pair[0].time_unix_nanos >= pair[1].time_unix_nanos));
+}

@@ -14,6 +14,7 @@ use crate::clickhouse::{free_port, ClickHouseServer};
 use crate::sandbox::{python_sdk_send, SentSpan, Weft};
 use crate::sdk::read_back::{round_trip_through, spans_by_trace};
 
+const LOGS_TOPIC: &str = "weft-logs";
 const TOPIC: &str = "weft-spans";
 const DATABASE: &str = "weft_e2e";
 
@@ -131,12 +132,29 @@ struct Cluster {
 
 impl Cluster {
     fn start(processors: usize, partitions: u32, collector_flags: &[&str]) -> Self {
+        Self::start_with_logs(processors, partitions, collector_flags, None)
+    }
+
+    /// With `logs_partitions`, also a logs topic of that many partitions, which the collector
+    /// writes OTLP logs to and the processors read.
+    fn start_with_logs(
+        processors: usize,
+        partitions: u32,
+        collector_flags: &[&str],
+        logs_partitions: Option<u32>,
+    ) -> Self {
         let directory = tempfile::tempdir().unwrap();
         let clickhouse = ClickHouseServer::start();
         let tansu = Tansu::start(&directory.path().join("tansu"));
         tansu.create_topic(TOPIC, partitions);
+        let mut logs_flags: Vec<&str> = Vec::new();
+        if let Some(logs_partitions) = logs_partitions {
+            tansu.create_topic(LOGS_TOPIC, logs_partitions);
+            logs_flags.extend(["--kafka-logs-topic", LOGS_TOPIC]);
+        }
         let start = |role: &str, name: &str, extra: &[&str]| {
-            start_role(directory.path(), &tansu, &clickhouse, role, name, extra)
+            let extra: Vec<&str> = extra.iter().chain(&logs_flags).copied().collect();
+            start_role(directory.path(), &tansu, &clickhouse, role, name, &extra)
         };
         let collector = start("collector", "collector", collector_flags);
         let processors = (0..processors)
@@ -180,10 +198,15 @@ impl Cluster {
                 // Partitions held: assigned since the last revocation of each.
                 let mut owned = BTreeSet::new();
                 for line in log.lines() {
-                    let partition = line
-                        .split_whitespace()
-                        .find_map(|part| part.strip_prefix("partition="))
-                        .map(str::to_owned);
+                    let field = |name: &str| {
+                        line.split_whitespace()
+                            .find_map(|part| part.strip_prefix(name))
+                            .map(|value| value.trim_matches('"').to_owned())
+                    };
+                    // By topic and partition: the logs topic has partitions of its own.
+                    let partition = field("partition=").map(|partition| {
+                        format!("{}/{partition}", field("topic=").unwrap_or_default())
+                    });
                     if line.contains("kafka partition assigned") {
                         owned.extend(partition);
                     } else if line.contains("kafka partition revoked") {
@@ -556,6 +579,33 @@ async fn killing_a_processor_mid_stream_loses_nothing_and_reads_nothing_twice() 
         .map(|span| (span.trace_id.clone(), span.span_id.clone()))
         .collect();
     assert_eq!(unique, sent_keys);
+}
+
+/// OTLP logs from Python's `logging` (the real OpenTelemetry logs SDK) through the collector
+/// into the logs topic, stored in ClickHouse by the processor that holds the record's
+/// partition, and answered by the query node as `weft serve` answers them: beside their trace
+/// (Weft API, Jaeger span logs), by search, by severity. A processor killed and replaced
+/// resumes the logs partitions after their checkpoints: the answers stay the same.
+#[tokio::test]
+async fn python_logging_through_kafka_and_clickhouse_reads_back_as_weft_serve_answers_it() {
+    let mut cluster = Cluster::start_with_logs(1, 4, &[], Some(2));
+    cluster.wait_for_stable_group(4 + 2).await;
+    let service = "py-logging-distributed";
+    let run = crate::logs::python_logging("grpc", &cluster.collector.grpc_endpoint(), service);
+    crate::logs::check_python_logging_answers(&cluster.query, &run, service).await;
+
+    // The processor killed and replaced: it resumes each logs partition after its checkpoint
+    // (what it reads again would be the same rows, read once).
+    cluster.processors[0].kill_9();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let replacement = cluster.start_role(
+        "processor",
+        "processor-replacement",
+        &["--kafka-logs-topic", LOGS_TOPIC],
+    );
+    cluster.processors = vec![replacement];
+    cluster.wait_for_stable_group(4 + 2).await;
+    crate::logs::check_python_logging_answers(&cluster.query, &run, service).await;
 }
 
 /// A processor's `/health` lag, and its lag gauges summed over partitions, once every

@@ -15,14 +15,14 @@ use crate::clients::{hex, now_nanos};
 use crate::sandbox::{python, repo_root, Weft};
 
 /// What `tests/sdk/python/send_logs.py` reports it logged.
-struct PythonRun {
+pub(crate) struct PythonRun {
     trace_id: String,
     spans: BTreeMap<String, String>,
     /// (body, severity, trace id, span id)
     logs: Vec<(String, String, Option<String>, Option<String>)>,
 }
 
-fn python_logging(protocol: &str, endpoint: &str, service: &str) -> PythonRun {
+pub(crate) fn python_logging(protocol: &str, endpoint: &str, service: &str) -> PythonRun {
     let output = Command::new(python())
         .arg(repo_root().join("tests/sdk/python/send_logs.py"))
         .args(["--protocol", protocol, "--endpoint", endpoint])
@@ -98,100 +98,108 @@ async fn python_logging_records_appear_beside_their_trace_over_grpc_and_http() {
         };
         let service = format!("py-logging-{protocol}");
         let run = python_logging(protocol, &endpoint, &service);
-        let in_trace: Vec<_> = run.logs.iter().filter(|log| log.2.is_some()).collect();
-        assert_eq!(in_trace.len(), 2, "the script logs twice inside its trace");
-        weft.wait_for_trace(&run.trace_id, 2).await;
-
-        // The Weft API: the trace's records, oldest first, each under the span that logged it.
-        let logs = wait_for_logs(
-            &weft,
-            &format!("/api/v1/traces/{}/logs", run.trace_id),
-            in_trace.len(),
-        )
-        .await;
-        for (record, sent) in logs.iter().zip(&in_trace) {
-            assert_eq!(record["body"], sent.0.as_str(), "{record}");
-            assert_eq!(record["severity"], sent.1.as_str(), "{record}");
-            assert_eq!(record["traceId"], run.trace_id.as_str());
-            assert_eq!(record["spanId"], sent.3.as_deref().unwrap());
-            assert_eq!(record["serviceName"], service.as_str());
-            assert_eq!(record["scope"]["name"], "shop.checkout");
-        }
-        assert_eq!(
-            logs[0]["attributes"]["order.id"].as_str().unwrap()[..4],
-            *"ORD-"
-        );
-        assert_eq!(logs[1]["attributes"]["exception.type"], "ValueError");
-        assert!(logs[1]["attributes"]["exception.stacktrace"]
-            .as_str()
-            .unwrap()
-            .contains("card expired"));
-
-        // The Jaeger API: the records are span logs of the spans that wrote them.
-        let (status, jaeger) = weft
-            .get_json(&format!("/api/traces/{}", run.trace_id))
-            .await;
-        assert_eq!(status, 200, "{jaeger}");
-        for (name, expected_body, expected_level) in [
-            ("charge", "payment declined: card expired", "ERROR"),
-            ("checkout", in_trace[0].0.as_str(), "INFO"),
-        ] {
-            let span = jaeger["data"][0]["spans"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|span| span["spanID"] == run.spans[name].as_str())
-                .unwrap_or_else(|| panic!("span {name} in {jaeger}"));
-            let field = |log: &Value, key: &str| {
-                log["fields"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|field| field["key"] == key)
-                    .map(|field| field["value"].clone())
-            };
-            let messages: Vec<(Value, Value)> = span["logs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|log| Some((field(log, "message")?, field(log, "level")?)))
-                .collect();
-            assert_eq!(
-                messages,
-                vec![(Value::from(expected_body), Value::from(expected_level))],
-                "span {name}: {span}"
-            );
-        }
-
-        // The record written outside any span: found by service and text, in no trace.
-        let outside = run.logs.iter().find(|log| log.2.is_none()).unwrap();
-        let found = wait_for_logs(
-            &weft,
-            &format!("/api/v1/logs?service={service}&q=WARM-UP&lookback=1h"),
-            1,
-        )
-        .await;
-        assert_eq!(found[0]["body"], outside.0.as_str());
-        assert_eq!(found[0]["severity"], "WARN");
-        assert!(found[0]["traceId"].is_null() && found[0]["spanId"].is_null());
-        // Severity: this level or worse.
-        let (_, errors) = weft
-            .get_json(&format!(
-                "/api/v1/logs?service={service}&severity=error&lookback=1h"
-            ))
-            .await;
-        let bodies: Vec<&str> = errors["logs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|log| log["body"].as_str().unwrap())
-            .collect();
-        assert_eq!(bodies, vec!["payment declined: card expired"]);
+        check_python_logging_answers(&weft, &run, &service).await;
     }
     let received = weft
         .metric("weft_receiver_accepted_log_records_total{receiver=\"otlp_grpc_logs\"}")
         .await;
     assert_eq!(received, 3.0, "the grpc run's three records");
+}
+
+/// What a node answers for a `python_logging` run, checked by every read path: the trace's
+/// records oldest first under their spans (Weft API), the same as span logs (Jaeger API), the
+/// record outside any span by service and text, and the severity floor. `weft serve` and the
+/// distributed shape's query node answer the same.
+pub(crate) async fn check_python_logging_answers(weft: &Weft, run: &PythonRun, service: &str) {
+    let in_trace: Vec<_> = run.logs.iter().filter(|log| log.2.is_some()).collect();
+    assert_eq!(in_trace.len(), 2, "the script logs twice inside its trace");
+    weft.wait_for_trace(&run.trace_id, 2).await;
+
+    // The Weft API: the trace's records, oldest first, each under the span that logged it.
+    let logs = wait_for_logs(
+        weft,
+        &format!("/api/v1/traces/{}/logs", run.trace_id),
+        in_trace.len(),
+    )
+    .await;
+    for (record, sent) in logs.iter().zip(&in_trace) {
+        assert_eq!(record["body"], sent.0.as_str(), "{record}");
+        assert_eq!(record["severity"], sent.1.as_str(), "{record}");
+        assert_eq!(record["traceId"], run.trace_id.as_str());
+        assert_eq!(record["spanId"], sent.3.as_deref().unwrap());
+        assert_eq!(record["serviceName"], service);
+        assert_eq!(record["scope"]["name"], "shop.checkout");
+    }
+    assert_eq!(
+        logs[0]["attributes"]["order.id"].as_str().unwrap()[..4],
+        *"ORD-"
+    );
+    assert_eq!(logs[1]["attributes"]["exception.type"], "ValueError");
+    assert!(logs[1]["attributes"]["exception.stacktrace"]
+        .as_str()
+        .unwrap()
+        .contains("card expired"));
+
+    // The Jaeger API: the records are span logs of the spans that wrote them.
+    let (status, jaeger) = weft
+        .get_json(&format!("/api/traces/{}", run.trace_id))
+        .await;
+    assert_eq!(status, 200, "{jaeger}");
+    for (name, expected_body, expected_level) in [
+        ("charge", "payment declined: card expired", "ERROR"),
+        ("checkout", in_trace[0].0.as_str(), "INFO"),
+    ] {
+        let span = jaeger["data"][0]["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|span| span["spanID"] == run.spans[name].as_str())
+            .unwrap_or_else(|| panic!("span {name} in {jaeger}"));
+        let field = |log: &Value, key: &str| {
+            log["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|field| field["key"] == key)
+                .map(|field| field["value"].clone())
+        };
+        let messages: Vec<(Value, Value)> = span["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|log| Some((field(log, "message")?, field(log, "level")?)))
+            .collect();
+        assert_eq!(
+            messages,
+            vec![(Value::from(expected_body), Value::from(expected_level))],
+            "span {name}: {span}"
+        );
+    }
+
+    // The record written outside any span: found by service and text, in no trace.
+    let outside = run.logs.iter().find(|log| log.2.is_none()).unwrap();
+    let found = wait_for_logs(
+        weft,
+        &format!("/api/v1/logs?service={service}&q=WARM-UP&lookback=1h"),
+        1,
+    )
+    .await;
+    assert_eq!(found[0]["body"], outside.0.as_str());
+    assert_eq!(found[0]["severity"], "WARN");
+    assert!(found[0]["traceId"].is_null() && found[0]["spanId"].is_null());
+    // Severity: this level or worse.
+    let (_, errors) = weft
+        .get_json(&format!(
+            "/api/v1/logs?service={service}&severity=error&lookback=1h"
+        ))
+        .await;
+    let bodies: Vec<&str> = errors["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|log| log["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["payment declined: card expired"]);
 }
 
 /// The generator's traces and the records its services write, as they would arrive.
