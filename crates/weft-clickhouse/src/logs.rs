@@ -56,10 +56,7 @@ impl ClickHouseLogWriter {
         topic: &str,
         partition: u32,
     ) -> Result<Self, StoreError> {
-        let shard = store.checkpoint_shard().clone();
-        let owned_topic = topic.to_owned();
-        let durable =
-            store.block(async move { shard.checkpoint(&owned_topic, partition).await })?;
+        let durable = store.partition_checkpoint(topic, partition)?;
         let shards = store.shards().len();
         Ok(ClickHouseLogWriter {
             store,
@@ -119,10 +116,9 @@ impl LogWriter for ClickHouseLogWriter {
             }
             pending.records -= rows.len();
         }
-        let shard = self.store.checkpoint_shard().clone();
-        let (topic, partition, through) = (self.topic.clone(), self.partition, pending.through);
+        let through = pending.through;
         self.store
-            .block(async move { shard.write_checkpoint(&topic, partition, through).await })?;
+            .write_partition_checkpoint(&self.topic, self.partition, through)?;
         self.durable.store(through, Ordering::Release);
         Ok(())
     }

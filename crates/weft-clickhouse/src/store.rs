@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use weft_codec::ConversionOptions;
 use weft_model::{Span, SpanId, SpanKind, TraceId, TraceIdTimeWindow};
 use weft_storage::{
-    summarize, AttributeKeyInfo, CatalogAttribute, OperationInfo, ScanReport, SearchQuery,
-    SearchResult, ServiceCatalog, SpanHead, SpanReader, StoreError, TraceQuery, TraceSummary,
+    summarize, AttributeKeyInfo, CatalogAttribute, OperationInfo, Position, ScanReport,
+    SearchQuery, SearchResult, ServiceCatalog, SpanHead, SpanReader, StoreError, TraceQuery,
+    TraceSummary,
 };
 
 use crate::queries::AttributeScope;
@@ -481,6 +482,29 @@ impl ClickHouseStore {
     /// The shard span writers keep their checkpoints on.
     pub(crate) fn checkpoint_shard(&self) -> &ClickHouseShard {
         &self.shards[0]
+    }
+
+    /// The position a writer of one bus partition (spans or logs) made durable (0 for none).
+    pub(crate) fn partition_checkpoint(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Position, StoreError> {
+        let shard = self.checkpoint_shard().clone();
+        let topic = topic.to_owned();
+        self.block(async move { shard.checkpoint(&topic, partition).await })
+    }
+
+    /// Records that a writer of one bus partition made everything through `position` durable.
+    pub(crate) fn write_partition_checkpoint(
+        &self,
+        topic: &str,
+        partition: u32,
+        position: Position,
+    ) -> Result<(), StoreError> {
+        let shard = self.checkpoint_shard().clone();
+        let topic = topic.to_owned();
+        self.block(async move { shard.write_checkpoint(&topic, partition, position).await })
     }
 
     /// Runs a request on the store's runtime and waits for it, from any thread (an async

@@ -83,10 +83,7 @@ impl ClickHousePartitionWriter {
         settings: PartitionWriterSettings,
         closing: Arc<AtomicBool>,
     ) -> Result<Self, StoreError> {
-        let shard = store.checkpoint_shard().clone();
-        let owned_topic = topic.to_owned();
-        let durable =
-            store.block(async move { shard.checkpoint(&owned_topic, partition).await })?;
+        let durable = store.partition_checkpoint(topic, partition)?;
         let shards = store.shards().len();
         Ok(ClickHousePartitionWriter {
             store,
@@ -144,10 +141,9 @@ impl ClickHousePartitionWriter {
             self.counters.inserts.fetch_add(1, Ordering::Relaxed);
             batch.trace_times_by_shard[shard_index].clear();
         }
-        let shard = self.store.checkpoint_shard().clone();
-        let (topic, partition, through) = (self.topic.clone(), self.partition, batch.through);
+        let through = batch.through;
         self.store
-            .block(async move { shard.write_checkpoint(&topic, partition, through).await })
+            .write_partition_checkpoint(&self.topic, self.partition, through)
             .inspect_err(|_| {
                 self.counters.failed_inserts.fetch_add(1, Ordering::Relaxed);
             })?;
