@@ -3,7 +3,6 @@
 //! profile's statements.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,21 @@ pub(crate) fn free_port() -> u16 {
 }
 
 impl ClickHouseServer {
+    /// Starts a server on free loopback ports. A port found free can be taken by another
+    /// process before the server binds it (tests run in parallel), and the server then exits:
+    /// it is started again on other ports, up to three times.
     pub(crate) fn start() -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(server) => return server,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("clickhouse did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    fn try_start() -> Result<Self, String> {
         let binary = std::env::var("WEFT_CLICKHOUSE_SERVER")
             .unwrap_or_else(|_| "/usr/sbin/clickhouse-server".into());
         let directory = tempfile::tempdir().unwrap();
@@ -69,12 +82,12 @@ impl ClickHouseServer {
             http_port,
             directory,
         };
-        server.spawn();
-        server
+        server.spawn()?;
+        Ok(server)
     }
 
     /// Starts the server on its directory and ports and waits until it listens.
-    fn spawn(&mut self) {
+    fn spawn(&mut self) -> Result<(), String> {
         let path = self.directory.path();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -95,7 +108,7 @@ impl ClickHouseServer {
                 panic!("starting {binary} (scripts/install-test-deps.sh installs it): {error}")
             });
         self.child = Some(child);
-        self.wait_until_ready(path);
+        self.wait_until_ready()
     }
 
     /// Kills the server (SIGKILL); its data stays for [`Self::restart`].
@@ -109,21 +122,33 @@ impl ClickHouseServer {
     /// Starts the killed server again on the same data and ports.
     pub(crate) fn restart(&mut self) {
         assert!(self.child.is_none(), "restart a killed server only");
-        self.spawn();
+        if let Err(failure) = self.spawn() {
+            panic!("clickhouse did not restart: {failure}");
+        }
     }
 
-    fn wait_until_ready(&self, path: &Path) {
+    /// Waits until the server listens; an error (with its log) if it exited or took a minute.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let log_path = self.directory.path().join("server.log");
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
         loop {
             let ready = std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_ok();
             if ready {
-                return;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "clickhouse did not start: {}",
-                std::fs::read_to_string(path.join("server.log")).unwrap_or_default()
-            );
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                return Err(format!("clickhouse exited ({status}): {}", log()));
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(format!("clickhouse did not listen within 60 s: {}", log()));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
