@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The distributed shape on one machine, all on loopback: a Kafka-protocol broker (tansu), a
 # ClickHouse server, one `weft collector`, two `weft processor`s in one consumer group and a
-# `weft query` node. Logs and data go to $WEFT_CLUSTER_DIR (default ./weft-cluster); stop it
-# all with scripts/distributed-down.sh.
+# `weft query` node, over a spans topic and a logs topic. Logs and data go to
+# $WEFT_CLUSTER_DIR (default ./weft-cluster); stop it all with scripts/distributed-down.sh.
 #
 #   scripts/distributed-up.sh            # builds weft (release) first
 #   WEFT_BIN=target/debug/weft scripts/distributed-up.sh
@@ -17,6 +17,8 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cluster="${WEFT_CLUSTER_DIR:-$PWD/weft-cluster}"
 partitions="${WEFT_PARTITIONS:-4}"
 topic="${WEFT_KAFKA_TOPIC:-weft-spans}"
+logs_topic="${WEFT_KAFKA_LOGS_TOPIC:-weft-logs}"
+logs_partitions="${WEFT_LOGS_PARTITIONS:-2}"
 tansu="${WEFT_TANSU:-$HOME/.cache/weft-tools/bin/tansu}"
 clickhouse="${WEFT_CLICKHOUSE_SERVER:-/usr/sbin/clickhouse-server}"
 mkdir -p "$cluster"/{clickhouse,tansu,logs}
@@ -81,13 +83,17 @@ wait_for_port 8123 clickhouse
     --advertised-listener-url tcp://127.0.0.1:9092 \
     --storage-engine sqlite://tansu.db)
 wait_for_port 9092 tansu
-if "$tansu" topic create "$topic" --partitions "$partitions" --broker tcp://127.0.0.1:9092 >>"$cluster/logs/tansu-topic.log" 2>&1; then
-    log "created topic $topic with $partitions partitions"
-else
-    log "topic $topic not created (it may exist already; see $cluster/logs/tansu-topic.log)"
-fi
+for topic_and_partitions in "$topic:$partitions" "$logs_topic:$logs_partitions"; do
+    name="${topic_and_partitions%:*}"; count="${topic_and_partitions##*:}"
+    if "$tansu" topic create "$name" --partitions "$count" --broker tcp://127.0.0.1:9092 >>"$cluster/logs/tansu-topic.log" 2>&1; then
+        log "created topic $name with $count partitions"
+    else
+        log "topic $name not created (it may exist already; see $cluster/logs/tansu-topic.log)"
+    fi
+done
 
-common=(--kafka-brokers 127.0.0.1:9092 --kafka-topic "$topic" --clickhouse-url http://127.0.0.1:8123)
+common=(--kafka-brokers 127.0.0.1:9092 --kafka-topic "$topic" --kafka-logs-topic "$logs_topic"
+        --clickhouse-url http://127.0.0.1:8123)
 start collector "$WEFT_BIN" collector "${common[@]}" \
     --otlp-grpc-listen 127.0.0.1:4317 --otlp-http-listen 127.0.0.1:4318 \
     --zipkin-listen 127.0.0.1:9411 --http-listen 127.0.0.1:16689
