@@ -704,7 +704,8 @@ async fn with_clickhouse_down_the_processor_reports_growing_lag_and_catches_up_a
 }
 
 /// With the broker down the collector answers 503 with a retry hint (its records cannot be
-/// acknowledged), and once the broker is back nothing it had acknowledged is missing.
+/// acknowledged), and once the broker (tansu on SQLite, so its log persists) is back nothing
+/// it had acknowledged is missing and nothing is read twice.
 #[tokio::test]
 async fn a_collector_without_its_broker_answers_503_with_a_retry_hint_and_loses_nothing() {
     let mut cluster = Cluster::start(1, 2, &["--kafka-delivery-timeout", "2s"]);
@@ -758,6 +759,19 @@ async fn a_collector_without_its_broker_answers_503_with_a_retry_hint_and_loses_
             "span {} of trace {}",
             span.span_id,
             span.trace_id
+        );
+    }
+    // And each once: the processor resumed after the broker restart from its checkpoints.
+    let per_trace: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
+        *traces.entry(span.trace_id.as_str()).or_default() += 1;
+        traces
+    });
+    for (trace_id, span_count) in per_trace {
+        let trace = cluster.query.trace(trace_id).await.unwrap();
+        assert_eq!(
+            spans_by_trace(trace)[trace_id].len(),
+            span_count,
+            "trace {trace_id}"
         );
     }
 }
