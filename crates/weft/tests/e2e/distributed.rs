@@ -608,6 +608,77 @@ async fn python_logging_through_kafka_and_clickhouse_reads_back_as_weft_serve_an
     crate::logs::check_python_logging_answers(&cluster.query, &run, service).await;
 }
 
+/// Scaling the group while spans stream in: a second processor joins (the partitions are
+/// split between the two: revoke, flush, commit, reassign), then the first leaves with SIGTERM
+/// (its partitions flushed, committed and handed to the other). Every acknowledged span is
+/// stored and read once, and the one left holds every partition.
+#[tokio::test]
+async fn a_processor_added_and_one_removed_while_spans_stream_lose_and_repeat_nothing() {
+    let mut cluster = Cluster::start(1, 4, &[]);
+    cluster.wait_for_stable_group(4).await;
+    let endpoint = cluster.collector.grpc_endpoint();
+    let streaming = {
+        let endpoint = endpoint.clone();
+        std::thread::spawn(move || {
+            let mut sent = Vec::new();
+            for round in 0..8 {
+                sent.extend(python_sdk_send(
+                    "grpc",
+                    &endpoint,
+                    &format!("rebalance-{round}"),
+                    10,
+                    5,
+                    false,
+                ));
+            }
+            sent
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let added = cluster.start_role("processor", "processor-added", &[]);
+    cluster.processors.push(added);
+    cluster.wait_for_stable_group(4).await;
+    let held_by_added = |cluster: &Cluster| {
+        cluster.processors[1]
+            .log()
+            .matches("kafka partition assigned")
+            .count()
+    };
+    assert!(
+        held_by_added(&cluster) > 0,
+        "the added processor got no partition"
+    );
+    let status = cluster.processors[0].terminate();
+    assert!(
+        status.success(),
+        "the leaving processor exited with {status}"
+    );
+    let mut sent = streaming.join().unwrap();
+    sent.extend(python_sdk_send(
+        "grpc",
+        &endpoint,
+        "after-rebalance",
+        10,
+        5,
+        false,
+    ));
+    cluster.wait_for_rows(&sent).await;
+    cluster.wait_for_stable_group(4).await;
+
+    let traces: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
+        *traces.entry(span.trace_id.as_str()).or_default() += 1;
+        traces
+    });
+    for (trace_id, span_count) in &traces {
+        let trace = cluster.query.trace(trace_id).await.unwrap();
+        assert_eq!(
+            spans_by_trace(trace)[*trace_id].len(),
+            *span_count,
+            "trace {trace_id}"
+        );
+    }
+}
+
 /// A processor's `/health` lag, and its lag gauges summed over partitions, once every
 /// assigned partition is reported.
 async fn processor_lag(processor: &Weft, partitions: usize) -> (u64, f64) {
