@@ -153,6 +153,39 @@ pub struct StorageAnswer {
     pub cold_writer: ColdWriterProgress,
     pub logs: LogsStorage,
     pub sampling: SamplingStorage,
+    /// The store a cluster shares (ClickHouse), on a query node; `None` on `weft serve`.
+    pub cluster: Option<ClusterStorage>,
+}
+
+/// A cluster's store: its tables per server, and how far each bus partition's writer got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStorage {
+    pub tables: Vec<ClusterTable>,
+    pub writers: Vec<ClusterWriter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterTable {
+    /// The server (shard) as configured.
+    pub shard: String,
+    pub table: String,
+    pub partitions: u64,
+    pub parts: u64,
+    /// Replays not yet merged away included.
+    pub rows: u64,
+    pub bytes_on_disk: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterWriter {
+    pub topic: String,
+    pub partition: u32,
+    /// The Kafka offset through which the partition's records are durable, plus one (the
+    /// group's committed offset follows it).
+    pub position: u64,
+    pub written_unix_nano: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

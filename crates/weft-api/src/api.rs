@@ -157,7 +157,10 @@ pub fn router(state: ApiState) -> Router {
         })
         .merge(match &state.sampling {
             Some(sampling) => crate::sampling_api::router(sampling.clone()),
-            None => crate::sampling_api::disabled_router(state.unavailable.sampling),
+            None => crate::sampling_api::disabled_router(
+                state.unavailable.sampling,
+                Arc::clone(&state.store.hot),
+            ),
         })
         .merge(match &state.diagnostics {
             Some(diagnostics) => crate::diagnostics_api::router(diagnostics.clone()),

@@ -362,6 +362,22 @@ fn storage(full: bool) -> StorageAnswer {
             closed_through: 1_795_255_800,
             closed_shards: 3,
         },
+        cluster: full.then(|| weft_api_types::ClusterStorage {
+            tables: vec![weft_api_types::ClusterTable {
+                shard: "http://127.0.0.1:8123".into(),
+                table: "spans".into(),
+                partitions: 2,
+                parts: 5,
+                rows: 120_000,
+                bytes_on_disk: 8_400_000,
+            }],
+            writers: vec![weft_api_types::ClusterWriter {
+                topic: "weft-spans".into(),
+                partition: 3,
+                position: 1_204,
+                written_unix_nano: "1795255800000000000".into(),
+            }],
+        }),
     }
 }
 

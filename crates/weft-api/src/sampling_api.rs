@@ -11,10 +11,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use weft_api_types::{
-    ColdToHot, ColdWriterPassed, ColdWriterProgress, DefaultShare, FilterSizing, LogTierStorage,
-    LogsStorage, OpenShard, RuleCounters, RuleMatchAnswer, SamplingExplanation,
-    SamplingRulesAnswer, SamplingStatus, SamplingStorage, ShardState, SpanCount, StorageAnswer,
-    TierSpans, TierStorage,
+    ClusterStorage, ClusterTable, ClusterWriter, ColdToHot, ColdWriterPassed, ColdWriterProgress,
+    DefaultShare, FilterSizing, LogTierStorage, LogsStorage, OpenShard, RuleCounters,
+    RuleMatchAnswer, SamplingExplanation, SamplingRulesAnswer, SamplingStatus, SamplingStorage,
+    ShardState, SpanCount, StorageAnswer, TierSpans, TierStorage,
 };
 use weft_model::Span;
 use weft_sampling::{shard_window_of, ShardWindow};
@@ -45,14 +45,88 @@ pub fn router(state: SamplingApiState) -> Router {
         .with_state(state)
 }
 
-/// The same routes answering 501 with `message`, on a node without sampling state.
-pub fn disabled_router(message: &'static str) -> Router {
+/// The same routes answering 501 with `message`, on a node without sampling state; but
+/// `/api/v1/storage` on a node over a cluster's store (a query node) reports that store.
+pub fn disabled_router(message: &'static str, hot: Arc<dyn SpanReader>) -> Router {
     let answer = move || async move { ApiError::unimplemented(message) };
     Router::new()
         .route("/api/v1/sampling", get(answer))
         .route("/api/v1/sampling/rules", get(answer).put(answer))
         .route("/api/v1/sampling/explain/{trace_id}", get(answer))
-        .route("/api/v1/storage", get(answer))
+        .route(
+            "/api/v1/storage",
+            get(move |raw: RawQuery| cluster_only_storage(raw, Arc::clone(&hot), message)),
+        )
+}
+
+/// The store a cluster shares, as the API answers it; `None` for a store of one process.
+async fn cluster_storage(hot: Arc<dyn SpanReader>) -> Result<Option<ClusterStorage>, ApiError> {
+    let stats = blocking(move || Ok(hot.cluster_stats()?)).await?;
+    Ok(stats.map(|stats| ClusterStorage {
+        tables: stats
+            .tables
+            .into_iter()
+            .map(|table| ClusterTable {
+                shard: table.shard,
+                table: table.table,
+                partitions: table.partitions,
+                parts: table.parts,
+                rows: table.rows,
+                bytes_on_disk: table.bytes_on_disk,
+            })
+            .collect(),
+        writers: stats
+            .writers
+            .into_iter()
+            .map(|writer| ClusterWriter {
+                topic: writer.topic,
+                partition: writer.partition,
+                position: writer.position,
+                written_unix_nano: writer.written_unix_nanos.to_string(),
+            })
+            .collect(),
+    }))
+}
+
+/// `/api/v1/storage` on a node without local tiers, sampler or cold writer: the cluster's store,
+/// the rest empty (nothing local, no cold pass, no shard closed here); 501 when there is no
+/// cluster store either.
+async fn cluster_only_storage(
+    RawQuery(raw): RawQuery,
+    hot: Arc<dyn SpanReader>,
+    message: &'static str,
+) -> Result<Json<StorageAnswer>, ApiError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let Some(cluster) = cluster_storage(hot).await? else {
+        return Err(ApiError::unimplemented(message));
+    };
+    Ok(Json(StorageAnswer {
+        hot: None,
+        cold: None,
+        cold_to_hot: ColdToHot {
+            bytes: None,
+            spans: None,
+        },
+        cold_writer: ColdWriterProgress {
+            passed_through: None,
+            lag_seconds: None,
+            windows: 0,
+            parts: 0,
+            scanned_spans: 0,
+            copied_spans: 0,
+            copied_log_records: 0,
+            errors: 0,
+        },
+        logs: LogsStorage {
+            hot: None,
+            cold: None,
+        },
+        sampling: SamplingStorage {
+            closed_through: 0,
+            closed_shards: 0,
+        },
+        cluster: Some(cluster),
+    }))
 }
 
 async fn rules(
@@ -213,6 +287,7 @@ async fn storage(
                 .closed_shards()
                 .map_or(0, |shards| shards.len() as u64),
         },
+        cluster: cluster_storage(Arc::clone(&state.hot)).await?,
     }))
 }
 

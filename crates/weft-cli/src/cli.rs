@@ -348,12 +348,19 @@ fn bytes_text(bytes: u64) -> String {
 }
 
 /// The `weft status` report: storage per tier, the cold/hot ratio, the cold writer and the
-/// sampling rules' counters.
+/// sampling rules' counters; for a query node of the distributed shape (no sampling there),
+/// the shared store's tables and every bus partition's writer checkpoint instead.
 pub fn render_status(
     storage: &weft_api_types::StorageAnswer,
-    sampling: &weft_api_types::SamplingStatus,
+    sampling: Option<&weft_api_types::SamplingStatus>,
 ) -> String {
     let mut out = String::new();
+    if let Some(cluster) = &storage.cluster {
+        render_cluster(cluster, &mut out);
+    }
+    let Some(sampling) = sampling else {
+        return out;
+    };
     let _ = writeln!(
         out,
         "{:<6} {:>12} {:>14} {:>11} {:>10}",
@@ -423,6 +430,47 @@ pub fn render_status(
     out
 }
 
+fn render_cluster(cluster: &weft_api_types::ClusterStorage, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{:<28} {:<16} {:>12} {:>14} {:>11} {:>6}",
+        "clickhouse shard", "table", "bytes", "rows", "partitions", "parts"
+    );
+    for table in &cluster.tables {
+        let _ = writeln!(
+            out,
+            "{:<28} {:<16} {:>12} {:>14} {:>11} {:>6}",
+            table.shard,
+            table.table,
+            bytes_text(table.bytes_on_disk),
+            table.rows,
+            table.partitions,
+            table.parts
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<28} {:>10} {:>14}",
+        "writer (topic/partition)", "position", "written"
+    );
+    let now_nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64);
+    for writer in &cluster.writers {
+        let written = writer.written_unix_nano.parse::<u64>().ok();
+        let age = written.map_or("n/a".to_owned(), |written| {
+            format!("{}s ago", now_nanos.saturating_sub(written) / 1_000_000_000)
+        });
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10} {:>14}",
+            format!("{}/{}", writer.topic, writer.partition),
+            writer.position,
+            age
+        );
+    }
+}
+
 pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
     let server = args.server.trim_end_matches('/');
     let storage: weft_api_types::StorageAnswer = get(&format!("{server}/api/v1/storage"), &[])
@@ -430,12 +478,20 @@ pub async fn run_status(args: StatusArgs) -> anyhow::Result<()> {
         .json()
         .await
         .context("decoding the storage answer")?;
-    let sampling: weft_api_types::SamplingStatus = get(&format!("{server}/api/v1/sampling"), &[])
-        .await?
-        .json()
-        .await
-        .context("decoding the sampling answer")?;
-    print!("{}", render_status(&storage, &sampling));
+    // A query node of the distributed shape runs no sampler: its storage answer says so by
+    // carrying the cluster, and the sampling report is left out.
+    let sampling: Option<weft_api_types::SamplingStatus> = if storage.cluster.is_some() {
+        None
+    } else {
+        Some(
+            get(&format!("{server}/api/v1/sampling"), &[])
+                .await?
+                .json()
+                .await
+                .context("decoding the sampling answer")?,
+        )
+    };
+    print!("{}", render_status(&storage, sampling.as_ref()));
     Ok(())
 }
 

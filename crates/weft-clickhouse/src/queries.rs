@@ -425,6 +425,25 @@ impl Schema {
         )
     }
 
+    /// Per table of the database: day partitions, active parts, rows (replays not yet merged
+    /// away included) and bytes on disk.
+    pub fn table_stats_query(&self) -> String {
+        format!(
+            "SELECT table, uniqExact(partition_id), count(), sum(rows), sum(bytes_on_disk) \
+             FROM system.parts WHERE database = {} AND active GROUP BY table ORDER BY table",
+            quote(&self.database)
+        )
+    }
+
+    /// Every bus partition's writer checkpoint: the newest position and when it was written.
+    pub fn writer_checkpoints_query(&self) -> String {
+        format!(
+            "SELECT topic, partition, max(position), max(written_unix_nanos) FROM {} \
+             GROUP BY topic, partition ORDER BY topic, partition",
+            self.checkpoints_table()
+        )
+    }
+
     /// The position a span writer of one bus partition has made durable (0 for none).
     pub fn checkpoint_query(&self, topic: &str, partition: u32) -> String {
         format!(
@@ -538,6 +557,8 @@ impl Schema {
                 self.trace_logs_query(&trace_id, None),
             ),
             ("scan logs", self.scan_logs_query(start, end)),
+            ("table stats", self.table_stats_query()),
+            ("writer checkpoints", self.writer_checkpoints_query()),
             (
                 "search logs by every condition",
                 self.search_logs_query(&weft_storage::LogQuery {

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use weft_codec::ConversionOptions;
 use weft_model::{Span, SpanId, SpanKind, TraceId, TraceIdTimeWindow};
 use weft_storage::{
-    summarize, AttributeKeyInfo, CatalogAttribute, OperationInfo, Position, ScanReport,
-    SearchQuery, SearchResult, ServiceCatalog, SpanHead, SpanReader, StoreError, TraceQuery,
-    TraceSummary,
+    summarize, AttributeKeyInfo, CatalogAttribute, ClusterStats, ClusterTableStats, OperationInfo,
+    Position, ScanReport, SearchQuery, SearchResult, ServiceCatalog, SpanHead, SpanReader,
+    StoreError, TraceQuery, TraceSummary, WriterCheckpoint,
 };
 
 use crate::queries::AttributeScope;
@@ -185,6 +185,24 @@ pub struct ClickHouseShard {
     schema: Schema,
     server_version: ServerVersion,
     conversion: ConversionOptions,
+    url: String,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct TableStatsRow {
+    table: String,
+    partitions: u64,
+    parts: u64,
+    rows: u64,
+    bytes_on_disk: u64,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct WriterCheckpointRow {
+    topic: String,
+    partition: u32,
+    position: u64,
+    written_unix_nanos: u64,
 }
 
 impl ClickHouseShard {
@@ -218,6 +236,7 @@ impl ClickHouseShard {
             schema,
             server_version,
             conversion: config.conversion.clone(),
+            url: url.to_owned(),
         };
         shard.migrate().await?;
         Ok(shard)
@@ -361,6 +380,36 @@ impl ClickHouseShard {
             }
         }
         Ok(dropped)
+    }
+
+    async fn table_stats(&self) -> Result<Vec<ClusterTableStats>, StoreError> {
+        let rows: Vec<TableStatsRow> = self.fetch_all(&self.schema.table_stats_query()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ClusterTableStats {
+                shard: self.url.clone(),
+                table: row.table,
+                partitions: row.partitions,
+                parts: row.parts,
+                rows: row.rows,
+                bytes_on_disk: row.bytes_on_disk,
+            })
+            .collect())
+    }
+
+    async fn writer_checkpoints(&self) -> Result<Vec<WriterCheckpoint>, StoreError> {
+        let rows: Vec<WriterCheckpointRow> = self
+            .fetch_all(&self.schema.writer_checkpoints_query())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| WriterCheckpoint {
+                topic: row.topic,
+                partition: row.partition,
+                position: row.position,
+                written_unix_nanos: row.written_unix_nanos,
+            })
+            .collect())
     }
 
     pub(crate) async fn checkpoint(&self, topic: &str, partition: u32) -> Result<u64, StoreError> {
@@ -831,6 +880,16 @@ impl SpanReader for ClickHouseStore {
             .filter(|row| row.rows > 0)
             .map(|row| nanos(row.earliest))
             .min())
+    }
+
+    fn cluster_stats(&self) -> Result<Option<ClusterStats>, StoreError> {
+        let tables = self.on_every_shard(|shard| async move { shard.table_stats().await })?;
+        let shard = self.checkpoint_shard().clone();
+        let writers = self.block(async move { shard.writer_checkpoints().await })?;
+        Ok(Some(ClusterStats {
+            tables: tables.into_iter().flatten().collect(),
+            writers,
+        }))
     }
 }
 

@@ -193,6 +193,39 @@ pub trait SpanReader: Send + Sync {
     fn local_stats(&self) -> Option<StoreStats> {
         None
     }
+
+    /// What a store shared by a cluster holds and how far its writers got; `None` for a store
+    /// of one process (its `local_stats` tell).
+    fn cluster_stats(&self) -> Result<Option<ClusterStats>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// A cluster's store: its tables per server, and each bus partition's writer checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    pub tables: Vec<ClusterTableStats>,
+    pub writers: Vec<WriterCheckpoint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterTableStats {
+    /// Which server (shard) holds it, as configured.
+    pub shard: String,
+    pub table: String,
+    pub partitions: u64,
+    pub parts: u64,
+    pub rows: u64,
+    pub bytes_on_disk: u64,
+}
+
+/// How far the writer of one bus partition has made records durable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterCheckpoint {
+    pub topic: String,
+    pub partition: u32,
+    pub position: Position,
+    pub written_unix_nanos: u64,
 }
 
 /// Where the pipeline and the cold writer write log records.

@@ -115,6 +115,12 @@ SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_
 -- modern profile: scan logs
 SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= fromUnixTimestamp64Nano(toInt64(1795255140000000000)) AND time < fromUnixTimestamp64Nano(toInt64(1795255260000000000)) ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
 
+-- modern profile: table stats
+SELECT table, uniqExact(partition_id), count(), sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = 'weft' AND active GROUP BY table ORDER BY table;
+
+-- modern profile: writer checkpoints
+SELECT topic, partition, max(position), max(written_unix_nanos) FROM weft.span_writer_checkpoints GROUP BY topic, partition ORDER BY topic, partition;
+
 -- modern profile: search logs by every condition
 SELECT toUnixTimestamp64Nano(time), toUnixTimestamp64Nano(observed_time), trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= fromUnixTimestamp64Nano(toInt64(1795255140000000000)) AND time < fromUnixTimestamp64Nano(toInt64(1795255260000000000)) AND service_name = 'checkout' AND severity_number != 0 AND severity_number >= 13 AND trace_id = unhex('692037a00102030405060708090a0b0c') AND (positionCaseInsensitiveUTF8(body_text, 'Payment \'declined\'') > 0 OR arrayExists(v -> positionCaseInsensitiveUTF8(v, 'Payment \'declined\'') > 0, attribute_strings)) ORDER BY time DESC LIMIT 1 BY service_name, time, trace_id, span_id, record_hash LIMIT 100;
 
@@ -232,6 +238,12 @@ SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, s
 
 -- legacy profile: scan logs
 SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= 1795255140000000000 AND time < 1795255260000000000 ORDER BY time LIMIT 1 BY service_name, time, trace_id, span_id, record_hash;
+
+-- legacy profile: table stats
+SELECT table, uniqExact(partition_id), count(), sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = 'weft' AND active GROUP BY table ORDER BY table;
+
+-- legacy profile: writer checkpoints
+SELECT topic, partition, max(position), max(written_unix_nanos) FROM weft.span_writer_checkpoints GROUP BY topic, partition ORDER BY topic, partition;
 
 -- legacy profile: search logs by every condition
 SELECT time, observed_time, trace_id, span_id, severity_number, severity_text, service_name, body_text, body, attribute_strings, attributes, dropped_attributes_count, flags, event_name, resource, scope, record_hash FROM weft.logs WHERE time >= 1795255140000000000 AND time < 1795255260000000000 AND service_name = 'checkout' AND severity_number != 0 AND severity_number >= 13 AND trace_id = unhex('692037a00102030405060708090a0b0c') AND (positionCaseInsensitiveUTF8(body_text, 'Payment \'declined\'') > 0 OR arrayExists(v -> positionCaseInsensitiveUTF8(v, 'Payment \'declined\'') > 0, attribute_strings)) ORDER BY time DESC LIMIT 1 BY service_name, time, trace_id, span_id, record_hash LIMIT 100;

@@ -475,6 +475,52 @@ async fn sdk_traces_through_kafka_and_clickhouse_read_back_as_weft_serve_returns
         ))
         .await;
     assert!(checkpoints.lines().count() >= 2, "{checkpoints}");
+
+    // The query node reports the cluster's store: the span table's rows on its server, and
+    // every partition's writer checkpoint as ClickHouse has it.
+    let (status, storage) = cluster.query.get_json("/api/v1/storage").await;
+    assert_eq!(status, 200, "{storage}");
+    assert!(
+        storage["hot"].is_null() && storage["cold"].is_null(),
+        "{storage}"
+    );
+    let spans_table = storage["cluster"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|table| table["table"] == "spans")
+        .unwrap_or_else(|| panic!("no spans table in {storage}"));
+    assert_eq!(spans_table["shard"], cluster.clickhouse.url().as_str());
+    assert!(spans_table["rows"].as_u64().unwrap() > 0, "{storage}");
+    assert!(
+        spans_table["bytesOnDisk"].as_u64().unwrap() > 0,
+        "{storage}"
+    );
+    let reported: Vec<String> = storage["cluster"]["writers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|writer| writer["topic"] == TOPIC)
+        .map(|writer| format!("{}\t{}", writer["partition"], writer["position"]))
+        .collect();
+    assert_eq!(reported, checkpoints.lines().collect::<Vec<_>>());
+    // And `weft status` prints it.
+    let output = Command::new(crate::sandbox::WEFT)
+        .args(["status", "--server", &cluster.query.api_url("")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let first_partition = reported[0].split('\t').next().unwrap();
+    assert!(
+        text.contains("spans") && text.contains(&format!("{TOPIC}/{first_partition}")),
+        "{text}"
+    );
+
     // What the query node cannot answer yet it says, with 501.
     let (status, body) = cluster.query.get_json("/api/v1/diagnostics").await;
     assert_eq!(status, 501, "{body}");
