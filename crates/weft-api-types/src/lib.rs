@@ -157,6 +157,40 @@ pub struct StorageAnswer {
     pub cluster: Option<ClusterStorage>,
 }
 
+impl StorageAnswer {
+    /// The answer of a node with no local tiers, sampler or cold writer (a query node of the
+    /// distributed shape): the cluster's store, the rest empty.
+    pub fn cluster_only(cluster: ClusterStorage) -> Self {
+        StorageAnswer {
+            hot: None,
+            cold: None,
+            cold_to_hot: ColdToHot {
+                bytes: None,
+                spans: None,
+            },
+            cold_writer: ColdWriterProgress {
+                passed_through: None,
+                lag_seconds: None,
+                windows: 0,
+                parts: 0,
+                scanned_spans: 0,
+                copied_spans: 0,
+                copied_log_records: 0,
+                errors: 0,
+            },
+            logs: LogsStorage {
+                hot: None,
+                cold: None,
+            },
+            sampling: SamplingStorage {
+                closed_through: 0,
+                closed_shards: 0,
+            },
+            cluster: Some(cluster),
+        }
+    }
+}
+
 /// A cluster's store: its tables per server, and how far each bus partition's writer got.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterStorage {

@@ -100,33 +100,7 @@ async fn cluster_only_storage(
     let Some(cluster) = cluster_storage(hot).await? else {
         return Err(ApiError::unimplemented(message));
     };
-    Ok(Json(StorageAnswer {
-        hot: None,
-        cold: None,
-        cold_to_hot: ColdToHot {
-            bytes: None,
-            spans: None,
-        },
-        cold_writer: ColdWriterProgress {
-            passed_through: None,
-            lag_seconds: None,
-            windows: 0,
-            parts: 0,
-            scanned_spans: 0,
-            copied_spans: 0,
-            copied_log_records: 0,
-            errors: 0,
-        },
-        logs: LogsStorage {
-            hot: None,
-            cold: None,
-        },
-        sampling: SamplingStorage {
-            closed_through: 0,
-            closed_shards: 0,
-        },
-        cluster: Some(cluster),
-    }))
+    Ok(Json(StorageAnswer::cluster_only(cluster)))
 }
 
 async fn rules(

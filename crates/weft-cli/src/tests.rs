@@ -51,52 +51,23 @@ fn search_results_print_one_line_per_trace_and_say_when_partial() {
 /// local tiers or sampler report (the node has neither).
 #[test]
 fn status_of_a_query_node_prints_the_cluster_store_and_no_sampling() {
-    use weft_api_types::{
-        ClusterStorage, ClusterTable, ClusterWriter, ColdToHot, ColdWriterProgress, LogsStorage,
-        SamplingStorage, StorageAnswer,
-    };
-    let storage = StorageAnswer {
-        hot: None,
-        cold: None,
-        cold_to_hot: ColdToHot {
-            bytes: None,
-            spans: None,
-        },
-        cold_writer: ColdWriterProgress {
-            passed_through: None,
-            lag_seconds: None,
-            windows: 0,
-            parts: 0,
-            scanned_spans: 0,
-            copied_spans: 0,
-            copied_log_records: 0,
-            errors: 0,
-        },
-        logs: LogsStorage {
-            hot: None,
-            cold: None,
-        },
-        sampling: SamplingStorage {
-            closed_through: 0,
-            closed_shards: 0,
-        },
-        cluster: Some(ClusterStorage {
-            tables: vec![ClusterTable {
-                shard: "http://127.0.0.1:8123".into(),
-                table: "spans".into(),
-                partitions: 2,
-                parts: 5,
-                rows: 120_000,
-                bytes_on_disk: 3 * 1024 * 1024,
-            }],
-            writers: vec![ClusterWriter {
-                topic: "weft-spans".into(),
-                partition: 3,
-                position: 1_204,
-                written_unix_nano: "0".into(),
-            }],
-        }),
-    };
+    use weft_api_types::{ClusterStorage, ClusterTable, ClusterWriter, StorageAnswer};
+    let storage = StorageAnswer::cluster_only(ClusterStorage {
+        tables: vec![ClusterTable {
+            shard: "http://127.0.0.1:8123".into(),
+            table: "spans".into(),
+            partitions: 2,
+            parts: 5,
+            rows: 120_000,
+            bytes_on_disk: 3 * 1024 * 1024,
+        }],
+        writers: vec![ClusterWriter {
+            topic: "weft-spans".into(),
+            partition: 3,
+            position: 1_204,
+            written_unix_nano: "0".into(),
+        }],
+    });
     let text = crate::cli::render_status(&storage, None);
     let table_line = text
         .lines()

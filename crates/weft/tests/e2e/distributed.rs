@@ -269,6 +269,24 @@ impl Cluster {
         .collect()
     }
 
+    /// Every sent span's trace read through the query node holds exactly the spans sent for it:
+    /// nothing lost, nothing read twice (whatever replays inserted again).
+    async fn assert_each_span_read_once(&self, sent: &[SentSpan]) {
+        let traces: BTreeMap<&str, usize> =
+            sent.iter().fold(BTreeMap::new(), |mut traces, span| {
+                *traces.entry(span.trace_id.as_str()).or_default() += 1;
+                traces
+            });
+        for (trace_id, span_count) in traces {
+            let trace = self.query.trace(trace_id).await.unwrap();
+            assert_eq!(
+                spans_by_trace(trace)[trace_id].len(),
+                span_count,
+                "trace {trace_id}"
+            );
+        }
+    }
+
     /// Waits until every sent span is in ClickHouse (at least once).
     async fn wait_for_rows(&self, sent: &[SentSpan]) {
         let wanted: BTreeSet<(String, String)> = sent
@@ -532,11 +550,12 @@ async fn sdk_traces_through_kafka_and_clickhouse_read_back_as_weft_serve_returns
 /// collector acknowledged is stored, and reads return each once.
 ///
 /// The replacement is what moves the partitions here because tansu 0.6, the only broker this
-/// machine has, re-forms a group after a missed heartbeat and hands each survivor its previous
-/// assignment (its `Formed` SyncGroup ignores the leader's), so the surviving processors alone
-/// would never get the dead one's partitions (seen with one survivor and with two, 2026-12-07:
-/// three processors over six partitions, one killed, partitions 0 and 1 unread after 90 s). Apache Kafka reassigns
-/// them to the survivors after the session timeout; the processor relies only on the protocol.
+/// machine has, usually re-forms a group after a missed heartbeat by handing each survivor its
+/// previous assignment (its `Formed` SyncGroup ignores the leader's), so the survivors alone
+/// would not get the dead one's partitions (seen with one survivor and with two, 2026-12-07:
+/// three processors over six partitions, one killed, partitions 0 and 1 unread after 90 s);
+/// now and then it does reassign them to the survivor, which the test accepts too. Apache
+/// Kafka reassigns them after the session timeout; the processor relies only on the protocol.
 #[tokio::test]
 async fn killing_a_processor_mid_stream_loses_nothing_and_reads_nothing_twice() {
     let mut cluster = Cluster::start(2, 4, &[]);
@@ -580,35 +599,30 @@ async fn killing_a_processor_mid_stream_loses_nothing_and_reads_nothing_twice() 
     assert_eq!(sent.len(), 20 * 5 + 6 * 10 * 5 + 20 * 5);
     cluster.wait_for_rows(&sent).await;
 
-    // The replacement resumed partitions where checkpoints in ClickHouse said, not from the
-    // start of the topic.
-    let resumed: Vec<u64> = cluster
-        .processors
-        .last()
-        .unwrap()
-        .log()
-        .lines()
-        .filter_map(|line| {
-            line.split_whitespace()
-                .find_map(|part| part.strip_prefix("start_after="))
-                .and_then(|position| position.parse().ok())
+    // The killed processor's partitions resumed where checkpoints in ClickHouse said, not from
+    // the start of the topic: in the replacement, or in the survivor when the broker handed
+    // them to it (tansu does, now and then).
+    let resumed: Vec<u64> = cluster.processors[1..]
+        .iter()
+        .flat_map(|processor| {
+            processor
+                .log()
+                .lines()
+                .filter_map(|line| {
+                    line.split_whitespace()
+                        .find_map(|part| part.strip_prefix("start_after="))
+                        .and_then(|position| position.parse().ok())
+                })
+                .collect::<Vec<u64>>()
         })
         .collect();
     assert!(
         resumed.iter().any(|position| *position > 0),
-        "the replacement started at {resumed:?}"
+        "no pipeline of the survivor or the replacement resumed after a checkpoint: {resumed:?}"
     );
 
     // Reads return each span once, whatever a replay inserted again.
-    let traces: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
-        *traces.entry(span.trace_id.as_str()).or_default() += 1;
-        traces
-    });
-    for (trace_id, span_count) in &traces {
-        let trace = cluster.query.trace(trace_id).await.unwrap();
-        let spans = spans_by_trace(trace);
-        assert_eq!(spans[*trace_id].len(), *span_count, "trace {trace_id}");
-    }
+    cluster.assert_each_span_read_once(&sent).await;
     // And once merged, the table holds each span once: replays were the same rows.
     cluster
         .clickhouse(&format!("OPTIMIZE TABLE {DATABASE}.spans FINAL"))
@@ -711,18 +725,7 @@ async fn a_processor_added_and_one_removed_while_spans_stream_lose_and_repeat_no
     cluster.wait_for_rows(&sent).await;
     cluster.wait_for_stable_group(4).await;
 
-    let traces: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
-        *traces.entry(span.trace_id.as_str()).or_default() += 1;
-        traces
-    });
-    for (trace_id, span_count) in &traces {
-        let trace = cluster.query.trace(trace_id).await.unwrap();
-        assert_eq!(
-            spans_by_trace(trace)[*trace_id].len(),
-            *span_count,
-            "trace {trace_id}"
-        );
-    }
+    cluster.assert_each_span_read_once(&sent).await;
 }
 
 /// A processor's `/health` lag, and its lag gauges summed over partitions, once every
@@ -806,18 +809,7 @@ async fn with_clickhouse_down_the_processor_reports_growing_lag_and_catches_up_a
         lag == 0 && gauges == 0.0
     })
     .await;
-    let traces: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
-        *traces.entry(span.trace_id.as_str()).or_default() += 1;
-        traces
-    });
-    for (trace_id, span_count) in &traces {
-        let trace = cluster.query.trace(trace_id).await.unwrap();
-        assert_eq!(
-            spans_by_trace(trace)[*trace_id].len(),
-            *span_count,
-            "trace {trace_id}"
-        );
-    }
+    cluster.assert_each_span_read_once(&sent).await;
 }
 
 /// With the broker down the collector answers 503 with a retry hint (its records cannot be
@@ -879,16 +871,5 @@ async fn a_collector_without_its_broker_answers_503_with_a_retry_hint_and_loses_
         );
     }
     // And each once: the processor resumed after the broker restart from its checkpoints.
-    let per_trace: BTreeMap<&str, usize> = sent.iter().fold(BTreeMap::new(), |mut traces, span| {
-        *traces.entry(span.trace_id.as_str()).or_default() += 1;
-        traces
-    });
-    for (trace_id, span_count) in per_trace {
-        let trace = cluster.query.trace(trace_id).await.unwrap();
-        assert_eq!(
-            spans_by_trace(trace)[trace_id].len(),
-            span_count,
-            "trace {trace_id}"
-        );
-    }
+    cluster.assert_each_span_read_once(&sent).await;
 }
