@@ -295,6 +295,7 @@ impl ProcessorPartitions {
     fn start_pipeline(&self, reader: KafkaPartitionReader) -> anyhow::Result<PartitionPipeline> {
         let closing = Arc::new(AtomicBool::new(false));
         let progress = reader.progress();
+        let settings = self.config.clickhouse.writer_settings();
         let processor: Box<dyn weft_pipeline::Processor> = if reader.carries_logs() {
             let writer = ClickHouseLogWriter::open(
                 Arc::clone(&self.store),
@@ -302,17 +303,18 @@ impl ProcessorPartitions {
                 reader.partition_number(),
             )
             .context("reading the logs partition's checkpoint from clickhouse")?;
+            // A logs partition commits on the span writer's batch settings: as often, as large.
             Box::new(LogStoreWriter::new(
                 Arc::new(writer),
-                self.config.clickhouse.writer_settings().batch_age,
-                self.config.clickhouse.writer_settings().batch_spans,
+                settings.batch_age,
+                settings.batch_spans,
             ))
         } else {
             let writer = ClickHousePartitionWriter::open(
                 Arc::clone(&self.store),
                 reader.topic(),
                 reader.partition_number(),
-                self.config.clickhouse.writer_settings(),
+                settings,
                 Arc::clone(&closing),
             )
             .context("reading the partition's checkpoint from clickhouse")?;

@@ -453,9 +453,7 @@ fn render_cluster(cluster: &weft_api_types::ClusterStorage, out: &mut String) {
         "{:<28} {:>10} {:>14}",
         "writer (topic/partition)", "position", "written"
     );
-    let now_nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64);
+    let now_nanos = weft_model::now_unix_nanos();
     for writer in &cluster.writers {
         let written = writer.written_unix_nano.parse::<u64>().ok();
         let age = written.map_or("n/a".to_owned(), |written| {

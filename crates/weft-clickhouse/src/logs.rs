@@ -12,7 +12,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use weft_model::{LogRecord, TraceId};
-use weft_storage::{LogQuery, LogReader, LogSearchResult, LogWriter, Position, StoreError};
+use weft_storage::{
+    check_time_range, LogQuery, LogReader, LogSearchResult, LogWriter, Position, StoreError,
+};
+
+use crate::schema::Schema;
 
 use crate::rows::LogRow;
 use crate::store::{shard_of, ClickHouseStore};
@@ -128,19 +132,32 @@ impl LogWriter for ClickHouseLogWriter {
     }
 }
 
+impl ClickHouseStore {
+    /// The records one read (its statement written for each shard's schema) finds on every
+    /// shard, in no particular order.
+    fn logs_from_every_shard(
+        &self,
+        statement: impl Fn(&Schema) -> String,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        let rows = self.on_every_shard(|shard| {
+            let statement = statement(shard.schema());
+            async move { shard.fetch_logs(&statement).await }
+        })?;
+        records_of(rows.into_iter().flatten().collect())
+    }
+}
+
 impl LogReader for ClickHouseStore {
     fn logs_of_trace(
         &self,
         trace_id: &TraceId,
         time_hint: Option<(u64, u64)>,
     ) -> Result<Vec<LogRecord>, StoreError> {
-        let trace_id = *trace_id;
-        let rows = self.on_every_shard(move |shard| async move {
-            shard
-                .fetch_logs(&shard.schema().trace_logs_query(&trace_id, time_hint))
-                .await
-        })?;
-        let mut records = records_of(rows.into_iter().flatten().collect())?;
+        if let Some((first, last)) = time_hint {
+            check_time_range(first, last)?;
+        }
+        let mut records =
+            self.logs_from_every_shard(|schema| schema.trace_logs_query(trace_id, time_hint))?;
         records.sort_by_key(|record| record.time_unix_nanos);
         Ok(records)
     }
@@ -151,41 +168,24 @@ impl LogReader for ClickHouseStore {
         end_unix_nanos: u64,
         wanted: &mut dyn FnMut(&LogRecord) -> bool,
     ) -> Result<Vec<LogRecord>, StoreError> {
-        let rows = self.on_every_shard(move |shard| async move {
-            shard
-                .fetch_logs(
-                    &shard
-                        .schema()
-                        .scan_logs_query(start_unix_nanos, end_unix_nanos),
-                )
-                .await
+        check_time_range(start_unix_nanos, end_unix_nanos)?;
+        let mut records = self.logs_from_every_shard(|schema| {
+            schema.scan_logs_query(start_unix_nanos, end_unix_nanos)
         })?;
-        let mut records = records_of(rows.into_iter().flatten().collect())?;
         records.retain(|record| wanted(record));
         records.sort_by_key(|record| record.time_unix_nanos);
         Ok(records)
     }
 
     fn search(&self, query: &LogQuery) -> Result<LogSearchResult, StoreError> {
-        if query.start_unix_nanos > query.end_unix_nanos {
-            return Err(StoreError::InvalidQuery(format!(
-                "start {} is after end {}",
-                query.start_unix_nanos, query.end_unix_nanos
-            )));
-        }
+        check_time_range(query.start_unix_nanos, query.end_unix_nanos)?;
         if query.limit == 0 || query.start_unix_nanos == query.end_unix_nanos {
             return Ok(LogSearchResult::default());
         }
-        let limit = query.limit;
-        let query = query.clone();
-        let rows = self.on_every_shard(move |shard| {
-            let statement = shard.schema().search_logs_query(&query);
-            async move { shard.fetch_logs(&statement).await }
-        })?;
-        let mut records = records_of(rows.into_iter().flatten().collect())?;
+        let mut records = self.logs_from_every_shard(|schema| schema.search_logs_query(query))?;
         records.sort_by_key(|record| std::cmp::Reverse(record.time_unix_nanos));
         let scanned_records = records.len() as u64;
-        records.truncate(limit);
+        records.truncate(query.limit);
         Ok(LogSearchResult {
             records,
             scanned_records,

@@ -365,12 +365,17 @@ impl Schema {
         self.logs_select(&conditions, "time", None)
     }
 
-    /// Every record with time in `[start, end)`, oldest first.
-    pub fn scan_logs_query(&self, start_unix_nanos: u64, end_unix_nanos: u64) -> String {
-        let conditions = [
+    /// Records with time in `[start, end)`.
+    fn log_time_range(&self, start_unix_nanos: u64, end_unix_nanos: u64) -> Vec<String> {
+        vec![
             format!("time >= {}", self.time_literal(start_unix_nanos)),
             format!("time < {}", self.time_literal(end_unix_nanos)),
-        ];
+        ]
+    }
+
+    /// Every record with time in `[start, end)`, oldest first.
+    pub fn scan_logs_query(&self, start_unix_nanos: u64, end_unix_nanos: u64) -> String {
+        let conditions = self.log_time_range(start_unix_nanos, end_unix_nanos);
         self.logs_select(&conditions, "time", None)
     }
 
@@ -378,10 +383,7 @@ impl Schema {
     /// (unspecified severities excluded), the trace, and the text as a case-insensitive
     /// substring of the body or of an attribute's string value.
     pub fn search_logs_query(&self, query: &weft_storage::LogQuery) -> String {
-        let mut conditions = vec![
-            format!("time >= {}", self.time_literal(query.start_unix_nanos)),
-            format!("time < {}", self.time_literal(query.end_unix_nanos)),
-        ];
+        let mut conditions = self.log_time_range(query.start_unix_nanos, query.end_unix_nanos);
         if let Some(service) = &query.service {
             conditions.push(format!("service_name = {}", quote(service)));
         }

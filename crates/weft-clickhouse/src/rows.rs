@@ -288,8 +288,7 @@ pub struct LogRow {
 
 impl LogRow {
     pub fn from_record(record: &LogRecord) -> Self {
-        let attributes =
-            weft_codec::encode_any_value(&AttributeValue::Map(record.attributes.clone()));
+        let attributes = weft_codec::encode_attribute_map(&record.attributes);
         let body = weft_codec::encode_any_value(&record.body);
         let mut row = LogRow {
             time: i64::try_from(record.time_unix_nanos).unwrap_or(i64::MAX),
@@ -352,12 +351,12 @@ impl LogRow {
             AttributeValue::Empty => Vec::new(),
             other => return Err(format!("log attributes are not a map: {other:?}")),
         };
-        let id_or_none = |bytes: &[u8]| bytes.iter().any(|byte| *byte != 0);
+        let is_set = |bytes: &[u8]| bytes.iter().any(|byte| *byte != 0);
         Ok(LogRecord {
             time_unix_nanos: u64::try_from(self.time).unwrap_or(0),
             observed_time_unix_nanos: u64::try_from(self.observed_time).unwrap_or(0),
-            trace_id: id_or_none(&self.trace_id).then(|| TraceId::from_bytes(self.trace_id)),
-            span_id: id_or_none(&self.span_id).then(|| SpanId::from_bytes(self.span_id)),
+            trace_id: is_set(&self.trace_id).then(|| TraceId::from_bytes(self.trace_id)),
+            span_id: is_set(&self.span_id).then(|| SpanId::from_bytes(self.span_id)),
             severity_number: self.severity_number,
             severity_text: self.severity_text,
             body: weft_codec::decode_any_value(&self.body)

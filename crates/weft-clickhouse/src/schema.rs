@@ -218,35 +218,54 @@ impl Schema {
     }
 
     fn logs_table_statement(&self) -> String {
-        let modern = self.profile == SchemaProfile::Modern;
-        let columns: Vec<String> = LOG_TABLE_COLUMNS
-            .iter()
-            .map(|(name, modern_type, legacy_type)| {
-                format!("{name} {}", if modern { modern_type } else { legacy_type })
-            })
-            .collect();
-        let (partition, index, ttl) = if modern {
-            (
-                "toDate(time)".to_owned(),
-                ", INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
-                format!(
-                    " TTL toDateTime(time) + INTERVAL {} SECOND",
-                    self.span_retention.as_secs().max(1)
-                ),
-            )
+        let index = if self.profile == SchemaProfile::Modern {
+            ", INDEX trace_id_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1"
         } else {
-            (
-                "toDate(toDateTime(intDiv(time, 1000000000)))".to_owned(),
-                "",
-                String::new(),
-            )
+            ""
         };
         format!(
             "CREATE TABLE IF NOT EXISTS {table} ({columns}{index}) ENGINE = ReplacingMergeTree \
              PARTITION BY {partition} ORDER BY ({LOG_ORDER_KEY}){ttl}",
             table = self.logs_table(),
-            columns = columns.join(", "),
+            columns = self.column_definitions(&LOG_TABLE_COLUMNS).join(", "),
+            partition = self.day_partition("time"),
+            ttl = self
+                .retention_ttl("time")
+                .map(|ttl| format!(" {ttl}"))
+                .unwrap_or_default(),
         )
+    }
+
+    /// `name type` per column, in this profile's type.
+    fn column_definitions(&self, columns: &[(&str, &str, &str)]) -> Vec<String> {
+        let modern = self.profile == SchemaProfile::Modern;
+        columns
+            .iter()
+            .map(|(name, modern_type, legacy_type)| {
+                format!("{name} {}", if modern { modern_type } else { legacy_type })
+            })
+            .collect()
+    }
+
+    /// The partition key of a table partitioned by the day of a time column (which retention
+    /// drops whole): `DateTime64(9)` in the modern profile, `Int64` nanoseconds in the legacy.
+    fn day_partition(&self, time_column: &str) -> String {
+        match self.profile {
+            SchemaProfile::Modern => format!("toDate({time_column})"),
+            SchemaProfile::Legacy => {
+                format!("toDate(toDateTime(intDiv({time_column}, 1000000000)))")
+            }
+        }
+    }
+
+    /// The retention as a TTL on a time column; the legacy profile has no TTL.
+    fn retention_ttl(&self, time_column: &str) -> Option<String> {
+        (self.profile == SchemaProfile::Modern).then(|| {
+            format!(
+                "TTL toDateTime({time_column}) + INTERVAL {} SECOND",
+                self.span_retention.as_secs().max(1)
+            )
+        })
     }
 
     /// Every statement that brings an empty server (or one with an older Weft schema) to this
@@ -286,27 +305,19 @@ impl Schema {
     }
 
     fn trace_times_table_statement(&self) -> String {
-        let modern = self.profile == SchemaProfile::Modern;
-        let (time_type, partition, ttl) = if modern {
-            (
-                "DateTime64(9)",
-                "toDate(start_time)".to_owned(),
-                format!(
-                    " TTL toDateTime(start_time) + INTERVAL {} SECOND",
-                    self.span_retention.as_secs().max(1)
-                ),
-            )
-        } else {
-            (
-                "Int64",
-                "toDate(toDateTime(intDiv(start_time, 1000000000)))".to_owned(),
-                String::new(),
-            )
+        let time_type = match self.profile {
+            SchemaProfile::Modern => "DateTime64(9)",
+            SchemaProfile::Legacy => "Int64",
         };
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (trace_id FixedString(16), start_time {time_type}, \
              end_time {time_type}) ENGINE = MergeTree PARTITION BY {partition} ORDER BY trace_id{ttl}",
             table = self.trace_times_table(),
+            partition = self.day_partition("start_time"),
+            ttl = self
+                .retention_ttl("start_time")
+                .map(|ttl| format!(" {ttl}"))
+                .unwrap_or_default(),
         )
     }
 
@@ -328,32 +339,19 @@ impl Schema {
     }
 
     fn spans_table_statement(&self) -> String {
-        let modern = self.profile == SchemaProfile::Modern;
-        let mut definitions: Vec<String> = SPAN_TABLE_COLUMNS
-            .iter()
-            .map(|(name, modern_type, legacy_type)| {
-                format!("{name} {}", if modern { modern_type } else { legacy_type })
-            })
-            .collect();
-        let (partition, ttl) = if modern {
+        let mut definitions = self.column_definitions(&SPAN_TABLE_COLUMNS);
+        if self.profile == SchemaProfile::Modern {
             definitions.extend(MODERN_SPAN_INDEXES.iter().map(|index| index.to_string()));
-            (
-                "toDate(start_time)".to_owned(),
-                format!(
-                    "\nTTL toDateTime(start_time) + INTERVAL {} SECOND",
-                    self.span_retention.as_secs().max(1)
-                ),
-            )
-        } else {
-            (
-                "toDate(toDateTime(intDiv(start_time, 1000000000)))".to_owned(),
-                String::new(),
-            )
-        };
+        }
         format!(
             "CREATE TABLE IF NOT EXISTS {table} (\n    {columns}\n) ENGINE = ReplacingMergeTree\nPARTITION BY {partition}\nORDER BY (service_name, name, start_time, trace_id, span_id){ttl}",
             table = self.spans_table(),
             columns = definitions.join(",\n    "),
+            partition = self.day_partition("start_time"),
+            ttl = self
+                .retention_ttl("start_time")
+                .map(|ttl| format!("\n{ttl}"))
+                .unwrap_or_default(),
         )
     }
 

@@ -511,8 +511,8 @@ impl ClickHouseStore {
         &self.shards
     }
 
-    /// Retention: drops on every shard the day partitions of spans (and trace times) that lie
-    /// wholly before `now − retention`. The modern profile's TTL removes old rows too, but only
+    /// Retention: drops on every shard the day partitions of spans, trace times and logs that
+    /// lie wholly before `now − retention`. The modern profile's TTL removes old rows too, but only
     /// when parts merge; the legacy profile has no TTL, so this is its only retention.
     pub fn apply_retention(&self, now_unix_nanos: u64) -> Result<Vec<String>, StoreError> {
         let cutoff = now_unix_nanos

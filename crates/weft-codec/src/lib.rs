@@ -33,7 +33,8 @@ pub use otlp::{
 };
 pub use parts::{
     attribute_value_type, decode_any_value, decode_resource, decode_scope, decode_span_detail,
-    encode_any_value, encode_resource, encode_scope, encode_span_detail, fill_derived_fields,
+    encode_any_value, encode_attribute_map, encode_resource, encode_scope, encode_span_detail,
+    fill_derived_fields,
 };
 pub use scan::{scan_otlp_protobuf, Scan};
 pub use zipkin::decode_zipkin_json;

@@ -8,12 +8,13 @@ use opentelemetry_proto::tonic::common::v1 as otlp_common;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use prost::Message;
 use weft_model::{
-    find_attribute, AttributeValue, BusinessKey, InstrumentationScope, Resource, Span,
+    find_attribute, AttributeValue, BusinessKey, InstrumentationScope, KeyValue, Resource, Span,
 };
 
 use crate::otlp::{
-    event_from_otlp, link_from_otlp, resource_from_otlp, resource_to_otlp, scope_from_otlp,
-    scope_to_otlp, span_to_otlp, value_from_otlp, value_to_otlp, DerivedResourceFields,
+    event_from_otlp, key_values_to_otlp, link_from_otlp, resource_from_otlp, resource_to_otlp,
+    scope_from_otlp, scope_to_otlp, span_to_otlp, value_from_otlp, value_to_otlp,
+    DerivedResourceFields,
 };
 use crate::{CodecError, ConversionOptions};
 
@@ -50,6 +51,20 @@ pub fn decode_scope(bytes: &[u8]) -> Result<InstrumentationScope, CodecError> {
 /// One attribute value as an OTLP `AnyValue`; stores use it for arrays and maps.
 pub fn encode_any_value(value: &AttributeValue) -> Vec<u8> {
     value_to_otlp(value).encode_to_vec()
+}
+
+/// A list of attributes as one OTLP `AnyValue` map: the bytes of
+/// `encode_any_value(&AttributeValue::Map(attributes.to_vec()))`, without copying the list
+/// first. `decode_any_value` reads it back as that map.
+pub fn encode_attribute_map(attributes: &[KeyValue]) -> Vec<u8> {
+    otlp_common::AnyValue {
+        value: Some(otlp_common::any_value::Value::KvlistValue(
+            otlp_common::KeyValueList {
+                values: key_values_to_otlp(attributes),
+            },
+        )),
+    }
+    .encode_to_vec()
 }
 
 pub fn decode_any_value(bytes: &[u8]) -> Result<AttributeValue, CodecError> {

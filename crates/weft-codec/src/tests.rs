@@ -987,3 +987,37 @@ fn a_span_with_an_implausible_start_is_moved_to_its_arrival_keeping_duration_and
         Scan::Clean { spans: 1 }
     );
 }
+
+/// Stores keep a record's attributes as one map value; the slice encoder writes the very bytes
+/// the value encoder does, so files written by either read back the same.
+#[test]
+fn an_attribute_map_encodes_as_the_map_value_does_and_reads_back() {
+    use weft_model::{AttributeValue, KeyValue};
+    let attributes = vec![
+        KeyValue {
+            key: "order.id".into(),
+            value: AttributeValue::String("ORD-1".into()),
+        },
+        KeyValue {
+            key: "retries".into(),
+            value: AttributeValue::Int(3),
+        },
+        KeyValue {
+            key: "tags".into(),
+            value: AttributeValue::Array(vec![AttributeValue::Bool(true)]),
+        },
+    ];
+    let bytes = encode_attribute_map(&attributes);
+    assert_eq!(
+        bytes,
+        encode_any_value(&AttributeValue::Map(attributes.clone()))
+    );
+    assert_eq!(
+        decode_any_value(&bytes).unwrap(),
+        AttributeValue::Map(attributes)
+    );
+    assert_eq!(
+        decode_any_value(&encode_attribute_map(&[])).unwrap(),
+        AttributeValue::Map(Vec::new())
+    );
+}

@@ -105,8 +105,6 @@ impl ConsumerContext for GroupContext {
                 carries_logs,
                 queue,
                 pending: None,
-                last_read: 0,
-                committed: 0,
                 progress,
             });
         }
@@ -120,8 +118,7 @@ pub struct KafkaPartitionReader {
     queue: PartitionQueue<GroupContext>,
     /// A record `wait` received, given by the next `read`.
     pending: Option<BusRecord>,
-    last_read: Position,
-    committed: Position,
+    /// Where the reader stands (read and committed positions); only the reader moves them.
     progress: Arc<PartitionProgress>,
 }
 
@@ -237,32 +234,37 @@ impl KafkaPartitionReader {
         Arc::clone(&self.progress)
     }
 
-    fn set_last_read(&mut self, position: Position) {
-        self.last_read = position;
-        self.progress.read.store(position, Ordering::Release);
+    fn committed(&self) -> Position {
+        self.progress.committed.load(Ordering::Acquire)
     }
-}
 
-/// A message as a bus record: offset `o` is position `o + 1`. A logs topic's record is an
-/// unprefixed `ExportLogsServiceRequest` (the OpenTelemetry Collector's `otlp_proto`), framed
-/// here as the bus frames logs so the pipeline tells it from spans.
-fn record_of(
-    topic: &str,
-    partition: u32,
-    carries_logs: bool,
-    message: rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>,
-) -> Result<BusRecord, BusError> {
-    let message =
-        message.map_err(|error| BusError(format!("reading kafka {topic}/{partition}: {error}")))?;
-    let payload = message.payload().unwrap_or_default();
-    Ok(BusRecord {
-        position: u64::try_from(message.offset()).unwrap_or(0) + 1,
-        payload: if carries_logs {
-            weft_bus::logs_bus_record(payload)
-        } else {
-            payload.to_vec()
-        },
-    })
+    /// A message as a bus record: offset `o` is position `o + 1`. A logs topic's record is an
+    /// unprefixed `ExportLogsServiceRequest` (the OpenTelemetry Collector's `otlp_proto`),
+    /// framed here as the bus frames logs so the pipeline tells it from spans. Moves the read
+    /// position.
+    fn record_of(
+        &self,
+        message: rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>,
+    ) -> Result<BusRecord, BusError> {
+        let message = message.map_err(|error| {
+            BusError(format!(
+                "reading kafka {}/{}: {error}",
+                self.topic(),
+                self.partition_number()
+            ))
+        })?;
+        let payload = message.payload().unwrap_or_default();
+        let position = u64::try_from(message.offset()).unwrap_or(0) + 1;
+        self.progress.read.store(position, Ordering::Release);
+        Ok(BusRecord {
+            position,
+            payload: if self.carries_logs {
+                weft_bus::logs_bus_record(payload)
+            } else {
+                payload.to_vec()
+            },
+        })
+    }
 }
 
 impl BusReader for KafkaPartitionReader {
@@ -300,8 +302,7 @@ impl BusReader for KafkaPartitionReader {
                 }
             }
         }
-        self.set_last_read(position);
-        self.committed = position;
+        self.progress.read.store(position, Ordering::Release);
         self.progress.committed.store(position, Ordering::Release);
         Ok(())
     }
@@ -317,13 +318,7 @@ impl BusReader for KafkaPartitionReader {
             let Some(message) = self.queue.poll(Duration::ZERO) else {
                 break;
             };
-            let record = record_of(
-                self.topic(),
-                self.partition_number(),
-                self.carries_logs,
-                message,
-            )?;
-            self.set_last_read(record.position);
+            let record = self.record_of(message)?;
             bytes += record.payload.len();
             records.push(record);
         }
@@ -331,33 +326,27 @@ impl BusReader for KafkaPartitionReader {
     }
 
     fn head(&self) -> Position {
-        self.progress.head().max(self.last_read)
+        // Never below what was read: `PartitionProgress::head` takes the read position in.
+        self.progress.head()
     }
 
     fn wait(&mut self, _after: Position, timeout: Duration) {
         if self.pending.is_some() {
             return;
         }
-        let received = self.queue.poll(timeout).map(|message| {
-            record_of(
-                self.topic(),
-                self.partition_number(),
-                self.carries_logs,
-                message,
-            )
-        });
+        let received = self
+            .queue
+            .poll(timeout)
+            .map(|message| self.record_of(message));
         match received {
-            Some(Ok(record)) => {
-                self.set_last_read(record.position);
-                self.pending = Some(record);
-            }
+            Some(Ok(record)) => self.pending = Some(record),
             Some(Err(error)) => tracing::warn!(%error, "waiting on kafka"),
             None => {}
         }
     }
 
     fn release_through(&mut self, position: Position) -> Result<(), BusError> {
-        if position <= self.committed {
+        if position <= self.committed() {
             return Ok(());
         }
         let (topic, partition) = (self.topic(), self.partition_number());
@@ -373,7 +362,6 @@ impl BusReader for KafkaPartitionReader {
                     "committing kafka {topic}/{partition} at {position}: {error}"
                 ))
             })?;
-        self.committed = position;
         self.progress.committed.store(position, Ordering::Release);
         Ok(())
     }

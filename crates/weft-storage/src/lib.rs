@@ -201,6 +201,16 @@ pub trait SpanReader: Send + Sync {
     }
 }
 
+/// The error for a time range that starts after it ends, the same from every store.
+pub fn check_time_range(start_unix_nanos: u64, end_unix_nanos: u64) -> Result<(), StoreError> {
+    if start_unix_nanos > end_unix_nanos {
+        return Err(StoreError::InvalidQuery(format!(
+            "the range starts at {start_unix_nanos} after it ends at {end_unix_nanos}"
+        )));
+    }
+    Ok(())
+}
+
 /// A cluster's store: its tables per server, and each bus partition's writer checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterStats {

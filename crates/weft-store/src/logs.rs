@@ -55,8 +55,8 @@ use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 use weft_codec::{
-    decode_any_value, decode_resource, decode_scope, encode_any_value, encode_resource,
-    encode_scope, CodecError,
+    decode_any_value, decode_resource, decode_scope, encode_any_value, encode_attribute_map,
+    encode_resource, encode_scope, CodecError,
 };
 use weft_model::{
     contains_any_word_ignoring_ascii_case, AttributeValue, InstrumentationScope, KeyValue,
@@ -1020,9 +1020,7 @@ fn encode(records: &[&LogRecord], parts: &mut PartEncoder) -> Result<RecordBatch
                 body.append_value(encode_any_value(other));
             }
         }
-        attributes.append_value(encode_any_value(&AttributeValue::Map(
-            record.attributes.clone(),
-        )));
+        attributes.append_value(encode_attribute_map(&record.attributes));
         dropped_attributes_count.append_value(record.dropped_attributes_count);
         flags.append_value(record.flags);
         event_name.append_value(&record.event_name);

@@ -705,18 +705,7 @@ pub(crate) fn delete_replaced_files(gate: &RwLock<()>, directory: &Path, names: 
     }
 }
 
-/// The error for a time range that starts after it ends.
-pub(crate) fn check_time_range(
-    start_unix_nanos: u64,
-    end_unix_nanos: u64,
-) -> Result<(), StoreError> {
-    if start_unix_nanos > end_unix_nanos {
-        return Err(StoreError::InvalidQuery(format!(
-            "the range starts at {start_unix_nanos} after it ends at {end_unix_nanos}"
-        )));
-    }
-    Ok(())
-}
+pub(crate) use weft_storage::check_time_range;
 
 /// Deletes what an interrupted commit or maintenance left: store files (by their names) not in
 /// `listed` and temporary files. Anything else in the directory is left alone.
